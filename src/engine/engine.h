@@ -1,0 +1,31 @@
+/* engine.h — runs one task in DuckDB. The only layer that includes
+ * duckdb.h. Called in a task child process (src/runtime/task.c). */
+#ifndef POND_ENGINE_ENGINE_H
+#define POND_ENGINE_ENGINE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct {
+	int64_t rows;   /* rows written (or shown/counted) */
+	int64_t bytes;  /* bytes of files written */
+} task_stats;
+
+/* Error classes, so the scheduler can tell a bad input from a lack of
+ * memory from a bug. Values are fixed (they cross process boundaries). */
+typedef enum {
+	EC_NONE = 0,
+	EC_INPUT = 1,    /* bad SQL, corrupt or missing file, schema mismatch */
+	EC_RESOURCE = 2, /* out of memory, disk full */
+	EC_INTERNAL = 3, /* anything else */
+} error_class;
+
+/* Runs `task` (a plan task plus runtime fields "attempt_dir", "threads",
+ * "memory_limit", "temp_dir"), writing its output files into attempt_dir,
+ * which must exist and be empty. Does not commit. On error fills err with
+ * DuckDB's message and the SQL concerned and sets *cls. */
+int engine_run_task(const json_t *task, task_stats *st, error_class *cls, pond_err *err);
+
+#endif

@@ -1,0 +1,87 @@
+/* progress.c — progress reporting for the driver (see progress.h). */
+#include "exec/progress.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+double progress_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void progress_init(progress *p, pond_progress mode)
+{
+	p->mode = mode == POND_PROGRESS_AUTO ? (isatty(2) ? POND_PROGRESS_AUTO : POND_PROGRESS_PLAIN) : (int)mode;
+	p->start = p->last = progress_now();
+	p->drawn = 0;
+}
+
+void human_bytes(char *buf, size_t n, int64_t b)
+{
+	const char *u[] = { "B", "KB", "MB", "GB", "TB", "PB" };
+	double v = (double)b;
+	int i = 0;
+	while (v >= 1000 && i < 5)
+		v /= 1000, i++;
+	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+void human_count(char *buf, size_t n, int64_t c)
+{
+	const char *u[] = { "", "K", "M", "G", "T" };
+	double v = (double)c;
+	int i = 0;
+	while (v >= 1000 && i < 4)
+		v /= 1000, i++;
+	snprintf(buf, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+}
+
+void human_time(char *buf, size_t n, double s)
+{
+	long t = (long)(s + 0.5);
+	if (t >= 3600)
+		snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+void progress_update(progress *p, const char *stage, int64_t done, int64_t total, int64_t running,
+		     int64_t rows, int64_t bytes, int force)
+{
+	double now = progress_now(), el = now - p->start;
+	char r[32], b[32], e[32], eta[32] = "?";
+
+	if (p->mode == POND_PROGRESS_NONE)
+		return;
+	if (!force && now - p->last < (p->mode == POND_PROGRESS_PLAIN ? 5.0 : 0.2))
+		return;
+	p->last = now;
+	human_count(r, sizeof(r), rows);
+	human_bytes(b, sizeof(b), bytes);
+	human_time(e, sizeof(e), el);
+	if (done > 0 && done < total)
+		human_time(eta, sizeof(eta), el / (double)done * (double)(total - done));
+	else if (done >= total)
+		human_time(eta, sizeof(eta), 0);
+	if (p->mode == POND_PROGRESS_AUTO) {
+		fprintf(stderr, "\r\033[K[%s] %lld/%lld tasks (%lld running) | %s rows | %s | %s elapsed | ETA %s",
+			stage, (long long)done, (long long)total, (long long)running, r, b, e, eta);
+		p->drawn = 1;
+	} else {
+		fprintf(stderr, "pond: [%s] %lld/%lld tasks (%lld running), %s rows, %s, %s elapsed, ETA %s\n",
+			stage, (long long)done, (long long)total, (long long)running, r, b, e, eta);
+	}
+	fflush(stderr);
+}
+
+void progress_end(progress *p)
+{
+	if (p->drawn) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+		p->drawn = 0;
+	}
+}

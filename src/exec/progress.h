@@ -1,0 +1,27 @@
+/* progress.h — the progress line on stderr: redrawn in place on a
+ * terminal, a plain line every few seconds otherwise, or nothing. */
+#ifndef POND_EXEC_PROGRESS_H
+#define POND_EXEC_PROGRESS_H
+
+#include <stdint.h>
+
+#include "pond.h"
+
+typedef struct {
+	int mode;          /* POND_PROGRESS_*, AUTO resolved at init */
+	double start, last;
+	int drawn;         /* a redrawn line is on screen */
+} progress;
+
+void progress_init(progress *p, pond_progress mode);
+/* Called often; draws at most a few times a second (plain: every 5 s). */
+void progress_update(progress *p, const char *stage, int64_t done, int64_t total,
+		     int64_t running, int64_t rows, int64_t bytes, int force);
+void progress_end(progress *p); /* clears a redrawn line */
+double progress_now(void);      /* seconds, monotonic */
+
+void human_bytes(char *buf, size_t n, int64_t bytes);
+void human_count(char *buf, size_t n, int64_t count);
+void human_time(char *buf, size_t n, double seconds);
+
+#endif

@@ -1,0 +1,13 @@
+/* publish.h — the last step of a job: moves a sink's committed task
+ * outputs from its staging directory into the output directory in one
+ * rename, then writes _SUCCESS. Called by the session after all tasks. */
+#ifndef POND_EXEC_PUBLISH_H
+#define POND_EXEC_PUBLISH_H
+
+#include "plan/logical.h"
+#include "plan/physical.h"
+#include "util/err.h"
+
+int publish_sink(const stage *s, pond_err *err);
+
+#endif

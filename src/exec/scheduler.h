@@ -1,0 +1,29 @@
+/* scheduler.h — the driver's loop: hands ready tasks to idle workers,
+ * journals commits, retries failures, reports progress. Transport-agnostic:
+ * the same code drives local processes and MPI ranks. */
+#ifndef POND_EXEC_SCHEDULER_H
+#define POND_EXEC_SCHEDULER_H
+
+#include <jansson.h>
+
+#include "exec/journal.h"
+#include "plan/physical.h"
+#include "runtime/transport.h"
+
+typedef struct {
+	int max_attempts;
+	int threads;            /* per task */
+	int64_t memory_limit;   /* bytes per task */
+	pond_progress progress;
+	json_t *committed;      /* --resume: ids already committed, or NULL */
+} sched_opts;
+
+typedef struct {
+	int64_t tasks, skipped, retries, rows_out, bytes_out;
+	double seconds;
+} sched_summary;
+
+int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
+	      pond_err *err);
+
+#endif

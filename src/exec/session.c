@@ -1,0 +1,297 @@
+/* session.c — the public API (include/pond.h): a session loads a script
+ * (parse + interpret into a logical plan), plans it into stages, prepares
+ * the job directory, runs the scheduler over a transport and publishes the
+ * outputs. The CLI is a thin layer over these calls. */
+#include "pond.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec/journal.h"
+#include "exec/progress.h"
+#include "exec/publish.h"
+#include "exec/scheduler.h"
+#include "plan/physical.h"
+#include "runtime/transport.h"
+#include "script/ast.h"
+#include "script/interp.h"
+#include "util/fsutil.h"
+#include "util/sb.h"
+
+struct pond_session {
+	pond_options o;
+	char **defines;   /* owned copies of o.defines */
+	pond_err err;
+	lplan *lp;
+	char *script_path;
+};
+
+void pond_options_init(pond_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->seed = 42;
+}
+
+pond_status pond_session_new(const pond_options *o, pond_session **out)
+{
+	pond_session *s = xcalloc(1, sizeof(pond_session));
+
+	s->o = *o;
+	s->defines = xcalloc(o->ndefines + 1, sizeof(char *));
+	for (size_t i = 0; i < o->ndefines; i++)
+		s->defines[i] = xstrdup(o->defines[i]);
+	s->o.defines = (const char *const *)s->defines;
+	s->o.job_dir = o->job_dir ? xstrdup(o->job_dir) : NULL;
+	if (s->o.max_attempts <= 0)
+		s->o.max_attempts = 3;
+	*out = s;
+	return POND_OK;
+}
+
+void pond_session_free(pond_session *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->o.ndefines; i++)
+		free(s->defines[i]);
+	free(s->defines);
+	free((char *)s->o.job_dir);
+	lplan_free(s->lp);
+	free(s->script_path);
+	free(s);
+}
+
+const char *pond_errmsg(const pond_session *s)
+{
+	return s ? s->err.msg : "out of memory";
+}
+
+static pond_status failed(pond_session *s)
+{
+	return s->err.code ? s->err.code : POND_EINTERNAL;
+}
+
+pond_status pond_load_script(pond_session *s, const char *path)
+{
+	char *text = NULL;
+	script *sc = NULL;
+	char msg[4096];
+
+	memset(&s->err, 0, sizeof(s->err));
+	if (fs_read(path, &text, NULL, &s->err)) {
+		pond_fail(&s->err, POND_EUSAGE, "cannot read script %s: %s", path, s->err.msg);
+		return POND_EUSAGE;
+	}
+	if (script_parse(path, text, s->o.defines, s->o.ndefines, &sc, msg, sizeof(msg))) {
+		free(text);
+		pond_fail(&s->err, POND_EUSAGE, "%s", msg);
+		return POND_EUSAGE;
+	}
+	free(text);
+	lplan_free(s->lp);
+	s->lp = lplan_new();
+	s->lp->script_path = fs_abspath(path);
+	free(s->script_path);
+	s->script_path = xstrdup(path);
+	if (interp_script(sc, s->lp, &s->err)) {
+		script_free(sc);
+		return failed(s);
+	}
+	script_free(sc);
+	return POND_OK;
+}
+
+/* .pond/<script name without .pond> under the current directory */
+static char *job_dir_of(pond_session *s)
+{
+	char *name, *dot, *dir;
+
+	if (s->o.job_dir)
+		return fs_abspath(s->o.job_dir);
+	name = xstrdup(fs_basename(s->script_path));
+	dot = strrchr(name, '.');
+	if (dot && dot != name)
+		*dot = '\0';
+	dir = xasprintf(".pond/%s", name);
+	free(name);
+	name = fs_abspath(dir);
+	free(dir);
+	return name;
+}
+
+static int build(pond_session *s, pplan **pp)
+{
+	char *jd;
+	plan_opts po;
+	int rc;
+
+	if (!s->lp)
+		return pond_fail(&s->err, POND_EUSAGE, "no script loaded");
+	jd = job_dir_of(s);
+	po.job_dir = jd;
+	po.seed = s->o.seed;
+	rc = pplan_build(s->lp, &po, pp, &s->err);
+	free(jd);
+	return rc;
+}
+
+pond_status pond_explain(pond_session *s, FILE *out)
+{
+	pplan *pp = NULL;
+
+	if (build(s, &pp))
+		return failed(s);
+	pplan_explain(s->lp, pp, out);
+	pplan_free(pp);
+	return POND_OK;
+}
+
+static long cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+static int64_t ram_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (int64_t)pages * size : (int64_t)4 << 30;
+}
+
+/* Fresh run: clears the job dir; --resume: keeps it if the plan is the
+ * same and returns the committed task ids. Writes plan.json. */
+static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
+{
+	const char *jd = pp->job_dir;
+	json_t *plan = pplan_to_json(pp);
+	char *text = json_dumps(plan, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *path = xasprintf("%s/plan.json", jd);
+	char *old = NULL;
+	int rc = 0;
+
+	*committed = NULL;
+	if (s->o.resume && fs_read(path, &old, NULL, NULL) == 0) {
+		if (strcmp(old, text)) {
+			rc = pond_fail(&s->err, POND_EUSAGE,
+				       "%s: the plan changed since the job directory %s was written "
+				       "(script, parameters or inputs differ); run without --resume to start fresh",
+				       s->script_path, jd);
+			goto out;
+		}
+		*committed = journal_committed(jd);
+	} else {
+		static const char *parts[] = { "data", "tmp", "log", "journal.jsonl", "events.jsonl", "plan.json" };
+		for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(parts[0]); i++) {
+			char *p = xasprintf("%s/%s", jd, parts[i]);
+			rc = fs_rm_rf(p, &s->err);
+			free(p);
+		}
+		for (size_t i = 0; rc == 0 && i < pp->nstages; i++)
+			if (pp->stages[i]->kind == ST_SINK) {
+				char *st = pplan_staging_dir(pp->stages[i]->act->dir);
+				rc = fs_rm_rf(st, &s->err);
+				free(st);
+			}
+	}
+	if (!rc)
+		rc = fs_mkdir_p(jd, &s->err);
+	if (!rc) {
+		char *tmp = xasprintf("%s/tmp/attempts", jd);
+		rc = fs_mkdir_p(tmp, &s->err);
+		free(tmp);
+	}
+	if (!rc)
+		rc = fs_write_atomic(path, text, strlen(text), &s->err);
+out:
+	free(old);
+	free(path);
+	free(text);
+	json_decref(plan);
+	return rc;
+}
+
+/* Prints show()/count() results and publishes sinks, in script order. */
+static int finish(pond_session *s, const pplan *pp)
+{
+	for (size_t a = 0; a < s->lp->nactions; a++) {
+		const action *act = &s->lp->actions[a];
+		for (size_t i = 0; i < pp->nstages; i++) {
+			const stage *st = pp->stages[i];
+			if (st->act != act)
+				continue;
+			if (st->kind == ST_SINK) {
+				if (publish_sink(st, &s->err))
+					return -1;
+			} else {
+				const char *dir = json_string_value(json_object_get(st->tasks[0], "dir"));
+				char *p = xasprintf("%s/%s", dir, st->kind == ST_SHOW ? "show.txt" : "count.txt");
+				char *text = NULL;
+				int rc = fs_read(p, &text, NULL, &s->err);
+				free(p);
+				if (rc)
+					return -1;
+				fputs(text, stdout);
+				free(text);
+			}
+		}
+	}
+	fflush(stdout);
+	return 0;
+}
+
+pond_status pond_run(pond_session *s)
+{
+	pplan *pp = NULL;
+	transport *t = NULL;
+	journal j = { -1, -1 };
+	sched_opts so = { 0 };
+	sched_summary sum;
+	json_t *committed = NULL;
+	int workers = s->o.workers > 0 ? s->o.workers : (int)cores();
+	int rc;
+
+	memset(&s->err, 0, sizeof(s->err));
+	if ((rc = build(s, &pp)))
+		goto out;
+	if ((rc = prepare_job_dir(s, pp, &committed)))
+		goto out;
+	if ((rc = journal_open(&j, pp->job_dir, &s->err)))
+		goto out;
+	so.max_attempts = s->o.max_attempts;
+	so.threads = s->o.threads > 0 ? s->o.threads : (int)(cores() / workers > 0 ? cores() / workers : 1);
+	so.memory_limit = s->o.memory_limit > 0 ? s->o.memory_limit : ram_bytes() / 10 * 8 / workers;
+	so.progress = s->o.progress;
+	so.committed = committed;
+	t = local_transport_start(workers, &s->err);
+	if (!t) {
+		rc = -1;
+		goto out;
+	}
+	rc = sched_run(pp, t, &so, &j, &sum, &s->err);
+	t->ops->shutdown(t);
+	if (!rc)
+		rc = finish(s, pp);
+	if (!rc) {
+		char *attempts = xasprintf("%s/tmp", pp->job_dir);
+		fs_rm_rf(attempts, NULL);
+		free(attempts);
+		journal_append(&j, "done", NULL, true, NULL);
+		if (s->o.progress != POND_PROGRESS_NONE) {
+			char rows[32], bytes[32], secs[32];
+			human_count(rows, sizeof(rows), sum.rows_out);
+			human_bytes(bytes, sizeof(bytes), sum.bytes_out);
+			snprintf(secs, sizeof(secs), "%.2f s", sum.seconds);
+			fprintf(stderr, "pond: done: %lld tasks%s%.0lld%s, %lld retried, %s rows (%s) written, %s, %d workers\n",
+				(long long)(sum.tasks + sum.skipped), sum.skipped ? " (" : "",
+				(long long)sum.skipped, sum.skipped ? " already committed)" : "", (long long)sum.retries,
+				rows, bytes, secs, workers);
+		}
+	}
+out:
+	journal_close(&j);
+	json_decref(committed);
+	pplan_free(pp);
+	return rc ? failed(s) : POND_OK;
+}

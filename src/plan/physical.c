@@ -1,0 +1,727 @@
+/* physical.c — cuts the logical DAG into stages of tasks (DESIGN.md §4).
+ *
+ * Per-partition steps fuse: compile() turns the chain that produces one
+ * partition into a single query of nested CTEs over "views" (the leaves:
+ * input files, shuffle buckets, materialised stage outputs). Data is written
+ * only at a repartition (a shuffle stage), at a gather (sql, limit, show,
+ * count) and at sinks. Stages are created on demand and memoised per node,
+ * so a dataset used twice is shuffled once. The plan is a pure function of
+ * the script, the inputs and the seed: never of the worker count. */
+#include "plan/physical.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fsutil.h"
+#include "util/sb.h"
+
+/* A producer reads at most this many input bytes, and there are at least
+ * MIN_PRODUCERS of them when the input has that many files. */
+#define PRODUCER_BYTES (128LL << 20)
+#define MIN_PRODUCERS 8
+#define MAX_PRODUCERS 4096
+#define SAMPLES_PER_PARTITION 200
+
+typedef struct {
+	const lplan *lp;
+	const plan_opts *o;
+	pplan *pp;
+	stage **shuffle_of;  /* by lnode id: producer stage */
+	stage **gather_of;   /* by lnode id: sql/limit gather stage */
+	stage **mat_of;      /* by lnode id: materialised partitions */
+	pond_err *err;
+} planner;
+
+/* State of one task's compilation. */
+typedef struct {
+	planner *pl;
+	sb ctes;
+	int ncte;
+	json_t *views;
+	int *deps;
+	size_t ndeps;
+	char **memo;          /* by lnode id: CTE/view name for this task */
+	/* When set, the source `split_node` is read from files [lo, hi) only:
+	 * a shuffle producer's share of a one-partition source. */
+	const lnode *split_node;
+	size_t split_lo, split_hi;
+	const char *splits_view; /* range shuffle producers: the split points */
+	char **cte_names;
+} tctx;
+
+const char *stage_kind_name(stage_kind k)
+{
+	static const char *n[] = { "map", "shuffle", "sample", "splits", "gather", "sink", "show", "count" };
+	return n[k];
+}
+
+char *pplan_staging_dir(const char *out_dir)
+{
+	char *parent = fs_dirname(out_dir);
+	char *s = xasprintf("%s/.%s.pond-staging", parent, fs_basename(out_dir));
+	free(parent);
+	return s;
+}
+
+static void tctx_init(tctx *c, planner *pl)
+{
+	memset(c, 0, sizeof(*c));
+	c->pl = pl;
+	c->views = json_array();
+	c->memo = xcalloc(pl->lp->nnodes, sizeof(char *));
+}
+
+static void tctx_release(tctx *c)
+{
+	sb_release(&c->ctes);
+	json_decref(c->views);
+	free(c->deps);
+	for (size_t i = 0; i < c->pl->lp->nnodes; i++)
+		free(c->memo[i]);
+	free(c->memo);
+	for (int i = 0; i < c->ncte; i++)
+		free(c->cte_names[i]);
+	free(c->cte_names);
+}
+
+static void add_dep(tctx *c, int stage_id)
+{
+	for (size_t i = 0; i < c->ndeps; i++)
+		if (c->deps[i] == stage_id)
+			return;
+	c->deps = xrealloc(c->deps, (c->ndeps + 1) * sizeof(int));
+	c->deps[c->ndeps++] = stage_id;
+}
+
+static const char *add_view(tctx *c, json_t *view)
+{
+	char *name = xasprintf("__pond_v%zu", json_array_size(c->views));
+	json_object_set_new(view, "name", json_string(name));
+	json_array_append_new(c->views, view);
+	free(name);
+	return json_string_value(json_object_get(view, "name"));
+}
+
+static const char *sql_view(tctx *c, const char *sql)
+{
+	json_t *v = json_object();
+	json_object_set_new(v, "sql", json_string(sql));
+	return add_view(c, v);
+}
+
+static const char *add_cte(tctx *c, const char *query)
+{
+	char *name = xasprintf("__pond_c%d", c->ncte);
+	c->cte_names = xrealloc(c->cte_names, (size_t)(c->ncte + 1) * sizeof(char *));
+	c->cte_names[c->ncte++] = name;
+	sb_add(&c->ctes, c->ncte > 1 ? ",\n" : "WITH ");
+	sb_addf(&c->ctes, "%s AS (\n%s\n)", name, query);
+	return name;
+}
+
+/* The SQL that reads files of a source: read_xxx([paths], options). */
+static void read_files_sql(sb *b, const lnode *n, size_t lo, size_t hi)
+{
+	static const char *fn[] = { "read_parquet", "read_csv", "read_json" };
+
+	sb_addf(b, "SELECT %s FROM %s([", n->projection, fn[n->format]);
+	for (size_t i = lo; i < hi; i++) {
+		if (i > lo)
+			sb_add(b, ", ");
+		sb_sql_str(b, n->files[i]);
+	}
+	sb_addf(b, "]%s)", n->read_args);
+}
+
+/* Files [lo, hi) of a source; an empty range reads the first file's schema. */
+static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
+{
+	sb b = SB_INIT;
+	const char *name;
+
+	if (lo < hi) {
+		read_files_sql(&b, n, lo, hi);
+	} else {
+		read_files_sql(&b, n, 0, 1);
+		sb_add(&b, " LIMIT 0");
+	}
+	name = sql_view(c, sb_str(&b));
+	sb_release(&b);
+	return name;
+}
+
+/* Replaces {k} by the k-th input's name and {partition} by the index. */
+static char *substitute(const char *q, char *const *names, size_t nnames, int partition)
+{
+	sb b = SB_INIT;
+
+	for (const char *p = q; *p;) {
+		if (*p == '{') {
+			char *end;
+			if (isdigit((unsigned char)p[1])) {
+				long k = strtol(p + 1, &end, 10);
+				if (*end == '}' && (size_t)k < nnames) {
+					sb_add(&b, names[k]);
+					p = end + 1;
+					continue;
+				}
+			} else if (!strncmp(p, "{partition}", 11)) {
+				sb_addf(&b, "%d", partition);
+				p += 11;
+				continue;
+			}
+		}
+		sb_addn(&b, p, 1);
+		p++;
+	}
+	/* a trailing ';' would end the CTE early */
+	while (b.len && (isspace((unsigned char)b.buf[b.len - 1]) || b.buf[b.len - 1] == ';'))
+		b.buf[--b.len] = '\0';
+	return sb_detach(&b);
+}
+
+static stage *new_stage(planner *pl, stage_kind kind, const char *step)
+{
+	stage *s = xcalloc(1, sizeof(stage));
+	pplan *pp = pl->pp;
+
+	s->id = (int)pp->nstages;
+	s->kind = kind;
+	s->name = xasprintf("s%02d-%s", s->id, stage_kind_name(kind));
+	s->step = xstrdup(step);
+	pp->stages = xrealloc(pp->stages, (pp->nstages + 1) * sizeof(stage *));
+	pp->stages[pp->nstages++] = s;
+	return s;
+}
+
+static char *task_dir(planner *pl, const stage *s, size_t i)
+{
+	return xasprintf("%s/data/%s/t%05zu", pl->o->job_dir, s->name, i);
+}
+
+/* Finishes a task: the fused query, its views, deps and output. */
+static void add_task(planner *pl, stage *s, tctx *c, const char *root, json_t *output)
+{
+	json_t *t = json_object();
+	size_t i = s->ntasks;
+	sb q = SB_INIT;
+	char *id = xasprintf("%s-t%05zu", s->name, i);
+	char *dir = task_dir(pl, s, i);
+
+	if (c->ncte) {
+		sb_add(&q, sb_str(&c->ctes));
+		sb_add(&q, "\n");
+	}
+	sb_addf(&q, "SELECT * FROM %s", root);
+	json_object_set_new(t, "id", json_string(id));
+	json_object_set_new(t, "stage", json_integer(s->id));
+	json_object_set_new(t, "index", json_integer((json_int_t)i));
+	json_object_set_new(t, "step", json_string(s->step));
+	json_object_set_new(t, "views", json_incref(c->views));
+	json_object_set_new(t, "query", json_string(sb_str(&q)));
+	json_object_set_new(t, "with", json_string(sb_str(&c->ctes)));
+	json_object_set_new(t, "output", output);
+	json_object_set_new(t, "dir", json_string(dir));
+	json_object_set_new(t, "attempts_dir", json_sprintf("%s/tmp/attempts", pl->o->job_dir));
+	for (size_t d = 0; d < c->ndeps; d++) {
+		size_t k;
+		for (k = 0; k < s->ndeps; k++)
+			if (s->deps[k] == c->deps[d])
+				break;
+		if (k == s->ndeps) {
+			s->deps = xrealloc(s->deps, (s->ndeps + 1) * sizeof(int));
+			s->deps[s->ndeps++] = c->deps[d];
+		}
+	}
+	s->tasks = xrealloc(s->tasks, (s->ntasks + 1) * sizeof(json_t *));
+	s->tasks[s->ntasks++] = t;
+	sb_release(&q);
+	free(id);
+	free(dir);
+}
+
+static json_t *output_kind(const char *kind)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "kind", json_string(kind));
+	return o;
+}
+
+static const char *compile(tctx *c, const lnode *n, int i);
+static stage *ensure_shuffle(planner *pl, const lnode *rp);
+static stage *ensure_gather(planner *pl, const lnode *n);
+
+/* A view over bucket `bucket` (or every bucket, in order, when -1) of a
+ * shuffle stage: the engine lists the files when the task runs. */
+static const char *shuffle_view(tctx *c, const lnode *rp, int bucket)
+{
+	stage *s = ensure_shuffle(c->pl, rp);
+	json_t *v = json_object(), *dirs = json_array();
+
+	for (size_t t = 0; t < s->ntasks; t++)
+		json_array_append(dirs, json_object_get(s->tasks[t], "dir"));
+	json_object_set_new(v, "shuffle_dirs", dirs);
+	json_object_set_new(v, "bucket", json_integer(bucket));
+	json_object_set_new(v, "buckets", json_integer(rp->nparts));
+	if (rp->mode == RP_RANDOM)
+		json_object_set_new(v, "order_by", json_sprintf("hash(__pond_t, %llu::UBIGINT)",
+								(unsigned long long)(c->pl->o->seed ^ 0x9e3779b97f4a7c15ULL)));
+	add_dep(c, s->id);
+	return add_view(c, v);
+}
+
+/* A view over the part.parquet files of tasks of a stage. */
+static const char *parts_view(tctx *c, stage *s)
+{
+	sb b = SB_INIT;
+	const char *name;
+
+	sb_add(&b, "SELECT * FROM read_parquet([");
+	for (size_t t = 0; t < s->ntasks; t++) {
+		char *f = xasprintf("%s/part.parquet", json_string_value(json_object_get(s->tasks[t], "dir")));
+		if (t)
+			sb_add(&b, ", ");
+		sb_sql_str(&b, f);
+		free(f);
+	}
+	sb_add(&b, "], hive_partitioning=false)");
+	name = sql_view(c, sb_str(&b));
+	add_dep(c, s->id);
+	sb_release(&b);
+	return name;
+}
+
+static bool is_files_split(const lnode *rp)
+{
+	return rp->mode == RP_FILES && rp->inputs[0]->kind == L_SOURCE;
+}
+
+static const char *compile_uncached(tctx *c, const lnode *n, int i)
+{
+	switch (n->kind) {
+	case L_SOURCE:
+		if (c->split_node == n)
+			return source_view(c, n, c->split_lo, c->split_hi);
+		return source_view(c, n, 0, n->nfiles);
+	case L_REPARTITION:
+		if (is_files_split(n)) {
+			/* contiguous groups of files, no data moved */
+			const lnode *src = n->inputs[0];
+			size_t lo = src->nfiles * (size_t)i / (size_t)n->nparts;
+			size_t hi = src->nfiles * (size_t)(i + 1) / (size_t)n->nparts;
+			return source_view(c, src, lo, hi);
+		}
+		return shuffle_view(c, n, i);
+	case L_SQL:
+	case L_LIMIT: {
+		stage *g = ensure_gather(c->pl, n);
+		return parts_view(c, g);
+	}
+	case L_QUERY:
+	case L_PARTIAL: {
+		char **names = xcalloc(n->ninputs + 1, sizeof(char *));
+		char *q;
+		const char *name;
+		for (size_t k = 0; k < n->ninputs; k++) {
+			const lnode *in = n->inputs[k];
+			names[k] = xstrdup(compile(c, in, in->nparts == 1 ? 0 : i));
+		}
+		q = substitute(n->query, names, n->ninputs, i);
+		name = add_cte(c, q);
+		for (size_t k = 0; k < n->ninputs; k++)
+			free(names[k]);
+		free(names);
+		free(q);
+		return name;
+	}
+	}
+	return NULL;
+}
+
+/* Name of a view or CTE holding partition i of n within this task. */
+static const char *compile(tctx *c, const lnode *n, int i)
+{
+	if (!c->memo[n->id])
+		c->memo[n->id] = xstrdup(compile_uncached(c, n, i));
+	return c->memo[n->id];
+}
+
+/* Materialises every partition of n as part.parquet (memoised). */
+static stage *ensure_materialized(planner *pl, const lnode *n)
+{
+	stage *s = pl->mat_of[n->id];
+	char *step;
+
+	if (s)
+		return s;
+	step = xasprintf("%s %s", n->where, n->func);
+	s = pl->mat_of[n->id] = new_stage(pl, ST_MAP, step);
+	free(step);
+	for (int i = 0; i < n->nparts; i++) {
+		tctx c;
+		tctx_init(&c, pl);
+		add_task(pl, s, &c, compile(&c, n, i), output_kind("parquet"));
+		tctx_release(&c);
+	}
+	return s;
+}
+
+/* A name reading the whole of dataset n (every partition, in order). */
+static const char *compile_all(tctx *c, const lnode *n)
+{
+	if (n->nparts == 1)
+		return compile(c, n, 0);
+	if (n->kind == L_REPARTITION && is_files_split(n))
+		return compile(c, n->inputs[0], 0);
+	if (n->kind == L_REPARTITION) {
+		if (!c->memo[n->id])
+			c->memo[n->id] = xstrdup(shuffle_view(c, n, -1));
+		return c->memo[n->id];
+	}
+	return parts_view(c, ensure_materialized(c->pl, n));
+}
+
+/* For gathers over a multi-partition input: a first stage that shrinks each
+ * partition (LIMIT n, count(*)) so the single gather task reads little. */
+static stage *ensure_prereduce(planner *pl, const lnode *n, const char *wrap, const char *step)
+{
+	stage *s = new_stage(pl, ST_MAP, step);
+	for (int i = 0; i < n->nparts; i++) {
+		tctx c;
+		char *q;
+		tctx_init(&c, pl);
+		q = xasprintf(wrap, compile(&c, n, i));
+		add_task(pl, s, &c, add_cte(&c, q), output_kind("parquet"));
+		free(q);
+		tctx_release(&c);
+	}
+	return s;
+}
+
+static stage *ensure_gather(planner *pl, const lnode *n)
+{
+	stage *s = pl->gather_of[n->id];
+	char *step;
+	tctx c;
+
+	if (s)
+		return s;
+	tctx_init(&c, pl);
+	step = xasprintf("%s %s", n->where, n->func);
+	if (n->kind == L_SQL) {
+		char **names = xcalloc(n->ninputs + 1, sizeof(char *));
+		char *q;
+		for (size_t k = 0; k < n->ninputs; k++)
+			names[k] = xstrdup(compile_all(&c, n->inputs[k]));
+		q = substitute(n->query, names, n->ninputs, 0);
+		s = new_stage(pl, ST_GATHER, step);
+		add_task(pl, s, &c, add_cte(&c, q), output_kind("parquet"));
+		for (size_t k = 0; k < n->ninputs; k++)
+			free(names[k]);
+		free(names);
+		free(q);
+	} else { /* L_LIMIT */
+		const lnode *in = n->inputs[0];
+		char *wrap = xasprintf("SELECT * FROM %%s LIMIT %lld", (long long)n->limit);
+		char *q;
+		const char *src;
+		if (in->nparts == 1) {
+			src = compile(&c, in, 0);
+		} else {
+			stage *pre = ensure_prereduce(pl, in, wrap, step);
+			src = parts_view(&c, pre);
+		}
+		q = xasprintf(wrap, src);
+		s = new_stage(pl, ST_GATHER, step);
+		add_task(pl, s, &c, add_cte(&c, q), output_kind("parquet"));
+		free(q);
+		free(wrap);
+	}
+	pl->gather_of[n->id] = s;
+	free(step);
+	tctx_release(&c);
+	return s;
+}
+
+/* The one-partition source under a chain of row-wise steps, if any: such a
+ * chain may be split across producers by files. */
+static const lnode *splittable_source(const lnode *n)
+{
+	while (n->kind == L_PARTIAL && n->rowwise && n->ninputs == 1)
+		n = n->inputs[0];
+	if (n->kind != L_SOURCE || n->nfiles < 2)
+		return NULL;
+	if (strstr(n->read_args, "union_by_name=true"))
+		return NULL; /* subsets could disagree on the schema */
+	return n;
+}
+
+static size_t producer_count(const lnode *src)
+{
+	int64_t total = 0;
+	size_t p;
+	for (size_t i = 0; i < src->nfiles; i++)
+		total += src->sizes[i] > 0 ? src->sizes[i] : 0;
+	p = (size_t)((total + PRODUCER_BYTES - 1) / PRODUCER_BYTES);
+	if (p < MIN_PRODUCERS)
+		p = MIN_PRODUCERS;
+	if (p > MAX_PRODUCERS)
+		p = MAX_PRODUCERS;
+	return p < src->nfiles ? p : src->nfiles;
+}
+
+/* Key expression of a range shuffle: one column, or a row of them. */
+static char *range_key(const lnode *rp)
+{
+	return strchr(rp->key, ',') ? xasprintf("row(%s)", rp->key) : xstrdup(rp->key);
+}
+
+/* SQL adding __pond_bucket to the rows of `src` (a CTE/view name). */
+static char *bucket_select(planner *pl, const lnode *rp, tctx *c, const char *src, size_t producer)
+{
+	unsigned long long seed = (unsigned long long)pl->o->seed;
+	int n = rp->nparts;
+	sb b = SB_INIT;
+
+	if (n == 1) {
+		sb_addf(&b, "SELECT *, 0 AS __pond_bucket FROM %s", src);
+		return sb_detach(&b);
+	}
+	switch (rp->mode) {
+	case RP_HASH:
+		sb_addf(&b, "SELECT *, (hash(%s, %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s", rp->key, seed, n, src);
+		break;
+	case RP_RANDOM:
+		sb_addf(&b, "SELECT *, (hash(__pond_t, %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s AS __pond_t", seed, n, src);
+		break;
+	case RP_FILES:
+	case RP_ROWS:
+		/* round robin, each producer starting one further along */
+		sb_addf(&b, "SELECT *, ((row_number() OVER () - 1 + %zu) %% %d) AS __pond_bucket FROM %s", producer, n, src);
+		break;
+	case RP_EXPR:
+		sb_addf(&b, "SELECT * EXCLUDE (__pond_b), CASE WHEN __pond_b >= 0 AND __pond_b < %d "
+			    "THEN __pond_b::BIGINT ELSE error(", n);
+		{
+			char *msg = xasprintf("%s: repartition(%d, by='%s') gave partition index ", rp->where, n, rp->key_desc);
+			sb_sql_str(&b, msg);
+			free(msg);
+		}
+		sb_addf(&b, " || coalesce(__pond_b::VARCHAR, 'NULL') || ', outside [0, %d)') END AS __pond_bucket "
+			    "FROM (SELECT *, %s AS __pond_b FROM %s)", n, rp->key, src);
+		break;
+	case RP_RANGE: {
+		char *key = range_key(rp);
+		sb_addf(&b, "SELECT %s.*, CASE WHEN %s IS NULL THEN %d ELSE "
+			    "coalesce(len(list_filter(__pond_sp.l, __pond_x -> __pond_x < %s)), 0) END AS __pond_bucket "
+			    "FROM %s, (SELECT list(__pond_k ORDER BY __pond_k) AS l FROM %s) AS __pond_sp",
+			src, key, n - 1, key, src, c->splits_view);
+		free(key);
+		break;
+	}
+	}
+	return sb_detach(&b);
+}
+
+/* Producer tasks: compile the input (a share of its files, or one partition)
+ * once per producer and call make(task context, root name, producer index). */
+typedef void (*producer_fn)(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg);
+
+static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_fn make, void *arg)
+{
+	const lnode *in = rp->inputs[0];
+	const lnode *src = splittable_source(in);
+	size_t np = src ? producer_count(src) : (size_t)in->nparts;
+
+	for (size_t p = 0; p < np; p++) {
+		tctx c;
+		tctx_init(&c, pl);
+		if (src) {
+			c.split_node = src;
+			c.split_lo = src->nfiles * p / np;
+			c.split_hi = src->nfiles * (p + 1) / np;
+		}
+		make(pl, s, rp, &c, compile(&c, in, src ? 0 : (int)p), p, arg);
+		tctx_release(&c);
+	}
+}
+
+static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
+{
+	size_t np = *(size_t *)arg;
+	size_t rows = (size_t)rp->nparts * SAMPLES_PER_PARTITION / (np ? np : 1) + 100;
+	char *key = range_key(rp);
+	char *q = xasprintf("SELECT %s AS __pond_k FROM %s USING SAMPLE reservoir(%zu ROWS) REPEATABLE (%llu)",
+			    key, root, rows, (unsigned long long)((pl->o->seed + p) % 2147483647));
+	add_task(pl, s, c, add_cte(c, q), output_kind("parquet"));
+	free(q);
+	free(key);
+}
+
+static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
+{
+	stage *splits = arg;
+	json_t *out = output_kind("buckets");
+	char *sel;
+
+	if (splits)
+		c->splits_view = parts_view(c, splits);
+	sel = bucket_select(pl, rp, c, root, p);
+	json_object_set_new(out, "select", json_string(sel));
+	add_task(pl, s, c, root, out);
+	free(sel);
+}
+
+static stage *ensure_shuffle(planner *pl, const lnode *rp)
+{
+	stage *s = pl->shuffle_of[rp->id], *splits = NULL;
+	char *step;
+
+	if (s)
+		return s;
+	step = rp->key_desc ? xasprintf("%s %s(%d, %s=%s)", rp->where, rp->func, rp->nparts,
+					rp->mode == RP_HASH ? "hash_by" : rp->mode == RP_RANGE ? "range_by" : "by",
+					rp->key_desc)
+			    : xasprintf("%s %s(%d)", rp->where, rp->func, rp->nparts);
+	if (rp->mode == RP_RANGE && rp->nparts > 1) {
+		stage *sample = new_stage(pl, ST_SAMPLE, step);
+		const lnode *src = splittable_source(rp->inputs[0]);
+		size_t np = src ? producer_count(src) : (size_t)rp->inputs[0]->nparts;
+		tctx c;
+		char *q;
+		for_each_producer(pl, sample, rp, make_sample, &np);
+		/* n-1 split points: the sampled keys where floor(rank*n/count)
+		 * steps up, i.e. the boundaries of n equal-count groups */
+		splits = new_stage(pl, ST_SPLITS, step);
+		tctx_init(&c, pl);
+		q = xasprintf("SELECT __pond_k FROM (SELECT __pond_k, row_number() OVER (ORDER BY __pond_k) AS rn, "
+			      "count(*) OVER () AS c FROM %s) WHERE rn < c AND (rn * %d) // c > ((rn - 1) * %d) // c",
+			      parts_view(&c, sample), rp->nparts, rp->nparts);
+		add_task(pl, splits, &c, add_cte(&c, q), output_kind("parquet"));
+		free(q);
+		tctx_release(&c);
+	}
+	s = new_stage(pl, ST_SHUFFLE, step);
+	for_each_producer(pl, s, rp, make_producer, splits);
+	pl->shuffle_of[rp->id] = s;
+	free(step);
+	return s;
+}
+
+static void plan_action(planner *pl, const action *a)
+{
+	const lnode *n = a->input;
+	stage *s;
+	tctx c;
+
+	if (a->kind == A_WRITE_PARQUET || a->kind == A_WRITE_CSV) {
+		char *staging = pplan_staging_dir(a->dir);
+		s = new_stage(pl, ST_SINK, a->where);
+		s->act = a;
+		for (int i = 0; i < n->nparts; i++) {
+			json_t *out = output_kind("sink");
+			char *dir = xasprintf("%s/t%05d", staging, i);
+			tctx_init(&c, pl);
+			json_object_set_new(out, "copy_options", json_string(a->copy_options));
+			json_object_set_new(out, "file", json_sprintf("part-%05d", i));
+			json_object_set_new(out, "ext", json_string(a->kind == A_WRITE_PARQUET ? "parquet" : "csv"));
+			if (a->partition_by)
+				json_object_set_new(out, "partition_by", json_string(a->partition_by));
+			add_task(pl, s, &c, compile(&c, n, i), out);
+			/* sinks commit next to their output, on its file system */
+			json_object_set_new(s->tasks[i], "dir", json_string(dir));
+			json_object_set_new(s->tasks[i], "attempts_dir", json_sprintf("%s/.attempts", staging));
+			free(dir);
+			tctx_release(&c);
+		}
+		free(staging);
+		return;
+	}
+	/* show / count: one task; multi-partition inputs are pre-reduced */
+	{
+		bool show = a->kind == A_SHOW;
+		char *wrap = show ? xasprintf("SELECT * FROM %%s LIMIT %lld", (long long)a->n)
+				  : xstrdup("SELECT count(*) AS n FROM %s");
+		char *step = xasprintf("%s %s", a->where, show ? "show" : "count");
+		const char *src;
+		char *q;
+		tctx_init(&c, pl);
+		if (n->nparts == 1) {
+			q = xasprintf(wrap, compile(&c, n, 0));
+		} else {
+			stage *pre = ensure_prereduce(pl, n, wrap, step);
+			src = parts_view(&c, pre);
+			q = show ? xasprintf(wrap, src) : xasprintf("SELECT sum(n)::BIGINT AS n FROM %s", src);
+		}
+		s = new_stage(pl, show ? ST_SHOW : ST_COUNT, step);
+		s->act = a;
+		add_task(pl, s, &c, add_cte(&c, q), output_kind(show ? "show" : "count"));
+		free(q);
+		free(wrap);
+		free(step);
+		tctx_release(&c);
+	}
+}
+
+int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
+{
+	planner pl = { lp, o, xcalloc(1, sizeof(pplan)), NULL, NULL, NULL, err };
+
+	pl.pp->job_dir = xstrdup(o->job_dir);
+	pl.pp->seed = o->seed;
+	pl.shuffle_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
+	pl.gather_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
+	pl.mat_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
+	for (size_t i = 0; i < lp->nactions; i++)
+		plan_action(&pl, &lp->actions[i]);
+	free(pl.shuffle_of);
+	free(pl.gather_of);
+	free(pl.mat_of);
+	*out = pl.pp;
+	return 0;
+}
+
+void pplan_free(pplan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nstages; i++) {
+		stage *s = p->stages[i];
+		for (size_t t = 0; t < s->ntasks; t++)
+			json_decref(s->tasks[t]);
+		free(s->tasks);
+		free(s->deps);
+		free(s->name);
+		free(s->step);
+		free(s);
+	}
+	free(p->stages);
+	free(p->job_dir);
+	free(p);
+}
+
+json_t *pplan_to_json(const pplan *p)
+{
+	json_t *root = json_object(), *stages = json_array();
+
+	json_object_set_new(root, "job_dir", json_string(p->job_dir));
+	json_object_set_new(root, "seed", json_integer((json_int_t)p->seed));
+	for (size_t i = 0; i < p->nstages; i++) {
+		const stage *s = p->stages[i];
+		json_t *js = json_object(), *deps = json_array(), *tasks = json_array();
+		for (size_t d = 0; d < s->ndeps; d++)
+			json_array_append_new(deps, json_integer(s->deps[d]));
+		for (size_t t = 0; t < s->ntasks; t++)
+			json_array_append(tasks, s->tasks[t]);
+		json_object_set_new(js, "id", json_integer(s->id));
+		json_object_set_new(js, "name", json_string(s->name));
+		json_object_set_new(js, "kind", json_string(stage_kind_name(s->kind)));
+		json_object_set_new(js, "step", json_string(s->step));
+		json_object_set_new(js, "deps", deps);
+		json_object_set_new(js, "tasks", tasks);
+		json_array_append_new(stages, js);
+	}
+	json_object_set_new(root, "stages", stages);
+	return root;
+}

@@ -1,0 +1,184 @@
+/* local.c — the local transport: the driver forks N worker processes, each
+ * connected by a socketpair, and poll()s them all (see transport.h). A
+ * worker whose socket closes has died; respawn() forks a replacement. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/frame.h"
+#include "runtime/transport.h"
+#include "runtime/worker.h"
+#include "util/sb.h"
+
+typedef struct {
+	transport base;
+	int n;
+	int *fd;    /* driver's end; -1 when dead */
+	pid_t *pid;
+	char desc[64];
+} local_t;
+
+static int sock_recv(void *ctx, char **msg)
+{
+	return frame_recv(*(int *)ctx, msg, NULL);
+}
+
+static int sock_send(void *ctx, const char *msg, size_t len)
+{
+	return frame_send(*(int *)ctx, msg, len);
+}
+
+static int spawn(local_t *l, int w, pond_err *err)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return pond_fail(err, POND_EIO, "socketpair: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return pond_fail(err, POND_EIO, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		worker_io io = { sock_recv, sock_send, &sv[1] };
+		/* die with the driver, even if it is killed with SIGKILL */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(sv[0]);
+		for (int i = 0; i < l->n; i++)
+			if (l->fd[i] >= 0)
+				close(l->fd[i]);
+		signal(SIGINT, SIG_IGN);
+		_exit(worker_loop(&io) == 0 ? 0 : 1);
+	}
+	close(sv[1]);
+	l->fd[w] = sv[0];
+	l->pid[w] = pid;
+	return 0;
+}
+
+static int l_nworkers(transport *t)
+{
+	return ((local_t *)t)->n;
+}
+
+static int l_send(transport *t, int w, const char *msg, size_t len, pond_err *err)
+{
+	local_t *l = (local_t *)t;
+	if (l->fd[w] < 0 || frame_send(l->fd[w], msg, len) != 0)
+		return pond_fail(err, POND_EIO, "worker %d is gone", w);
+	return 0;
+}
+
+static void reap(local_t *l, int w)
+{
+	if (l->fd[w] >= 0)
+		close(l->fd[w]);
+	l->fd[w] = -1;
+	if (l->pid[w] > 0) {
+		kill(l->pid[w], SIGKILL);
+		while (waitpid(l->pid[w], NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	l->pid[w] = -1;
+}
+
+static int l_recv(transport *t, int timeout_ms, int *w, char **msg, pond_err *err)
+{
+	local_t *l = (local_t *)t;
+	struct pollfd *p = xcalloc((size_t)l->n, sizeof(struct pollfd));
+	int r;
+
+	*msg = NULL;
+	for (int i = 0; i < l->n; i++) {
+		p[i].fd = l->fd[i];
+		p[i].events = POLLIN;
+	}
+	r = poll(p, (nfds_t)l->n, timeout_ms);
+	if (r < 0) {
+		free(p);
+		if (errno == EINTR)
+			return 0;
+		return pond_fail(err, POND_EIO, "poll: %s", strerror(errno));
+	}
+	for (int i = 0; r > 0 && i < l->n; i++) {
+		if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		*w = i;
+		if (frame_recv(l->fd[i], msg, NULL) != 1) {
+			*msg = NULL;
+			reap(l, i);
+		}
+		free(p);
+		return 1;
+	}
+	free(p);
+	return 0;
+}
+
+static int l_respawn(transport *t, int w, pond_err *err)
+{
+	local_t *l = (local_t *)t;
+	reap(l, w);
+	return spawn(l, w, err);
+}
+
+static const char *l_describe(transport *t, int w)
+{
+	local_t *l = (local_t *)t;
+	snprintf(l->desc, sizeof(l->desc), "worker %d (pid %d)", w, (int)l->pid[w]);
+	return l->desc;
+}
+
+static void l_shutdown(transport *t)
+{
+	local_t *l = (local_t *)t;
+	const char *bye = "{\"cmd\":\"exit\"}";
+
+	for (int i = 0; i < l->n; i++)
+		if (l->fd[i] >= 0)
+			frame_send(l->fd[i], bye, strlen(bye));
+	for (int i = 0; i < l->n; i++) {
+		if (l->fd[i] >= 0)
+			close(l->fd[i]);
+		if (l->pid[i] > 0)
+			while (waitpid(l->pid[i], NULL, 0) < 0 && errno == EINTR)
+				;
+	}
+	free(l->fd);
+	free(l->pid);
+	free(l);
+}
+
+static const transport_ops local_ops = {
+	"local", l_nworkers, l_send, l_recv, l_respawn, l_describe, l_shutdown,
+};
+
+transport *local_transport_start(int n, pond_err *err)
+{
+	local_t *l = xcalloc(1, sizeof(local_t));
+
+	l->base.ops = &local_ops;
+	l->n = n;
+	l->fd = xmalloc((size_t)n * sizeof(int));
+	l->pid = xmalloc((size_t)n * sizeof(pid_t));
+	for (int i = 0; i < n; i++)
+		l->fd[i] = -1, l->pid[i] = -1;
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < n; i++) {
+		if (spawn(l, i, err)) {
+			l_shutdown(&l->base);
+			return NULL;
+		}
+	}
+	return &l->base;
+}

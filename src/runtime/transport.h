@@ -1,0 +1,37 @@
+/* transport.h — how the driver reaches its workers: a vtable (IOR's
+ * backend shape) so the scheduler runs unchanged over local processes
+ * (local.c) or MPI ranks (mpi.c). Messages are JSON text frames. */
+#ifndef POND_RUNTIME_TRANSPORT_H
+#define POND_RUNTIME_TRANSPORT_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+typedef struct transport transport;
+
+typedef struct {
+	const char *name;
+	int (*nworkers)(transport *t);
+	/* Sends one message to worker w. */
+	int (*send)(transport *t, int w, const char *msg, size_t len, pond_err *err);
+	/* Waits up to timeout_ms for a message from any worker. Returns 1 with
+	 * *w and *msg (caller frees) set; 1 with *msg NULL when worker *w died
+	 * (its running task is lost); 0 on timeout; -1 on error. */
+	int (*recv)(transport *t, int timeout_ms, int *w, char **msg, pond_err *err);
+	/* Replaces a dead worker; -1 if the transport cannot. */
+	int (*respawn)(transport *t, int w, pond_err *err);
+	/* Short description of worker w for messages ("worker 3 (pid 1234)"). */
+	const char *(*describe)(transport *t, int w);
+	/* Tells every worker to exit, waits for them, frees t. */
+	void (*shutdown)(transport *t);
+} transport_ops;
+
+struct transport {
+	const transport_ops *ops;
+};
+
+/* Local mode: forks n worker processes connected by socketpairs. */
+transport *local_transport_start(int n, pond_err *err);
+
+#endif

@@ -1,0 +1,18 @@
+/* worker.h — the loop of a worker process or MPI rank: receive a task,
+ * run it isolated (task.c), send back the result, until told to exit. */
+#ifndef POND_RUNTIME_WORKER_H
+#define POND_RUNTIME_WORKER_H
+
+#include <stddef.h>
+
+typedef struct {
+	/* 1 with *msg (caller frees), 0 when the driver is gone, -1 error */
+	int (*recv)(void *ctx, char **msg);
+	int (*send)(void *ctx, const char *msg, size_t len);
+	void *ctx;
+} worker_io;
+
+/* Returns 0 when told to exit, -1 when the driver went away. */
+int worker_loop(const worker_io *io);
+
+#endif

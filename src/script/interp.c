@@ -1,0 +1,806 @@
+/* interp.c — the script interpreter: every function of the pipeline
+ * language (DESIGN.md §2) is one entry in `funcs` below, with its parameter
+ * list; bind() matches a call's arguments to it. Produces plan/logical.h
+ * nodes. Every user string that becomes SQL text is either a query the user
+ * wrote (kept as is) or a name/path escaped with sb_sql_str/sb_sql_ident. */
+#include "script/interp.h"
+
+#include <ctype.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fsutil.h"
+#include "util/sb.h"
+
+#define MAX_ARGS 8
+#define MAX_PARTITIONS 1000000
+
+typedef struct {
+	const script *s;
+	lplan *plan;
+	pond_err *err;
+	char **names;    /* bound dataset names ... */
+	lnode **values;  /* ... and their datasets */
+	size_t nnames;
+} interp;
+
+/* A call's arguments matched to a function's parameters. */
+typedef struct {
+	const ast_node *call;
+	const ast_node *arg[MAX_ARGS];     /* by parameter index, NULL if absent */
+	const ast_node **rest;             /* extra positionals (variadic) */
+	size_t nrest;
+} bound;
+
+typedef struct func func;
+typedef int (*func_fn)(interp *in, const func *f, bound *b, lnode **out);
+
+struct func {
+	const char *name;
+	const char *params[MAX_ARGS];  /* leading '*' marks a required one */
+	bool variadic;                 /* extra positionals become inputs */
+	func_fn fn;
+};
+
+static int fail_at(interp *in, const ast_node *at, pond_status code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail_at(interp *in, const ast_node *at, pond_status code, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return pond_fail(in->err, code, "%s:%d:%d: %s", in->s->filename, at->line, at->col, msg);
+}
+
+static char *where_of(interp *in, const ast_node *at)
+{
+	return xasprintf("%s:%d", in->s->filename, at->line);
+}
+
+static const char *kind_name(ast_kind k)
+{
+	static const char *names[] = { "a string", "an integer", "a float", "a boolean",
+				       "null", "a list", "a map", "a name", "a call" };
+	return names[k];
+}
+
+/* ---- argument access ---------------------------------------------------- */
+
+static int want_string(interp *in, const ast_node *v, const char *what, const char **out)
+{
+	if (v->kind != AST_STRING)
+		return fail_at(in, v, POND_EUSAGE, "%s must be a string, not %s", what, kind_name(v->kind));
+	*out = v->str;
+	return 0;
+}
+
+static int want_int(interp *in, const ast_node *v, const char *what, int64_t lo, int64_t hi,
+		    int64_t *out)
+{
+	if (v->kind != AST_INT)
+		return fail_at(in, v, POND_EUSAGE, "%s must be an integer, not %s", what, kind_name(v->kind));
+	if (v->i < lo || v->i > hi)
+		return fail_at(in, v, POND_EUSAGE, "%s must be between %lld and %lld, not %lld", what,
+			       (long long)lo, (long long)hi, (long long)v->i);
+	*out = v->i;
+	return 0;
+}
+
+static int want_bool(interp *in, const ast_node *v, const char *what, bool *out)
+{
+	if (v->kind != AST_BOOL)
+		return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", what, kind_name(v->kind));
+	*out = v->b;
+	return 0;
+}
+
+static bool opt_bool(const ast_node *v, bool dflt)
+{
+	return v && v->kind == AST_BOOL ? v->b : dflt;
+}
+
+/* A string or a list of strings, as a list of quoted SQL identifiers. */
+static int want_columns(interp *in, const ast_node *v, const char *what, char **out)
+{
+	sb b = SB_INIT;
+
+	if (v->kind == AST_STRING) {
+		if (!*v->str)
+			return fail_at(in, v, POND_EUSAGE, "%s: empty column name", what);
+		sb_sql_ident(&b, v->str);
+	} else if (v->kind == AST_LIST && v->n > 0) {
+		for (size_t i = 0; i < v->n; i++) {
+			if (v->items[i]->kind != AST_STRING || !*v->items[i]->str) {
+				sb_release(&b);
+				return fail_at(in, v->items[i], POND_EUSAGE,
+					       "%s must be a list of column names (strings)", what);
+			}
+			if (i)
+				sb_add(&b, ", ");
+			sb_sql_ident(&b, v->items[i]->str);
+		}
+	} else {
+		return fail_at(in, v, POND_EUSAGE, "%s must be a column name or a non-empty list of them", what);
+	}
+	*out = sb_detach(&b);
+	return 0;
+}
+
+static int eval(interp *in, const ast_node *e, lnode **out);
+
+static int want_dataset(interp *in, const ast_node *v, lnode **out)
+{
+	if (v->kind == AST_NAME || v->kind == AST_CALL) {
+		if (eval(in, v, out))
+			return -1;
+		if (!*out)
+			return fail_at(in, v, POND_EUSAGE, "'%s' is an action and returns no dataset", v->str);
+		return 0;
+	}
+	return fail_at(in, v, POND_EUSAGE, "expected a dataset, found %s", kind_name(v->kind));
+}
+
+/* ---- input paths --------------------------------------------------------- */
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool has_ext(const char *path, file_format f)
+{
+	static const char *exts[][4] = {
+		[FMT_PARQUET] = { ".parquet", ".parq", NULL },
+		[FMT_CSV] = { ".csv", ".tsv", ".txt", NULL },
+		[FMT_JSON] = { ".json", ".jsonl", ".ndjson", NULL },
+	};
+	size_t n = strlen(path);
+	for (int i = 0; exts[f][i]; i++) {
+		size_t m = strlen(exts[f][i]);
+		if (n > m && !strcasecmp(path + n - m, exts[f][i]))
+			return true;
+		if (n > m + 3 && !strcasecmp(path + n - 3, ".gz") &&
+		    !strncasecmp(path + n - 3 - m, exts[f][i], m))
+			return true;
+	}
+	return false;
+}
+
+static void add_file(lnode *n, const char *path)
+{
+	n->files = xrealloc(n->files, (n->nfiles + 1) * sizeof(char *));
+	n->sizes = xrealloc(n->sizes, (n->nfiles + 1) * sizeof(int64_t));
+	n->files[n->nfiles] = xstrdup(path);
+	n->sizes[n->nfiles++] = fs_size(path);
+}
+
+static int expand_one(interp *in, lnode *n, const ast_node *at, const char *path)
+{
+	char *abs = fs_abspath(path);
+	int rc = 0;
+
+	if (has_glob(path)) {
+		glob_t g;
+		int r = glob(abs, GLOB_ERR, NULL, &g);
+		size_t added = 0;
+		if (r == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				if (!fs_is_dir(g.gl_pathv[i]))
+					add_file(n, g.gl_pathv[i]), added++;
+		}
+		if (r == 0)
+			globfree(&g);
+		if (!added)
+			rc = fail_at(in, at, POND_EINPUT, "no input files match '%s'", abs);
+	} else if (fs_is_dir(abs)) {
+		char **rel;
+		size_t nrel, added = 0;
+		if (fs_walk(abs, &rel, &nrel, in->err) == 0) {
+			for (size_t i = 0; i < nrel; i++) {
+				if (has_ext(rel[i], n->format) && rel[i][0] != '_' && rel[i][0] != '.') {
+					char *p = xasprintf("%s/%s", abs, rel[i]);
+					add_file(n, p), added++;
+					free(p);
+				}
+			}
+			if (!added)
+				rc = fail_at(in, at, POND_EINPUT, "input directory %s has no %s files", abs,
+					     n->format == FMT_PARQUET ? "parquet" : n->format == FMT_CSV ? "csv" : "json");
+		} else {
+			rc = fail_at(in, at, POND_EINPUT, "cannot list input directory %s", abs);
+		}
+		fs_free_list(rel);
+	} else if (fs_exists(abs)) {
+		add_file(n, abs);
+	} else {
+		rc = fail_at(in, at, POND_EINPUT, "input not found: %s", abs);
+	}
+	free(abs);
+	return rc;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int expand_paths(interp *in, lnode *n, const ast_node *v)
+{
+	if (v->kind == AST_STRING) {
+		if (expand_one(in, n, v, v->str))
+			return -1;
+	} else if (v->kind == AST_LIST && v->n > 0) {
+		for (size_t i = 0; i < v->n; i++) {
+			if (v->items[i]->kind != AST_STRING)
+				return fail_at(in, v->items[i], POND_EUSAGE, "paths must be strings");
+			if (expand_one(in, n, v->items[i], v->items[i]->str))
+				return -1;
+		}
+	} else {
+		return fail_at(in, v, POND_EUSAGE, "paths must be a string or a non-empty list of strings");
+	}
+	/* Sorted and de-duplicated: the partitioning must not depend on the
+	 * order in which the file system lists things. Sizes follow files. */
+	{
+		size_t m = 0;
+		char **f = n->files;
+		qsort(f, n->nfiles, sizeof(char *), cmp_path);
+		for (size_t i = 0; i < n->nfiles; i++) {
+			if (m && !strcmp(f[m - 1], f[i])) {
+				free(f[i]);
+				continue;
+			}
+			f[m++] = f[i];
+		}
+		n->nfiles = m;
+		for (size_t i = 0; i < m; i++)
+			n->sizes[i] = fs_size(f[i]);
+	}
+	return 0;
+}
+
+/* {'col': 'TYPE', ...} → ", columns={'col': 'TYPE', ...}" */
+static int columns_map(interp *in, const ast_node *v, sb *args)
+{
+	if (v->kind != AST_MAP || v->n == 0)
+		return fail_at(in, v, POND_EUSAGE, "columns must be a map {'name': 'TYPE', ...}");
+	sb_add(args, ", columns={");
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->items[i]->kind != AST_STRING)
+			return fail_at(in, v->items[i], POND_EUSAGE, "the type of column '%s' must be a string such as 'INTEGER'", v->keys[i]);
+		if (i)
+			sb_add(args, ", ");
+		sb_sql_str(args, v->keys[i]);
+		sb_add(args, ": ");
+		sb_sql_str(args, v->items[i]->str);
+	}
+	sb_add(args, "}");
+	return 0;
+}
+
+/* ---- functions ----------------------------------------------------------- */
+
+static lnode *new_node(interp *in, lnode_kind k, const func *f, const ast_node *at)
+{
+	char *where = where_of(in, at);
+	lnode *n = lplan_add(in->plan, k, f->name, where);
+	free(where);
+	return n;
+}
+
+static int fn_read_parquet(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, L_SOURCE, f, b->call);
+	sb args = SB_INIT;
+
+	n->format = FMT_PARQUET;
+	*out = n;
+	if (expand_paths(in, n, b->arg[0]))
+		return -1;
+	for (int i = 2; i <= 4; i++) {
+		bool v;
+		if (b->arg[i] && want_bool(in, b->arg[i], f->params[i], &v))
+			return sb_release(&args), -1;
+	}
+	sb_addf(&args, ", union_by_name=%s, hive_partitioning=%s, filename=%s",
+		opt_bool(b->arg[2], false) ? "true" : "false",
+		opt_bool(b->arg[3], false) ? "true" : "false",
+		opt_bool(b->arg[4], false) ? "true" : "false");
+	n->read_args = sb_detach(&args);
+	if (b->arg[1]) {
+		if (want_columns(in, b->arg[1], "columns", &n->projection))
+			return -1;
+	} else {
+		n->projection = xstrdup("*");
+	}
+	return 0;
+}
+
+static int fn_read_csv(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, L_SOURCE, f, b->call);
+	sb args = SB_INIT;
+	const char *delim = ",";
+	bool header = true;
+
+	n->format = FMT_CSV;
+	*out = n;
+	if (expand_paths(in, n, b->arg[0]))
+		return -1;
+	if (b->arg[2] && want_bool(in, b->arg[2], "header", &header))
+		return -1;
+	if (b->arg[3] && want_string(in, b->arg[3], "delim", &delim))
+		return -1;
+	if (strlen(delim) != 1)
+		return fail_at(in, b->arg[3], POND_EUSAGE, "delim must be a single character");
+	sb_addf(&args, ", header=%s, hive_partitioning=false, delim=", header ? "true" : "false");
+	sb_sql_str(&args, delim);
+	if (b->arg[1] && columns_map(in, b->arg[1], &args))
+		return sb_release(&args), -1;
+	n->read_args = sb_detach(&args);
+	n->projection = xstrdup("*");
+	return 0;
+}
+
+static int fn_read_json(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, L_SOURCE, f, b->call);
+	sb args = SB_INIT;
+
+	n->format = FMT_JSON;
+	*out = n;
+	if (expand_paths(in, n, b->arg[0]))
+		return -1;
+	sb_add(&args, ", hive_partitioning=false");
+	if (b->arg[1] && columns_map(in, b->arg[1], &args))
+		return sb_release(&args), -1;
+	n->read_args = sb_detach(&args);
+	n->projection = xstrdup("*");
+	return 0;
+}
+
+/* Checks {N} placeholders of a query against its number of inputs. */
+static int check_placeholders(interp *in, const ast_node *q, size_t ninputs)
+{
+	for (const char *p = q->str; (p = strchr(p, '{')); p++) {
+		char *end;
+		if (!isdigit((unsigned char)p[1]))
+			continue;
+		long k = strtol(p + 1, &end, 10);
+		if (*end != '}')
+			continue;
+		if ((size_t)k >= ninputs)
+			return fail_at(in, q, POND_EUSAGE, "the query uses {%ld} but has %zu input%s", k,
+				       ninputs, ninputs == 1 ? "" : "s");
+	}
+	return 0;
+}
+
+static int query_with_inputs(interp *in, const func *f, bound *b, lnode *n)
+{
+	const char *q = NULL;
+	if (want_string(in, b->arg[0], "the query", &q))
+		return -1;
+	n->query = xstrdup(q);
+	n->ninputs = b->nrest;
+	n->inputs = xcalloc(b->nrest, sizeof(lnode *));
+	for (size_t i = 0; i < b->nrest; i++)
+		if (want_dataset(in, b->rest[i], &n->inputs[i]))
+			return -1;
+	(void)f;
+	return check_placeholders(in, b->arg[0], n->ninputs);
+}
+
+static int fn_partial_sql(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, b->nrest ? L_PARTIAL : L_QUERY, f, b->call);
+	int parts = 1;
+
+	*out = n;
+	if (query_with_inputs(in, f, b, n))
+		return -1;
+	for (size_t i = 0; i < n->ninputs; i++) {
+		int p = n->inputs[i]->nparts;
+		if (p == 1 || p == parts)
+			continue;
+		if (parts != 1)
+			return fail_at(in, b->rest[i], POND_EUSAGE,
+				       "partial_sql inputs have %d and %d partitions: they must be equal, "
+				       "or 1 (broadcast to every partition)", parts, p);
+		parts = p;
+	}
+	n->nparts = parts;
+	return 0;
+}
+
+static int fn_sql(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, L_SQL, f, b->call);
+	*out = n;
+	return query_with_inputs(in, f, b, n);
+}
+
+/* filter / map / flat_map / partial_sort: a partial_sql on one input. */
+static int shorthand(interp *in, const func *f, bound *b, lnode **out, const char *fmt, bool rowwise)
+{
+	lnode *n = new_node(in, L_PARTIAL, f, b->call);
+	const char *arg = NULL;
+
+	*out = n;
+	n->ninputs = 1;
+	n->inputs = xcalloc(1, sizeof(lnode *));
+	if (want_dataset(in, b->arg[0], &n->inputs[0]))
+		return -1;
+	if (want_string(in, b->arg[1], f->params[1] + 1, &arg))
+		return -1;
+	if (!*arg)
+		return fail_at(in, b->arg[1], POND_EUSAGE, "%s must not be empty", f->params[1] + 1);
+	n->query = xasprintf(fmt, arg);
+	n->rowwise = rowwise;
+	n->nparts = n->inputs[0]->nparts;
+	return 0;
+}
+
+static int fn_filter(interp *in, const func *f, bound *b, lnode **out)
+{
+	return shorthand(in, f, b, out, "SELECT * FROM {0} WHERE (%s)", true);
+}
+
+static int fn_map(interp *in, const func *f, bound *b, lnode **out)
+{
+	return shorthand(in, f, b, out, "SELECT %s FROM {0}", true);
+}
+
+static int fn_partial_sort(interp *in, const func *f, bound *b, lnode **out)
+{
+	return shorthand(in, f, b, out, "SELECT * FROM {0} ORDER BY %s", false);
+}
+
+static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, L_REPARTITION, f, b->call);
+	const ast_node *chosen = NULL;
+	int64_t parts;
+	bool by_rows = false;
+
+	*out = n;
+	n->ninputs = 1;
+	n->inputs = xcalloc(1, sizeof(lnode *));
+	if (want_dataset(in, b->arg[0], &n->inputs[0]))
+		return -1;
+	if (want_int(in, b->arg[1], "the number of partitions", 1, MAX_PARTITIONS, &parts))
+		return -1;
+	n->nparts = (int)parts;
+	n->mode = RP_FILES;
+	if (b->arg[2] && want_bool(in, b->arg[2], "by_rows", &by_rows))
+		return -1;
+	if (by_rows)
+		n->mode = RP_ROWS, chosen = b->arg[2];
+	for (int i = 3; i <= 5; i++) {
+		const ast_node *v = b->arg[i];
+		if (!v || v->kind == AST_NULL)
+			continue;
+		if (chosen)
+			return fail_at(in, v, POND_EUSAGE,
+				       "repartition takes one of by_rows, hash_by, by, range_by; "
+				       "'%s' conflicts with the one at column %d", f->params[i], chosen->col);
+		chosen = v;
+		if (i == 4) {
+			const char *expr = NULL;
+			if (want_string(in, v, "by", &expr))
+				return -1;
+			n->mode = RP_EXPR;
+			n->key = xasprintf("(%s)", expr);
+		} else {
+			n->mode = i == 3 ? RP_HASH : RP_RANGE;
+			if (want_columns(in, v, f->params[i], &n->key))
+				return -1;
+		}
+		n->key_desc = xstrdup(v->kind == AST_STRING ? v->str : n->key);
+	}
+	return 0;
+}
+
+static int fn_random_shuffle(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, L_REPARTITION, f, b->call);
+	int64_t parts = 0;
+
+	*out = n;
+	n->ninputs = 1;
+	n->inputs = xcalloc(1, sizeof(lnode *));
+	n->mode = RP_RANDOM;
+	if (want_dataset(in, b->arg[0], &n->inputs[0]))
+		return -1;
+	if (b->arg[1] && want_int(in, b->arg[1], "the number of partitions", 1, MAX_PARTITIONS, &parts))
+		return -1;
+	n->nparts = parts ? (int)parts : n->inputs[0]->nparts;
+	return 0;
+}
+
+static int fn_limit(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *n = new_node(in, L_LIMIT, f, b->call);
+
+	*out = n;
+	n->ninputs = 1;
+	n->inputs = xcalloc(1, sizeof(lnode *));
+	if (want_dataset(in, b->arg[0], &n->inputs[0]))
+		return -1;
+	return want_int(in, b->arg[1], "the limit", 0, INT64_MAX, &n->limit);
+}
+
+static const char *compressions[] = { "zstd", "snappy", "gzip", "lz4", "lz4_raw", "brotli",
+				      "uncompressed", NULL };
+
+static int check_output_dir(interp *in, const ast_node *at, action *a)
+{
+	for (size_t i = 0; i + 1 < in->plan->nactions; i++) {
+		const action *o = &in->plan->actions[i];
+		if (o->dir && !strcmp(o->dir, a->dir))
+			return fail_at(in, at, POND_EUSAGE, "%s is already written by the write at %s", a->dir, o->where);
+	}
+	if (fs_exists(a->dir) && !fs_is_dir(a->dir))
+		return fail_at(in, at, POND_EUSAGE, "output %s exists and is not a directory", a->dir);
+	if (!a->overwrite && !fs_dir_is_empty(a->dir))
+		return fail_at(in, at, POND_EEXISTS,
+			       "output directory %s is not empty (mode='error'); "
+			       "pass mode='overwrite' to replace it", a->dir);
+	return 0;
+}
+
+static int write_common(interp *in, const func *f, bound *b, action_kind kind, int mode_arg, action **out)
+{
+	lnode *df;
+	const char *dir = NULL, *mode = "error";
+	action *a;
+
+	if (want_dataset(in, b->arg[0], &df))
+		return -1;
+	if (want_string(in, b->arg[1], "the output directory", &dir))
+		return -1;
+	if (!*dir)
+		return fail_at(in, b->arg[1], POND_EUSAGE, "the output directory must not be empty");
+	a = lplan_add_action(in->plan, kind, df, "");
+	free(a->where);
+	a->where = where_of(in, b->call);
+	*out = a;
+	a->dir = fs_abspath(dir);
+	if (b->arg[2] && b->arg[2]->kind != AST_NULL &&
+	    want_columns(in, b->arg[2], "partition_by", &a->partition_by))
+		return -1;
+	if (b->arg[mode_arg] && want_string(in, b->arg[mode_arg], "mode", &mode))
+		return -1;
+	if (strcmp(mode, "error") && strcmp(mode, "overwrite"))
+		return fail_at(in, b->arg[mode_arg], POND_EUSAGE, "mode must be 'error' or 'overwrite', not '%s'", mode);
+	a->overwrite = !strcmp(mode, "overwrite");
+	(void)f;
+	return check_output_dir(in, b->arg[1], a);
+}
+
+static int fn_write_parquet(interp *in, const func *f, bound *b, lnode **out)
+{
+	action *a;
+	const char *comp = "zstd";
+	sb opts = SB_INIT;
+	int ok = 0;
+
+	*out = NULL;
+	if (write_common(in, f, b, A_WRITE_PARQUET, 4, &a))
+		return -1;
+	if (b->arg[3] && want_string(in, b->arg[3], "compression", &comp))
+		return -1;
+	for (int i = 0; compressions[i]; i++)
+		ok |= !strcasecmp(comp, compressions[i]);
+	if (!ok)
+		return fail_at(in, b->arg[3], POND_EUSAGE,
+			       "unknown compression '%s' (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)", comp);
+	sb_add(&opts, "FORMAT parquet, COMPRESSION ");
+	sb_sql_str(&opts, comp);
+	a->copy_options = sb_detach(&opts);
+	return 0;
+}
+
+static int fn_write_csv(interp *in, const func *f, bound *b, lnode **out)
+{
+	action *a;
+	const char *delim = ",";
+	bool header = true;
+	sb opts = SB_INIT;
+
+	*out = NULL;
+	if (write_common(in, f, b, A_WRITE_CSV, 5, &a))
+		return -1;
+	if (b->arg[3] && want_bool(in, b->arg[3], "header", &header))
+		return -1;
+	if (b->arg[4] && want_string(in, b->arg[4], "delim", &delim))
+		return -1;
+	if (strlen(delim) != 1)
+		return fail_at(in, b->arg[4], POND_EUSAGE, "delim must be a single character");
+	sb_addf(&opts, "FORMAT csv, HEADER %s, DELIMITER ", header ? "true" : "false");
+	sb_sql_str(&opts, delim);
+	a->copy_options = sb_detach(&opts);
+	return 0;
+}
+
+static int fn_show(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *df;
+	int64_t n = 20;
+	action *a;
+	char *where;
+
+	*out = NULL;
+	if (want_dataset(in, b->arg[0], &df))
+		return -1;
+	if (b->arg[1] && want_int(in, b->arg[1], "n", 0, 1000000, &n))
+		return -1;
+	where = where_of(in, b->call);
+	a = lplan_add_action(in->plan, A_SHOW, df, where);
+	free(where);
+	a->n = n;
+	(void)f;
+	return 0;
+}
+
+static int fn_count(interp *in, const func *f, bound *b, lnode **out)
+{
+	lnode *df;
+	char *where;
+
+	*out = NULL;
+	if (want_dataset(in, b->arg[0], &df))
+		return -1;
+	where = where_of(in, b->call);
+	lplan_add_action(in->plan, A_COUNT, df, where);
+	free(where);
+	(void)f;
+	return 0;
+}
+
+static const func funcs[] = {
+	{ "read_parquet", { "*paths", "columns", "union_by_name", "hive_partitioning", "filename" }, false, fn_read_parquet },
+	{ "read_csv", { "*paths", "columns", "header", "delim" }, false, fn_read_csv },
+	{ "read_json", { "*paths", "columns" }, false, fn_read_json },
+	{ "partial_sql", { "*query" }, true, fn_partial_sql },
+	{ "sql", { "*query" }, true, fn_sql },
+	{ "filter", { "*df", "*predicate" }, false, fn_filter },
+	{ "map", { "*df", "*select" }, false, fn_map },
+	{ "flat_map", { "*df", "*select" }, false, fn_map },
+	{ "partial_sort", { "*df", "*order_by" }, false, fn_partial_sort },
+	{ "repartition", { "*df", "*n", "by_rows", "hash_by", "by", "range_by" }, false, fn_repartition },
+	{ "random_shuffle", { "*df", "n" }, false, fn_random_shuffle },
+	{ "limit", { "*df", "*n" }, false, fn_limit },
+	{ "write_parquet", { "*df", "*dir", "partition_by", "compression", "mode" }, false, fn_write_parquet },
+	{ "write_csv", { "*df", "*dir", "partition_by", "header", "delim", "mode" }, false, fn_write_csv },
+	{ "show", { "*df", "n" }, false, fn_show },
+	{ "count", { "*df" }, false, fn_count },
+};
+
+static const char *pname(const char *p)
+{
+	return *p == '*' ? p + 1 : p;
+}
+
+static int bind(interp *in, const func *f, const ast_node *call, bound *b)
+{
+	size_t np = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->call = call;
+	while (np < MAX_ARGS && f->params[np])
+		np++;
+	for (size_t i = 0; i < call->n; i++) {
+		if (i < np) {
+			b->arg[i] = call->items[i];
+		} else if (f->variadic) {
+			b->rest = (const ast_node **)&call->items[i];
+			b->nrest = call->n - i;
+			break;
+		} else {
+			return fail_at(in, call->items[i], POND_EUSAGE, "%s() takes at most %zu positional argument%s",
+				       f->name, np, np == 1 ? "" : "s");
+		}
+	}
+	for (size_t k = 0; k < call->nkw; k++) {
+		size_t j;
+		for (j = 0; j < np; j++)
+			if (!strcmp(pname(f->params[j]), call->kw_names[k]))
+				break;
+		if (j == np) {
+			sb known = SB_INIT;
+			for (size_t q = 0; q < np; q++)
+				sb_addf(&known, "%s%s", q ? ", " : "", pname(f->params[q]));
+			ast_node at = { .line = call->kw_lines[k], .col = call->kw_cols[k] };
+			fail_at(in, &at, POND_EUSAGE, "%s() has no argument '%s' (it takes: %s)", f->name,
+				call->kw_names[k], sb_str(&known));
+			sb_release(&known);
+			return -1;
+		}
+		if (b->arg[j]) {
+			ast_node at = { .line = call->kw_lines[k], .col = call->kw_cols[k] };
+			return fail_at(in, &at, POND_EUSAGE, "%s() got argument '%s' twice", f->name,
+				       call->kw_names[k]);
+		}
+		b->arg[j] = call->kw_values[k];
+	}
+	for (size_t j = 0; j < np; j++)
+		if (f->params[j][0] == '*' && !b->arg[j])
+			return fail_at(in, call, POND_EUSAGE, "%s() is missing its argument '%s'", f->name,
+				       pname(f->params[j]));
+	return 0;
+}
+
+static lnode *lookup(interp *in, const char *name)
+{
+	for (size_t i = in->nnames; i-- > 0;)
+		if (!strcmp(in->names[i], name))
+			return in->values[i];
+	return NULL;
+}
+
+/* Evaluates an expression: *out is the dataset, or NULL for an action. */
+static int eval(interp *in, const ast_node *e, lnode **out)
+{
+	*out = NULL;
+	if (e->kind == AST_NAME) {
+		*out = lookup(in, e->str);
+		if (!*out)
+			return fail_at(in, e, POND_EUSAGE, "undefined dataset '%s'", e->str);
+		return 0;
+	}
+	if (e->kind != AST_CALL)
+		return fail_at(in, e, POND_EUSAGE, "expected a function call, found %s", kind_name(e->kind));
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+		bound b;
+		if (strcmp(funcs[i].name, e->str))
+			continue;
+		if (bind(in, &funcs[i], e, &b))
+			return -1;
+		return funcs[i].fn(in, &funcs[i], &b, out);
+	}
+	return fail_at(in, e, POND_EUSAGE, "unknown function '%s'", e->str);
+}
+
+int interp_script(const script *s, lplan *plan, pond_err *err)
+{
+	interp in = { s, plan, err, NULL, NULL, 0 };
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->nstmts; i++) {
+		const ast_stmt *st = &s->stmts[i];
+		lnode *v = NULL;
+		rc = eval(&in, st->expr, &v);
+		if (rc)
+			break;
+		if (st->target) {
+			if (!v) {
+				rc = fail_at(&in, st->expr, POND_EUSAGE, "'%s' is an action and returns nothing to bind to '%s'",
+					     st->expr->str, st->target);
+				break;
+			}
+			in.names = xrealloc(in.names, (in.nnames + 1) * sizeof(char *));
+			in.values = xrealloc(in.values, (in.nnames + 1) * sizeof(lnode *));
+			in.names[in.nnames] = st->target;
+			in.values[in.nnames++] = v;
+			free(v->name);
+			v->name = xstrdup(st->target);
+		} else if (v) {
+			rc = fail_at(&in, st->expr, POND_EUSAGE,
+				     "the dataset made here is never used: bind it (name = ...) or end it "
+				     "with an action (write_parquet, write_csv, show, count)");
+		}
+	}
+	if (rc == 0 && plan->nactions == 0)
+		rc = pond_fail(err, POND_EUSAGE, "%s: the script has no action (write_parquet, write_csv, show or count), so nothing would run", s->filename);
+	free(in.names);
+	free(in.values);
+	return rc;
+}

@@ -1,0 +1,21 @@
+/* err.h — pond's error value: a status code plus a message, filled by
+ * pond_fail() so that failing is one line: return pond_fail(err, ...). */
+#ifndef POND_UTIL_ERR_H
+#define POND_UTIL_ERR_H
+
+#include "pond.h"
+
+typedef struct {
+	pond_status code;
+	char msg[8192];
+} pond_err;
+
+/* Sets err (if not NULL) and returns -1. */
+int pond_fail(pond_err *err, pond_status code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prefixes the existing message with "prefix: ". Returns -1. */
+int pond_wrap(pond_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

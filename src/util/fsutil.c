@@ -1,0 +1,349 @@
+/* fsutil.c — file-system helpers (see fsutil.h). Used by the planner (input
+ * listing), the task child (commit) and the driver (journal, publishing). */
+#include "util/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/sb.h"
+
+int fs_mkdir_p(const char *path, pond_err *err)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+				rc = pond_fail(err, POND_EIO, "mkdir %s: %s", p, strerror(errno));
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	if (rc == 0 && !fs_is_dir(path))
+		rc = pond_fail(err, POND_EIO, "%s exists and is not a directory", path);
+	free(p);
+	return rc;
+}
+
+int fs_rm_rf(const char *path, pond_err *err)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : pond_fail(err, POND_EIO, "stat %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			return pond_fail(err, POND_EIO, "remove %s: %s", path, strerror(errno));
+		return 0;
+	}
+	d = opendir(path);
+	if (!d)
+		return pond_fail(err, POND_EIO, "open %s: %s", path, strerror(errno));
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *child = xasprintf("%s/%s", path, e->d_name);
+		rc = fs_rm_rf(child, err);
+		free(child);
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(path) != 0 && errno != ENOENT)
+		rc = pond_fail(err, POND_EIO, "remove %s: %s", path, strerror(errno));
+	return rc;
+}
+
+bool fs_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+bool fs_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int64_t fs_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+bool fs_dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return true;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int fs_list(const char *dir, char ***names, size_t *n, pond_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 16;
+
+	*n = 0;
+	*names = NULL;
+	if (!d)
+		return pond_fail(err, errno == ENOENT ? POND_EINPUT : POND_EIO,
+				 "%s: %s", dir, strerror(errno));
+	*names = xmalloc(cap * sizeof(char *));
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (*n + 2 > cap)
+			*names = xrealloc(*names, (cap *= 2) * sizeof(char *));
+		(*names)[(*n)++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	(*names)[*n] = NULL;
+	qsort(*names, *n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+void fs_free_list(char **names)
+{
+	if (!names)
+		return;
+	for (char **p = names; *p; p++)
+		free(*p);
+	free(names);
+}
+
+typedef struct {
+	char **v;
+	size_t n, cap;
+} strvec;
+
+static void push(strvec *sv, char *s)
+{
+	if (sv->n + 2 > sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 16;
+		sv->v = xrealloc(sv->v, sv->cap * sizeof(char *));
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+static int walk(const char *root, const char *rel, strvec *out, pond_err *err)
+{
+	char *dir = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+	char **names;
+	size_t n;
+	int rc = fs_list(dir, &names, &n, err);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+		char *full = xasprintf("%s/%s", root, crel);
+		if (fs_is_dir(full)) {
+			rc = walk(root, crel, out, err);
+			free(crel);
+		} else {
+			push(out, crel);
+		}
+		free(full);
+	}
+	fs_free_list(names);
+	free(dir);
+	return rc;
+}
+
+int fs_walk(const char *dir, char ***rel, size_t *n, pond_err *err)
+{
+	strvec sv = { NULL, 0, 0 };
+	int rc = walk(dir, "", &sv, err);
+
+	if (!sv.v)
+		push(&sv, NULL), sv.n = 0, sv.v[0] = NULL;
+	*rel = sv.v;
+	*n = sv.n;
+	return rc;
+}
+
+int fs_fsync_path(const char *path, pond_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pond_fail(err, POND_EIO, "open %s: %s", path, strerror(errno));
+	if (fsync(fd) != 0 && errno != EINVAL) {
+		int e = errno;
+		close(fd);
+		return pond_fail(err, POND_EIO, "fsync %s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+int fs_fsync_tree(const char *dir, pond_err *err)
+{
+	char **names;
+	size_t n;
+	int rc = fs_list(dir, &names, &n, err);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *p = xasprintf("%s/%s", dir, names[i]);
+		rc = fs_is_dir(p) ? fs_fsync_tree(p, err) : fs_fsync_path(p, err);
+		free(p);
+	}
+	fs_free_list(names);
+	return rc ? rc : fs_fsync_path(dir, err);
+}
+
+int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *err)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	char *dir = fs_dirname(path);
+	int fd, rc = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		rc = pond_fail(err, POND_EIO, "create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = pond_fail(err, POND_EIO, "write %s: %s", tmp, strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = pond_fail(err, POND_EIO, "fsync %s: %s", tmp, strerror(errno));
+	close(fd);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = pond_fail(err, POND_EIO, "rename %s: %s", tmp, strerror(errno));
+	if (rc == 0)
+		rc = fs_fsync_path(dir, err);
+	if (rc)
+		unlink(tmp);
+out:
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+int fs_read(const char *path, char **out, size_t *len, pond_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	sb b = SB_INIT;
+	char buf[65536];
+	size_t n;
+
+	*out = NULL;
+	if (!f)
+		return pond_fail(err, errno == ENOENT ? POND_EINPUT : POND_EIO,
+				 "%s: %s", path, strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_addn(&b, buf, n);
+	if (ferror(f)) {
+		fclose(f);
+		sb_release(&b);
+		return pond_fail(err, POND_EIO, "read %s: %s", path, strerror(errno));
+	}
+	fclose(f);
+	if (len)
+		*len = b.len;
+	*out = sb_detach(&b);
+	return 0;
+}
+
+char *fs_abspath(const char *path)
+{
+	sb b = SB_INIT;
+	char **parts;
+	size_t np = 0, cap = 16;
+	const char *s;
+
+	if (path[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		sb_add(&b, cwd ? cwd : "/");
+		free(cwd);
+		sb_add(&b, "/");
+	}
+	sb_add(&b, path);
+	/* normalise: drop "." and empty parts, resolve ".." lexically */
+	parts = xmalloc(cap * sizeof(char *));
+	s = sb_str(&b);
+	while (*s) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 0 || (n == 1 && s[0] == '.')) {
+			/* skip */
+		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (np)
+				free(parts[--np]);
+		} else {
+			if (np == cap)
+				parts = xrealloc(parts, (cap *= 2) * sizeof(char *));
+			parts[np] = xmalloc(n + 1);
+			memcpy(parts[np], s, n);
+			parts[np++][n] = '\0';
+		}
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	sb_reset(&b);
+	for (size_t i = 0; i < np; i++) {
+		sb_add(&b, "/");
+		sb_add(&b, parts[i]);
+		free(parts[i]);
+	}
+	free(parts);
+	if (!b.len)
+		sb_add(&b, "/");
+	return sb_detach(&b);
+}
+
+char *fs_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	sb b = SB_INIT;
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	sb_addn(&b, path, (size_t)(slash - path));
+	return sb_detach(&b);
+}
+
+const char *fs_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}

@@ -1,0 +1,42 @@
+/* fsutil.h — the file-system operations of the commit protocol and the job
+ * directory: create, remove, list (sorted, so everything is deterministic),
+ * fsync, and durable small-file writes. All return 0 or pond_fail(). */
+#ifndef POND_UTIL_FSUTIL_H
+#define POND_UTIL_FSUTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+int fs_mkdir_p(const char *path, pond_err *err);
+int fs_rm_rf(const char *path, pond_err *err);        /* missing is fine */
+bool fs_exists(const char *path);
+bool fs_is_dir(const char *path);
+bool fs_dir_is_empty(const char *path);               /* true if missing */
+int64_t fs_size(const char *path);                    /* -1 if missing */
+
+/* Sorted names in dir (no . and ..); *names is a NULL-terminated array,
+ * free with fs_free_list. */
+int fs_list(const char *dir, char ***names, size_t *n, pond_err *err);
+void fs_free_list(char **names);
+
+/* Every regular file below dir, as paths relative to dir, sorted. */
+int fs_walk(const char *dir, char ***rel, size_t *n, pond_err *err);
+
+int fs_fsync_path(const char *path, pond_err *err);   /* file or dir */
+int fs_fsync_tree(const char *dir, pond_err *err);    /* files, then dirs */
+
+/* Writes data to path via path.tmp + fsync + rename + fsync(dir). */
+int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *err);
+
+/* Reads a whole file; *out NUL-terminated, caller frees. */
+int fs_read(const char *path, char **out, size_t *len, pond_err *err);
+
+/* Absolute, normalised version of path (need not exist); caller frees. */
+char *fs_abspath(const char *path);
+char *fs_dirname(const char *path);                   /* caller frees */
+const char *fs_basename(const char *path);            /* points into path */
+
+#endif

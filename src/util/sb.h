@@ -1,0 +1,38 @@
+/* sb.h — a growable string buffer (git's strbuf idea): every string pond
+ * builds, SQL above all, goes through one of these instead of char[] math.
+ * sb_sql_str/sb_sql_ident are the only way paths and names enter SQL. */
+#ifndef POND_UTIL_SB_H
+#define POND_UTIL_SB_H
+
+#include <stddef.h>
+
+typedef struct {
+	char *buf; /* always NUL-terminated once anything is added */
+	size_t len, cap;
+} sb;
+
+#define SB_INIT { NULL, 0, 0 }
+
+void sb_init(sb *b);
+void sb_release(sb *b);                /* frees, back to empty */
+char *sb_detach(sb *b);                /* caller frees; never NULL */
+const char *sb_str(const sb *b);       /* "" when empty */
+void sb_add(sb *b, const char *s);
+void sb_addn(sb *b, const char *s, size_t n);
+void sb_addf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_reset(sb *b);
+
+/* Appends s as a SQL string literal: 'it''s'. */
+void sb_sql_str(sb *b, const char *s);
+/* Appends s as a SQL identifier: "my ""col""". */
+void sb_sql_ident(sb *b, const char *s);
+
+/* Out-of-memory is fatal (abort) inside sb: the alternative is unchecked
+ * NULLs everywhere. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
