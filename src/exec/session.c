@@ -253,6 +253,16 @@ pond_status pond_run(pond_session *s)
 	int rc;
 
 	memset(&s->err, 0, sizeof(s->err));
+	/* mode='error' refuses a non-empty output before any work starts */
+	for (size_t i = 0; i < (s->lp ? s->lp->nactions : 0); i++) {
+		const action *a = &s->lp->actions[i];
+		if (a->dir && !a->overwrite && !fs_dir_is_empty(a->dir)) {
+			pond_fail(&s->err, POND_EEXISTS,
+				  "%s: output directory %s is not empty (mode='error'); "
+				  "pass mode='overwrite' to replace it", a->where, a->dir);
+			return POND_EEXISTS;
+		}
+	}
 	if ((rc = build(s, &pp)))
 		goto out;
 	if ((rc = prepare_job_dir(s, pp, &committed)))

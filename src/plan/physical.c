@@ -184,15 +184,27 @@ static char *substitute(const char *q, char *const *names, size_t nnames, int pa
 static stage *new_stage(planner *pl, stage_kind kind, const char *step)
 {
 	stage *s = xcalloc(1, sizeof(stage));
+
+	(void)pl;
+	s->id = -1; /* numbered by its first task, see register_stage */
+	s->kind = kind;
+	s->step = xstrdup(step);
+	return s;
+}
+
+/* Stages are numbered when their first task is added: by then compiling
+ * that task has created every stage it reads, so ids are in topological
+ * order and `explain` reads top-down. */
+static void register_stage(planner *pl, stage *s)
+{
 	pplan *pp = pl->pp;
 
+	if (s->id >= 0)
+		return;
 	s->id = (int)pp->nstages;
-	s->kind = kind;
-	s->name = xasprintf("s%02d-%s", s->id, stage_kind_name(kind));
-	s->step = xstrdup(step);
+	s->name = xasprintf("s%02d-%s", s->id, stage_kind_name(s->kind));
 	pp->stages = xrealloc(pp->stages, (pp->nstages + 1) * sizeof(stage *));
 	pp->stages[pp->nstages++] = s;
-	return s;
 }
 
 static char *task_dir(planner *pl, const stage *s, size_t i)
@@ -206,8 +218,11 @@ static void add_task(planner *pl, stage *s, tctx *c, const char *root, json_t *o
 	json_t *t = json_object();
 	size_t i = s->ntasks;
 	sb q = SB_INIT;
-	char *id = xasprintf("%s-t%05zu", s->name, i);
-	char *dir = task_dir(pl, s, i);
+	char *id, *dir;
+
+	register_stage(pl, s);
+	id = xasprintf("%s-t%05zu", s->name, i);
+	dir = task_dir(pl, s, i);
 
 	if (c->ncte) {
 		sb_add(&q, sb_str(&c->ctes));
@@ -617,7 +632,9 @@ static void plan_action(planner *pl, const action *a)
 
 	if (a->kind == A_WRITE_PARQUET || a->kind == A_WRITE_CSV) {
 		char *staging = pplan_staging_dir(a->dir);
-		s = new_stage(pl, ST_SINK, a->where);
+		char *step = xasprintf("%s %s", a->where, a->kind == A_WRITE_PARQUET ? "write_parquet" : "write_csv");
+		s = new_stage(pl, ST_SINK, step);
+		free(step);
 		s->act = a;
 		for (int i = 0; i < n->nparts; i++) {
 			json_t *out = output_kind("sink");

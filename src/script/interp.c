@@ -549,10 +549,6 @@ static int check_output_dir(interp *in, const ast_node *at, action *a)
 	}
 	if (fs_exists(a->dir) && !fs_is_dir(a->dir))
 		return fail_at(in, at, POND_EUSAGE, "output %s exists and is not a directory", a->dir);
-	if (!a->overwrite && !fs_dir_is_empty(a->dir))
-		return fail_at(in, at, POND_EEXISTS,
-			       "output directory %s is not empty (mode='error'); "
-			       "pass mode='overwrite' to replace it", a->dir);
 	return 0;
 }
 
