@@ -54,6 +54,7 @@ typedef struct {
 	pond_progress progress;
 	const char *const *defines; /* "NAME=VALUE" for ${NAME} in scripts */
 	size_t ndefines;
+	bool mpi;                 /* run over MPI ranks (after pond_mpi_init) */
 } pond_options;
 
 typedef struct pond_session pond_session;
@@ -82,8 +83,14 @@ pond_status pond_explain(pond_session *s, FILE *out);
  * commits outputs, prints show()/count() results to stdout. */
 pond_status pond_run(pond_session *s);
 
-/* Worker entry point for MPI ranks and internal use; returns when told to
- * stop. Not needed by library users. */
-int pond_worker_main(int argc, char **argv);
+/* ---- MPI (DESIGN.md §3): the same script under mpirun / srun ----------
+ * Every rank calls pond_mpi_init. Rank 0 then runs the session with
+ * o.mpi = true (it schedules); the other ranks call pond_mpi_worker, which
+ * serves tasks until rank 0 is done. Every rank ends with
+ * pond_mpi_finalize (rank 0's releases the workers, even after an error). */
+bool pond_mpi_launched(void); /* started by mpirun/mpiexec/srun? */
+pond_status pond_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err, size_t errlen);
+int pond_mpi_worker(void);    /* 0 when released, 1 if the driver vanished */
+void pond_mpi_finalize(void);
 
 #endif

@@ -194,6 +194,23 @@ static int cmd_run(int argc, char **argv, int explain)
 		goto out;
 	}
 	o.defines = defines;
+	if (!explain && pond_mpi_launched()) {
+		char msg[1024] = "";
+		int rank = 0, size = 1;
+		pond_status ms = pond_mpi_init(NULL, NULL, &rank, &size, msg, sizeof(msg));
+		if (ms != POND_OK) {
+			fprintf(stderr, "pond: %s\n", msg);
+			code = status_exit(ms);
+			pond_mpi_finalize();
+			goto out;
+		}
+		if (rank != 0) {
+			code = pond_mpi_worker();
+			pond_mpi_finalize();
+			goto out;
+		}
+		o.mpi = size > 1; /* a single rank runs local workers */
+	}
 	pond_session_new(&o, &s);
 	if (!s) {
 		fprintf(stderr, "pond: out of memory\n");
@@ -206,6 +223,7 @@ static int cmd_run(int argc, char **argv, int explain)
 	if (st != POND_OK)
 		fprintf(stderr, "pond: %s\n", pond_errmsg(s));
 	code = status_exit(st);
+	pond_mpi_finalize(); /* releases MPI worker ranks; no-op otherwise */
 out:
 	pond_session_free(s);
 	free(defines);
@@ -216,8 +234,6 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	if (cmd && !strcmp(cmd, "__worker"))
-		return pond_worker_main(argc - 2, argv + 2);
 	if (!cmd) {
 		fputs(usage_main, stderr);
 		return 2;

@@ -154,12 +154,6 @@ static long cores(void)
 	return n > 0 ? n : 1;
 }
 
-static int64_t ram_bytes(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	return pages > 0 && size > 0 ? (int64_t)pages * size : (int64_t)4 << 30;
-}
-
 /* Fresh run: clears the job dir; --resume: keeps it if the plan is the
  * same and returns the committed task ids. Writes plan.json. */
 static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
@@ -270,11 +264,14 @@ pond_status pond_run(pond_session *s)
 	if ((rc = journal_open(&j, pp->job_dir, &s->err)))
 		goto out;
 	so.max_attempts = s->o.max_attempts;
-	so.threads = s->o.threads > 0 ? s->o.threads : (int)(cores() / workers > 0 ? cores() / workers : 1);
-	so.memory_limit = s->o.memory_limit > 0 ? s->o.memory_limit : ram_bytes() / 10 * 8 / workers;
+	/* 0 = the worker picks its host's share (see worker_set_host_share) */
+	so.threads = s->o.threads;
+	so.memory_limit = s->o.memory_limit;
 	so.progress = s->o.progress;
 	so.committed = committed;
-	t = local_transport_start(workers, &s->err);
+	t = s->o.mpi ? mpi_transport_start(&s->err) : local_transport_start(workers, &s->err);
+	if (t)
+		workers = t->ops->nworkers(t);
 	if (!t) {
 		rc = -1;
 		goto out;

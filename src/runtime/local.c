@@ -58,6 +58,7 @@ static int spawn(local_t *l, int w, pond_err *err)
 			if (l->fd[i] >= 0)
 				close(l->fd[i]);
 		signal(SIGINT, SIG_IGN);
+		worker_set_host_share(l->n);
 		_exit(worker_loop(&io) == 0 ? 0 : 1);
 	}
 	close(sv[1]);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +147,7 @@ json_t *task_run_isolated(const json_t *task)
 	pid = fork();
 	if (pid == 0) {
 		int efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the worker */
 		if (efd >= 0) {
 			dup2(efd, 2);
 			close(efd);

@@ -34,4 +34,8 @@ struct transport {
 /* Local mode: forks n worker processes connected by socketpairs. */
 transport *local_transport_start(int n, pond_err *err);
 
+/* MPI mode: ranks 1..n-1 are the workers (after pond_mpi_init). */
+transport *mpi_transport_start(pond_err *err);
+int mpi_host_workers(void); /* worker ranks sharing this host */
+
 #endif

@@ -8,6 +8,28 @@
 
 #include "runtime/task.h"
 
+#include <unistd.h>
+
+static int host_share = 1;
+
+void worker_set_host_share(int n)
+{
+	host_share = n > 0 ? n : 1;
+}
+
+/* Per-task DuckDB threads and memory, unless the user fixed them. */
+static void fill_defaults(json_t *task)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	long long ram = pages > 0 && page > 0 ? (long long)pages * page : 4LL << 30;
+
+	if (json_integer_value(json_object_get(task, "threads")) <= 0)
+		json_object_set_new(task, "threads", json_integer(cores / host_share > 0 ? cores / host_share : 1));
+	if (json_integer_value(json_object_get(task, "memory_limit")) <= 0)
+		json_object_set_new(task, "memory_limit", json_integer(ram / 10 * 8 / host_share));
+}
+
 int worker_loop(const worker_io *io)
 {
 	for (;;) {
@@ -26,6 +48,7 @@ int worker_loop(const worker_io *io)
 			json_decref(m);
 			return 0;
 		}
+		fill_defaults(json_object_get(m, "task"));
 		res = task_run_isolated(json_object_get(m, "task"));
 		text = json_dumps(res, JSON_COMPACT);
 		r = io->send(io->ctx, text, strlen(text));

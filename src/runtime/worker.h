@@ -15,4 +15,8 @@ typedef struct {
 /* Returns 0 when told to exit, -1 when the driver went away. */
 int worker_loop(const worker_io *io);
 
+/* How many workers share this host's cores and memory: a task whose
+ * "threads" or "memory_limit" is 0 gets cores/n threads and 80% of RAM/n. */
+void worker_set_host_share(int n);
+
 #endif
