@@ -210,6 +210,37 @@ static int create_views(eng *e, const json_t *t, error_class *cls, pond_err *err
 	return rc;
 }
 
+/* Parquet has no 128-bit integer: DuckDB would write sum()'s HUGEINT as a
+ * DOUBLE and lose digits between stages. Intermediate files keep such
+ * columns exact as DECIMAL(38,0) instead. Returns the query to COPY
+ * (malloc'ed): `sql` itself or a wrapper around it. */
+static char *exact_types(eng *e, const char *sql)
+{
+	duckdb_prepared_statement ps;
+	sb b = SB_INIT, repl = SB_INIT;
+
+	if (duckdb_prepare(e->con, sql, &ps) == DuckDBSuccess) {
+		idx_t n = duckdb_prepared_statement_column_count(ps);
+		for (idx_t c = 0; c < n; c++) {
+			duckdb_type t = duckdb_prepared_statement_column_type(ps, c);
+			if (t != DUCKDB_TYPE_HUGEINT && t != DUCKDB_TYPE_UHUGEINT)
+				continue;
+			const char *name = duckdb_prepared_statement_column_name(ps, c);
+			sb_add(&repl, repl.len ? ", CAST(" : "CAST(");
+			sb_sql_ident(&repl, name);
+			sb_add(&repl, " AS DECIMAL(38,0)) AS ");
+			sb_sql_ident(&repl, name);
+		}
+	}
+	duckdb_destroy_prepare(&ps); /* errors show up when the COPY runs */
+	if (repl.len)
+		sb_addf(&b, "SELECT * REPLACE (%s) FROM (%s)", sb_str(&repl), sql);
+	else
+		sb_add(&b, sql);
+	sb_release(&repl);
+	return sb_detach(&b);
+}
+
 static int64_t first_int(duckdb_result *r)
 {
 	int64_t v = duckdb_row_count(r) && duckdb_column_count(r) ? duckdb_value_int64(r, 0, 0) : 0;
@@ -236,14 +267,20 @@ static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls,
 	int rc = 0;
 
 	if (!strcmp(kind, "parquet")) {
+		char *exact = exact_types(e, query);
 		path = xasprintf("%s/part.parquet", adir);
-		sb_addf(&sql, "COPY (%s) TO ", query);
+		sb_addf(&sql, "COPY (%s) TO ", exact);
+		free(exact);
 		sb_sql_str(&sql, path);
 		sb_add(&sql, " (FORMAT parquet, COMPRESSION snappy)");
 		if (!(rc = run(e, sb_str(&sql), &r, cls, err)))
 			st->rows = first_int(&r);
 	} else if (!strcmp(kind, "buckets")) {
-		sb_addf(&sql, "COPY (%s\n%s) TO ", jstr(t, "with"), jstr(o, "select"));
+		char *full = xasprintf("%s\n%s", jstr(t, "with"), jstr(o, "select"));
+		char *exact = exact_types(e, full);
+		sb_addf(&sql, "COPY (%s) TO ", exact);
+		free(exact);
+		free(full);
 		sb_sql_str(&sql, adir);
 		sb_add(&sql, " (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (__pond_bucket), OVERWRITE_OR_IGNORE true)");
 		if (!(rc = run(e, sb_str(&sql), &r, cls, err)))
@@ -252,7 +289,9 @@ static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls,
 			/* keep the schema for consumers whose buckets are all empty */
 			path = xasprintf("%s/_empty.parquet", adir);
 			sb_reset(&sql);
-			sb_addf(&sql, "COPY (SELECT * FROM (%s) LIMIT 0) TO ", query);
+			char *exact = exact_types(e, query);
+			sb_addf(&sql, "COPY (SELECT * FROM (%s) LIMIT 0) TO ", exact);
+			free(exact);
 			sb_sql_str(&sql, path);
 			sb_add(&sql, " (FORMAT parquet)");
 			rc = run(e, sb_str(&sql), NULL, cls, err);

@@ -2,18 +2,21 @@
  * <parent>/.<name>.pond-staging/tNNNNN/ (same file system as the output, so
  * renames are atomic). Publishing gathers them into one fresh directory,
  * fsyncs it, swaps it in with rename (keeping the old output until the swap
- * for mode='overwrite'), and writes _SUCCESS last. */
+ * for mode='overwrite'), and writes _SUCCESS last. Files are hard-linked,
+ * not moved, out of the task directories, so a publish cut short (a crash,
+ * a kill) can simply be done again by --resume. */
 #include "exec/publish.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/fsutil.h"
 #include "util/sb.h"
 
-/* Moves every file of task dir `from` into `to`, keeping relative paths
+/* Links every file of task dir `from` into `to`, keeping relative paths
  * (hive k=v/ directories of several tasks merge). */
 static int merge(const char *from, const char *to, pond_err *err)
 {
@@ -28,8 +31,8 @@ static int merge(const char *from, const char *to, pond_err *err)
 		rc = fs_mkdir_p(parent, err);
 		if (!rc && fs_exists(dst))
 			rc = pond_fail(err, POND_EINTERNAL, "publish: two tasks wrote %s", dst);
-		if (!rc && rename(src, dst) != 0)
-			rc = pond_fail(err, POND_EIO, "publish: rename %s: %s", src, strerror(errno));
+		if (!rc && link(src, dst) != 0)
+			rc = pond_fail(err, POND_EIO, "publish: link %s: %s", src, strerror(errno));
 		free(src);
 		free(dst);
 		free(parent);
@@ -38,7 +41,7 @@ static int merge(const char *from, const char *to, pond_err *err)
 	return rc;
 }
 
-int publish_sink(const stage *s, pond_err *err)
+int publish_sink(const stage *s, bool resuming, pond_err *err)
 {
 	const action *a = s->act;
 	char *staging = pplan_staging_dir(a->dir);
@@ -55,7 +58,10 @@ int publish_sink(const stage *s, pond_err *err)
 	if (!rc)
 		rc = fs_fsync_tree(fresh, err);
 	if (!rc && fs_exists(a->dir)) {
-		if (!a->overwrite && !fs_dir_is_empty(a->dir))
+		/* a resumed job may find its own half-published output (no
+		 * _SUCCESS yet, staging still there): that one it may replace */
+		bool ours = resuming && !fs_exists(success);
+		if (!a->overwrite && !ours && !fs_dir_is_empty(a->dir))
 			rc = pond_fail(err, POND_EEXISTS, "%s: output directory %s is no longer empty (mode='error'); nothing was published",
 				       a->where, a->dir);
 		else if (rename(a->dir, old) != 0)

@@ -8,6 +8,9 @@
 #include "plan/physical.h"
 #include "util/err.h"
 
-int publish_sink(const stage *s, pond_err *err);
+#include <stdbool.h>
+
+/* resuming: the output may hold this job's own unfinished publish. */
+int publish_sink(const stage *s, bool resuming, pond_err *err);
 
 #endif

@@ -44,6 +44,7 @@ typedef struct {
 	int *running;          /* task index per worker, -1 idle */
 	int64_t done, rows, bytes;
 	int failed;
+	progress pr;
 } sched;
 
 static void enqueue(sched *s, size_t i)
@@ -121,9 +122,11 @@ static void report_failure(sched *s, size_t i, const char *msg, int final)
 	if (final)
 		pond_fail(s->err, POND_ETASK, "task %s (%s) failed after %d attempt%s:\n  %s", id, step,
 			  ts->attempts, ts->attempts == 1 ? "" : "s", msg);
-	else if (s->o->progress != POND_PROGRESS_NONE)
-		fprintf(stderr, "\r\033[Kpond: task %s (%s) attempt %d failed, retrying: %.300s%s\n", id, step,
+	else if (s->o->progress != POND_PROGRESS_NONE) {
+		progress_end(&s->pr);
+		fprintf(stderr, "pond: task %s (%s) attempt %d failed, retrying: %.300s%s\n", id, step,
 			ts->attempts, msg, strlen(msg) > 300 ? "..." : "");
+	}
 }
 
 static void on_result(sched *s, int w, json_t *res, sched_summary *sum)
@@ -162,7 +165,10 @@ static void on_result(sched *s, int w, json_t *res, sched_summary *sum)
 		journal_append(s->j, "fail", f, false, NULL);
 		json_decref(f);
 	}
-	if (ts->attempts >= s->o->max_attempts) {
+	/* An input error (bad SQL, corrupt or missing file) will not go away
+	 * by itself: one retry covers a flaky read, more only waste time. */
+	if (ts->attempts >= s->o->max_attempts ||
+	    (json_integer_value(json_object_get(res, "class")) == EC_INPUT && ts->attempts >= 2)) {
 		report_failure(s, (size_t)i, err ? err : "unknown error", 1);
 		s->failed = 1;
 		ts->state = T_DONE;
@@ -193,8 +199,10 @@ static void on_worker_lost(sched *s, int w, sched_summary *sum)
 			enqueue(s, (size_t)i);
 		}
 	}
-	if (s->o->progress != POND_PROGRESS_NONE)
-		fprintf(stderr, "\r\033[Kpond: %s died; replacing it\n", desc);
+	if (s->o->progress != POND_PROGRESS_NONE) {
+		progress_end(&s->pr);
+		fprintf(stderr, "pond: %s died; replacing it\n", desc);
+	}
 	if (s->t->ops->respawn(s->t, w, &e)) {
 		pond_fail(s->err, POND_EIO, "%s died and cannot be replaced: %s", desc, e.msg);
 		s->failed = 1;
@@ -220,9 +228,8 @@ static int running_count(const sched *s, int nw)
 int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
 	      pond_err *err)
 {
-	sched s = { pp, t, o, j, err, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
+	sched s = { .pp = pp, .t = t, .o = o, .j = j, .err = err };
 	int nw = t->ops->nworkers(t);
-	progress pr;
 	double t0 = progress_now();
 
 	memset(sum, 0, sizeof(*sum));
@@ -264,7 +271,7 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 		if (s.deps_left[st] == 0 && s.stage_left[st] > 0)
 			stage_ready(&s, st);
 
-	progress_init(&pr, o->progress);
+	progress_init(&s.pr, o->progress);
 	while (!s.failed || running_count(&s, nw) > 0) {
 		int w = -1, r;
 		char *msg = NULL;
@@ -301,12 +308,12 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 		} else if (r == 1) {
 			on_worker_lost(&s, w, sum);
 		}
-		progress_update(&pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s, nw), s.rows,
+		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s, nw), s.rows,
 				s.bytes, 0);
 	}
 	if (!s.failed)
-		progress_update(&pr, "done", s.done, (int64_t)s.nts, 0, s.rows, s.bytes, pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
-	progress_end(&pr);
+		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, s.rows, s.bytes, s.pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
+	progress_end(&s.pr);
 	sum->seconds = progress_now() - t0;
 	free(s.ts);
 	free(s.queue);

@@ -206,8 +206,29 @@ out:
 	return rc;
 }
 
-/* Prints show()/count() results and publishes sinks, in script order. */
-static int finish(pond_session *s, const pplan *pp)
+/* On --resume: a sink whose tasks the journal shows all committed and
+ * whose staging directory is gone was published by an earlier run (staging
+ * is removed only after a successful publish, _SUCCESS written last). */
+static bool sink_published(const stage *st, const json_t *committed)
+{
+	char *staging, *success;
+	bool done = committed != NULL;
+
+	for (size_t i = 0; done && i < st->ntasks; i++)
+		done = json_object_get(committed, json_string_value(json_object_get(st->tasks[i], "id"))) != NULL;
+	if (!done)
+		return false;
+	staging = pplan_staging_dir(st->act->dir);
+	success = xasprintf("%s/_SUCCESS", st->act->dir);
+	done = !fs_exists(staging) && fs_exists(success);
+	free(staging);
+	free(success);
+	return done;
+}
+
+/* Prints show()/count() results and publishes sinks (except those an
+ * earlier run published), in script order. */
+static int finish(pond_session *s, const pplan *pp, const bool *published)
 {
 	for (size_t a = 0; a < s->lp->nactions; a++) {
 		const action *act = &s->lp->actions[a];
@@ -216,7 +237,7 @@ static int finish(pond_session *s, const pplan *pp)
 			if (st->act != act)
 				continue;
 			if (st->kind == ST_SINK) {
-				if (publish_sink(st, &s->err))
+				if (!published[i] && publish_sink(st, s->o.resume, &s->err))
 					return -1;
 			} else {
 				const char *dir = json_string_value(json_object_get(st->tasks[0], "dir"));
@@ -243,24 +264,42 @@ pond_status pond_run(pond_session *s)
 	sched_opts so = { 0 };
 	sched_summary sum;
 	json_t *committed = NULL;
+	bool *published = NULL;
 	int workers = s->o.workers > 0 ? s->o.workers : (int)cores();
 	int rc;
 
 	memset(&s->err, 0, sizeof(s->err));
-	/* mode='error' refuses a non-empty output before any work starts */
-	for (size_t i = 0; i < (s->lp ? s->lp->nactions : 0); i++) {
-		const action *a = &s->lp->actions[i];
-		if (a->dir && !a->overwrite && !fs_dir_is_empty(a->dir)) {
-			pond_fail(&s->err, POND_EEXISTS,
-				  "%s: output directory %s is not empty (mode='error'); "
-				  "pass mode='overwrite' to replace it", a->where, a->dir);
-			return POND_EEXISTS;
-		}
-	}
 	if ((rc = build(s, &pp)))
 		goto out;
+	/* mode='error' refuses a non-empty output before any work starts,
+	 * unless --resume finds it published by this job's earlier run */
+	published = xcalloc(pp->nstages + 1, sizeof(bool));
+	if (s->o.resume)
+		committed = journal_committed(pp->job_dir);
+	for (size_t i = 0; i < pp->nstages; i++) {
+		const stage *st = pp->stages[i];
+		if (st->kind != ST_SINK)
+			continue;
+		published[i] = sink_published(st, committed);
+		if (!published[i] && !st->act->overwrite && !fs_dir_is_empty(st->act->dir)) {
+			rc = pond_fail(&s->err, POND_EEXISTS,
+				       "%s: output directory %s is not empty (mode='error'); "
+				       "pass mode='overwrite' to replace it", st->act->where, st->act->dir);
+			goto out;
+		}
+	}
+	json_decref(committed);
+	committed = NULL;
 	if ((rc = prepare_job_dir(s, pp, &committed)))
 		goto out;
+	/* a sink still to publish needs its committed outputs: re-run the
+	 * tasks whose outputs are gone */
+	for (size_t i = 0; committed && i < pp->nstages; i++) {
+		const stage *st = pp->stages[i];
+		for (size_t k = 0; st->kind == ST_SINK && !published[i] && k < st->ntasks; k++)
+			if (!fs_exists(json_string_value(json_object_get(st->tasks[k], "dir"))))
+				json_object_del(committed, json_string_value(json_object_get(st->tasks[k], "id")));
+	}
 	if ((rc = journal_open(&j, pp->job_dir, &s->err)))
 		goto out;
 	so.max_attempts = s->o.max_attempts;
@@ -279,7 +318,7 @@ pond_status pond_run(pond_session *s)
 	rc = sched_run(pp, t, &so, &j, &sum, &s->err);
 	t->ops->shutdown(t);
 	if (!rc)
-		rc = finish(s, pp);
+		rc = finish(s, pp, published);
 	if (!rc) {
 		char *attempts = xasprintf("%s/tmp", pp->job_dir);
 		fs_rm_rf(attempts, NULL);
@@ -298,6 +337,7 @@ pond_status pond_run(pond_session *s)
 	}
 out:
 	journal_close(&j);
+	free(published);
 	json_decref(committed);
 	pplan_free(pp);
 	return rc ? failed(s) : POND_OK;

@@ -467,6 +467,10 @@ static const lnode *splittable_source(const lnode *n)
 		n = n->inputs[0];
 	if (n->kind != L_SOURCE || n->nfiles < 2)
 		return NULL;
+	/* CSV/JSON types are sniffed from the files read: subsets could
+	 * disagree, so split only when the user fixed the types */
+	if (n->format != FMT_PARQUET && !strstr(n->read_args, ", columns={"))
+		return NULL;
 	if (strstr(n->read_args, "union_by_name=true"))
 		return NULL; /* subsets could disagree on the schema */
 	return n;
@@ -567,8 +571,13 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 	size_t np = *(size_t *)arg;
 	size_t rows = (size_t)rp->nparts * SAMPLES_PER_PARTITION / (np ? np : 1) + 100;
 	char *key = range_key(rp);
-	char *q = xasprintf("SELECT %s AS __pond_k FROM %s USING SAMPLE reservoir(%zu ROWS) REPEATABLE (%llu)",
-			    key, root, rows, (unsigned long long)((pl->o->seed + p) % 2147483647));
+	/* Not USING SAMPLE: a reservoir depends on the order rows arrive in,
+	 * which varies with DuckDB's threads (e.g. after a GROUP BY). Pairing
+	 * each key with its rank among equal keys and keeping the pairs of
+	 * smallest seeded hash samples uniformly from the multiset of keys. */
+	char *q = xasprintf("SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (ORDER BY %s) AS __pond_rn "
+			    "FROM %s) ORDER BY hash(__pond_k, __pond_rn, %llu::UBIGINT), __pond_k, __pond_rn LIMIT %zu",
+			    key, key, root, (unsigned long long)(pl->o->seed + p), rows);
 	add_task(pl, s, c, add_cte(c, q), output_kind("parquet"));
 	free(q);
 	free(key);
@@ -595,10 +604,13 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp)
 
 	if (s)
 		return s;
-	step = rp->key_desc ? xasprintf("%s %s(%d, %s=%s)", rp->where, rp->func, rp->nparts,
-					rp->mode == RP_HASH ? "hash_by" : rp->mode == RP_RANGE ? "range_by" : "by",
-					rp->key_desc)
-			    : xasprintf("%s %s(%d)", rp->where, rp->func, rp->nparts);
+	if (rp->key_desc)
+		step = xasprintf("%s %s(%d, %s=%s)", rp->where, rp->func, rp->nparts,
+				 rp->mode == RP_HASH ? "hash_by" : rp->mode == RP_RANGE ? "range_by" : "by",
+				 rp->key_desc);
+	else
+		step = xasprintf("%s %s(%d%s)", rp->where, rp->func, rp->nparts,
+				 rp->mode == RP_ROWS ? ", by_rows=true" : "");
 	if (rp->mode == RP_RANGE && rp->nparts > 1) {
 		stage *sample = new_stage(pl, ST_SAMPLE, step);
 		const lnode *src = splittable_source(rp->inputs[0]);

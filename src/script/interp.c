@@ -385,17 +385,37 @@ static int check_placeholders(interp *in, const ast_node *q, size_t ninputs)
 
 static int query_with_inputs(interp *in, const func *f, bound *b, lnode *n)
 {
+	const ast_node *query = b->arg[0];
+	const ast_node **inputs = b->rest;
+	size_t ninputs = b->nrest;
 	const char *q = NULL;
-	if (want_string(in, b->arg[0], "the query", &q))
-		return -1;
+	int rc = 0;
+
+	/* the method form df.sql('query', other...) means sql('query', df, other...) */
+	if ((query->kind == AST_NAME || query->kind == AST_CALL) && ninputs && inputs[0]->kind == AST_STRING) {
+		const ast_node **v = xcalloc(ninputs + 1, sizeof(ast_node *));
+		v[0] = query;
+		for (size_t i = 1; i < ninputs; i++)
+			v[i] = inputs[i];
+		query = inputs[0];
+		inputs = v;
+	}
+	if (want_string(in, query, "the query", &q)) {
+		rc = -1;
+		goto out;
+	}
 	n->query = xstrdup(q);
-	n->ninputs = b->nrest;
-	n->inputs = xcalloc(b->nrest, sizeof(lnode *));
-	for (size_t i = 0; i < b->nrest; i++)
-		if (want_dataset(in, b->rest[i], &n->inputs[i]))
-			return -1;
+	n->ninputs = ninputs;
+	n->inputs = xcalloc(ninputs, sizeof(lnode *));
+	for (size_t i = 0; rc == 0 && i < ninputs; i++)
+		rc = want_dataset(in, inputs[i], &n->inputs[i]);
+	if (rc == 0)
+		rc = check_placeholders(in, query, n->ninputs);
 	(void)f;
-	return check_placeholders(in, b->arg[0], n->ninputs);
+out:
+	if (inputs != b->rest)
+		free(inputs);
+	return rc;
 }
 
 static int fn_partial_sql(interp *in, const func *f, bound *b, lnode **out)
@@ -765,6 +785,34 @@ static int eval(interp *in, const ast_node *e, lnode **out)
 	return fail_at(in, e, POND_EUSAGE, "unknown function '%s'", e->str);
 }
 
+/* Nodes are created as calls are evaluated, parents before the inputs
+ * nested in their arguments; renumber them inputs-first so plans read
+ * top-down. */
+static void visit(lnode *n, lnode **order, size_t *k, bool *seen)
+{
+	if (seen[n->id])
+		return;
+	seen[n->id] = true;
+	for (size_t i = 0; i < n->ninputs; i++)
+		visit(n->inputs[i], order, k, seen);
+	order[(*k)++] = n;
+}
+
+static void renumber(lplan *p)
+{
+	lnode **order = xcalloc(p->nnodes + 1, sizeof(lnode *));
+	bool *seen = xcalloc(p->nnodes + 1, sizeof(bool));
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->nnodes; i++)
+		visit(p->nodes[i], order, &k, seen);
+	for (size_t i = 0; i < k; i++)
+		order[i]->id = (int)i;
+	free(p->nodes);
+	p->nodes = order;
+	free(seen);
+}
+
 int interp_script(const script *s, lplan *plan, pond_err *err)
 {
 	interp in = { s, plan, err, NULL, NULL, 0 };
@@ -794,6 +842,8 @@ int interp_script(const script *s, lplan *plan, pond_err *err)
 				     "with an action (write_parquet, write_csv, show, count)");
 		}
 	}
+	if (rc == 0)
+		renumber(plan);
 	if (rc == 0 && plan->nactions == 0)
 		rc = pond_fail(err, POND_EUSAGE, "%s: the script has no action (write_parquet, write_csv, show or count), so nothing would run", s->filename);
 	free(in.names);
