@@ -21,6 +21,8 @@ typedef struct {
 	const char *step;
 } eng;
 
+static int64_t first_int(duckdb_result *r);
+
 static const char *jstr(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -189,6 +191,30 @@ static int shuffle_view_sql(const json_t *v, sb *out, pond_err *err)
 	return 0;
 }
 
+/* A row slice of a Parquet file: bounds from the file's row count. */
+static int slice_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, pond_err *err)
+{
+	const json_t *sl = json_object_get(v, "slice");
+	long long k = json_integer_value(json_array_get(sl, 0));
+	long long K = json_integer_value(json_array_get(sl, 1));
+	duckdb_result r;
+	sb q = SB_INIT;
+	long long rows;
+	int rc;
+
+	sb_add(&q, "SELECT num_rows FROM parquet_file_metadata(");
+	sb_sql_str(&q, jstr(v, "slice_file"));
+	sb_add(&q, ")");
+	rc = run(e, sb_str(&q), &r, cls, err);
+	sb_release(&q);
+	if (rc)
+		return rc;
+	rows = first_int(&r);
+	sb_addf(out, "%s WHERE file_row_number >= %lld AND file_row_number < %lld", jstr(v, "sql"),
+		rows * k / K, rows * (k + 1) / K);
+	return 0;
+}
+
 static int create_views(eng *e, const json_t *t, error_class *cls, pond_err *err)
 {
 	size_t i;
@@ -199,7 +225,10 @@ static int create_views(eng *e, const json_t *t, error_class *cls, pond_err *err
 	json_array_foreach(json_object_get(t, "views"), i, v) {
 		sb_reset(&sql);
 		sb_addf(&sql, "CREATE TEMP VIEW %s AS ", jstr(v, "name"));
-		if (json_object_get(v, "sql"))
+		if (json_object_get(v, "slice")) {
+			if ((rc = slice_view_sql(e, v, &sql, cls, err)))
+				break;
+		} else if (json_object_get(v, "sql"))
 			sb_add(&sql, jstr(v, "sql"));
 		else if ((rc = shuffle_view_sql(v, &sql, err)))
 			break;

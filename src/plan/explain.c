@@ -54,7 +54,13 @@ void pplan_explain(const lplan *lp, const pplan *p, FILE *out)
 		json_array_foreach(json_object_get(t, "views"), k, v) {
 			const char *sql = json_string_value(json_object_get(v, "sql"));
 			const char *name = json_string_value(json_object_get(v, "name"));
-			if (sql)
+			json_t *sl = json_object_get(v, "slice");
+			if (sql && sl)
+				fprintf(out, "    view %s: rows slice %lld of %lld of: %.300s%s\n", name,
+					(long long)json_integer_value(json_array_get(sl, 0)) + 1,
+					(long long)json_integer_value(json_array_get(sl, 1)), sql,
+					strlen(sql) > 300 ? " ..." : "");
+			else if (sql)
 				fprintf(out, "    view %s: %.300s%s\n", name, sql, strlen(sql) > 300 ? " ..." : "");
 			else
 				fprintf(out, "    view %s: bucket %lld of %zu producer outputs\n", name,

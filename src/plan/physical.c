@@ -22,6 +22,8 @@
 #define MIN_PRODUCERS 8
 #define MAX_PRODUCERS 4096
 #define SAMPLES_PER_PARTITION 200
+/* A Parquet file is cut into row slices no smaller than this. */
+#define MIN_SLICE_BYTES (16LL << 20)
 
 typedef struct {
 	const lplan *lp;
@@ -46,6 +48,7 @@ typedef struct {
 	 * a shuffle producer's share of a one-partition source. */
 	const lnode *split_node;
 	size_t split_lo, split_hi;
+	int slice, nslices;      /* nslices > 1: rows slice/nslices of one file */
 	const char *splits_view; /* range shuffle producers: the split points */
 	char **cte_names;
 } tctx;
@@ -149,6 +152,28 @@ static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
 	name = sql_view(c, sb_str(&b));
 	sb_release(&b);
 	return name;
+}
+
+/* Rows [k*n/K, (k+1)*n/K) of Parquet file f, where n, its row count, is
+ * read from the footer when the task runs (the engine appends the
+ * file_row_number range to "sql"). DuckDB skips row groups outside the
+ * range, so a slice reads only its share of the file. */
+static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
+{
+	json_t *v = json_object();
+	sb b = SB_INIT;
+
+	if (!strcmp(n->projection, "*"))
+		sb_add(&b, "SELECT * EXCLUDE (file_row_number) FROM read_parquet([");
+	else
+		sb_addf(&b, "SELECT %s FROM read_parquet([", n->projection);
+	sb_sql_str(&b, n->files[f]);
+	sb_addf(&b, "]%s, file_row_number=true)", n->read_args);
+	json_object_set_new(v, "sql", json_string(sb_str(&b)));
+	json_object_set_new(v, "slice_file", json_string(n->files[f]));
+	json_object_set_new(v, "slice", json_pack("[i, i]", k, K));
+	sb_release(&b);
+	return add_view(c, v);
 }
 
 /* Replaces {k} by the k-th input's name and {partition} by the index. */
@@ -316,6 +341,8 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 {
 	switch (n->kind) {
 	case L_SOURCE:
+		if (c->split_node == n && c->nslices > 1)
+			return slice_view(c, n, c->split_lo, c->slice, c->nslices);
 		if (c->split_node == n)
 			return source_view(c, n, c->split_lo, c->split_hi);
 		return source_view(c, n, 0, n->nfiles);
@@ -465,7 +492,7 @@ static const lnode *splittable_source(const lnode *n)
 {
 	while (n->kind == L_PARTIAL && n->rowwise && n->ninputs == 1)
 		n = n->inputs[0];
-	if (n->kind != L_SOURCE || n->nfiles < 2)
+	if (n->kind != L_SOURCE || (n->nfiles < 2 && n->format != FMT_PARQUET))
 		return NULL;
 	/* CSV/JSON types are sniffed from the files read: subsets could
 	 * disagree, so split only when the user fixed the types */
@@ -476,18 +503,57 @@ static const lnode *splittable_source(const lnode *n)
 	return n;
 }
 
-static size_t producer_count(const lnode *src)
+/* One producer's share of a source: files [lo, hi), or slice k of K of
+ * file lo. */
+typedef struct {
+	size_t lo, hi;
+	int slice, nslices;
+} share;
+
+static int64_t total_bytes(const lnode *src)
 {
 	int64_t total = 0;
-	size_t p;
 	for (size_t i = 0; i < src->nfiles; i++)
 		total += src->sizes[i] > 0 ? src->sizes[i] : 0;
-	p = (size_t)((total + PRODUCER_BYTES - 1) / PRODUCER_BYTES);
-	if (p < MIN_PRODUCERS)
-		p = MIN_PRODUCERS;
-	if (p > MAX_PRODUCERS)
-		p = MAX_PRODUCERS;
-	return p < src->nfiles ? p : src->nfiles;
+	return total;
+}
+
+/* How a source is split among producers: by groups of files when there
+ * are enough files, else by row slices of big Parquet files. Depends only
+ * on the input (file sizes), never on the number of workers, so the
+ * output is the same whatever runs it. Caller frees. */
+static share *producer_shares(const lnode *src, size_t *np)
+{
+	int64_t total = total_bytes(src);
+	size_t want = (size_t)((total + PRODUCER_BYTES - 1) / PRODUCER_BYTES), n = 0;
+	share *v;
+
+	if (want < MIN_PRODUCERS)
+		want = MIN_PRODUCERS;
+	if (want > MAX_PRODUCERS)
+		want = MAX_PRODUCERS;
+	if (src->nfiles >= want || src->format != FMT_PARQUET) {
+		size_t p = want < src->nfiles ? want : src->nfiles;
+		v = xcalloc(p, sizeof(share));
+		for (size_t i = 0; i < p; i++)
+			v[i] = (share){ src->nfiles * i / p, src->nfiles * (i + 1) / p, 0, 1 };
+		*np = p;
+		return v;
+	}
+	v = xcalloc(want + src->nfiles, sizeof(share));
+	for (size_t f = 0; f < src->nfiles; f++) {
+		int64_t size = src->sizes[f] > 0 ? src->sizes[f] : 0;
+		int64_t k = total ? (int64_t)((double)want * (double)size / (double)total + 0.5) : 1;
+		int64_t cap = (size + MIN_SLICE_BYTES - 1) / MIN_SLICE_BYTES;
+		if (k > cap)
+			k = cap;
+		if (k < 1)
+			k = 1;
+		for (int64_t s = 0; s < k; s++)
+			v[n++] = (share){ f, f + 1, (int)s, (int)k };
+	}
+	*np = n;
+	return v;
 }
 
 /* Key expression of a range shuffle: one column, or a row of them. */
@@ -551,19 +617,31 @@ static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_f
 {
 	const lnode *in = rp->inputs[0];
 	const lnode *src = splittable_source(in);
-	size_t np = src ? producer_count(src) : (size_t)in->nparts;
+	size_t np = (size_t)in->nparts;
+	share *shares = src ? producer_shares(src, &np) : NULL;
 
 	for (size_t p = 0; p < np; p++) {
 		tctx c;
 		tctx_init(&c, pl);
 		if (src) {
 			c.split_node = src;
-			c.split_lo = src->nfiles * p / np;
-			c.split_hi = src->nfiles * (p + 1) / np;
+			c.split_lo = shares[p].lo;
+			c.split_hi = shares[p].hi;
+			c.slice = shares[p].slice;
+			c.nslices = shares[p].nslices;
 		}
 		make(pl, s, rp, &c, compile(&c, in, src ? 0 : (int)p), p, arg);
 		tctx_release(&c);
 	}
+	free(shares);
+}
+
+static size_t producer_count(const lnode *rp)
+{
+	const lnode *src = splittable_source(rp->inputs[0]);
+	size_t np = (size_t)rp->inputs[0]->nparts;
+	free(src ? producer_shares(src, &np) : NULL);
+	return np;
 }
 
 static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
@@ -613,8 +691,7 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp)
 				 rp->mode == RP_ROWS ? ", by_rows=true" : "");
 	if (rp->mode == RP_RANGE && rp->nparts > 1) {
 		stage *sample = new_stage(pl, ST_SAMPLE, step);
-		const lnode *src = splittable_source(rp->inputs[0]);
-		size_t np = src ? producer_count(src) : (size_t)rp->inputs[0]->nparts;
+		size_t np = producer_count(rp);
 		tctx c;
 		char *q;
 		for_each_producer(pl, sample, rp, make_sample, &np);
