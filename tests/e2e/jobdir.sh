@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The job directory (DESIGN.md §4-5): plan.json (valid JSON), journal.jsonl
+# (one commit line per task, fsync'ed), events.jsonl (one line per
+# attempt), committed outputs under data/<stage>/<task>/, no attempt dirs
+# left in tmp/, default location .pond/<script name>; --resume re-runs only
+# what is not committed: nothing after a completed run, only the failed
+# part after a failed one; a changed plan is refused.
+source "$(dirname "$0")/lib.sh"
+
+make_input() {
+	mkdir -p in
+	local f
+	for f in 0 1 2; do
+		q "COPY (SELECT i, (hash(i) % 300)::BIGINT AS k, 's' || i AS s FROM range($f * 4000, ($f + 1) * 4000) t(i)) TO 'in/f$f.parquet'" >/dev/null
+	done
+	cat >job.pond <<'EOF'
+df = read_parquet('in/*.parquet').repartition(3, hash_by='k')
+agg = partial_sql('SELECT k, count(*) AS n, min(s) AS ms FROM {0} GROUP BY k', df)
+agg.write_parquet('out')
+srt = agg.repartition(2, range_by='n').partial_sort('n, k')
+srt.write_csv('out_csv')
+agg.count()
+EOF
+}
+
+oracle_agg() { q "SELECT k, count(*) AS n, min(s) AS ms FROM read_parquet('in/*.parquet') GROUP BY k ORDER BY ALL"; }
+
+check_outputs() {
+	assert_published out
+	assert_exists out_csv/_SUCCESS
+	assert_same "out rows" "$(q "SELECT * FROM $(parts out) ORDER BY ALL")" "$(oracle_agg)"
+	assert_same "out_csv rows" "$(q "SELECT * FROM read_csv('out_csv/*.csv') ORDER BY ALL")" "$(oracle_agg)"
+	assert_same "count" "$(tail -n 1 out.txt)" "$(q "SELECT count(DISTINCT k) FROM read_parquet('in/*.parquet')")"
+}
+
+# journal/events lines: event, task, attempt
+journal() {
+	q "SELECT json_extract_string(json, '\$.event'), coalesce(json_extract_string(json, '\$.task'), ''), coalesce(json_extract_string(json, '\$.attempt'), '')
+	   FROM read_ndjson_objects($(sql_str "$1/journal.jsonl"))"
+}
+plan_tasks() {
+	q "SELECT unnest(json_extract_string(content, '\$.stages[*].tasks[*].id')) AS id FROM read_text($(sql_str "$1/plan.json")) ORDER BY id"
+}
+journal_tasks() { # JOBDIR EVENT
+	journal "$1" | awk -F'\t' -v e="$2" '$1 == e { print $2 }' | LC_ALL=C sort
+}
+
+test_job_dir_contents() {
+	make_input
+	pond_ok job.pond --job-dir jd
+	check_outputs
+	assert_true "plan.json is valid JSON" "$(q "SELECT json_valid(content) FROM read_text('jd/plan.json')")"
+	assert_true "plan.json has stages with tasks" \
+		"$(q "SELECT json_array_length(content, '\$.stages') > 1 FROM read_text('jd/plan.json')")"
+	assert_true "journal.jsonl: every line is JSON" \
+		"$(q "SELECT bool_and(json_valid(line)) FROM (SELECT unnest(string_split(trim(content, chr(10)), chr(10))) AS line FROM read_text('jd/journal.jsonl'))")"
+	assert_true "events.jsonl: every line is JSON" \
+		"$(q "SELECT bool_and(json_valid(line)) FROM (SELECT unnest(string_split(trim(content, chr(10)), chr(10))) AS line FROM read_text('jd/events.jsonl'))")"
+	local tasks
+	tasks=$(plan_tasks jd | LC_ALL=C sort)
+	assert_same "journal: one commit line per task" "$(journal_tasks jd commit)" "$tasks"
+	assert_same "journal: one start line per task" "$(journal_tasks jd start)" "$tasks"
+	assert_same "events: one ok attempt per task" \
+		"$(q "SELECT json_extract_string(json, '\$.task') FROM read_ndjson_objects('jd/events.jsonl') WHERE json_extract(json, '\$.ok')::BOOLEAN" | LC_ALL=C sort)" \
+		"$tasks"
+	assert_true "events have timings, rows and bytes" \
+		"$(q "SELECT bool_and(json_extract(json, '\$.ms') IS NOT NULL AND json_extract(json, '\$.rows') IS NOT NULL AND json_extract(json, '\$.bytes') IS NOT NULL) FROM read_ndjson_objects('jd/events.jsonl')")"
+	assert_same "journal ends with done" "$(journal jd | tail -n 1 | cut -f1)" "done"
+	# committed outputs of non-sink tasks live in data/<stage>/<task>
+	local d missing=""
+	while IFS= read -r d; do
+		[ -d "$d" ] || missing+="$d "
+		[[ $d == "$T/jd/data/"* ]] || fail "task dir outside data/: $d"
+	done < <(q "SELECT unnest(json_extract_string(content, '\$.stages[*].tasks[*].dir')) AS d FROM read_text('jd/plan.json')" | grep -v pond-staging)
+	[ -z "$missing" ] || fail "committed task dirs missing: $missing"
+	# no attempt dir or spill file left, no staging next to the outputs
+	assert_missing jd/tmp
+	assert_missing .out.pond-staging
+	assert_missing .out_csv.pond-staging
+}
+
+test_default_job_dir() {
+	make_input
+	cp job.pond "my job.pond"
+	pond_ok "my job.pond"
+	assert_exists ".pond/my job/plan.json"
+	assert_exists ".pond/my job/journal.jsonl"
+	assert_exists ".pond/my job/events.jsonl"
+	check_outputs
+}
+
+test_fresh_run_resets_job_dir() {
+	make_input
+	pond_ok job.pond --job-dir jd
+	touch jd/data/stray
+	sed -i "s/'out'/'out2'/; s/'out_csv'/'out2_csv'/" job.pond
+	pond_ok job.pond --job-dir jd
+	assert_missing jd/data/stray
+	assert_same "journal of the second run only: one commit per task" "$(journal_tasks jd commit)" \
+		"$(plan_tasks jd | LC_ALL=C sort)"
+}
+
+test_resume_after_complete_run() {
+	make_input
+	pond_ok job.pond --job-dir jd
+	check_outputs
+	tree_digest out >digest1
+	tree_digest out_csv >>digest1
+	local starts
+	starts=$(journal_tasks jd start | wc -l)
+	pond_ok job.pond --job-dir jd --resume --progress plain
+	# nothing re-ran: no new start lines; the summary says so
+	assert_same "no task started again" "$(journal_tasks jd start | wc -l)" "$starts"
+	assert_matches "summary: all already committed" err.txt "done: ([0-9]+) tasks \(\1 already committed\)"
+	check_outputs
+	tree_digest out >digest2
+	tree_digest out_csv >>digest2
+	assert_same "same output files" "$(cat digest2)" "$(cat digest1)"
+}
+
+test_resume_after_failed_run() {
+	make_input
+	# the first attempt of every sink task of out_csv crashes and no retry
+	# is allowed: the job fails after committing the rest
+	POND_TEST_CRASH=sink-t00001 pond_rc 1 job.pond --job-dir jd --max-attempts 1
+	assert_missing out_csv/_SUCCESS
+	local before after rerun
+	before=$(journal_tasks jd commit)
+	[ -n "$before" ] || fail "the failed run committed nothing"
+	pond_ok job.pond --job-dir jd --resume --progress plain
+	check_outputs
+	after=$(journal_tasks jd commit)
+	assert_same "every task committed exactly once over both runs" "$after" "$(plan_tasks jd | LC_ALL=C sort)"
+	# the resumed run started only tasks not committed by the first
+	rerun=$(journal jd | awk -F'\t' 'seen && $1 == "start" { print $2 } $1 == "fail" { seen = 1 }' | LC_ALL=C sort -u)
+	assert_empty "tasks re-run although committed" "$(comm -12 <(printf '%s\n' "$rerun") <(printf '%s\n' "$before"))"
+	assert_matches "summary counts the skipped tasks" err.txt "already committed"
+}
+
+# task ids of the stages whose step matches a LIKE pattern
+stage_tasks() { # JOBDIR PATTERN
+	q "SELECT unnest(json_extract_string(s, '\$.tasks[*].id')) AS id
+	   FROM (SELECT unnest(json_extract(content, '\$.stages[*]')) AS s FROM read_text($(sql_str "$1/plan.json")))
+	   WHERE json_extract_string(s, '\$.step') LIKE $(sql_str "$2") ORDER BY id"
+}
+
+test_resume_after_output_deleted() {
+	make_input
+	pond_ok job.pond --job-dir jd
+	local n
+	n=$(journal jd | wc -l)
+	rm -rf out
+	pond_ok job.pond --job-dir jd --resume
+	check_outputs
+	# only the tasks of the deleted output's sink (script line 3) ran again
+	assert_same "re-run tasks" \
+		"$(journal jd | tail -n +$((n + 1)) | awk -F'\t' '$1 == "start" { print $2 }' | LC_ALL=C sort)" \
+		"$(stage_tasks jd '%job.pond:3 write_parquet' | LC_ALL=C sort)"
+}
+
+test_resume_refuses_changed_plan() {
+	make_input
+	pond_ok job.pond --job-dir jd
+	sed -i "s/repartition(3/repartition(4/" job.pond
+	rm -rf out out_csv
+	pond_rc 2 job.pond --job-dir jd --resume
+	assert_contains "says the plan changed" err.txt "plan changed"
+	assert_missing out
+}
+
+test_resume_without_job_dir_runs_all() {
+	make_input
+	pond_ok job.pond --job-dir jd --resume
+	check_outputs
+	assert_same "one commit per task" "$(journal_tasks jd commit)" "$(plan_tasks jd | LC_ALL=C sort)"
+}
+
+run_test job_dir_plan_journal_events_data test_job_dir_contents
+run_test job_dir_defaults_to_dot_pond_script test_default_job_dir
+run_test fresh_run_resets_job_dir test_fresh_run_resets_job_dir
+run_test resume_after_complete_run_reruns_nothing test_resume_after_complete_run
+run_test resume_after_failed_run_reruns_rest_only test_resume_after_failed_run
+run_test resume_after_output_deleted_republishes test_resume_after_output_deleted
+run_test resume_refuses_changed_plan test_resume_refuses_changed_plan
+run_test resume_without_previous_run_runs_all test_resume_without_job_dir_runs_all
+finish_tests

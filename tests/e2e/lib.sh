@@ -1,0 +1,230 @@
+# lib.sh — shared helpers of pond's end-to-end tests (sourced by each
+# tests/e2e/*.sh). Every test case is a shell function run by run_test in a
+# subshell with `set -euo pipefail`, inside its own mktemp directory that is
+# removed afterwards (kept when E2E_KEEP=1). Results are compared with the
+# oracle: duckq, a single-process DuckDB that runs the equivalent SQL on the
+# same generated data. Nothing here types an expected value by hand.
+#
+# Environment: POND, DUCKQ (paths of the built binaries; CTest passes them),
+# E2E_ONLY (a substring: run only the matching tests), E2E_KEEP=1.
+
+set -uo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${POND:=$E2E_DIR/../../build/pond}"
+: "${DUCKQ:=$E2E_DIR/../../build/tests/duckq}"
+POND=$(cd "$(dirname "$POND")" && pwd)/$(basename "$POND")
+DUCKQ=$(cd "$(dirname "$DUCKQ")" && pwd)/$(basename "$DUCKQ")
+[ -x "$POND" ] || { echo "lib.sh: pond not found at $POND (set POND=)" >&2; exit 2; }
+[ -x "$DUCKQ" ] || { echo "lib.sh: duckq not found at $DUCKQ (set DUCKQ=)" >&2; exit 2; }
+W=${W:-2}
+
+E2E_PASS=0
+E2E_FAIL=0
+E2E_FAILED=()
+
+# ---- running tests ---------------------------------------------------------
+
+# run_test NAME FUNCTION: runs FUNCTION in a fresh directory (its cwd).
+run_test() {
+	local name=$1 fn=$2 dir rc t0 t1
+	if [ -n "${E2E_ONLY:-}" ] && [[ $name != *"$E2E_ONLY"* ]]; then
+		return 0
+	fi
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/pond-e2e.XXXXXX")
+	mkdir "$dir/w"
+	t0=$(date +%s%N)
+	(
+		set -euo pipefail
+		cd "$dir/w"
+		T=$(pwd -P)
+		export T
+		"$fn"
+	) >"$dir/log" 2>&1
+	rc=$?
+	t1=$(date +%s%N)
+	if [ $rc -eq 0 ]; then
+		E2E_PASS=$((E2E_PASS + 1))
+		printf 'PASS  %-52s %6d ms\n' "$name" $(((t1 - t0) / 1000000))
+	else
+		E2E_FAIL=$((E2E_FAIL + 1))
+		E2E_FAILED+=("$name")
+		printf 'FAIL  %-52s %6d ms\n' "$name" $(((t1 - t0) / 1000000))
+		sed 's/^/    | /' "$dir/log" | tail -n 80
+	fi
+	if [ "${E2E_KEEP:-0}" = 1 ]; then
+		echo "    (kept $dir)"
+	else
+		chmod -R u+rwX "$dir" 2>/dev/null
+		rm -rf "$dir"
+	fi
+}
+
+# Prints the summary; the script's exit status is 1 if any test failed.
+finish_tests() {
+	echo "---- $(basename "$0"): $E2E_PASS passed, $E2E_FAIL failed"
+	if [ $E2E_FAIL -ne 0 ]; then
+		printf '  failed: %s\n' "${E2E_FAILED[@]}"
+		exit 1
+	fi
+	if [ $E2E_PASS -eq 0 ]; then
+		echo "  no test ran" >&2
+		exit 1
+	fi
+	exit 0
+}
+
+# ---- assertions (inside a test: they end it on failure) --------------------
+
+fail() {
+	echo "ASSERTION FAILED: $*" >&2
+	exit 1
+}
+
+# assert_same DESC ACTUAL EXPECTED: equal text; the expected (oracle) side
+# must not be empty, so that a test comparing two empty results cannot pass.
+assert_same() {
+	local desc=$1 actual=$2 expected=$3
+	[ -n "$expected" ] || fail "$desc: the oracle returned nothing (test bug?)"
+	if [ "$actual" != "$expected" ]; then
+		echo "--- $desc: pond (<) vs oracle (>)" >&2
+		diff <(printf '%s\n' "$actual") <(printf '%s\n' "$expected") | head -n 40 >&2
+		fail "$desc: pond's result differs from the oracle's"
+	fi
+}
+
+# assert_differ DESC A B
+assert_differ() {
+	[ "$2" != "$3" ] || fail "$1: expected different results, both are: $(printf '%s' "$2" | head -c 300)"
+}
+
+# assert_empty DESC TEXT: a query that lists violations returned none.
+assert_empty() {
+	[ -z "$2" ] || fail "$1: $(printf '%s' "$2" | head -n 20)"
+}
+
+# assert_true DESC TEXT: duckq printed "true".
+assert_true() {
+	[ "$2" = true ] || fail "$1 (got '$2')"
+}
+
+assert_contains() { # DESC FILE SUBSTRING
+	grep -qF -- "$3" "$2" || { echo "--- $2:" >&2; head -c 3000 "$2" >&2; fail "$1: '$3' not found"; }
+}
+
+assert_matches() { # DESC FILE EXTENDED-REGEX
+	grep -qE -- "$3" "$2" || { echo "--- $2:" >&2; head -c 3000 "$2" >&2; fail "$1: /$3/ not found"; }
+}
+
+assert_not_contains() { # DESC FILE SUBSTRING
+	! grep -qF -- "$3" "$2" || { echo "--- $2:" >&2; head -c 3000 "$2" >&2; fail "$1: '$3' found"; }
+}
+
+assert_exists() { [ -e "$1" ] || fail "expected $1 to exist"; }
+assert_missing() { [ ! -e "$1" ] || fail "expected $1 not to exist"; }
+
+# No file named pwned (command injection) anywhere under the test dir.
+assert_no_pwned() {
+	local hits
+	hits=$(find "$T/.." -name pwned 2>/dev/null || true)
+	[ -z "$hits" ] || fail "a file named pwned was created: $hits"
+	[ ! -e "$HOME/pwned" ] || fail "a file named pwned was created in \$HOME"
+	[ ! -e /tmp/pwned ] || fail "a file named pwned was created in /tmp"
+}
+
+# ---- running pond ----------------------------------------------------------
+
+# pond_ok SCRIPT [ARGS...]: pond run, must exit 0. stdout → out.txt,
+# stderr → err.txt (in the cwd).
+pond_ok() {
+	local script=$1 rc=0
+	shift
+	"$POND" run "$script" --progress none -w "$W" "$@" >out.txt 2>err.txt || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "--- stderr:" >&2
+		head -c 4000 err.txt >&2
+		fail "pond run $script $* exited $rc, expected 0"
+	fi
+}
+
+# pond_rc EXPECTED_RC SCRIPT [ARGS...]: pond run, must exit EXPECTED_RC.
+pond_rc() {
+	local want=$1 script=$2 rc=0
+	shift 2
+	"$POND" run "$script" --progress none -w "$W" "$@" >out.txt 2>err.txt || rc=$?
+	if [ $rc -ne "$want" ]; then
+		echo "--- stdout:" >&2
+		head -c 2000 out.txt >&2
+		echo "--- stderr:" >&2
+		head -c 4000 err.txt >&2
+		fail "pond run $script $* exited $rc, expected $want"
+	fi
+}
+
+# pond_cli EXPECTED_RC ARGS...: any pond command line.
+pond_cli() {
+	local want=$1 rc=0
+	shift
+	"$POND" "$@" >out.txt 2>err.txt || rc=$?
+	if [ $rc -ne "$want" ]; then
+		echo "--- stdout:" >&2
+		head -c 2000 out.txt >&2
+		echo "--- stderr:" >&2
+		head -c 4000 err.txt >&2
+		fail "pond $* exited $rc, expected $want"
+	fi
+}
+
+# ---- the oracle -------------------------------------------------------------
+
+q() { "$DUCKQ" "$@"; }
+
+# sql_str TEXT: TEXT as a SQL string literal.
+sql_str() { printf "'%s'" "${1//\'/\'\'}"; }
+
+# pond_str TEXT: TEXT as a .pond '…' string literal.
+pond_str() { printf "'%s'" "${1//\'/\'\'}"; }
+
+# parts DIR: SQL reading every part file of a pond output dir (parquet).
+parts() { printf "read_parquet(%s)" "$(sql_str "$1/*.parquet")"; }
+
+# part_files DIR: the part files of DIR, one per line, sorted.
+part_files() { find "$1" -maxdepth 1 -name 'part-*' | LC_ALL=C sort; }
+
+# part_count DIR
+part_count() { part_files "$1" | wc -l | tr -d ' '; }
+
+# published DIR: an output dir with _SUCCESS and at least one part file.
+assert_published() {
+	[ -d "$1" ] || fail "output $1 was not written"
+	[ -f "$1/_SUCCESS" ] || fail "output $1 has no _SUCCESS"
+	[ -n "$(find "$1" -name 'part-*' | head -n 1)" ] || fail "output $1 has no part files"
+}
+
+# assert_not_published DIR: no output dir (or an empty one), no _SUCCESS,
+# no staging dir left next to it.
+assert_not_published() {
+	local d=$1 parent base
+	parent=$(dirname "$d")
+	base=$(basename "$d")
+	[ ! -e "$d/_SUCCESS" ] || fail "$d/_SUCCESS exists"
+	if [ -d "$d" ]; then
+		[ -z "$(ls -A "$d")" ] || fail "$d is not empty: $(ls -A "$d")"
+	fi
+	[ ! -e "$parent/.$base.pond-staging/.publish" ] || fail "a publish dir was left in $parent/.$base.pond-staging"
+}
+
+# show_rows FILE: the body rows of show()'s box table as TSV.
+show_rows() {
+	grep '^│' "$1" | tail -n +2 | sed -e 's/^│ *//' -e 's/ *│$//' -e 's/ *│ */\t/g'
+}
+
+# show_header FILE: the header row of show()'s table as TSV.
+show_header() {
+	grep '^│' "$1" | head -n 1 | sed -e 's/^│ *//' -e 's/ *│$//' -e 's/ *│ */\t/g'
+}
+
+# File content digest list of a directory tree (relative paths).
+tree_digest() {
+	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
