@@ -14,6 +14,12 @@
 #include "util/fsutil.h"
 #include "util/sb.h"
 
+struct engine {
+	duckdb_database db;
+};
+
+/* One task's view of the engine: a fresh connection, so the temp views of
+ * one task are never seen by the next. */
 typedef struct {
 	duckdb_database db;
 	duckdb_connection con;
@@ -75,32 +81,58 @@ static int run(eng *e, const char *sql, duckdb_result *res, error_class *cls, po
 	return 0;
 }
 
-static int open_db(eng *e, const json_t *t, error_class *cls, pond_err *err)
+int engine_open(engine **out, const char *spill_dir, pond_err *err)
 {
 	duckdb_config cfg;
 	char *open_err = NULL;
-	char buf[64];
+	engine *e = xcalloc(1, sizeof(engine));
 	int rc = 0;
 
-	if (duckdb_create_config(&cfg) != DuckDBSuccess)
+	*out = NULL;
+	if (duckdb_create_config(&cfg) != DuckDBSuccess) {
+		free(e);
 		return pond_fail(err, POND_ENOMEM, "cannot create a DuckDB config");
-	snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(json_object_get(t, "threads")));
-	duckdb_set_config(cfg, "threads", buf);
-	snprintf(buf, sizeof(buf), "%lldB", (long long)json_integer_value(json_object_get(t, "memory_limit")));
-	duckdb_set_config(cfg, "memory_limit", buf);
-	duckdb_set_config(cfg, "temp_directory", jstr(t, "temp_dir"));
+	}
+	duckdb_set_config(cfg, "threads", "1");
+	duckdb_set_config(cfg, "temp_directory", spill_dir);
 	duckdb_set_config(cfg, "preserve_insertion_order", "true");
 	duckdb_set_config(cfg, "enable_progress_bar", "false");
 	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
 	if (duckdb_open_ext(NULL, &e->db, cfg, &open_err) != DuckDBSuccess) {
-		*cls = EC_INTERNAL;
 		rc = pond_fail(err, POND_ETASK, "cannot open DuckDB: %s", open_err ? open_err : "?");
 		duckdb_free(open_err);
-	} else if (duckdb_connect(e->db, &e->con) != DuckDBSuccess) {
-		*cls = EC_INTERNAL;
-		rc = pond_fail(err, POND_ETASK, "cannot connect to DuckDB");
+		free(e);
+		e = NULL;
 	}
 	duckdb_destroy_config(&cfg);
+	*out = e;
+	return rc;
+}
+
+void engine_close(engine *e)
+{
+	if (!e)
+		return;
+	duckdb_close(&e->db);
+	free(e);
+}
+
+/* Per-task settings, then a fresh connection. */
+static int begin_task(eng *e, const json_t *t, error_class *cls, pond_err *err)
+{
+	char sql[128];
+	int rc;
+
+	if (duckdb_connect(e->db, &e->con) != DuckDBSuccess) {
+		*cls = EC_INTERNAL;
+		return pond_fail(err, POND_ETASK, "cannot connect to DuckDB");
+	}
+	snprintf(sql, sizeof(sql), "SET threads = %lld", (long long)json_integer_value(json_object_get(t, "threads")));
+	rc = run(e, sql, NULL, cls, err);
+	snprintf(sql, sizeof(sql), "SET memory_limit = '%lldB'",
+		 (long long)json_integer_value(json_object_get(t, "memory_limit")));
+	if (!rc)
+		rc = run(e, sql, NULL, cls, err);
 	return rc;
 }
 
@@ -385,14 +417,14 @@ static int64_t tree_bytes(const char *dir)
 	return total;
 }
 
-int engine_run_task(const json_t *task, task_stats *st, error_class *cls, pond_err *err)
+int engine_run_task(engine *en, const json_t *task, task_stats *st, error_class *cls, pond_err *err)
 {
-	eng e = { NULL, NULL, jstr(task, "id"), jstr(task, "step") };
+	eng e = { en->db, NULL, jstr(task, "id"), jstr(task, "step") };
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	*cls = EC_NONE;
-	rc = open_db(&e, task, cls, err);
+	rc = begin_task(&e, task, cls, err);
 	if (!rc)
 		rc = create_views(&e, task, cls, err);
 	if (!rc)
@@ -401,7 +433,5 @@ int engine_run_task(const json_t *task, task_stats *st, error_class *cls, pond_e
 		st->bytes = tree_bytes(jstr(task, "attempt_dir"));
 	if (e.con)
 		duckdb_disconnect(&e.con);
-	if (e.db)
-		duckdb_close(&e.db);
 	return rc;
 }

@@ -94,6 +94,7 @@ static int dispatch(sched *s, int w, size_t i)
 	json_object_set_new(t, "attempt", json_integer(ts->attempts));
 	json_object_set_new(t, "attempt_dir", json_sprintf("%s/%s.a%d", adir, id, ts->seq));
 	json_object_set_new(t, "temp_dir", json_sprintf("%s/tmp/spill/%s.a%d", s->pp->job_dir, id, ts->seq));
+	json_object_set_new(t, "log_dir", json_sprintf("%s/log", s->pp->job_dir));
 	json_object_set_new(t, "threads", json_integer(s->o->threads));
 	json_object_set_new(t, "memory_limit", json_integer(s->o->memory_limit));
 	json_object_set_new(msg, "cmd", json_string("task"));

@@ -193,8 +193,12 @@ static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
 		rc = fs_mkdir_p(jd, &s->err);
 	if (!rc) {
 		char *tmp = xasprintf("%s/tmp/attempts", jd);
+		char *log = xasprintf("%s/log", jd);
 		rc = fs_mkdir_p(tmp, &s->err);
+		if (!rc)
+			rc = fs_mkdir_p(log, &s->err);
 		free(tmp);
+		free(log);
 	}
 	if (!rc)
 		rc = fs_write_atomic(path, text, strlen(text), &s->err);

@@ -59,6 +59,11 @@ static int spawn(local_t *l, int w, pond_err *err)
 				close(l->fd[i]);
 		signal(SIGINT, SIG_IGN);
 		worker_set_host_share(l->n);
+		{
+			char name[32];
+			snprintf(name, sizeof(name), "worker-%d", w);
+			worker_set_name(name);
+		}
 		_exit(worker_loop(&io) == 0 ? 0 : 1);
 	}
 	close(sv[1]);

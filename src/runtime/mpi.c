@@ -166,6 +166,9 @@ static int w_send(void *ctx, const char *msg, size_t len)
 int pond_mpi_worker(void)
 {
 	worker_io io = { w_recv, w_send, NULL };
+	char name[32];
+	snprintf(name, sizeof(name), "rank-%d", world_rank);
+	worker_set_name(name);
 	worker_set_host_share(host_workers);
 	return worker_loop(&io) == 0 ? 0 : 1;
 }

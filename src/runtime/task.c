@@ -1,7 +1,11 @@
-/* task.c — one task attempt in a child process (see task.h). The worker
- * that forks it has loaded libduckdb but never opened a database, so the
- * child starts from a process with no DuckDB threads. The child commits its
- * own output (fsync, then one rename); the worker only reports. */
+/* task.c — task attempts in a child process (see task.h). The worker that
+ * forks the child has loaded libduckdb but never opened a database, so the
+ * child starts from a process with no DuckDB threads. The child is kept
+ * warm: it opens DuckDB once and runs the worker's tasks one after another
+ * (a fresh connection each), because opening DuckDB (~9 ms) would
+ * otherwise dominate small tasks. A child that crashes or is killed takes
+ * only its current task with it; the next task gets a new child. The child
+ * commits its own output (fsync, then one rename); the worker reports. */
 #include "runtime/task.h"
 
 #include <errno.h>
@@ -11,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +26,14 @@
 #include "util/sb.h"
 
 #define STDERR_TAIL 2000
+
+/* The warm child of this worker process, if any. */
+static struct {
+	pid_t pid;
+	int fd;
+	char *errpath;   /* its stderr, for the tail of a crash */
+	off_t err_start; /* where the current task's stderr begins */
+} child = { -1, -1, NULL, 0 };
 
 static double now_ms(void)
 {
@@ -52,18 +65,39 @@ static int commit(const char *attempt, const char *dir, pond_err *err)
 	return rc;
 }
 
-static void child_main(const json_t *task, int fd)
+/* Test hook: POND_TEST_CRASH=<substring of a task id> makes the first
+ * attempt of matching tasks die of SIGSEGV, as a crashing query would. */
+static void maybe_crash(const json_t *task)
+{
+	const char *pat = getenv("POND_TEST_CRASH");
+	const char *id = json_string_value(json_object_get(task, "id"));
+	if (pat && id && strstr(id, pat) && json_integer_value(json_object_get(task, "attempt")) == 1) {
+		fprintf(stderr, "pond test: crashing on purpose in %s\n", id);
+		raise(SIGSEGV);
+	}
+}
+
+static json_t *run_one(engine **eng, const json_t *task)
 {
 	const char *adir = json_string_value(json_object_get(task, "attempt_dir"));
 	const char *dir = json_string_value(json_object_get(task, "dir"));
 	json_t *res = json_object();
-	task_stats st;
+	task_stats st = { 0, 0 };
 	error_class cls = EC_NONE;
 	pond_err err = { 0 };
-	char *text;
-	int rc;
+	int rc = 0;
 
-	rc = engine_run_task(task, &st, &cls, &err);
+	if (!*eng) {
+		/* one spill directory per child, next to the tasks' temp dirs */
+		char *spill = fs_dirname(json_string_value(json_object_get(task, "temp_dir")));
+		char *mine = xasprintf("%s/child-%d", spill, (int)getpid());
+		rc = engine_open(eng, mine, &err);
+		cls = EC_INTERNAL;
+		free(spill);
+		free(mine);
+	}
+	if (!rc)
+		rc = engine_run_task(*eng, task, &st, &cls, &err);
 	if (rc == 0) {
 		rc = commit(adir, dir, &err);
 		if (rc == 1)
@@ -78,33 +112,99 @@ static void child_main(const json_t *task, int fd)
 		json_object_set_new(res, "error", json_string(err.msg));
 		json_object_set_new(res, "class", json_integer(cls));
 	}
-	text = json_dumps(res, JSON_COMPACT);
-	frame_send(fd, text, strlen(text));
-	free(text);
-	json_decref(res);
-	close(fd);
+	return res;
+}
+
+static void child_main(int fd)
+{
+	engine *eng = NULL;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the worker */
+	for (;;) {
+		char *msg = NULL, *text;
+		json_t *task, *res;
+
+		if (frame_recv(fd, &msg, NULL) != 1)
+			break;
+		task = json_loads(msg, 0, NULL);
+		free(msg);
+		if (!task)
+			break;
+		maybe_crash(task);
+		res = run_one(&eng, task);
+		text = json_dumps(res, JSON_COMPACT);
+		fflush(stderr);
+		if (frame_send(fd, text, strlen(text)) != 0)
+			break;
+		free(text);
+		json_decref(res);
+		json_decref(task);
+	}
+	engine_close(eng);
 	_exit(0);
 }
 
-static char *tail_of(const char *path)
+static int start_child(const char *errpath)
 {
-	char *all = NULL;
-	size_t len = 0;
-	char *out;
+	int sv[2];
+	pid_t pid;
 
-	if (fs_read(path, &all, &len, NULL))
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int efd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0666);
+		if (efd >= 0) {
+			dup2(efd, 2);
+			close(efd);
+		}
+		close(sv[0]);
+		child_main(sv[1]);
+	}
+	close(sv[1]);
+	child.pid = pid;
+	child.fd = sv[0];
+	free(child.errpath);
+	child.errpath = xstrdup(errpath);
+	return 0;
+}
+
+static void stop_child(void)
+{
+	if (child.fd >= 0)
+		close(child.fd);
+	child.fd = -1;
+	child.pid = -1;
+}
+
+/* The child's stderr written since `from`, at most STDERR_TAIL bytes. */
+static char *tail_of(const char *path, off_t from)
+{
+	char *all = NULL, *out;
+	size_t len = 0, start;
+
+	if (!path || fs_read(path, &all, &len, NULL))
 		return xstrdup("");
-	out = xstrdup(len > STDERR_TAIL ? all + len - STDERR_TAIL : all);
+	start = (size_t)from < len ? (size_t)from : len;
+	if (len - start > STDERR_TAIL)
+		start = len - STDERR_TAIL;
+	out = xstrdup(all + start);
 	free(all);
 	while (*out && out[strlen(out) - 1] == '\n')
 		out[strlen(out) - 1] = '\0';
 	return out;
 }
 
-static json_t *crashed(int status, const char *errpath)
+static json_t *crashed(int status)
 {
 	json_t *res = json_object();
-	char *tail = tail_of(errpath);
+	char *tail = tail_of(child.errpath, child.err_start);
 	char *msg;
 
 	if (WIFSIGNALED(status))
@@ -113,8 +213,8 @@ static json_t *crashed(int status, const char *errpath)
 				WTERMSIG(status) == SIGKILL ? " — often the kernel's OOM killer" : "",
 				*tail ? "; its stderr ends with:\n" : "", tail);
 	else
-		msg = xasprintf("task process exited with status %d without a result%s%s",
-				WEXITSTATUS(status), *tail ? "; its stderr ends with:\n" : "", tail);
+		msg = xasprintf("task process exited with status %d without a result%s%s", WEXITSTATUS(status),
+				*tail ? "; its stderr ends with:\n" : "", tail);
 	json_object_set_new(res, "ok", json_false());
 	json_object_set_new(res, "error", json_string(msg));
 	json_object_set_new(res, "class", json_integer(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
@@ -125,66 +225,67 @@ static json_t *crashed(int status, const char *errpath)
 	return res;
 }
 
-json_t *task_run_isolated(const json_t *task)
+static json_t *failure(const char *msg)
+{
+	json_t *res = json_object();
+	json_object_set_new(res, "ok", json_false());
+	json_object_set_new(res, "error", json_string(msg));
+	json_object_set_new(res, "class", json_integer(EC_RESOURCE));
+	return res;
+}
+
+json_t *task_run_isolated(const json_t *task, const char *stderr_path)
 {
 	const char *adir = json_string_value(json_object_get(task, "attempt_dir"));
-	char *errpath = xasprintf("%s.stderr", adir);
 	json_t *res = NULL;
 	pond_err err = { 0 };
 	double t0 = now_ms();
-	int fds[2] = { -1, -1 }, status = 0;
-	pid_t pid;
+	char *text, *msg = NULL;
 
 	fs_rm_rf(adir, NULL);
-	if (fs_mkdir_p(adir, &err) || pipe2(fds, O_CLOEXEC) != 0) {
-		res = json_object();
-		json_object_set_new(res, "ok", json_false());
-		json_object_set_new(res, "error", json_string(err.msg[0] ? err.msg : strerror(errno)));
-		json_object_set_new(res, "class", json_integer(EC_RESOURCE));
+	if (fs_mkdir_p(adir, &err)) {
+		res = failure(err.msg);
 		goto out;
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		int efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the worker */
-		if (efd >= 0) {
-			dup2(efd, 2);
-			close(efd);
-		}
-		close(fds[0]);
-		if (getenv("POND_TEST_CRASH") && strstr(json_string_value(json_object_get(task, "id")),
-							getenv("POND_TEST_CRASH")) &&
-		    json_integer_value(json_object_get(task, "attempt")) == 1) {
-			fprintf(stderr, "pond test: crashing on purpose\n");
-			raise(SIGSEGV);
-		}
-		child_main(task, fds[1]);
+	if (child.pid < 0 && start_child(stderr_path)) {
+		char *m = xasprintf("cannot start a task process: %s", strerror(errno));
+		res = failure(m);
+		free(m);
+		goto out;
 	}
-	close(fds[1]);
-	if (pid < 0) {
-		res = json_object();
-		json_object_set_new(res, "ok", json_false());
-		json_object_set_new(res, "error", json_sprintf("fork: %s", strerror(errno)));
-		json_object_set_new(res, "class", json_integer(EC_RESOURCE));
-	} else {
-		char *msg = NULL;
-		if (frame_recv(fds[0], &msg, NULL) == 1)
-			res = json_loads(msg, 0, NULL);
-		free(msg);
+	child.err_start = fs_size(child.errpath) > 0 ? (off_t)fs_size(child.errpath) : 0;
+	text = json_dumps(task, JSON_COMPACT);
+	if (frame_send(child.fd, text, strlen(text)) == 0 && frame_recv(child.fd, &msg, NULL) == 1)
+		res = json_loads(msg, 0, NULL);
+	free(text);
+	free(msg);
+	if (!res) {
+		/* the child died: collect it and say how */
+		int status = 0;
+		pid_t pid = child.pid;
+		kill(pid, SIGKILL); /* in case it is alive but broken */
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		if (!res)
-			res = crashed(status, errpath);
+		res = crashed(status);
+		stop_child();
 	}
-	close(fds[0]);
 out:
 	if (!json_is_true(json_object_get(res, "ok")))
 		fs_rm_rf(adir, NULL);
-	unlink(errpath);
 	json_object_set(res, "task", json_object_get(task, "id"));
 	json_object_set(res, "attempt", json_object_get(task, "attempt"));
 	json_object_set_new(res, "ms", json_real(now_ms() - t0));
-	free(errpath);
 	return res;
+}
+
+void task_child_stop(void)
+{
+	if (child.pid > 0) {
+		pid_t pid = child.pid;
+		stop_child(); /* EOF tells it to exit */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(child.errpath);
+	child.errpath = NULL;
 }

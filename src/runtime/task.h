@@ -5,12 +5,16 @@
 
 #include <jansson.h>
 
-/* Runs `task` (a plan task with runtime fields set by the scheduler) in a
- * forked child that opens DuckDB, writes into its attempt directory, fsyncs
- * and renames it to the task's final directory (first finisher wins). The
- * child makes no MPI calls and never returns here. Returns the result
- * message: {"task","attempt","ok",...} — never NULL. A crash of the child
- * (signal, OOM kill) is a failed result carrying the child's stderr tail. */
-json_t *task_run_isolated(const json_t *task);
+/* Runs `task` (a plan task with runtime fields set by the scheduler) in
+ * this worker's task child (forked on first use, kept for the next task):
+ * it writes into the attempt directory, fsyncs and renames it to the
+ * task's final directory (first finisher wins). The child makes no MPI
+ * calls. Returns the result message {"task","attempt","ok",...}, never
+ * NULL. A crash of the child (signal, OOM kill) is a failed result with
+ * the tail of its stderr, which goes to stderr_path. */
+json_t *task_run_isolated(const json_t *task, const char *stderr_path);
+
+/* Ends the task child (at worker exit). */
+void task_child_stop(void);
 
 #endif

@@ -2,15 +2,61 @@
  * worker.h). Messages: {"cmd":"task","task":{...}} and {"cmd":"exit"}. */
 #include "runtime/worker.h"
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "runtime/task.h"
-
+#include <time.h>
 #include <unistd.h>
 
+#include "runtime/task.h"
+#include "util/sb.h"
+
 static int host_share = 1;
+static char worker_name[64] = "worker";
+
+void worker_set_name(const char *name)
+{
+	snprintf(worker_name, sizeof(worker_name), "%s", name);
+}
+
+/* One line per attempt in <job>/log/<worker>.log, with the error of a
+ * failed one: the place to look when a task misbehaves. */
+static void log_attempt(const json_t *task, const json_t *res)
+{
+	const char *dir = json_string_value(json_object_get(task, "log_dir"));
+	const char *err = json_string_value(json_object_get(res, "error"));
+	char stamp[32], *path;
+	time_t now = time(NULL);
+	struct tm tm;
+	sb line = SB_INIT;
+	int fd;
+
+	if (!dir)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sb_addf(&line, "%s %s attempt %lld %s %.1f ms rows=%lld bytes=%lld\n", stamp,
+		json_string_value(json_object_get(task, "id")),
+		(long long)json_integer_value(json_object_get(task, "attempt")),
+		json_is_true(json_object_get(res, "ok")) ? "ok" : "FAILED",
+		json_number_value(json_object_get(res, "ms")),
+		(long long)json_integer_value(json_object_get(res, "rows")),
+		(long long)json_integer_value(json_object_get(res, "bytes")));
+	if (err)
+		sb_addf(&line, "    %s\n", err);
+	path = xasprintf("%s/%s.log", dir, worker_name);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	if (fd >= 0) {
+		if (write(fd, line.buf, line.len) < 0) {
+			/* a log line lost is not worth failing the task */
+		}
+		close(fd);
+	}
+	free(path);
+	sb_release(&line);
+}
 
 void worker_set_host_share(int n)
 {
@@ -30,7 +76,7 @@ static void fill_defaults(json_t *task)
 		json_object_set_new(task, "memory_limit", json_integer(ram / 10 * 8 / host_share));
 }
 
-int worker_loop(const worker_io *io)
+static int serve(const worker_io *io)
 {
 	for (;;) {
 		char *msg = NULL;
@@ -49,7 +95,13 @@ int worker_loop(const worker_io *io)
 			return 0;
 		}
 		fill_defaults(json_object_get(m, "task"));
-		res = task_run_isolated(json_object_get(m, "task"));
+		{
+			const char *logdir = json_string_value(json_object_get(json_object_get(m, "task"), "log_dir"));
+			char *errpath = logdir ? xasprintf("%s/%s.stderr", logdir, worker_name) : xstrdup("/dev/null");
+			res = task_run_isolated(json_object_get(m, "task"), errpath);
+			free(errpath);
+		}
+		log_attempt(json_object_get(m, "task"), res);
 		text = json_dumps(res, JSON_COMPACT);
 		r = io->send(io->ctx, text, strlen(text));
 		free(text);
@@ -58,4 +110,11 @@ int worker_loop(const worker_io *io)
 		if (r)
 			return -1;
 	}
+}
+
+int worker_loop(const worker_io *io)
+{
+	int rc = serve(io);
+	task_child_stop();
+	return rc;
 }

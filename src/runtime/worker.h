@@ -19,4 +19,7 @@ int worker_loop(const worker_io *io);
  * "threads" or "memory_limit" is 0 gets cores/n threads and 80% of RAM/n. */
 void worker_set_host_share(int n);
 
+/* Name of this worker's log file in the job's log/ directory. */
+void worker_set_name(const char *name);
+
 #endif
