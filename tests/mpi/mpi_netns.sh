@@ -15,7 +15,7 @@ TAG=pd$$
 BR=${TAG}br
 
 teardown() {
-	for i in 1 2 3; do ip netns del "${TAG}h$i" 2>/dev/null; done
+	for i in 1 2 3; do ip netns del "${TAG}h$i" 2>/dev/null; rm -rf "${TMPDIR:-/tmp}/${TAG}h$i"; done
 	ip link del "$BR" 2>/dev/null
 	true
 }
@@ -49,15 +49,19 @@ case "\$host" in
   $NET.11) ns=${TAG}h1;; $NET.12) ns=${TAG}h2;; $NET.13) ns=${TAG}h3;;
   *) echo "rsh agent: unknown host \$host" >&2; exit 1;;
 esac
-exec ip netns exec "\$ns" /bin/sh -c "\$*"
+# Its own host name and temp dir, as on a real node: Open MPI daemons that
+# share both collide on their session directories.
+mkdir -p "${TMPDIR:-/tmp}/\$ns"
+export OMPI_MCA_orte_tmpdir_base="${TMPDIR:-/tmp}/\$ns"
+exec ip netns exec "\$ns" unshare --uts /bin/sh -c "hostname \$ns && \$*"
 A
 chmod +x "$AGENT"
 trap 'teardown; rm -f "$AGENT"' EXIT
 printf '%s slots=1\n' "$NET.11" "$NET.12" "$NET.13" > "${TMPDIR:-/tmp}/pond-hosts.$TAG"
 HOSTS="${TMPDIR:-/tmp}/pond-hosts.$TAG"
 MPIRUN=(mpirun -n 3 --hostfile "$HOSTS" --mca plm_rsh_agent "$AGENT"
-	--mca btl tcp,self --mca btl_tcp_if_include "$NET.0/24" --mca oob_tcp_if_include "$NET.0/24"
-	-x ASAN_OPTIONS -x UBSAN_OPTIONS -x PATH)
+	--mca btl tcp,self --mca btl_tcp_if_include "$NET.0/24" --mca oob_tcp_if_include "$NET.0/24" -x PATH)
+for v in ASAN_OPTIONS UBSAN_OPTIONS; do [ -n "${!v:-}" ] && MPIRUN+=(-x "$v"); done
 
 # Each simulated host has this machine's 2 cores to itself, so a worker
 # rank alone on its host gives tasks 2 DuckDB threads, where local -w 2
