@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
+bash scripts/setup-test-deps.sh   # Slurm + munge for tests/slurm
+
 echo "== build and test"
 bash scripts/build.sh build
 ctest --test-dir build --output-on-failure -j2

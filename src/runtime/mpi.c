@@ -24,14 +24,26 @@ static int world_rank, world_size;
 static int host_workers = 1; /* worker ranks on this host */
 static char **hosts;         /* rank 0: host name of every rank */
 
-bool pond_mpi_launched(void)
+/* Set by a launcher that wires the ranks together (mpirun, Hydra, srun --mpi=pmix/pmi2). */
+static bool launcher_env(void)
 {
 	static const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS",
 				      "PMI_RANK", NULL };
 	for (int i = 0; vars[i]; i++)
 		if (getenv(vars[i]))
 			return true;
+	return false;
+}
+
+/* A step of several srun tasks. */
+static bool srun_tasks(void)
+{
 	return getenv("SLURM_STEP_ID") && getenv("SLURM_NTASKS") && atoi(getenv("SLURM_NTASKS")) > 1;
+}
+
+bool pond_mpi_launched(void)
+{
+	return launcher_env() || srun_tasks();
 }
 
 static void mpi_msg(int rc, char *buf, size_t n, const char *what)
@@ -48,6 +60,15 @@ pond_status pond_mpi_init(int *argc, char ***argv, int *rank, int *size, char *e
 	int len = 0, rc, shared_workers = 0, is_worker;
 	MPI_Comm local;
 
+	/* srun without --mpi=pmix (Slurm's MpiDefault=none): no PMI server, so
+	 * Open MPI's MPI_Init sees a direct launch it cannot join and aborts the
+	 * process itself; say why before it gets the chance. */
+	if (srun_tasks() && !launcher_env()) {
+		snprintf(err, errlen, "started by srun with %s tasks, but without an MPI launch (no PMIx): "
+				      "run `srun --mpi=pmix pond run ...` so the tasks form one MPI job",
+			 getenv("SLURM_NTASKS"));
+		return POND_EUSAGE;
+	}
 	if ((rc = MPI_Init(argc, argv)) != MPI_SUCCESS) {
 		mpi_msg(rc, err, errlen, "MPI_Init");
 		return POND_EINTERNAL;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the optional tests need beyond scripts/setup.sh, on Debian 12:
+# Slurm's controller, node daemon and client commands (slurm-wlm 22.05, with
+# the PMIx plugin mpi_pmix in slurm-wlm-basic-plugins) and munge, for
+# tests/slurm/slurm_srun.sh, which starts a throwaway one-node Slurm cluster.
+# The packages' own services are not started (no systemd here; the test starts
+# its private daemons itself). Idempotent: skips what is installed.
+set -euo pipefail
+
+need=()
+for p in slurmctld slurmd slurm-client munge; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup-test-deps: installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
