@@ -317,6 +317,10 @@ static int write_text(const char *dir, const char *name, const char *text, pond_
 	return rc;
 }
 
+/* Intermediate files (shuffle buckets, materialised partitions) are
+ * written uncompressed: they are read once, soon, usually from the page
+ * cache, and snappy cost ~40% of a shuffle producer's time in the
+ * benchmarks (docs/BENCHMARKS.md). Sinks use the compression asked for. */
 static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls, pond_err *err)
 {
 	const json_t *o = json_object_get(t, "output");
@@ -333,7 +337,7 @@ static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls,
 		sb_addf(&sql, "COPY (%s) TO ", exact);
 		free(exact);
 		sb_sql_str(&sql, path);
-		sb_add(&sql, " (FORMAT parquet, COMPRESSION snappy)");
+		sb_add(&sql, " (FORMAT parquet, COMPRESSION uncompressed)");
 		if (!(rc = run(e, sb_str(&sql), &r, cls, err)))
 			st->rows = first_int(&r);
 	} else if (!strcmp(kind, "buckets")) {
@@ -343,7 +347,7 @@ static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls,
 		free(exact);
 		free(full);
 		sb_sql_str(&sql, adir);
-		sb_add(&sql, " (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (__pond_bucket), OVERWRITE_OR_IGNORE true)");
+		sb_add(&sql, " (FORMAT parquet, COMPRESSION uncompressed, PARTITION_BY (__pond_bucket), OVERWRITE_OR_IGNORE true)");
 		if (!(rc = run(e, sb_str(&sql), &r, cls, err)))
 			st->rows = first_int(&r);
 		if (!rc && st->rows == 0) {

@@ -21,7 +21,10 @@
 #define PRODUCER_BYTES (128LL << 20)
 #define MIN_PRODUCERS 8
 #define MAX_PRODUCERS 4096
-#define SAMPLES_PER_PARTITION 200
+#define SAMPLES_PER_PARTITION 1000
+/* Up to this many partitions a range bucket is a binary search written
+ * out as nested CASEs; beyond, a linear list_filter keeps the SQL small. */
+#define MAX_BSEARCH_PARTITIONS 4096
 /* A Parquet file is cut into row slices no smaller than this. */
 #define MIN_SLICE_BYTES (16LL << 20)
 
@@ -49,6 +52,8 @@ typedef struct {
 	const lnode *split_node;
 	size_t split_lo, split_hi;
 	int slice, nslices;      /* nslices > 1: rows slice/nslices of one file */
+	bool rownum;             /* Parquet sources also give __pond_rn, the row's
+				  * number in its file (for deterministic sampling) */
 	const char *splits_view; /* range shuffle producers: the split points */
 	char **cte_names;
 } tctx;
@@ -124,17 +129,24 @@ static const char *add_cte(tctx *c, const char *query)
 }
 
 /* The SQL that reads files of a source: read_xxx([paths], options). */
-static void read_files_sql(sb *b, const lnode *n, size_t lo, size_t hi)
+static void read_files_sql(sb *b, const lnode *n, size_t lo, size_t hi, bool rownum)
 {
 	static const char *fn[] = { "read_parquet", "read_csv", "read_json" };
 
-	sb_addf(b, "SELECT %s FROM %s([", n->projection, fn[n->format]);
+	rownum = rownum && n->format == FMT_PARQUET;
+	if (rownum && !strcmp(n->projection, "*"))
+		sb_add(b, "SELECT * EXCLUDE (file_row_number), file_row_number AS __pond_rn");
+	else if (rownum)
+		sb_addf(b, "SELECT %s, file_row_number AS __pond_rn", n->projection);
+	else
+		sb_addf(b, "SELECT %s", n->projection);
+	sb_addf(b, " FROM %s([", fn[n->format]);
 	for (size_t i = lo; i < hi; i++) {
 		if (i > lo)
 			sb_add(b, ", ");
 		sb_sql_str(b, n->files[i]);
 	}
-	sb_addf(b, "]%s)", n->read_args);
+	sb_addf(b, "]%s%s)", n->read_args, rownum ? ", file_row_number=true" : "");
 }
 
 /* Files [lo, hi) of a source; an empty range reads the first file's schema. */
@@ -144,9 +156,9 @@ static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
 	const char *name;
 
 	if (lo < hi) {
-		read_files_sql(&b, n, lo, hi);
+		read_files_sql(&b, n, lo, hi, c->rownum);
 	} else {
-		read_files_sql(&b, n, 0, 1);
+		read_files_sql(&b, n, 0, 1, c->rownum);
 		sb_add(&b, " LIMIT 0");
 	}
 	name = sql_view(c, sb_str(&b));
@@ -164,9 +176,12 @@ static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
 	sb b = SB_INIT;
 
 	if (!strcmp(n->projection, "*"))
-		sb_add(&b, "SELECT * EXCLUDE (file_row_number) FROM read_parquet([");
+		sb_add(&b, "SELECT * EXCLUDE (file_row_number)");
 	else
-		sb_addf(&b, "SELECT %s FROM read_parquet([", n->projection);
+		sb_addf(&b, "SELECT %s", n->projection);
+	if (c->rownum)
+		sb_add(&b, ", file_row_number AS __pond_rn");
+	sb_add(&b, " FROM read_parquet([");
 	sb_sql_str(&b, n->files[f]);
 	sb_addf(&b, "]%s, file_row_number=true)", n->read_args);
 	json_object_set_new(v, "sql", json_string(sb_str(&b)));
@@ -562,6 +577,26 @@ static char *range_key(const lnode *rp)
 	return strchr(rp->key, ',') ? xasprintf("row(%s)", rp->key) : xstrdup(rp->key);
 }
 
+/* Number of split points below `key` when the answer lies in [lo, hi]:
+ * a binary search over the sorted list __pond_sp.l as nested CASEs, so a
+ * row costs log2(n) comparisons. A missing split (NULL: fewer samples
+ * than partitions) compares as +infinity. */
+static void bsearch_sql(sb *b, const char *key, int lo, int hi)
+{
+	int mid;
+
+	if (lo == hi) {
+		sb_addf(b, "%d", lo);
+		return;
+	}
+	mid = lo + (hi - lo) / 2;
+	sb_addf(b, "CASE WHEN __pond_sp.l[%d] < %s THEN ", mid + 1, key);
+	bsearch_sql(b, key, mid + 1, hi);
+	sb_add(b, " ELSE ");
+	bsearch_sql(b, key, lo, mid);
+	sb_add(b, " END");
+}
+
 /* SQL adding __pond_bucket to the rows of `src` (a CTE/view name). */
 static char *bucket_select(planner *pl, const lnode *rp, tctx *c, const char *src, size_t producer)
 {
@@ -598,10 +633,13 @@ static char *bucket_select(planner *pl, const lnode *rp, tctx *c, const char *sr
 		break;
 	case RP_RANGE: {
 		char *key = range_key(rp);
-		sb_addf(&b, "SELECT %s.*, CASE WHEN %s IS NULL THEN %d ELSE "
-			    "coalesce(len(list_filter(__pond_sp.l, __pond_x -> __pond_x < %s)), 0) END AS __pond_bucket "
-			    "FROM %s, (SELECT list(__pond_k ORDER BY __pond_k) AS l FROM %s) AS __pond_sp",
-			src, key, n - 1, key, src, c->splits_view);
+		sb_addf(&b, "SELECT %s.*, CASE WHEN %s IS NULL THEN %d ELSE ", src, key, n - 1);
+		if (n <= MAX_BSEARCH_PARTITIONS)
+			bsearch_sql(&b, key, 0, n - 1);
+		else
+			sb_addf(&b, "coalesce(len(list_filter(__pond_sp.l, __pond_x -> __pond_x < %s)), 0)", key);
+		sb_addf(&b, " END AS __pond_bucket FROM %s, (SELECT list(__pond_k ORDER BY __pond_k) AS l FROM %s) AS __pond_sp",
+			src, c->splits_view);
 		free(key);
 		break;
 	}
@@ -613,7 +651,7 @@ static char *bucket_select(planner *pl, const lnode *rp, tctx *c, const char *sr
  * once per producer and call make(task context, root name, producer index). */
 typedef void (*producer_fn)(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg);
 
-static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_fn make, void *arg)
+static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_fn make, void *arg, bool rownum)
 {
 	const lnode *in = rp->inputs[0];
 	const lnode *src = splittable_source(in);
@@ -623,6 +661,8 @@ static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_f
 	for (size_t p = 0; p < np; p++) {
 		tctx c;
 		tctx_init(&c, pl);
+		/* row numbers only when the input is the Parquet scan itself */
+		c.rownum = rownum && in->kind == L_SOURCE && in->format == FMT_PARQUET;
 		if (src) {
 			c.split_node = src;
 			c.split_lo = shares[p].lo;
@@ -649,13 +689,27 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 	size_t np = *(size_t *)arg;
 	size_t rows = (size_t)rp->nparts * SAMPLES_PER_PARTITION / (np ? np : 1) + 100;
 	char *key = range_key(rp);
+	char *q;
+
+	if (c->rownum) {
+		/* A Parquet source: (key, row number in its file) tells rows
+		 * apart, so the rows of smallest seeded hash are a uniform
+		 * sample found in one pass with a top-N, whatever the order in
+		 * which DuckDB's threads deliver them. */
+		q = xasprintf("SELECT %s AS __pond_k FROM %s ORDER BY hash(%s, __pond_rn, %llu::UBIGINT), __pond_k LIMIT %zu",
+			      key, root, key, (unsigned long long)(pl->o->seed + p), rows);
+		add_task(pl, s, c, add_cte(c, q), output_kind("parquet"));
+		free(q);
+		free(key);
+		return;
+	}
 	/* Not USING SAMPLE: a reservoir depends on the order rows arrive in,
 	 * which varies with DuckDB's threads (e.g. after a GROUP BY). Pairing
 	 * each key with its rank among equal keys and keeping the pairs of
 	 * smallest seeded hash samples uniformly from the multiset of keys.
 	 * The rank comes from a PARTITION BY window (a hash partitioning):
 	 * an ORDER BY window would sort every key, ~15x slower. */
-	char *q = xasprintf("SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (PARTITION BY %s) AS __pond_rn "
+	q = xasprintf("SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (PARTITION BY %s) AS __pond_rn "
 			    "FROM %s) ORDER BY hash(__pond_k, __pond_rn, %llu::UBIGINT), __pond_k, __pond_rn LIMIT %zu",
 			    key, key, root, (unsigned long long)(pl->o->seed + p), rows);
 	add_task(pl, s, c, add_cte(c, q), output_kind("parquet"));
@@ -696,7 +750,7 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp)
 		size_t np = producer_count(rp);
 		tctx c;
 		char *q;
-		for_each_producer(pl, sample, rp, make_sample, &np);
+		for_each_producer(pl, sample, rp, make_sample, &np, true);
 		/* n-1 split points: the sampled keys where floor(rank*n/count)
 		 * steps up, i.e. the boundaries of n equal-count groups */
 		splits = new_stage(pl, ST_SPLITS, step);
@@ -709,7 +763,7 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp)
 		tctx_release(&c);
 	}
 	s = new_stage(pl, ST_SHUFFLE, step);
-	for_each_producer(pl, s, rp, make_producer, splits);
+	for_each_producer(pl, s, rp, make_producer, splits, false);
 	pl->shuffle_of[rp->id] = s;
 	free(step);
 	return s;
