@@ -13,6 +13,7 @@
 #include "exec/progress.h"
 #include "exec/publish.h"
 #include "exec/scheduler.h"
+#include "plan/combine.h"
 #include "plan/physical.h"
 #include "runtime/transport.h"
 #include "script/ast.h"
@@ -100,6 +101,7 @@ pond_status pond_load_script(pond_session *s, const char *path)
 		return failed(s);
 	}
 	script_free(sc);
+	combine_plan(s->lp);
 	return POND_OK;
 }
 

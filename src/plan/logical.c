@@ -26,6 +26,10 @@ static void lnode_free(lnode *n)
 	free(n->inputs);
 	free(n->key);
 	free(n->key_desc);
+	for (size_t i = 0; i < n->nkeys; i++)
+		free(n->key_names[i]);
+	free(n->key_names);
+	free(n->combine);
 	free(n);
 }
 

@@ -55,6 +55,13 @@ typedef struct lnode {
 	rp_mode mode;
 	char *key;              /* SQL: key expr list (hash, range) or expr (by) */
 	char *key_desc;         /* what the user wrote, for messages */
+	char **key_names;       /* hash_by/range_by columns, unquoted */
+	size_t nkeys;
+
+	/* L_PARTIAL after a hash shuffle, when combine.c proved it safe: the
+	 * query that merges producers' partial aggregates (with {0}); the
+	 * producers run `query` itself on their share before the shuffle. */
+	char *combine;
 
 	/* L_LIMIT */
 	int64_t limit;

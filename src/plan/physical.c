@@ -35,6 +35,8 @@ typedef struct {
 	stage **shuffle_of;  /* by lnode id: producer stage */
 	stage **gather_of;   /* by lnode id: sql/limit gather stage */
 	stage **mat_of;      /* by lnode id: materialised partitions */
+	stage **combined_of; /* by lnode id of a combined partial_sql: its
+			      * shuffle, producers aggregating first */
 	pond_err *err;
 } planner;
 
@@ -304,14 +306,15 @@ static json_t *output_kind(const char *kind)
 }
 
 static const char *compile(tctx *c, const lnode *n, int i);
-static stage *ensure_shuffle(planner *pl, const lnode *rp);
+static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre);
 static stage *ensure_gather(planner *pl, const lnode *n);
 
 /* A view over bucket `bucket` (or every bucket, in order, when -1) of a
- * shuffle stage: the engine lists the files when the task runs. */
-static const char *shuffle_view(tctx *c, const lnode *rp, int bucket)
+ * shuffle stage: the engine lists the files when the task runs. With
+ * `pre`, the shuffle whose producers first run pre's query (combine.c). */
+static const char *shuffle_view(tctx *c, const lnode *rp, int bucket, const lnode *pre)
 {
-	stage *s = ensure_shuffle(c->pl, rp);
+	stage *s = ensure_shuffle(c->pl, rp, pre);
 	json_t *v = json_object(), *dirs = json_array();
 
 	for (size_t t = 0; t < s->ntasks; t++)
@@ -369,7 +372,7 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 			size_t hi = src->nfiles * (size_t)(i + 1) / (size_t)n->nparts;
 			return source_view(c, src, lo, hi);
 		}
-		return shuffle_view(c, n, i);
+		return shuffle_view(c, n, i, NULL);
 	case L_SQL:
 	case L_LIMIT: {
 		stage *g = ensure_gather(c->pl, n);
@@ -378,6 +381,18 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 	case L_QUERY:
 	case L_PARTIAL: {
 		char **names = xcalloc(n->ninputs + 1, sizeof(char *));
+		if (n->combine) {
+			/* producers already aggregated: merge their partial rows */
+			char *q;
+			const char *name;
+			names[0] = xstrdup(shuffle_view(c, n->inputs[0], i, n));
+			q = substitute(n->combine, names, 1, i);
+			name = add_cte(c, q);
+			free(names[0]);
+			free(names);
+			free(q);
+			return name;
+		}
 		char *q;
 		const char *name;
 		for (size_t k = 0; k < n->ninputs; k++) {
@@ -433,7 +448,7 @@ static const char *compile_all(tctx *c, const lnode *n)
 		return compile(c, n->inputs[0], 0);
 	if (n->kind == L_REPARTITION) {
 		if (!c->memo[n->id])
-			c->memo[n->id] = xstrdup(shuffle_view(c, n, -1));
+			c->memo[n->id] = xstrdup(shuffle_view(c, n, -1, NULL));
 		return c->memo[n->id];
 	}
 	return parts_view(c, ensure_materialized(c->pl, n));
@@ -717,23 +732,37 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 	free(key);
 }
 
+typedef struct {
+	stage *splits;     /* range shuffles: the split points */
+	const lnode *pre;  /* combined shuffles: aggregate before bucketing */
+} producer_args;
+
 static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
 {
-	stage *splits = arg;
+	producer_args *a = arg;
 	json_t *out = output_kind("buckets");
 	char *sel;
 
-	if (splits)
-		c->splits_view = parts_view(c, splits);
+	if (a->splits)
+		c->splits_view = parts_view(c, a->splits);
+	if (a->pre) {
+		char *in = xstrdup(root);
+		char *q = substitute(a->pre->query, &in, 1, (int)p);
+		root = add_cte(c, q);
+		free(q);
+		free(in);
+	}
 	sel = bucket_select(pl, rp, c, root, p);
 	json_object_set_new(out, "select", json_string(sel));
 	add_task(pl, s, c, root, out);
 	free(sel);
 }
 
-static stage *ensure_shuffle(planner *pl, const lnode *rp)
+static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
 {
-	stage *s = pl->shuffle_of[rp->id], *splits = NULL;
+	stage **memo = pre ? &pl->combined_of[pre->id] : &pl->shuffle_of[rp->id];
+	stage *s = *memo, *splits = NULL;
+	producer_args args = { NULL, pre };
 	char *step;
 
 	if (s)
@@ -745,6 +774,11 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp)
 	else
 		step = xasprintf("%s %s(%d%s)", rp->where, rp->func, rp->nparts,
 				 rp->mode == RP_ROWS ? ", by_rows=true" : "");
+	if (pre) {
+		char *longer = xasprintf("%s, combined with %s %s", step, pre->where, pre->func);
+		free(step);
+		step = longer;
+	}
 	if (rp->mode == RP_RANGE && rp->nparts > 1) {
 		stage *sample = new_stage(pl, ST_SAMPLE, step);
 		size_t np = producer_count(rp);
@@ -763,8 +797,9 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp)
 		tctx_release(&c);
 	}
 	s = new_stage(pl, ST_SHUFFLE, step);
-	for_each_producer(pl, s, rp, make_producer, splits, false);
-	pl->shuffle_of[rp->id] = s;
+	args.splits = splits;
+	for_each_producer(pl, s, rp, make_producer, &args, false);
+	*memo = s;
 	free(step);
 	return s;
 }
@@ -828,18 +863,20 @@ static void plan_action(planner *pl, const action *a)
 
 int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 {
-	planner pl = { lp, o, xcalloc(1, sizeof(pplan)), NULL, NULL, NULL, err };
+	planner pl = { .lp = lp, .o = o, .pp = xcalloc(1, sizeof(pplan)), .err = err };
 
 	pl.pp->job_dir = xstrdup(o->job_dir);
 	pl.pp->seed = o->seed;
 	pl.shuffle_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.gather_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.mat_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
+	pl.combined_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	for (size_t i = 0; i < lp->nactions; i++)
 		plan_action(&pl, &lp->actions[i]);
 	free(pl.shuffle_of);
 	free(pl.gather_of);
 	free(pl.mat_of);
+	free(pl.combined_of);
 	*out = pl.pp;
 	return 0;
 }

@@ -522,6 +522,10 @@ static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
 			n->mode = i == 3 ? RP_HASH : RP_RANGE;
 			if (want_columns(in, v, f->params[i], &n->key))
 				return -1;
+			n->nkeys = v->kind == AST_LIST ? v->n : 1;
+			n->key_names = xcalloc(n->nkeys, sizeof(char *));
+			for (size_t k = 0; k < n->nkeys; k++)
+				n->key_names[k] = xstrdup(v->kind == AST_LIST ? v->items[k]->str : v->str);
 		}
 		n->key_desc = xstrdup(v->kind == AST_STRING ? v->str : n->key);
 	}

@@ -1,0 +1,22 @@
+/* combine.h — map-side partial aggregation ("combiner") for the common
+ * shuffle-then-aggregate pattern. Called by the session before planning. */
+#ifndef POND_PLAN_COMBINE_H
+#define POND_PLAN_COMBINE_H
+
+#include <jansson.h>
+
+#include "plan/logical.h"
+
+/* Finds partial_sql(q, x.repartition(n, hash_by=K)) where q aggregates with
+ * GROUP BY over the shuffle keys, and marks it so producers aggregate
+ * their share before the shuffle and consumers merge the partial results
+ * (lnode.combine). Asks DuckDB's parser (in a child process) about the
+ * candidate queries. A query it cannot prove safe is left as it is. */
+void combine_plan(lplan *lp);
+
+/* The rewrite itself, on a parse tree from json_serialize_sql of q with
+ * {0} replaced by __pond_in: returns the consumer's query (with {0}), or
+ * NULL when the rewrite would not be exact. Exposed for tests. */
+char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys);
+
+#endif
