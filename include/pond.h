@@ -55,6 +55,10 @@ typedef struct {
 	const char *const *defines; /* "NAME=VALUE" for ${NAME} in scripts */
 	size_t ndefines;
 	bool mpi;                 /* run over MPI ranks (after pond_mpi_init) */
+	double task_timeout;      /* seconds a task attempt may run; 0 = no limit */
+	bool speculate;           /* start stragglers again elsewhere */
+	double inject_p;          /* fault injection: probability per attempt */
+	uint64_t inject_seed;
 } pond_options;
 
 typedef struct pond_session pond_session;

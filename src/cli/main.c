@@ -12,6 +12,7 @@ static const char *usage_run =
 	"usage: pond run SCRIPT [-w N] [-D NAME=VALUE]... [--job-dir DIR] [--resume]\n"
 	"                [--threads T] [--memory-limit SIZE] [--seed S]\n"
 	"                [--progress auto|plain|none] [--max-attempts N]\n"
+	"                [--task-timeout SECONDS] [--speculate] [--inject-faults P[,SEED]]\n"
 	"\n"
 	"Runs a pipeline script on this machine's cores (or, under mpirun/srun, on\n"
 	"the MPI ranks). Output directories get _SUCCESS when complete.\n"
@@ -23,7 +24,12 @@ static const char *usage_run =
 	"  --memory-limit S   DuckDB memory per task, e.g. 4GB (default: 80% of RAM / workers)\n"
 	"  --seed S           seed for sampling and random_shuffle (default 42)\n"
 	"  --progress MODE    auto (a redrawn line on a terminal), plain, none\n"
-	"  --max-attempts N   attempts per task before the job fails (default 3)\n";
+	"  --max-attempts N   attempts per task before the job fails (default 3)\n"
+	"  --task-timeout S   cancel and retry a task attempt running longer than S seconds\n"
+	"  --speculate        start a task running far longer than its stage's median\n"
+	"                     again on an idle worker; the first to commit wins\n"
+	"  --inject-faults P[,SEED]  kill task attempts with probability P at seeded\n"
+	"                     random points (start, mid-query, before/after commit)\n";
 
 static const char *usage_explain =
 	"usage: pond explain SCRIPT [-D NAME=VALUE]... [--job-dir DIR] [--seed S]\n"
@@ -175,6 +181,34 @@ static int cmd_run(int argc, char **argv, int explain)
 			}
 		} else if (!explain && !strcmp(a, "--resume")) {
 			o.resume = true;
+		} else if (!explain && !strcmp(a, "--speculate")) {
+			o.speculate = true;
+		} else if (!explain && !strcmp(a, "--task-timeout")) {
+			char *end;
+			NEED_VALUE();
+			errno = 0;
+			o.task_timeout = strtod(v, &end);
+			if (errno || end == v || *end || o.task_timeout <= 0) {
+				code = usage_error("--task-timeout takes a number of seconds > 0, not '%s'", v, usage);
+				goto out;
+			}
+		} else if (!explain && !strcmp(a, "--inject-faults")) {
+			char *end;
+			NEED_VALUE();
+			errno = 0;
+			o.inject_p = strtod(v, &end);
+			if (*end == ',') {
+				char *e2;
+				o.inject_seed = strtoull(end + 1, &e2, 10);
+				if (e2 == end + 1 || *e2)
+					end = e2 == end + 1 ? end : e2;
+				else
+					end = e2;
+			}
+			if (errno || end == v || *end || o.inject_p < 0 || o.inject_p > 1) {
+				code = usage_error("--inject-faults takes P[,SEED] with 0 <= P <= 1, not '%s'", v, usage);
+				goto out;
+			}
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
 			goto out;

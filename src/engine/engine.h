@@ -20,6 +20,8 @@ typedef enum {
 	EC_INPUT = 1,    /* bad SQL, corrupt or missing file, schema mismatch */
 	EC_RESOURCE = 2, /* out of memory, disk full */
 	EC_INTERNAL = 3, /* anything else */
+	EC_TIMEOUT = 4,  /* ran past --task-timeout and was cancelled */
+	EC_LOST = 5,     /* its worker died or stopped answering */
 } error_class;
 
 /* An in-memory DuckDB that runs tasks one after another (opening one costs

@@ -1,10 +1,17 @@
-/* scheduler.c — dynamic pull scheduling (DESIGN.md §4). A stage's tasks
- * become ready when every stage it depends on has committed all its tasks;
- * ready tasks go, in plan order, to whichever worker is idle, so tasks of
- * independent stages overlap. A failed attempt is retried up to
- * max_attempts; a worker that dies is replaced and its task re-run without
- * counting against it. The journal gets a line per commit before the
- * result is acted on, so --resume never redoes committed work. */
+/* scheduler.c — dynamic pull scheduling (DESIGN.md §4) and the driver's
+ * side of fault tolerance (docs/FAULTS.md).
+ *
+ * A stage's tasks become ready when every stage it depends on has
+ * committed all its tasks; ready tasks go, in plan order, to whichever
+ * worker is idle, so tasks of independent stages overlap. Each result is
+ * journaled (a commit line is fsync'ed) before it is acted on, so
+ * --resume never redoes committed work. Failures are retried by class:
+ * an input error once, a resource error with half the threads and 1.5x
+ * the memory, a timeout or crash up to --max-attempts; a worker that dies
+ * or stops sending heartbeats is replaced and its task re-run without
+ * counting against it. With --speculate, a straggler gets a second attempt
+ * on an idle worker; whichever commits first wins (the commit is a rename
+ * that only one attempt can make), the other is cancelled. */
 #include "exec/scheduler.h"
 
 #include <stdio.h>
@@ -15,7 +22,11 @@
 #include "exec/progress.h"
 #include "util/sb.h"
 
-#define MAX_LOST 10 /* re-runs after worker deaths before giving up */
+#define MAX_LOST 10             /* re-runs after worker losses before giving up */
+#define HEARTBEAT_TIMEOUT 10.0  /* seconds of silence from a busy worker */
+#define SPECULATE_FACTOR 3.0    /* a straggler runs this many medians ... */
+#define SPECULATE_MIN 2.0       /* ... and at least this many seconds */
+#define MAX_RESOURCE_LEVEL 3
 
 enum { T_WAIT, T_READY, T_RUNNING, T_DONE };
 
@@ -23,10 +34,22 @@ typedef struct {
 	json_t *task;
 	int stage;
 	int state;
-	int attempts;  /* counted failures + running attempts */
+	int attempts;  /* attempts that count against the task */
 	int lost;      /* attempts lost with their worker */
 	int seq;       /* attempt sequence number, for directory names */
+	int running;   /* attempts in flight (2 while speculating) */
+	int level;     /* resource retries so far: fewer threads, more memory */
+	double ms;     /* duration of the committed attempt */
 } tstate;
+
+typedef struct {
+	int task;          /* index in ts, -1 when idle */
+	int seq;           /* which attempt of it */
+	double started;    /* when it was sent */
+	double seen;       /* last message from this worker */
+	bool dead;         /* lost for good (an MPI rank cannot be replaced) */
+	bool cancelled;    /* told to cancel, waiting for it to say so */
+} wstate;
 
 typedef struct {
 	const pplan *pp;
@@ -41,11 +64,27 @@ typedef struct {
 	size_t *deps_left;     /* stages it waits for */
 	size_t *queue;         /* ready task indexes (FIFO ring) */
 	size_t qhead, qlen;
-	int *running;          /* task index per worker, -1 idle */
+	wstate *w;
+	int nw;
 	int64_t done, rows, bytes;
 	int failed;
 	progress pr;
+	sched_summary *sum;
 } sched;
+
+static const char *class_name(int c)
+{
+	static const char *n[] = { "none", "input", "resource", "internal", "timeout", "lost" };
+	return c >= 0 && c <= EC_LOST ? n[c] : "internal";
+}
+
+static void say(sched *s, const char *fmt, const char *a, const char *b, const char *c)
+{
+	if (s->o->progress == POND_PROGRESS_NONE)
+		return;
+	progress_end(&s->pr);
+	fprintf(stderr, fmt, a, b, c);
+}
 
 static void enqueue(sched *s, size_t i)
 {
@@ -80,133 +119,253 @@ static void mark_done(sched *s, size_t i)
 		stage_finished(s, st);
 }
 
+static const char *task_id(const sched *s, size_t i)
+{
+	return json_string_value(json_object_get(s->ts[i].task, "id"));
+}
+
+static int send_json(sched *s, int w, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	int rc = s->t->ops->send(s->t, w, text, strlen(text), s->err);
+	free(text);
+	return rc;
+}
+
 static int dispatch(sched *s, int w, size_t i)
 {
 	tstate *ts = &s->ts[i];
 	json_t *msg = json_object(), *t = json_copy(ts->task);
-	const char *id = json_string_value(json_object_get(t, "id"));
+	const char *id = task_id(s, i);
 	const char *adir = json_string_value(json_object_get(t, "attempts_dir"));
-	char *text;
 	int rc;
 
-	ts->attempts++;
+	if (ts->running == 0)
+		ts->attempts++;
 	ts->seq++;
-	json_object_set_new(t, "attempt", json_integer(ts->attempts));
+	json_object_set_new(t, "attempt", json_integer(ts->seq));
 	json_object_set_new(t, "attempt_dir", json_sprintf("%s/%s.a%d", adir, id, ts->seq));
 	json_object_set_new(t, "temp_dir", json_sprintf("%s/tmp/spill/%s.a%d", s->pp->job_dir, id, ts->seq));
 	json_object_set_new(t, "log_dir", json_sprintf("%s/log", s->pp->job_dir));
 	json_object_set_new(t, "threads", json_integer(s->o->threads));
 	json_object_set_new(t, "memory_limit", json_integer(s->o->memory_limit));
+	if (ts->level) {
+		/* after running out of memory: fewer threads, more memory */
+		json_object_set_new(t, "threads_div", json_integer(1 << ts->level));
+		double mul = 1;
+		for (int k = 0; k < ts->level; k++)
+			mul *= 1.5;
+		json_object_set_new(t, "memory_mul", json_real(mul));
+	}
+	if (s->o->inject_p > 0)
+		json_object_set_new(t, "inject", json_pack("{s:f, s:I}", "p", s->o->inject_p, "seed",
+							   (json_int_t)s->o->inject_seed));
 	json_object_set_new(msg, "cmd", json_string("task"));
 	json_object_set_new(msg, "task", t);
-	text = json_dumps(msg, JSON_COMPACT);
-	rc = s->t->ops->send(s->t, w, text, strlen(text), s->err);
-	free(text);
+	rc = send_json(s, w, msg);
 	json_decref(msg);
 	if (rc == 0) {
-		json_t *f = json_pack("{s:s, s:i, s:s}", "task", id, "attempt", ts->attempts, "worker",
+		json_t *f = json_pack("{s:s, s:i, s:s}", "task", id, "attempt", ts->seq, "worker",
 				      s->t->ops->describe(s->t, w));
 		ts->state = T_RUNNING;
-		s->running[w] = (int)i;
+		ts->running++;
+		s->w[w] = (wstate){ (int)i, ts->seq, progress_now(), progress_now(), false, false };
 		journal_append(s->j, "start", f, false, NULL);
 		json_decref(f);
 	}
 	return rc;
 }
 
-static void report_failure(sched *s, size_t i, const char *msg, int final)
+/* Tells the other workers running task i to stop (it is done or failed). */
+static void cancel_others(sched *s, size_t i, int except)
 {
-	const tstate *ts = &s->ts[i];
-	const char *id = json_string_value(json_object_get(ts->task, "id"));
-	const char *step = json_string_value(json_object_get(ts->task, "step"));
-
-	if (final)
-		pond_fail(s->err, POND_ETASK, "task %s (%s) failed after %d attempt%s:\n  %s", id, step,
-			  ts->attempts, ts->attempts == 1 ? "" : "s", msg);
-	else if (s->o->progress != POND_PROGRESS_NONE) {
-		progress_end(&s->pr);
-		fprintf(stderr, "pond: task %s (%s) attempt %d failed, retrying: %.300s%s\n", id, step,
-			ts->attempts, msg, strlen(msg) > 300 ? "..." : "");
+	for (int k = 0; k < s->nw; k++) {
+		if (k == except || s->w[k].task != (int)i || s->w[k].cancelled)
+			continue;
+		s->t->ops->send(s->t, k, "{\"cmd\":\"cancel\"}", 15, NULL);
+		s->w[k].cancelled = true;
 	}
 }
 
-static void on_result(sched *s, int w, json_t *res, sched_summary *sum)
+static void fail_job(sched *s, size_t i, const char *msg, int cls)
 {
-	int i = s->running[w];
-	tstate *ts;
-	const char *err;
+	const tstate *ts = &s->ts[i];
+	pond_fail(s->err, POND_ETASK, "task %s (%s) failed after %d attempt%s (%s error):\n  %s", task_id(s, i),
+		  json_string_value(json_object_get(ts->task, "step")), ts->attempts, ts->attempts == 1 ? "" : "s",
+		  class_name(cls), msg);
+	s->failed = 1;
+}
 
-	s->running[w] = -1;
-	if (i < 0)
-		return; /* a result for a task we no longer track */
+/* An attempt of task i ended without committing. */
+static void attempt_failed(sched *s, size_t i, int cls, const char *msg)
+{
+	tstate *ts = &s->ts[i];
+	int limit = s->o->max_attempts;
+
+	if (ts->state == T_DONE || s->failed)
+		return;
+	if (--ts->running > 0)
+		return; /* a speculative twin is still at it */
+	if (cls == EC_LOST) {
+		ts->attempts--; /* not the task's fault */
+		if (++ts->lost > MAX_LOST)
+			return fail_job(s, i, "too many workers were lost running it", cls);
+	} else {
+		/* an input error will not go away by itself: one retry covers a
+		 * flaky read, more only waste time */
+		if (cls == EC_INPUT && limit > 2)
+			limit = 2;
+		if (ts->attempts >= limit)
+			return fail_job(s, i, msg, cls);
+		if (cls == EC_RESOURCE && ts->level < MAX_RESOURCE_LEVEL)
+			ts->level++;
+	}
+	s->sum->retries++;
+	{
+		char head[128];
+		snprintf(head, sizeof(head), "%d", ts->attempts);
+		say(s, "pond: task %s attempt %s failed, retrying: %.300s\n", task_id(s, i), head, msg);
+	}
+	enqueue(s, i);
+}
+
+static void on_result(sched *s, int w, json_t *res)
+{
+	int i = s->w[w].task;
+	tstate *ts;
+	const char *err = json_string_value(json_object_get(res, "error"));
+	int cls = (int)json_integer_value(json_object_get(res, "class"));
+
+	if (json_object_get(res, "hb"))
+		return; /* a heartbeat: the worker is alive */
+	s->w[w].task = -1;
+	s->w[w].cancelled = false;
+	if (i < 0 || json_integer_value(json_object_get(res, "attempt")) != s->w[w].seq)
+		return; /* a late answer from an attempt we gave up on */
 	ts = &s->ts[i];
 	journal_attempt(s->j, res);
 	if (json_is_true(json_object_get(res, "ok"))) {
-		json_t *f = json_pack("{s:O, s:O, s:O, s:O}", "task", json_object_get(ts->task, "id"),
-				      "attempt", json_object_get(res, "attempt"), "rows",
-				      json_object_get(res, "rows"), "bytes", json_object_get(res, "bytes"));
-		if (journal_append(s->j, "commit", f, true, s->err)) {
+		json_t *f;
+		ts->running--;
+		if (ts->state == T_DONE)
+			return; /* its twin committed first; this one was discarded */
+		f = json_pack("{s:O, s:O, s:O, s:O}", "task", json_object_get(ts->task, "id"), "attempt",
+			      json_object_get(res, "attempt"), "rows", json_object_get(res, "rows"), "bytes",
+			      json_object_get(res, "bytes"));
+		if (journal_append(s->j, "commit", f, true, s->err))
 			s->failed = 1;
-		}
 		json_decref(f);
 		s->rows += json_integer_value(json_object_get(res, "rows"));
 		s->bytes += json_integer_value(json_object_get(res, "bytes"));
 		if (s->pp->stages[ts->stage]->kind == ST_SINK) {
-			sum->rows_out += json_integer_value(json_object_get(res, "rows"));
-			sum->bytes_out += json_integer_value(json_object_get(res, "bytes"));
+			s->sum->rows_out += json_integer_value(json_object_get(res, "rows"));
+			s->sum->bytes_out += json_integer_value(json_object_get(res, "bytes"));
 		}
-		sum->tasks++;
+		ts->ms = json_number_value(json_object_get(res, "ms"));
+		s->sum->tasks++;
 		mark_done(s, (size_t)i);
+		cancel_others(s, (size_t)i, w);
 		return;
 	}
-	err = json_string_value(json_object_get(res, "error"));
 	{
-		json_t *f = json_pack("{s:O, s:O, s:s}", "task", json_object_get(ts->task, "id"), "attempt",
-				      json_object_get(res, "attempt"), "error", err ? err : "?");
+		json_t *f = json_pack("{s:O, s:O, s:s, s:s}", "task", json_object_get(ts->task, "id"), "attempt",
+				      json_object_get(res, "attempt"), "class", class_name(cls), "error", err ? err : "?");
 		journal_append(s->j, "fail", f, false, NULL);
 		json_decref(f);
 	}
-	/* An input error (bad SQL, corrupt or missing file) will not go away
-	 * by itself: one retry covers a flaky read, more only waste time. */
-	if (ts->attempts >= s->o->max_attempts ||
-	    (json_integer_value(json_object_get(res, "class")) == EC_INPUT && ts->attempts >= 2)) {
-		report_failure(s, (size_t)i, err ? err : "unknown error", 1);
-		s->failed = 1;
-		ts->state = T_DONE;
-		return;
-	}
-	report_failure(s, (size_t)i, err ? err : "unknown error", 0);
-	sum->retries++;
-	enqueue(s, (size_t)i);
+	attempt_failed(s, (size_t)i, cls, err ? err : "unknown error");
 }
 
-static void on_worker_lost(sched *s, int w, sched_summary *sum)
+/* Worker w is gone (died, or silent past the heartbeat timeout). */
+static void worker_lost(sched *s, int w, const char *why)
 {
-	int i = s->running[w];
+	int i = s->w[w].task;
 	pond_err e = { 0 };
-	char desc[128];
+	char desc[160];
 
 	snprintf(desc, sizeof(desc), "%s", s->t->ops->describe(s->t, w));
-	s->running[w] = -1;
-	if (i >= 0) {
-		tstate *ts = &s->ts[i];
-		ts->attempts--; /* a lost worker is not the task's fault */
-		if (++ts->lost > MAX_LOST) {
-			pond_fail(s->err, POND_ETASK, "task %s: %d workers died running it; giving up",
-				  json_string_value(json_object_get(ts->task, "id")), ts->lost);
-			s->failed = 1;
-		} else {
-			sum->retries++;
-			enqueue(s, (size_t)i);
-		}
-	}
-	if (s->o->progress != POND_PROGRESS_NONE) {
-		progress_end(&s->pr);
-		fprintf(stderr, "pond: %s died; replacing it\n", desc);
-	}
+	s->w[w].task = -1;
+	say(s, "pond: %s %s; %s\n", desc, why, i >= 0 ? "its task will run again" : "");
 	if (s->t->ops->respawn(s->t, w, &e)) {
-		pond_fail(s->err, POND_EIO, "%s died and cannot be replaced: %s", desc, e.msg);
-		s->failed = 1;
+		s->w[w].dead = true; /* an MPI rank: carry on without it */
+		say(s, "pond: %s is not replaced: %s%s\n", desc, e.msg, "");
+	}
+	if (i >= 0) {
+		json_t *ev = json_pack("{s:s, s:i, s:b, s:s, s:i}", "task", task_id(s, (size_t)i), "attempt", s->w[w].seq,
+				       "ok", 0, "error", why, "class", EC_LOST);
+		journal_attempt(s->j, ev);
+		json_decref(ev);
+		attempt_failed(s, (size_t)i, EC_LOST, why);
+	}
+	for (int k = 0; k < s->nw; k++)
+		if (!s->w[k].dead)
+			return;
+	pond_fail(s->err, POND_EIO, "every worker is lost (last: %s %s); rerun with --resume to finish the job",
+		  desc, why);
+	s->failed = 1;
+}
+
+static double median_ms(const sched *s, int st)
+{
+	const stage *sg = s->pp->stages[st];
+	double *v = xcalloc(sg->ntasks + 1, sizeof(double)), m;
+	size_t n = 0;
+
+	for (size_t k = 0; k < sg->ntasks; k++) {
+		const tstate *t = &s->ts[s->stage_first[st] + k];
+		if (t->state == T_DONE && t->ms > 0)
+			v[n++] = t->ms;
+	}
+	for (size_t a = 1; a < n; a++) /* n is small: insertion sort */
+		for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+			double x = v[b];
+			v[b] = v[b - 1];
+			v[b - 1] = x;
+		}
+	m = n >= 3 ? v[n / 2] : -1;
+	free(v);
+	return m;
+}
+
+/* A running task whose one attempt has run far longer than its stage's
+ * median, for an idle worker to race (never a sink: it writes where users
+ * look). -1 if none. */
+static int straggler(const sched *s, double now)
+{
+	for (int k = 0; k < s->nw; k++) {
+		int i = s->w[k].task;
+		double med;
+		if (i < 0 || s->ts[i].running != 1 || s->w[k].cancelled ||
+		    s->pp->stages[s->ts[i].stage]->kind == ST_SINK)
+			continue;
+		med = median_ms(s, s->ts[i].stage);
+		if (med > 0 && (now - s->w[k].started) * 1000 > SPECULATE_FACTOR * med &&
+		    now - s->w[k].started > SPECULATE_MIN)
+			return i;
+	}
+	return -1;
+}
+
+/* Timeouts and silent workers. */
+static void watch(sched *s)
+{
+	double now = progress_now();
+
+	for (int k = 0; k < s->nw && !s->failed; k++) {
+		wstate *w = &s->w[k];
+		if (w->task < 0 || w->dead)
+			continue;
+		if (now - w->seen > HEARTBEAT_TIMEOUT) {
+			char why[96];
+			snprintf(why, sizeof(why), "sent no heartbeat for %.0f s", now - w->seen);
+			worker_lost(s, k, why);
+		} else if (s->o->task_timeout > 0 && !w->cancelled && now - w->started > s->o->task_timeout) {
+			json_t *f = json_pack("{s:s, s:i}", "task", task_id(s, (size_t)w->task), "attempt", w->seq);
+			journal_append(s->j, "timeout", f, false, NULL);
+			json_decref(f);
+			s->t->ops->send(s->t, k, "{\"cmd\":\"cancel\"}", 15, NULL);
+			w->cancelled = true;
+		}
 	}
 }
 
@@ -218,79 +377,97 @@ static const char *current_stage(const sched *s)
 	return "done";
 }
 
-static int running_count(const sched *s, int nw)
+static int running_count(const sched *s)
 {
 	int n = 0;
-	for (int w = 0; w < nw; w++)
-		n += s->running[w] >= 0;
+	for (int w = 0; w < s->nw; w++)
+		n += s->w[w].task >= 0;
 	return n;
 }
 
-int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
-	      pond_err *err)
+static void init_state(sched *s)
 {
-	sched s = { .pp = pp, .t = t, .o = o, .j = j, .err = err };
-	int nw = t->ops->nworkers(t);
-	double t0 = progress_now();
+	const pplan *pp = s->pp;
 
-	memset(sum, 0, sizeof(*sum));
 	for (size_t st = 0; st < pp->nstages; st++)
-		s.nts += pp->stages[st]->ntasks;
-	s.ts = xcalloc(s.nts + 1, sizeof(tstate));
-	s.queue = xcalloc(s.nts + 1, sizeof(size_t));
-	s.stage_first = xcalloc(pp->nstages + 1, sizeof(size_t));
-	s.stage_left = xcalloc(pp->nstages + 1, sizeof(size_t));
-	s.deps_left = xcalloc(pp->nstages + 1, sizeof(size_t));
-	s.running = xmalloc((size_t)nw * sizeof(int));
-	for (int w = 0; w < nw; w++)
-		s.running[w] = -1;
+		s->nts += pp->stages[st]->ntasks;
+	s->ts = xcalloc(s->nts + 1, sizeof(tstate));
+	s->queue = xcalloc(s->nts + 1, sizeof(size_t));
+	s->stage_first = xcalloc(pp->nstages + 1, sizeof(size_t));
+	s->stage_left = xcalloc(pp->nstages + 1, sizeof(size_t));
+	s->deps_left = xcalloc(pp->nstages + 1, sizeof(size_t));
+	s->w = xcalloc((size_t)s->nw + 1, sizeof(wstate));
+	for (int w = 0; w < s->nw; w++)
+		s->w[w].task = -1;
 	for (size_t st = 0, k = 0; st < pp->nstages; st++) {
 		const stage *sg = pp->stages[st];
-		s.stage_first[st] = k;
-		s.stage_left[st] = sg->ntasks;
-		s.deps_left[st] = sg->ndeps;
+		s->stage_first[st] = k;
+		s->stage_left[st] = sg->ntasks;
+		s->deps_left[st] = sg->ndeps;
 		for (size_t i = 0; i < sg->ntasks; i++, k++) {
-			s.ts[k].task = sg->tasks[i];
-			s.ts[k].stage = (int)st;
-			const char *id = json_string_value(json_object_get(sg->tasks[i], "id"));
-			if (o->committed && json_object_get(o->committed, id)) {
-				s.ts[k].state = T_DONE;
-				s.done++;
-				sum->skipped++;
-				s.stage_left[st]--;
+			s->ts[k].task = sg->tasks[i];
+			s->ts[k].stage = (int)st;
+			if (s->o->committed && json_object_get(s->o->committed, task_id(s, k))) {
+				s->ts[k].state = T_DONE;
+				s->done++;
+				s->sum->skipped++;
+				s->stage_left[st]--;
 			}
 		}
 	}
 	/* stages with nothing left count as finished for their dependents */
 	for (size_t st = 0; st < pp->nstages; st++)
-		if (s.stage_left[st] == 0)
+		if (s->stage_left[st] == 0)
 			for (size_t o2 = 0; o2 < pp->nstages; o2++)
 				for (size_t d = 0; d < pp->stages[o2]->ndeps; d++)
 					if ((size_t)pp->stages[o2]->deps[d] == st)
-						s.deps_left[o2]--;
+						s->deps_left[o2]--;
 	for (size_t st = 0; st < pp->nstages; st++)
-		if (s.deps_left[st] == 0 && s.stage_left[st] > 0)
-			stage_ready(&s, st);
+		if (s->deps_left[st] == 0 && s->stage_left[st] > 0)
+			stage_ready(s, st);
+}
 
+/* Hands ready tasks (or stragglers' twins) to idle workers. */
+static void fill_workers(sched *s)
+{
+	for (int k = 0; !s->failed && k < s->nw; k++) {
+		int i = -1;
+		if (s->w[k].task >= 0 || s->w[k].dead)
+			continue;
+		while (s->qlen && i < 0) {
+			size_t q = s->queue[s->qhead];
+			s->qhead = (s->qhead + 1) % s->nts;
+			s->qlen--;
+			if (s->ts[q].state == T_READY)
+				i = (int)q;
+		}
+		if (i < 0 && s->o->speculate && (i = straggler(s, progress_now())) >= 0)
+			say(s, "pond: task %s is a straggler; starting a second attempt%s%s\n", task_id(s, (size_t)i), "", "");
+		if (i < 0)
+			return;
+		if (dispatch(s, k, (size_t)i))
+			worker_lost(s, k, "could not be sent a task");
+	}
+}
+
+int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
+	      pond_err *err)
+{
+	sched s = { .pp = pp, .t = t, .o = o, .j = j, .err = err, .sum = sum };
+	double t0 = progress_now();
+
+	memset(sum, 0, sizeof(*sum));
+	s.nw = t->ops->nworkers(t);
+	init_state(&s);
 	progress_init(&s.pr, o->progress);
-	while (!s.failed || running_count(&s, nw) > 0) {
+	while (!s.failed || running_count(&s) > 0) {
 		int w = -1, r;
 		char *msg = NULL;
 
 		if (!s.failed && s.done == (int64_t)s.nts)
 			break;
-		for (int k = 0; !s.failed && k < nw && s.qlen; k++) {
-			if (s.running[k] >= 0)
-				continue;
-			size_t i = s.queue[s.qhead];
-			s.qhead = (s.qhead + 1) % s.nts;
-			s.qlen--;
-			if (dispatch(&s, k, i)) {
-				s.failed = 1;
-				break;
-			}
-		}
-		if (running_count(&s, nw) == 0 && !s.failed) {
+		fill_workers(&s);
+		if (running_count(&s) == 0 && !s.failed) {
 			pond_fail(err, POND_EINTERNAL, "scheduler stalled: no task is ready or running");
 			s.failed = 1;
 			break;
@@ -300,20 +477,33 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 			s.failed = 1;
 			break;
 		}
-		if (r == 1 && msg) {
-			json_t *res = json_loads(msg, 0, NULL);
-			if (res)
-				on_result(&s, w, res, sum);
-			json_decref(res);
-			free(msg);
-		} else if (r == 1) {
-			on_worker_lost(&s, w, sum);
+		if (r == 1 && w >= 0 && w < s.nw && !s.w[w].dead) {
+			s.w[w].seen = progress_now();
+			if (msg) {
+				json_t *res = json_loads(msg, 0, NULL);
+				if (res)
+					on_result(&s, w, res);
+				json_decref(res);
+			} else {
+				worker_lost(&s, w, "died");
+			}
 		}
-		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s, nw), s.rows,
+		free(msg);
+		if (s.failed) {
+			/* stop what still runs: the job has failed */
+			for (int k = 0; k < s.nw; k++)
+				if (s.w[k].task >= 0 && !s.w[k].cancelled && !s.w[k].dead) {
+					t->ops->send(t, k, "{\"cmd\":\"cancel\"}", 15, NULL);
+					s.w[k].cancelled = true;
+				}
+		}
+		watch(&s);
+		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s), s.rows,
 				s.bytes, 0);
 	}
 	if (!s.failed)
-		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, s.rows, s.bytes, s.pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
+		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, s.rows, s.bytes,
+				s.pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
 	progress_end(&s.pr);
 	sum->seconds = progress_now() - t0;
 	free(s.ts);
@@ -321,6 +511,6 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 	free(s.stage_first);
 	free(s.stage_left);
 	free(s.deps_left);
-	free(s.running);
+	free(s.w);
 	return s.failed ? -1 : 0;
 }

@@ -12,10 +12,14 @@
 
 typedef struct {
 	int max_attempts;
-	int threads;            /* per task */
-	int64_t memory_limit;   /* bytes per task */
+	int threads;            /* per task; 0 = the worker's host share */
+	int64_t memory_limit;   /* bytes per task; 0 = the worker's host share */
 	pond_progress progress;
 	json_t *committed;      /* --resume: ids already committed, or NULL */
+	double task_timeout;    /* seconds; 0 = none */
+	bool speculate;         /* re-run stragglers elsewhere */
+	double inject_p;        /* --inject-faults probability, 0 = off */
+	uint64_t inject_seed;
 } sched_opts;
 
 typedef struct {

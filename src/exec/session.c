@@ -156,6 +156,73 @@ static long cores(void)
 	return n > 0 ? n : 1;
 }
 
+/* What differs between an old plan.json and the new plan, in words. */
+static char *plan_change(const char *old_text, const json_t *plan)
+{
+	json_t *old = json_loads(old_text, 0, NULL);
+	const json_t *a = json_object_get(old, "inputs"), *b = json_object_get(plan, "inputs");
+	char *what = NULL;
+	size_t i;
+
+	if (a && json_array_size(a) != json_array_size(b))
+		what = xasprintf("the input files changed (%zu then, %zu now)", json_array_size(a), json_array_size(b));
+	for (i = 0; !what && a && i < json_array_size(a); i++) {
+		const json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
+		if (!json_equal((json_t *)x, (json_t *)y))
+			what = xasprintf("input %s changed (its path, size or modification time)",
+					 json_string_value(json_object_get(y, "path")));
+	}
+	if (!what)
+		what = xstrdup("the plan changed (the script or its parameters)");
+	json_decref(old);
+	return what;
+}
+
+/* Parquet files end with the magic "PAR1": a cheap check that a file was
+ * written to the end. */
+static bool parquet_complete(const char *path)
+{
+	char tail[4];
+	FILE *f = fopen(path, "rb");
+	bool ok = f && fseek(f, -4, SEEK_END) == 0 && fread(tail, 1, 4, f) == 4 && !memcmp(tail, "PAR1", 4);
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* --resume trusts a commit line only if the task's output is still there
+ * and its Parquet files are whole; other tasks run again (their partial
+ * directory removed first, or the new commit's rename could not land). */
+static void drop_unreadable(const pplan *pp, json_t *committed)
+{
+	for (size_t i = 0; i < pp->nstages; i++) {
+		const stage *st = pp->stages[i];
+		for (size_t t = 0; t < st->ntasks; t++) {
+			const char *id = json_string_value(json_object_get(st->tasks[t], "id"));
+			const char *dir = json_string_value(json_object_get(st->tasks[t], "dir"));
+			char **rel;
+			size_t n;
+			bool ok;
+			if (!json_object_get(committed, id))
+				continue;
+			ok = fs_is_dir(dir) && fs_walk(dir, &rel, &n, NULL) == 0;
+			for (size_t k = 0; ok && k < n; k++) {
+				size_t len = strlen(rel[k]);
+				char *p = xasprintf("%s/%s", dir, rel[k]);
+				if (len > 8 && !strcmp(rel[k] + len - 8, ".parquet"))
+					ok = parquet_complete(p);
+				free(p);
+			}
+			if (fs_is_dir(dir))
+				fs_free_list(rel);
+			if (!ok && st->kind != ST_SINK) {
+				json_object_del(committed, id);
+				fs_rm_rf(dir, NULL);
+			}
+		}
+	}
+}
+
 /* Fresh run: clears the job dir; --resume: keeps it if the plan is the
  * same and returns the committed task ids. Writes plan.json. */
 static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
@@ -170,13 +237,16 @@ static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
 	*committed = NULL;
 	if (s->o.resume && fs_read(path, &old, NULL, NULL) == 0) {
 		if (strcmp(old, text)) {
+			char *what = plan_change(old, plan);
 			rc = pond_fail(&s->err, POND_EUSAGE,
-				       "%s: the plan changed since the job directory %s was written "
-				       "(script, parameters or inputs differ); run without --resume to start fresh",
-				       s->script_path, jd);
+				       "%s: cannot resume: %s since the job directory %s was written; "
+				       "run without --resume to start fresh",
+				       s->script_path, what, jd);
+			free(what);
 			goto out;
 		}
 		*committed = journal_committed(jd);
+		drop_unreadable(pp, *committed);
 	} else {
 		static const char *parts[] = { "data", "tmp", "log", "journal.jsonl", "events.jsonl", "plan.json" };
 		for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -314,6 +384,10 @@ pond_status pond_run(pond_session *s)
 	so.memory_limit = s->o.memory_limit;
 	so.progress = s->o.progress;
 	so.committed = committed;
+	so.task_timeout = s->o.task_timeout;
+	so.speculate = s->o.speculate;
+	so.inject_p = s->o.inject_p;
+	so.inject_seed = s->o.inject_seed;
 	t = s->o.mpi ? mpi_transport_start(&s->err) : local_transport_start(workers, &s->err);
 	if (t)
 		workers = t->ops->nworkers(t);

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/fsutil.h"
 #include "util/sb.h"
@@ -871,6 +872,20 @@ int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 	pl.gather_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.mat_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.combined_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
+	/* what the inputs looked like: --resume refuses a job whose inputs
+	 * changed since */
+	pl.pp->inputs = json_array();
+	for (size_t i = 0; i < lp->nnodes; i++) {
+		const lnode *n = lp->nodes[i];
+		for (size_t f = 0; n->kind == L_SOURCE && f < n->nfiles; f++) {
+			struct stat st;
+			bool ok = stat(n->files[f], &st) == 0;
+			json_array_append_new(pl.pp->inputs,
+					      json_pack("{s:s, s:I, s:I}", "path", n->files[f], "size",
+							(json_int_t)(ok ? st.st_size : -1), "mtime_ns",
+							(json_int_t)(ok ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : -1)));
+		}
+	}
 	for (size_t i = 0; i < lp->nactions; i++)
 		plan_action(&pl, &lp->actions[i]);
 	free(pl.shuffle_of);
@@ -897,6 +912,7 @@ void pplan_free(pplan *p)
 	}
 	free(p->stages);
 	free(p->job_dir);
+	json_decref(p->inputs);
 	free(p);
 }
 
@@ -922,5 +938,6 @@ json_t *pplan_to_json(const pplan *p)
 		json_array_append_new(stages, js);
 	}
 	json_object_set_new(root, "stages", stages);
+	json_object_set(root, "inputs", p->inputs);
 	return root;
 }

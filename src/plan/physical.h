@@ -40,6 +40,7 @@ typedef struct {
 	size_t nstages;
 	char *job_dir;
 	uint64_t seed;
+	json_t *inputs;      /* [{path, size, mtime}] of every input file */
 } pplan;
 
 typedef struct {

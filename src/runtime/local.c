@@ -35,6 +35,12 @@ static int sock_send(void *ctx, const char *msg, size_t len)
 	return frame_send(*(int *)ctx, msg, len);
 }
 
+static int sock_poll(void *ctx)
+{
+	struct pollfd p = { *(int *)ctx, POLLIN, 0 };
+	return poll(&p, 1, 0) > 0;
+}
+
 static int spawn(local_t *l, int w, pond_err *err)
 {
 	int sv[2];
@@ -50,7 +56,7 @@ static int spawn(local_t *l, int w, pond_err *err)
 		return pond_fail(err, POND_EIO, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		worker_io io = { sock_recv, sock_send, &sv[1] };
+		worker_io io = { sock_recv, sock_send, sock_poll, &sv[1] };
 		/* die with the driver, even if it is killed with SIGKILL */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);

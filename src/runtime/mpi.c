@@ -184,9 +184,17 @@ static int w_send(void *ctx, const char *msg, size_t len)
 	return 0;
 }
 
+static int w_poll(void *ctx)
+{
+	int flag = 0;
+	(void)ctx;
+	MPI_Iprobe(0, TAG_MSG, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+	return flag;
+}
+
 int pond_mpi_worker(void)
 {
-	worker_io io = { w_recv, w_send, NULL };
+	worker_io io = { w_recv, w_send, w_poll, NULL };
 	char name[32];
 	snprintf(name, sizeof(name), "rank-%d", world_rank);
 	worker_set_name(name);

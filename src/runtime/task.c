@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +79,46 @@ static void maybe_crash(const json_t *task)
 	}
 }
 
+/* --inject-faults P,SEED: a seeded choice, per task attempt, of whether
+ * and where the child dies, as a crash or a kill would make it. */
+enum { FAULT_NONE, FAULT_START, FAULT_MID_QUERY, FAULT_BEFORE_COMMIT, FAULT_AFTER_COMMIT };
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int fault_point(const json_t *task, unsigned *delay_ms)
+{
+	const json_t *inj = json_object_get(task, "inject");
+	char buf[64];
+	uint64_t h;
+
+	if (!inj)
+		return FAULT_NONE;
+	snprintf(buf, sizeof(buf), "%lld/%lld", (long long)json_integer_value(json_object_get(inj, "seed")),
+		 (long long)json_integer_value(json_object_get(task, "attempt")));
+	h = fnv(fnv(14695981039346656037ULL, buf), json_string_value(json_object_get(task, "id")));
+	h ^= h >> 29;
+	if ((double)(h % 1000000) / 1e6 >= json_number_value(json_object_get(inj, "p")))
+		return FAULT_NONE;
+	*delay_ms = 1 + (unsigned)((h >> 20) % 40);
+	return 1 + (int)((h >> 40) % 4);
+}
+
+static void die(const char *where, const json_t *task)
+{
+	fprintf(stderr, "pond: injected fault %s in %s\n", where, json_string_value(json_object_get(task, "id")));
+	fflush(stderr);
+	raise(SIGKILL);
+}
+
 static json_t *run_one(engine **eng, const json_t *task)
 {
+	unsigned delay = 0;
+	int fault = fault_point(task, &delay);
 	const char *adir = json_string_value(json_object_get(task, "attempt_dir"));
 	const char *dir = json_string_value(json_object_get(task, "dir"));
 	json_t *res = json_object();
@@ -96,10 +136,29 @@ static json_t *run_one(engine **eng, const json_t *task)
 		free(spill);
 		free(mine);
 	}
+	if (fault == FAULT_START)
+		die("at start", task);
+	if (fault == FAULT_MID_QUERY) {
+		/* SIGKILL arrives a few ms in, wherever the query is by then */
+		struct itimerval it = { { 0, 0 }, { 0, (long)delay * 1000 } };
+		signal(SIGALRM, SIG_DFL);
+		fprintf(stderr, "pond: injected fault mid-query in %s after %u ms\n",
+			json_string_value(json_object_get(task, "id")), delay);
+		fflush(stderr);
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
 	if (!rc)
 		rc = engine_run_task(*eng, task, &st, &cls, &err);
+	if (fault == FAULT_MID_QUERY) {
+		struct itimerval off = { { 0, 0 }, { 0, 0 } };
+		setitimer(ITIMER_REAL, &off, NULL);
+	}
+	if (rc == 0 && fault == FAULT_BEFORE_COMMIT)
+		die("after writing, before commit", task);
 	if (rc == 0) {
 		rc = commit(adir, dir, &err);
+		if (rc >= 0 && fault == FAULT_AFTER_COMMIT)
+			die("after commit, before reporting", task);
 		if (rc == 1)
 			json_object_set_new(res, "duplicate", json_true());
 		if (rc < 0)
@@ -234,13 +293,14 @@ static json_t *failure(const char *msg)
 	return res;
 }
 
-json_t *task_run_isolated(const json_t *task, const char *stderr_path)
+json_t *task_run_isolated(const json_t *task, const char *stderr_path, int (*tick)(void *), void *ctx)
 {
 	const char *adir = json_string_value(json_object_get(task, "attempt_dir"));
 	json_t *res = NULL;
 	pond_err err = { 0 };
 	double t0 = now_ms();
 	char *text, *msg = NULL;
+	bool cancelled = false;
 
 	fs_rm_rf(adir, NULL);
 	if (fs_mkdir_p(adir, &err)) {
@@ -255,11 +315,34 @@ json_t *task_run_isolated(const json_t *task, const char *stderr_path)
 	}
 	child.err_start = fs_size(child.errpath) > 0 ? (off_t)fs_size(child.errpath) : 0;
 	text = json_dumps(task, JSON_COMPACT);
-	if (frame_send(child.fd, text, strlen(text)) == 0 && frame_recv(child.fd, &msg, NULL) == 1)
-		res = json_loads(msg, 0, NULL);
+	if (frame_send(child.fd, text, strlen(text)) == 0) {
+		for (;;) {
+			struct pollfd p = { child.fd, POLLIN, 0 };
+			int r = poll(&p, 1, 1000);
+			if (r > 0) {
+				if (frame_recv(child.fd, &msg, NULL) == 1)
+					res = json_loads(msg, 0, NULL);
+				break;
+			}
+			if (r < 0 && errno != EINTR)
+				break;
+			if (r == 0 && tick && tick(ctx)) {
+				cancelled = true;
+				break;
+			}
+		}
+	}
 	free(text);
 	free(msg);
-	if (!res) {
+	if (cancelled) {
+		pid_t pid = child.pid;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		stop_child();
+		res = failure("cancelled by the driver (past --task-timeout, or a speculative twin finished first)");
+		json_object_set_new(res, "class", json_integer(EC_TIMEOUT));
+	} else if (!res) {
 		/* the child died: collect it and say how */
 		int status = 0;
 		pid_t pid = child.pid;

@@ -11,8 +11,10 @@
  * task's final directory (first finisher wins). The child makes no MPI
  * calls. Returns the result message {"task","attempt","ok",...}, never
  * NULL. A crash of the child (signal, OOM kill) is a failed result with
- * the tail of its stderr, which goes to stderr_path. */
-json_t *task_run_isolated(const json_t *task, const char *stderr_path);
+ * the tail of its stderr, which goes to stderr_path. While the task runs,
+ * tick(ctx) is called every second; if it returns 1 the child is killed
+ * and the result is a cancelled (timeout class) failure. */
+json_t *task_run_isolated(const json_t *task, const char *stderr_path, int (*tick)(void *), void *ctx);
 
 /* Ends the task child (at worker exit). */
 void task_child_stop(void);

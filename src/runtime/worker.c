@@ -74,6 +74,44 @@ static void fill_defaults(json_t *task)
 		json_object_set_new(task, "threads", json_integer(cores / host_share > 0 ? cores / host_share : 1));
 	if (json_integer_value(json_object_get(task, "memory_limit")) <= 0)
 		json_object_set_new(task, "memory_limit", json_integer(ram / 10 * 8 / host_share));
+	/* a retry after running out of memory: fewer threads, more memory
+	 * (at most 90% of the machine) */
+	if (json_object_get(task, "threads_div")) {
+		long long t = json_integer_value(json_object_get(task, "threads"));
+		long long d = json_integer_value(json_object_get(task, "threads_div"));
+		json_object_set_new(task, "threads", json_integer(d > 0 && t / d > 0 ? t / d : 1));
+	}
+	if (json_object_get(task, "memory_mul")) {
+		double m = (double)json_integer_value(json_object_get(task, "memory_limit")) *
+			   json_number_value(json_object_get(task, "memory_mul"));
+		if (m > (double)ram * 0.9)
+			m = (double)ram * 0.9;
+		json_object_set_new(task, "memory_limit", json_integer((json_int_t)m));
+	}
+}
+
+/* While a task runs: a heartbeat to the driver every second, and a look
+ * for a "cancel" (task timeout, or a speculative twin won). Returns 1 to
+ * cancel the task. */
+static int tick(void *ctx)
+{
+	const worker_io *io = ctx;
+	static const char hb[] = "{\"hb\":true}";
+	int cancel = 0;
+
+	if (io->send(io->ctx, hb, sizeof(hb) - 1))
+		return 1; /* the driver is gone: stop */
+	while (io->poll(io->ctx)) {
+		char *msg = NULL;
+		json_t *m;
+		if (io->recv(io->ctx, &msg) <= 0)
+			return 1;
+		m = json_loads(msg, 0, NULL);
+		free(msg);
+		cancel |= m && !strcmp(json_string_value(json_object_get(m, "cmd")) ? json_string_value(json_object_get(m, "cmd")) : "", "cancel");
+		json_decref(m);
+	}
+	return cancel;
 }
 
 static int serve(const worker_io *io)
@@ -94,11 +132,15 @@ static int serve(const worker_io *io)
 			json_decref(m);
 			return 0;
 		}
+		if (strcmp(cmd, "task")) {
+			json_decref(m); /* e.g. a cancel that crossed the result */
+			continue;
+		}
 		fill_defaults(json_object_get(m, "task"));
 		{
 			const char *logdir = json_string_value(json_object_get(json_object_get(m, "task"), "log_dir"));
 			char *errpath = logdir ? xasprintf("%s/%s.stderr", logdir, worker_name) : xstrdup("/dev/null");
-			res = task_run_isolated(json_object_get(m, "task"), errpath);
+			res = task_run_isolated(json_object_get(m, "task"), errpath, tick, (void *)io);
 			free(errpath);
 		}
 		log_attempt(json_object_get(m, "task"), res);

@@ -9,6 +9,8 @@ typedef struct {
 	/* 1 with *msg (caller frees), 0 when the driver is gone, -1 error */
 	int (*recv)(void *ctx, char **msg);
 	int (*send)(void *ctx, const char *msg, size_t len);
+	/* 1 if a message from the driver is waiting (never blocks) */
+	int (*poll)(void *ctx);
 	void *ctx;
 } worker_io;
 
