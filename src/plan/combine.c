@@ -64,6 +64,29 @@ static const char *merge_of(const json_t *f)
 	return NULL;
 }
 
+/* Whether any node below holds a subquery: one could read the whole
+ * partition (WHERE v > (SELECT avg(v) FROM {0})), which a producer, seeing
+ * only its share, would compute differently. */
+static bool has_subquery(const json_t *j)
+{
+	const char *key;
+	const json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		if (!strcmp(str(j, "class"), "SUBQUERY") || !strcmp(str(j, "type"), "SUBQUERY"))
+			return true;
+		json_object_foreach((json_t *)j, key, v)
+			if (has_subquery(v))
+				return true;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			if (has_subquery(v))
+				return true;
+	}
+	return false;
+}
+
 char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys)
 {
 	const json_t *stmts = json_object_get(tree, "statements");
@@ -85,7 +108,7 @@ char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys
 	    strcmp(str(node, "aggregate_handling"), "STANDARD_HANDLING") ||
 	    strcmp(str(from, "type"), "BASE_TABLE") || strcmp(str(from, "table_name"), "__pond_in") ||
 	    *str(from, "schema_name") || !json_is_null(json_object_get(from, "sample")) || ng == 0 ||
-	    json_array_size(json_object_get(node, "group_sets")) != 1)
+	    json_array_size(json_object_get(node, "group_sets")) != 1 || has_subquery(node))
 		return NULL;
 	gcols = xcalloc(ng + 1, sizeof(char *));
 	json_array_foreach(groups, i, e) {

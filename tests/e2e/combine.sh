@@ -86,6 +86,13 @@ P
 	run_case "SELECT g, max(d) - min(d) AS spread FROM {0} GROUP BY g" "'g'" plain
 	run_case "SELECT g, count(*) AS n FROM {0} GROUP BY g ORDER BY n DESC, g" "'g'" plain
 	run_case "SELECT g AS grp, count(*) AS n FROM {0} GROUP BY g" "'g'" plain
+	# a subquery sees the whole partition; a producer would see its share
+	cat > job.pond <<'P'
+t = read_parquet('in/*.parquet').repartition(4, hash_by='g')
+partial_sql('SELECT g, count(*) AS n FROM {0} WHERE h > (SELECT avg(h) FROM {0}) GROUP BY g', t).write_parquet('out', mode='overwrite')
+P
+	"$POND" explain job.pond > explain.txt
+	assert_not_contains "combiner not used with a subquery" explain.txt "combined with"
 }
 
 run_test combine_count_sum_min_max test_combine_count_sum_min_max
