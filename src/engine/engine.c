@@ -247,6 +247,58 @@ static int slice_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, po
 	return 0;
 }
 
+/* Rows [part*N/parts, (part+1)*N/parts) of Parquet files read in order:
+ * one file_row_number range per file that overlaps, in file order. */
+static int rows_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, pond_err *err)
+{
+	const json_t *files = json_object_get(v, "rows_files"), *sqls = json_object_get(v, "rows_sql");
+	long long part = json_integer_value(json_array_get(json_object_get(v, "rows_part"), 0));
+	long long parts = json_integer_value(json_array_get(json_object_get(v, "rows_part"), 1));
+	size_t nf = json_array_size(files), i;
+	long long *rows = xcalloc(nf + 1, sizeof(long long)), total = 0, lo, hi, start = 0;
+	duckdb_result r;
+	sb q = SB_INIT;
+	json_t *f;
+	int rc, branches = 0;
+
+	sb_add(&q, "SELECT file_name, num_rows FROM parquet_file_metadata([");
+	json_array_foreach(files, i, f) {
+		sb_add(&q, i ? ", " : "");
+		sb_sql_str(&q, json_string_value(f));
+	}
+	sb_add(&q, "])");
+	rc = run(e, sb_str(&q), &r, cls, err);
+	sb_release(&q);
+	if (rc) {
+		free(rows);
+		return rc;
+	}
+	/* the metadata rows may come in any order: match them by name */
+	for (idx_t k = 0; k < duckdb_row_count(&r); k++) {
+		char *name = duckdb_value_varchar(&r, 0, k);
+		json_array_foreach(files, i, f)
+			if (name && !strcmp(name, json_string_value(f)))
+				rows[i] = duckdb_value_int64(&r, 1, k);
+		duckdb_free(name);
+	}
+	duckdb_destroy_result(&r);
+	for (i = 0; i < nf; i++)
+		total += rows[i];
+	lo = total * part / parts;
+	hi = total * (part + 1) / parts;
+	for (i = 0; i < nf; start += rows[i], i++) {
+		long long a = lo > start ? lo - start : 0, b = hi - start < rows[i] ? hi - start : rows[i];
+		if (b <= a)
+			continue;
+		sb_addf(out, "%s(%s WHERE file_row_number >= %lld AND file_row_number < %lld)", branches++ ? " UNION ALL " : "",
+			json_string_value(json_array_get(sqls, i)), a, b);
+	}
+	if (!branches)
+		sb_addf(out, "%s LIMIT 0", json_string_value(json_array_get(sqls, 0)));
+	free(rows);
+	return 0;
+}
+
 static int create_views(eng *e, const json_t *t, error_class *cls, pond_err *err)
 {
 	size_t i;
@@ -259,6 +311,9 @@ static int create_views(eng *e, const json_t *t, error_class *cls, pond_err *err
 		sb_addf(&sql, "CREATE TEMP VIEW %s AS ", jstr(v, "name"));
 		if (json_object_get(v, "slice")) {
 			if ((rc = slice_view_sql(e, v, &sql, cls, err)))
+				break;
+		} else if (json_object_get(v, "rows_part")) {
+			if ((rc = rows_view_sql(e, v, &sql, cls, err)))
 				break;
 		} else if (json_object_get(v, "sql"))
 			sb_add(&sql, jstr(v, "sql"));

@@ -62,6 +62,11 @@ void pplan_explain(const lplan *lp, const pplan *p, FILE *out)
 					strlen(sql) > 300 ? " ..." : "");
 			else if (sql)
 				fprintf(out, "    view %s: %.300s%s\n", name, sql, strlen(sql) > 300 ? " ..." : "");
+			else if (json_object_get(v, "rows_part"))
+				fprintf(out, "    view %s: rows part %lld of %lld of %zu Parquet files (no shuffle)\n", name,
+					(long long)json_integer_value(json_array_get(json_object_get(v, "rows_part"), 0)) + 1,
+					(long long)json_integer_value(json_array_get(json_object_get(v, "rows_part"), 1)),
+					json_array_size(json_object_get(v, "rows_files")));
 			else
 				fprintf(out, "    view %s: bucket %lld of %zu producer outputs\n", name,
 					(long long)json_integer_value(json_object_get(v, "bucket")),

@@ -351,6 +351,44 @@ static const char *parts_view(tctx *c, stage *s)
 	return name;
 }
 
+/* repartition(n, by_rows=true) of a Parquet source: partition i is rows
+ * [i*N/n, (i+1)*N/n) of the files read in order, N their total row count.
+ * Nothing is shuffled: each task reads its row range (the engine reads the
+ * files' row counts from their footers and prunes row groups). */
+static bool is_rows_split(const lnode *rp)
+{
+	const lnode *src = rp->inputs[0];
+	return rp->mode == RP_ROWS && src->kind == L_SOURCE && src->format == FMT_PARQUET && src->nfiles > 0 &&
+	       !strstr(src->read_args, "union_by_name=true");
+}
+
+static const char *rows_view(tctx *c, const lnode *rp, int i)
+{
+	const lnode *n = rp->inputs[0];
+	json_t *v = json_object(), *files = json_array(), *sqls = json_array();
+	sb b = SB_INIT;
+
+	for (size_t f = 0; f < n->nfiles; f++) {
+		sb_reset(&b);
+		if (!strcmp(n->projection, "*"))
+			sb_add(&b, "SELECT * EXCLUDE (file_row_number)");
+		else
+			sb_addf(&b, "SELECT %s", n->projection);
+		if (c->rownum)
+			sb_add(&b, ", file_row_number AS __pond_rn");
+		sb_add(&b, " FROM read_parquet([");
+		sb_sql_str(&b, n->files[f]);
+		sb_addf(&b, "]%s, file_row_number=true)", n->read_args);
+		json_array_append_new(files, json_string(n->files[f]));
+		json_array_append_new(sqls, json_string(sb_str(&b)));
+	}
+	json_object_set_new(v, "rows_files", files);
+	json_object_set_new(v, "rows_sql", sqls);
+	json_object_set_new(v, "rows_part", json_pack("[i, i]", i, rp->nparts));
+	sb_release(&b);
+	return add_view(c, v);
+}
+
 static bool is_files_split(const lnode *rp)
 {
 	return rp->mode == RP_FILES && rp->inputs[0]->kind == L_SOURCE;
@@ -373,6 +411,8 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 			size_t hi = src->nfiles * (size_t)(i + 1) / (size_t)n->nparts;
 			return source_view(c, src, lo, hi);
 		}
+		if (is_rows_split(n))
+			return rows_view(c, n, i);
 		return shuffle_view(c, n, i, NULL);
 	case L_SQL:
 	case L_LIMIT: {
@@ -445,7 +485,7 @@ static const char *compile_all(tctx *c, const lnode *n)
 {
 	if (n->nparts == 1)
 		return compile(c, n, 0);
-	if (n->kind == L_REPARTITION && is_files_split(n))
+	if (n->kind == L_REPARTITION && (is_files_split(n) || is_rows_split(n)))
 		return compile(c, n->inputs[0], 0);
 	if (n->kind == L_REPARTITION) {
 		if (!c->memo[n->id])

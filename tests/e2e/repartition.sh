@@ -65,6 +65,29 @@ EOF
 		"$(q "SELECT max(n) - min(n) <= greatest(2, avg(n) / 100) FROM (SELECT count(*) AS n FROM read_parquet('out/*.parquet', filename=true) GROUP BY filename)")"
 }
 
+# by_rows over Parquet files moves nothing: partition i is the i-th
+# contiguous run of rows of the files read in order, each run exactly
+# total/n rows (±1), as DuckDB numbers them.
+test_by_rows_contiguous() {
+	make_input 3
+	cat >job.pond <<'EOF'
+df = read_parquet('in/*.parquet').repartition(5, by_rows=true)
+df.write_parquet('out')
+EOF
+	"$POND" explain job.pond > explain.txt
+	assert_contains "no shuffle for by_rows of Parquet" explain.txt "no shuffle"
+	pond_ok job.pond
+	local i=0 f
+	for f in $(part_files out); do
+		assert_same "partition $i is rows [i*N/5, (i+1)*N/5) of the input" \
+			"$(q "SELECT * FROM read_parquet($(sql_str "$f"))")" \
+			"$(q "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER () - 1 AS rn FROM read_parquet('in/*.parquet'))
+			      WHERE rn >= (SELECT count(*) FROM read_parquet('in/*.parquet')) * $i // 5
+			        AND rn < (SELECT count(*) FROM read_parquet('in/*.parquet')) * ($i + 1) // 5")"
+		i=$((i + 1))
+	done
+}
+
 test_hash_single() {
 	make_input 3
 	cat >job.pond <<'EOF'
@@ -223,6 +246,7 @@ EOF
 
 run_test repartition_files_mode_moves_whole_files test_files_mode
 run_test repartition_by_rows_equal_counts test_by_rows
+run_test repartition_by_rows_parquet_contiguous_no_shuffle test_by_rows_contiguous
 run_test repartition_hash_by_column_colocates_keys test_hash_single
 run_test repartition_hash_by_list_colocates_pairs test_hash_list
 run_test repartition_by_expr_places_rows test_by_expr
