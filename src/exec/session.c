@@ -215,7 +215,9 @@ static void drop_unreadable(const pplan *pp, json_t *committed)
 			}
 			if (fs_is_dir(dir))
 				fs_free_list(rel);
-			if (!ok && st->kind != ST_SINK) {
+			/* a published sink's task dirs are gone with its staging
+			 * dir (see sink_published); one still staged is checked */
+			if (!ok && (st->kind != ST_SINK || fs_is_dir(dir))) {
 				json_object_del(committed, id);
 				fs_rm_rf(dir, NULL);
 			}

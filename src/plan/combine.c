@@ -144,13 +144,14 @@ char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys
 			ok = false;
 		}
 	}
-	/* the shuffle keys must come out of the producer as columns */
-	for (i = 0; ok && i < nkeys; i++) {
+	/* the group columns (the shuffle keys among them) must come out of
+	 * the producer as columns, or the merge could not group by them */
+	for (i = 0; ok && i < ng; i++) {
 		bool seen = false;
 		size_t k;
 		json_array_foreach(list, k, e) {
 			const char *c = column_of(e), *alias = str(e, "alias");
-			seen |= c && !strcasecmp(c, keys[i]) && (!*alias || !strcasecmp(alias, c));
+			seen |= c && !strcasecmp(c, gcols[i]) && (!*alias || !strcasecmp(alias, c));
 		}
 		ok = seen;
 	}

@@ -17,6 +17,8 @@
 #include "runtime/worker.h"
 #include "util/sb.h"
 
+#define SHUTDOWN_GRACE_MS 5000 /* for workers to exit at the end */
+
 typedef struct {
 	transport base;
 	int n;
@@ -159,12 +161,33 @@ static void l_shutdown(transport *t)
 	for (int i = 0; i < l->n; i++)
 		if (l->fd[i] >= 0)
 			frame_send(l->fd[i], bye, strlen(bye));
-	for (int i = 0; i < l->n; i++) {
+	for (int i = 0; i < l->n; i++)
 		if (l->fd[i] >= 0)
 			close(l->fd[i]);
-		if (l->pid[i] > 0)
-			while (waitpid(l->pid[i], NULL, 0) < 0 && errno == EINTR)
-				;
+	/* A worker exits on "exit", or within a heartbeat tick at EOF if it
+	 * is still busy (a cancelled twin). One that does not — stopped or
+	 * hung, e.g. the loser of a speculative race — is killed after a
+	 * grace period instead of being waited for forever. */
+	for (int waited = 0, left = 1; left; waited += 10) {
+		left = 0;
+		for (int i = 0; i < l->n; i++) {
+			pid_t r;
+			if (l->pid[i] <= 0)
+				continue;
+			r = waitpid(l->pid[i], NULL, WNOHANG);
+			if (r == l->pid[i] || (r < 0 && errno != EINTR)) {
+				l->pid[i] = -1;
+			} else if (waited >= SHUTDOWN_GRACE_MS) {
+				kill(l->pid[i], SIGKILL);
+				while (waitpid(l->pid[i], NULL, 0) < 0 && errno == EINTR)
+					;
+				l->pid[i] = -1;
+			} else {
+				left = 1;
+			}
+		}
+		if (left)
+			usleep(10000);
 	}
 	free(l->fd);
 	free(l->pid);

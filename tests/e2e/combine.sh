@@ -86,6 +86,8 @@ P
 	run_case "SELECT g, max(d) - min(d) AS spread FROM {0} GROUP BY g" "'g'" plain
 	run_case "SELECT g, count(*) AS n FROM {0} GROUP BY g ORDER BY n DESC, g" "'g'" plain
 	run_case "SELECT g AS grp, count(*) AS n FROM {0} GROUP BY g" "'g'" plain
+	# a group column the query does not select: the merge could not group by it
+	run_case "SELECT g, count(*) AS n FROM {0} GROUP BY g, h" "'g'" plain
 	# a subquery sees the whole partition; a producer would see its share
 	cat > job.pond <<'P'
 t = read_parquet('in/*.parquet').repartition(4, hash_by='g')
