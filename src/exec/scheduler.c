@@ -28,6 +28,8 @@
 #define SPECULATE_MIN 2.0       /* ... and at least this many seconds */
 #define MAX_RESOURCE_LEVEL 3
 
+static const char CANCEL_MSG[] = "{\"cmd\":\"cancel\"}";
+
 enum { T_WAIT, T_READY, T_RUNNING, T_DONE };
 
 typedef struct {
@@ -182,7 +184,7 @@ static void cancel_others(sched *s, size_t i, int except)
 	for (int k = 0; k < s->nw; k++) {
 		if (k == except || s->w[k].task != (int)i || s->w[k].cancelled)
 			continue;
-		s->t->ops->send(s->t, k, "{\"cmd\":\"cancel\"}", 15, NULL);
+		s->t->ops->send(s->t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
 		s->w[k].cancelled = true;
 	}
 }
@@ -363,7 +365,7 @@ static void watch(sched *s)
 			json_t *f = json_pack("{s:s, s:i}", "task", task_id(s, (size_t)w->task), "attempt", w->seq);
 			journal_append(s->j, "timeout", f, false, NULL);
 			json_decref(f);
-			s->t->ops->send(s->t, k, "{\"cmd\":\"cancel\"}", 15, NULL);
+			s->t->ops->send(s->t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
 			w->cancelled = true;
 		}
 	}
@@ -493,7 +495,7 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 			/* stop what still runs: the job has failed */
 			for (int k = 0; k < s.nw; k++)
 				if (s.w[k].task >= 0 && !s.w[k].cancelled && !s.w[k].dead) {
-					t->ops->send(t, k, "{\"cmd\":\"cancel\"}", 15, NULL);
+					t->ops->send(t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
 					s.w[k].cancelled = true;
 				}
 		}
