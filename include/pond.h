@@ -59,6 +59,7 @@ typedef struct {
 	bool speculate;           /* start stragglers again elsewhere */
 	double inject_p;          /* fault injection: probability per attempt */
 	uint64_t inject_seed;
+	bool keep_intermediates;  /* keep shuffle/materialised data after success */
 } pond_options;
 
 typedef struct pond_session pond_session;

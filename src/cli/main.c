@@ -13,6 +13,7 @@ static const char *usage_run =
 	"                [--threads T] [--memory-limit SIZE] [--seed S]\n"
 	"                [--progress auto|plain|none] [--max-attempts N]\n"
 	"                [--task-timeout SECONDS] [--speculate] [--inject-faults P[,SEED]]\n"
+	"                [--keep-intermediates]\n"
 	"\n"
 	"Runs a pipeline script on this machine's cores (or, under mpirun/srun, on\n"
 	"the MPI ranks). Output directories get _SUCCESS when complete.\n"
@@ -29,7 +30,9 @@ static const char *usage_run =
 	"  --speculate        start a task running far longer than its stage's median\n"
 	"                     again on an idle worker; the first to commit wins\n"
 	"  --inject-faults P[,SEED]  kill task attempts with probability P at seeded\n"
-	"                     random points (start, mid-query, before/after commit)\n";
+	"                     random points (start, mid-query, before/after commit)\n"
+	"  --keep-intermediates  keep shuffle and other intermediate files in the job\n"
+	"                     directory after success (they are removed by default)\n";
 
 static const char *usage_explain =
 	"usage: pond explain SCRIPT [-D NAME=VALUE]... [--job-dir DIR] [--seed S]\n"
@@ -183,6 +186,8 @@ static int cmd_run(int argc, char **argv, int explain)
 			o.resume = true;
 		} else if (!explain && !strcmp(a, "--speculate")) {
 			o.speculate = true;
+		} else if (!explain && !strcmp(a, "--keep-intermediates")) {
+			o.keep_intermediates = true;
 		} else if (!explain && !strcmp(a, "--task-timeout")) {
 			char *end;
 			NEED_VALUE();

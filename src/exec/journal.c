@@ -95,6 +95,8 @@ json_t *journal_committed(const char *job_dir)
 			const char *dir = json_string_value(json_object_get(o, "dir"));
 			if (ev && id && !strcmp(ev, "commit"))
 				json_object_set_new(ids, id, json_true());
+			if (ev && !strcmp(ev, "done"))
+				json_object_set_new(ids, "done:", json_true());
 			if (ev && dir && !strcmp(ev, "publish")) {
 				char *key = xasprintf("publish:%s", dir);
 				json_object_set_new(ids, key, json_true());

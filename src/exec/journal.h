@@ -22,7 +22,8 @@ int journal_append(journal *j, const char *event, const json_t *fields, bool syn
 void journal_attempt(journal *j, const json_t *result); /* events.jsonl */
 
 /* Ids of the tasks with a commit line, as a JSON object id -> true, and
- * "publish:<dir>" -> true for each output directory already published. */
+ * "publish:<dir>" -> true for each output directory already published,
+ * and "done:" -> true if the job finished. */
 json_t *journal_committed(const char *job_dir);
 
 #endif

@@ -190,39 +190,92 @@ static bool parquet_complete(const char *path)
 	return ok;
 }
 
-/* --resume trusts a commit line only if the task's output is still there
- * and its Parquet files are whole; other tasks run again (their partial
- * directory removed first, or the new commit's rename could not land). */
+/* Whether a committed task's output is still whole: its directory is
+ * there and every Parquet file in it ends with the magic. */
+static bool output_whole(const char *dir)
+{
+	char **rel;
+	size_t n;
+	bool ok;
+
+	if (!fs_is_dir(dir))
+		return false;
+	ok = fs_walk(dir, &rel, &n, NULL) == 0;
+	for (size_t k = 0; ok && k < n; k++) {
+		size_t len = strlen(rel[k]);
+		char *p = xasprintf("%s/%s", dir, rel[k]);
+		if (len > 8 && !strcmp(rel[k] + len - 8, ".parquet"))
+			ok = parquet_complete(p);
+		free(p);
+	}
+	fs_free_list(rel);
+	return ok;
+}
+
+/* --resume trusts a commit line only where the output is still needed and
+ * whole. A stage is needed when one of its tasks must run, or a needed
+ * stage reads it; show()/count() results are needed to print them. A
+ * needed task whose output is gone or torn runs again (its directory
+ * removed first, or the new commit's rename could not land). Outputs a
+ * finished job dropped are not needed unless something downstream runs. */
 static void drop_unreadable(const pplan *pp, json_t *committed)
 {
+	bool *needed = xcalloc(pp->nstages + 1, sizeof(bool));
+
 	for (size_t i = 0; i < pp->nstages; i++) {
 		const stage *st = pp->stages[i];
 		for (size_t t = 0; t < st->ntasks; t++) {
+			const json_t *task = st->tasks[t];
+			const char *id = json_string_value(json_object_get(task, "id"));
+			if (!json_object_get(committed, id))
+				needed[i] = true;
+			else if ((st->kind == ST_SHOW || st->kind == ST_COUNT) &&
+				 !output_whole(json_string_value(json_object_get(task, "dir")))) {
+				json_object_del(committed, id);
+				needed[i] = true;
+			}
+		}
+	}
+	/* deps have smaller ids: one pass from the end closes the set */
+	for (size_t i = pp->nstages; i-- > 0;)
+		for (size_t d = 0; needed[i] && d < pp->stages[i]->ndeps; d++)
+			needed[pp->stages[i]->deps[d]] = true;
+	for (size_t i = 0; i < pp->nstages; i++) {
+		const stage *st = pp->stages[i];
+		for (size_t t = 0; needed[i] && st->kind != ST_SINK && t < st->ntasks; t++) {
 			const char *id = json_string_value(json_object_get(st->tasks[t], "id"));
 			const char *dir = json_string_value(json_object_get(st->tasks[t], "dir"));
-			char **rel;
-			size_t n;
-			bool ok;
-			if (!json_object_get(committed, id))
-				continue;
-			ok = fs_is_dir(dir) && fs_walk(dir, &rel, &n, NULL) == 0;
-			for (size_t k = 0; ok && k < n; k++) {
-				size_t len = strlen(rel[k]);
-				char *p = xasprintf("%s/%s", dir, rel[k]);
-				if (len > 8 && !strcmp(rel[k] + len - 8, ".parquet"))
-					ok = parquet_complete(p);
-				free(p);
-			}
-			if (fs_is_dir(dir))
-				fs_free_list(rel);
-			/* a published sink's task dirs are gone with its staging
-			 * dir (see sink_published); one still staged is checked */
-			if (!ok && (st->kind != ST_SINK || fs_is_dir(dir))) {
+			if (json_object_get(committed, id) && !output_whole(dir)) {
 				json_object_del(committed, id);
 				fs_rm_rf(dir, NULL);
 			}
 		}
 	}
+	free(needed);
+}
+
+/* After success, shuffle buckets and materialised partitions are garbage
+ * (often as big as the input): remove them and the attempt/spill dirs.
+ * show()/count() results stay, so --resume of a finished job can print
+ * them again without running anything. */
+static void drop_intermediates(const pplan *pp)
+{
+	char *tmp = xasprintf("%s/tmp", pp->job_dir);
+
+	for (size_t i = 0; i < pp->nstages; i++) {
+		const stage *st = pp->stages[i];
+		if (st->kind == ST_SHOW || st->kind == ST_COUNT || st->kind == ST_SINK)
+			continue;
+		for (size_t t = 0; t < st->ntasks; t++)
+			fs_rm_rf(json_string_value(json_object_get(st->tasks[t], "dir")), NULL);
+		if (st->ntasks) {
+			char *dir = fs_dirname(json_string_value(json_object_get(st->tasks[0], "dir")));
+			rmdir(dir);
+			free(dir);
+		}
+	}
+	fs_rm_rf(tmp, NULL);
+	free(tmp);
 }
 
 /* Fresh run: clears the job dir; --resume: keeps it if the plan is the
@@ -248,7 +301,6 @@ static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
 			goto out;
 		}
 		*committed = journal_committed(jd);
-		drop_unreadable(pp, *committed);
 	} else {
 		static const char *parts[] = { "data", "tmp", "log", "journal.jsonl", "events.jsonl", "plan.json" };
 		for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -378,6 +430,8 @@ pond_status pond_run(pond_session *s)
 			if (!fs_exists(json_string_value(json_object_get(st->tasks[k], "dir"))))
 				json_object_del(committed, json_string_value(json_object_get(st->tasks[k], "id")));
 	}
+	if (committed)
+		drop_unreadable(pp, committed);
 	if ((rc = journal_open(&j, pp->job_dir, &s->err)))
 		goto out;
 	so.max_attempts = s->o.max_attempts;
@@ -402,9 +456,8 @@ pond_status pond_run(pond_session *s)
 	if (!rc)
 		rc = finish(s, pp, published);
 	if (!rc) {
-		char *attempts = xasprintf("%s/tmp", pp->job_dir);
-		fs_rm_rf(attempts, NULL);
-		free(attempts);
+		if (!s->o.keep_intermediates)
+			drop_intermediates(pp);
 		journal_append(&j, "done", NULL, true, NULL);
 		if (s->o.progress != POND_PROGRESS_NONE) {
 			char rows[32], bytes[32], secs[32];

@@ -129,8 +129,11 @@ static int l_recv(transport *t, int timeout_ms, int *w, char **msg, pond_err *er
 			continue;
 		*w = i;
 		if (frame_recv(l->fd[i], msg, NULL) != 1) {
+			/* gone: the pid stays for describe() until respawn()
+			 * reaps it, so the message names the dead worker */
 			*msg = NULL;
-			reap(l, i);
+			close(l->fd[i]);
+			l->fd[i] = -1;
 		}
 		free(p);
 		return 1;

@@ -58,8 +58,8 @@ check_output() { # OUT
 test_rerun_byte_identical() {
 	make_input
 	write_script
-	pond_ok job.pond -D OUT=run1 --job-dir job1 --threads 1
-	pond_ok job.pond -D OUT=run2 --job-dir job2 --threads 1
+	pond_ok job.pond -D OUT=run1 --job-dir job1 --threads 1 --keep-intermediates
+	pond_ok job.pond -D OUT=run2 --job-dir job2 --threads 1 --keep-intermediates
 	check_output run1
 	compare_trees run1 run2
 	compare_trees run1_csv run2_csv

@@ -66,13 +66,18 @@ test_job_dir_contents() {
 	assert_true "events have timings, rows and bytes" \
 		"$(q "SELECT bool_and(json_extract(json, '\$.ms') IS NOT NULL AND json_extract(json, '\$.rows') IS NOT NULL AND json_extract(json, '\$.bytes') IS NOT NULL) FROM read_ndjson_objects('jd/events.jsonl')")"
 	assert_same "journal ends with done" "$(journal jd | tail -n 1 | cut -f1)" "done"
-	# committed outputs of non-sink tasks live in data/<stage>/<task>
-	local d missing=""
+	# committed outputs of non-sink tasks live in data/<stage>/<task>; after
+	# success only show()/count() results stay (intermediates are dropped)
+	local d missing="" kept=""
 	while IFS= read -r d; do
-		[ -d "$d" ] || missing+="$d "
 		[[ $d == "$T/jd/data/"* ]] || fail "task dir outside data/: $d"
+		case "$d" in
+		*-show/* | *-count/*) [ -d "$d" ] || missing+="$d " ;;
+		*) [ ! -e "$d" ] || kept+="$d " ;;
+		esac
 	done < <(q "SELECT unnest(json_extract_string(content, '\$.stages[*].tasks[*].dir')) AS d FROM read_text('jd/plan.json')" | grep -v pond-staging)
-	[ -z "$missing" ] || fail "committed task dirs missing: $missing"
+	[ -z "$missing" ] || fail "show/count results missing: $missing"
+	[ -z "$kept" ] || fail "intermediates kept after success: $kept"
 	# no attempt dir or spill file left, no staging next to the outputs
 	assert_missing jd/tmp
 	assert_missing .out.pond-staging
@@ -144,6 +149,12 @@ stage_tasks() { # JOBDIR PATTERN
 	   WHERE json_extract_string(s, '\$.step') LIKE $(sql_str "$2") ORDER BY id"
 }
 
+stage_deps_tasks() { # JOBDIR PATTERN: tasks of the stages the matching stage reads
+	q "WITH st AS (SELECT unnest(json_extract(content, '\$.stages[*]')) AS s FROM read_text($(sql_str "$1/plan.json"))),
+	        deps AS (SELECT unnest(json_extract(s, '\$.deps[*]'))::INT AS d FROM st WHERE json_extract_string(s, '\$.step') LIKE $(sql_str "$2"))
+	   SELECT unnest(json_extract_string(s, '\$.tasks[*].id')) AS id FROM st WHERE json_extract(s, '\$.id')::INT IN (SELECT d FROM deps) ORDER BY id"
+}
+
 test_resume_after_output_deleted() {
 	make_input
 	pond_ok job.pond --job-dir jd
@@ -152,10 +163,11 @@ test_resume_after_output_deleted() {
 	rm -rf out
 	pond_ok job.pond --job-dir jd --resume
 	check_outputs
-	# only the tasks of the deleted output's sink (script line 3) ran again
+	# only the tasks of the deleted output's sink (script line 3) ran again,
+	# and those of the stages it reads (dropped after the first success)
 	assert_same "re-run tasks" \
 		"$(journal jd | tail -n +$((n + 1)) | awk -F'\t' '$1 == "start" { print $2 }' | LC_ALL=C sort)" \
-		"$(stage_tasks jd '%job.pond:3 write_parquet' | LC_ALL=C sort)"
+		"$( (stage_tasks jd '%job.pond:3 write_parquet'; stage_deps_tasks jd '%job.pond:3 write_parquet') | LC_ALL=C sort)"
 }
 
 test_resume_refuses_changed_plan() {
