@@ -4,6 +4,7 @@
  * outputs. The CLI is a thin layer over these calls. */
 #include "pond.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +82,8 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	char msg[4096];
 
 	memset(&s->err, 0, sizeof(s->err));
-	if (fs_read(path, &text, NULL, &s->err)) {
-		pond_fail(&s->err, POND_EUSAGE, "cannot read script %s: %s", path, s->err.msg);
+	if (fs_read(path, &text, NULL, NULL)) {
+		pond_fail(&s->err, POND_EUSAGE, "cannot read the script %s: %s", path, strerror(errno));
 		return POND_EUSAGE;
 	}
 	if (script_parse(path, text, s->o.defines, s->o.ndefines, &sc, msg, sizeof(msg))) {
@@ -227,11 +228,16 @@ static void drop_unreadable(const pplan *pp, json_t *committed)
 		for (size_t t = 0; t < st->ntasks; t++) {
 			const json_t *task = st->tasks[t];
 			const char *id = json_string_value(json_object_get(task, "id"));
+			const char *dir = json_string_value(json_object_get(task, "dir"));
 			if (!json_object_get(committed, id))
 				needed[i] = true;
-			else if ((st->kind == ST_SHOW || st->kind == ST_COUNT) &&
-				 !output_whole(json_string_value(json_object_get(task, "dir")))) {
+			else if ((st->kind == ST_SHOW || st->kind == ST_COUNT ||
+				  /* a sink's staged output (gone once published):
+				   * a torn part file must not be published */
+				  (st->kind == ST_SINK && fs_is_dir(dir))) &&
+				 !output_whole(dir)) {
 				json_object_del(committed, id);
+				fs_rm_rf(dir, NULL);
 				needed[i] = true;
 			}
 		}
