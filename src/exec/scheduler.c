@@ -223,7 +223,9 @@ static void attempt_failed(sched *s, size_t i, int cls, const char *msg)
 			ts->level++;
 	}
 	s->sum->retries++;
-	{
+	if (cls == EC_LOST) {
+		say(s, "pond: task %s runs again (%s; not counted as an attempt)%s\n", task_id(s, i), msg, "");
+	} else {
 		char head[128];
 		snprintf(head, sizeof(head), "%d", ts->attempts);
 		say(s, "pond: task %s attempt %s failed, retrying: %.300s\n", task_id(s, i), head, msg);

@@ -139,7 +139,8 @@ static json_t *run_one(engine **eng, const json_t *task)
 	if (fault == FAULT_START)
 		die("at start", task);
 	if (fault == FAULT_MID_QUERY) {
-		/* SIGKILL arrives a few ms in, wherever the query is by then */
+		/* SIGALRM (default action: terminate) arrives a few ms in,
+		 * wherever the query is by then */
 		struct itimerval it = { { 0, 0 }, { 0, (long)delay * 1000 } };
 		signal(SIGALRM, SIG_DFL);
 		fprintf(stderr, "pond: injected fault mid-query in %s after %u ms\n",
