@@ -169,6 +169,21 @@ static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
 	return name;
 }
 
+/* SELECT of Parquet file f of source n with its file_row_number, for a
+ * range of rows to be appended as a WHERE by the engine. */
+static void numbered_file_sql(sb *b, const tctx *c, const lnode *n, size_t f)
+{
+	if (!strcmp(n->projection, "*"))
+		sb_add(b, "SELECT * EXCLUDE (file_row_number)");
+	else
+		sb_addf(b, "SELECT %s", n->projection);
+	if (c->rownum)
+		sb_add(b, ", file_row_number AS __pond_rn");
+	sb_add(b, " FROM read_parquet([");
+	sb_sql_str(b, n->files[f]);
+	sb_addf(b, "]%s, file_row_number=true)", n->read_args);
+}
+
 /* Rows [k*n/K, (k+1)*n/K) of Parquet file f, where n, its row count, is
  * read from the footer when the task runs (the engine appends the
  * file_row_number range to "sql"). DuckDB skips row groups outside the
@@ -178,15 +193,7 @@ static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
 	json_t *v = json_object();
 	sb b = SB_INIT;
 
-	if (!strcmp(n->projection, "*"))
-		sb_add(&b, "SELECT * EXCLUDE (file_row_number)");
-	else
-		sb_addf(&b, "SELECT %s", n->projection);
-	if (c->rownum)
-		sb_add(&b, ", file_row_number AS __pond_rn");
-	sb_add(&b, " FROM read_parquet([");
-	sb_sql_str(&b, n->files[f]);
-	sb_addf(&b, "]%s, file_row_number=true)", n->read_args);
+	numbered_file_sql(&b, c, n, f);
 	json_object_set_new(v, "sql", json_string(sb_str(&b)));
 	json_object_set_new(v, "slice_file", json_string(n->files[f]));
 	json_object_set_new(v, "slice", json_pack("[i, i]", k, K));
@@ -370,15 +377,7 @@ static const char *rows_view(tctx *c, const lnode *rp, int i)
 
 	for (size_t f = 0; f < n->nfiles; f++) {
 		sb_reset(&b);
-		if (!strcmp(n->projection, "*"))
-			sb_add(&b, "SELECT * EXCLUDE (file_row_number)");
-		else
-			sb_addf(&b, "SELECT %s", n->projection);
-		if (c->rownum)
-			sb_add(&b, ", file_row_number AS __pond_rn");
-		sb_add(&b, " FROM read_parquet([");
-		sb_sql_str(&b, n->files[f]);
-		sb_addf(&b, "]%s, file_row_number=true)", n->read_args);
+		numbered_file_sql(&b, c, n, f);
 		json_array_append_new(files, json_string(n->files[f]));
 		json_array_append_new(sqls, json_string(sb_str(&b)));
 	}
