@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exec/journal.h"
@@ -260,27 +261,66 @@ static void drop_unreadable(const pplan *pp, json_t *committed)
 	free(needed);
 }
 
+/* Removes `dir` in a detached grandchild, so that deleting gigabytes of
+ * intermediates does not hold up the end of the job (unlinking 1 GB took
+ * ~0.6 s here). Falls back to removing it now if fork fails. */
+static void remove_later(const char *dir)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (fork() == 0) {
+			setsid();
+			fs_rm_rf(dir, NULL);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	else
+		fs_rm_rf(dir, NULL);
+}
+
 /* After success, shuffle buckets and materialised partitions are garbage
- * (often as big as the input): remove them and the attempt/spill dirs.
+ * (often as big as the input): they and the attempt/spill dirs are moved
+ * into <job>/.trash-<pid> at once and deleted in the background.
  * show()/count() results stay, so --resume of a finished job can print
  * them again without running anything. */
 static void drop_intermediates(const pplan *pp)
 {
+	char *trash = xasprintf("%s/.trash-%d", pp->job_dir, (int)getpid());
 	char *tmp = xasprintf("%s/tmp", pp->job_dir);
+	int n = 0;
 
+	if (fs_mkdir_p(trash, NULL)) {
+		free(trash);
+		trash = NULL;
+	}
 	for (size_t i = 0; i < pp->nstages; i++) {
 		const stage *st = pp->stages[i];
-		if (st->kind == ST_SHOW || st->kind == ST_COUNT || st->kind == ST_SINK)
+		char *dir, *to;
+		if (st->kind == ST_SHOW || st->kind == ST_COUNT || st->kind == ST_SINK || !st->ntasks)
 			continue;
-		for (size_t t = 0; t < st->ntasks; t++)
-			fs_rm_rf(json_string_value(json_object_get(st->tasks[t], "dir")), NULL);
-		if (st->ntasks) {
-			char *dir = fs_dirname(json_string_value(json_object_get(st->tasks[0], "dir")));
-			rmdir(dir);
-			free(dir);
-		}
+		dir = fs_dirname(json_string_value(json_object_get(st->tasks[0], "dir")));
+		to = trash ? xasprintf("%s/%d", trash, n++) : NULL;
+		if (!to || rename(dir, to) != 0)
+			fs_rm_rf(dir, NULL);
+		free(dir);
+		free(to);
 	}
-	fs_rm_rf(tmp, NULL);
+	if (trash) {
+		char *to = xasprintf("%s/tmp", trash);
+		if (rename(tmp, to) != 0)
+			fs_rm_rf(tmp, NULL);
+		free(to);
+		remove_later(trash);
+	} else {
+		fs_rm_rf(tmp, NULL);
+	}
+	free(trash);
 	free(tmp);
 }
 
@@ -309,6 +349,17 @@ static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
 		*committed = journal_committed(jd);
 	} else {
 		static const char *parts[] = { "data", "tmp", "log", "journal.jsonl", "events.jsonl", "plan.json" };
+		char **names;
+		size_t nn;
+		/* what an earlier run's background delete did not get to */
+		if (fs_list(jd, &names, &nn, NULL) == 0)
+			for (size_t i = 0; i < nn; i++)
+				if (!strncmp(names[i], ".trash-", 7)) {
+					char *p = xasprintf("%s/%s", jd, names[i]);
+					fs_rm_rf(p, NULL);
+					free(p);
+				}
+		fs_free_list(names);
 		for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(parts[0]); i++) {
 			char *p = xasprintf("%s/%s", jd, parts[i]);
 			rc = fs_rm_rf(p, &s->err);
