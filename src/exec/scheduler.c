@@ -219,7 +219,8 @@ static void attempt_failed(sched *s, size_t i, int cls, const char *msg)
 			limit = 2;
 		if (ts->attempts >= limit)
 			return fail_job(s, i, msg, cls);
-		if (cls == EC_RESOURCE && ts->level < MAX_RESOURCE_LEVEL)
+		/* more memory helps an out-of-memory task, not a full disk */
+		if (cls == EC_RESOURCE && !strstr(msg, "No space left") && ts->level < MAX_RESOURCE_LEVEL)
 			ts->level++;
 	}
 	s->sum->retries++;
