@@ -23,28 +23,14 @@ WORKERS=${WORKERS:-2}
 bench_init global_sort
 
 IN=$WORK/input
-gen_input() {
-	if [ -f "$IN/_ROWS" ] && [ "$(cat "$IN/_ROWS")" = "$ROWS $FILES" ]; then
-		log "input: reusing $IN ($ROWS rows)"
-		return
-	fi
-	log "input: generating $ROWS 100-byte records in $FILES Parquet files under $IN"
-	rm -rf "$IN"
-	mkdir -p "$IN"
-	local stmts=() f lo hi
-	for ((f = 0; f < FILES; f++)); do
-		lo=$((ROWS * f / FILES))
-		hi=$((ROWS * (f + 1) / FILES))
-		stmts+=("COPY (SELECT m1[1:10] AS key,
-		                lpad(i::VARCHAR, 10, '0') || m1[11:32] || md5('b' || i::VARCHAR)
-		                  || md5('c' || i::VARCHAR)[1:26] AS payload
-		         FROM (SELECT i, md5('a' || i::VARCHAR) AS m1 FROM range($lo, $hi) t(i))
-		         ORDER BY i)
-		         TO $(sql_str "$IN/part-$f.parquet") (FORMAT parquet, COMPRESSION zstd)")
-	done
-	duckdb_sql "SET threads = 2" "${stmts[@]}" >/dev/null
-	echo "$ROWS $FILES" >"$IN/_ROWS"
+records_sql() { # LO HI: 100-byte records, a 10-byte random key first
+	echo "SELECT m1[1:10] AS key,
+	             lpad(i::VARCHAR, 10, '0') || m1[11:32] || md5('b' || i::VARCHAR)
+	               || md5('c' || i::VARCHAR)[1:26] AS payload
+	      FROM (SELECT i, md5('a' || i::VARCHAR) AS m1 FROM range($1, $2) t(i))
+	      ORDER BY i"
 }
+gen_input() { gen_parquet_inputs "$IN" "$ROWS $FILES" "$FILES" records_sql; }
 gen_input
 # GEN_ONLY=1: only make the input (bench/mpi_vs_local.sh uses it)
 if [ "${GEN_ONLY:-0}" = 1 ]; then exit 0; fi

@@ -33,25 +33,11 @@ COMBINE=${COMBINE:-1}
 bench_init hash_agg
 
 IN=$WORK/input
-gen_input() {
-	if [ -f "$IN/_ROWS" ] && [ "$(cat "$IN/_ROWS")" = "$ROWS" ]; then
-		log "input: reusing $IN ($ROWS rows)"
-		return
-	fi
-	log "input: generating $ROWS rows in $FILES Parquet files under $IN"
-	rm -rf "$IN"
-	mkdir -p "$IN"
-	local stmts=() f lo hi
-	for ((f = 0; f < FILES; f++)); do
-		lo=$((ROWS * f / FILES))
-		hi=$((ROWS * (f + 1) / FILES))
-		stmts+=("COPY (SELECT i AS id, hash(i) % 100000 AS k, (hash(i * 7) % 10000) / 100.0 AS v
-		         FROM range($lo, $hi) t(i) ORDER BY i)
-		         TO $(sql_str "$IN/part-$f.parquet") (FORMAT parquet, COMPRESSION zstd)")
-	done
-	duckdb_sql "SET threads = 2" "${stmts[@]}" >/dev/null
-	echo "$ROWS" >"$IN/_ROWS"
+rows_sql() { # LO HI: id, a key with 100,000 values, a value
+	echo "SELECT i AS id, hash(i) % 100000 AS k, (hash(i * 7) % 10000) / 100.0 AS v
+	      FROM range($1, $2) t(i) ORDER BY i"
 }
+gen_input() { gen_parquet_inputs "$IN" "$ROWS" "$FILES" rows_sql; }
 gen_input
 # GEN_ONLY=1: only make the input (bench/mpi_vs_local.sh uses it)
 if [ "${GEN_ONLY:-0}" = 1 ]; then exit 0; fi

@@ -224,3 +224,25 @@ top_tasks() {
 	          FROM read_json_auto($(sql_str "$ev")) GROUP BY ALL ORDER BY stage" |
 		sed 's/^/    /'
 }
+
+# gen_parquet_inputs DIR STAMP FILES QUERY_FN: writes DIR/part-0.parquet ..
+# part-(FILES-1).parquet, file f holding "$(QUERY_FN lo hi)" for rows
+# [lo, hi) = [ROWS*f/FILES, ROWS*(f+1)/FILES), zstd-compressed. Skips the
+# work when DIR/_ROWS already says STAMP (the generated data is reused).
+gen_parquet_inputs() {
+	local dir=$1 stamp=$2 files=$3 query_fn=$4 stmts=() f lo hi
+	if [ -f "$dir/_ROWS" ] && [ "$(cat "$dir/_ROWS")" = "$stamp" ]; then
+		log "input: reusing $dir ($stamp)"
+		return
+	fi
+	log "input: generating $stamp in $files Parquet files under $dir"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	for ((f = 0; f < files; f++)); do
+		lo=$((ROWS * f / files))
+		hi=$((ROWS * (f + 1) / files))
+		stmts+=("COPY ($("$query_fn" "$lo" "$hi")) TO $(sql_str "$dir/part-$f.parquet") (FORMAT parquet, COMPRESSION zstd)")
+	done
+	duckdb_sql "SET threads = 2" "${stmts[@]}" >/dev/null
+	echo "$stamp" >"$dir/_ROWS"
+}
