@@ -140,14 +140,11 @@ static int dispatch(sched *s, int w, size_t i)
 	json_t *msg = json_object(), *t = json_copy(ts->task);
 	const char *id = task_id(s, i);
 	const char *adir = json_string_value(json_object_get(t, "attempts_dir"));
-	int rc;
+	int seq = ts->seq + 1, rc;
 
-	if (ts->running == 0)
-		ts->attempts++;
-	ts->seq++;
-	json_object_set_new(t, "attempt", json_integer(ts->seq));
-	json_object_set_new(t, "attempt_dir", json_sprintf("%s/%s.a%d", adir, id, ts->seq));
-	json_object_set_new(t, "temp_dir", json_sprintf("%s/tmp/spill/%s.a%d", s->pp->job_dir, id, ts->seq));
+	json_object_set_new(t, "attempt", json_integer(seq));
+	json_object_set_new(t, "attempt_dir", json_sprintf("%s/%s.a%d", adir, id, seq));
+	json_object_set_new(t, "temp_dir", json_sprintf("%s/tmp/spill/%s.a%d", s->pp->job_dir, id, seq));
 	json_object_set_new(t, "log_dir", json_sprintf("%s/log", s->pp->job_dir));
 	json_object_set_new(t, "threads", json_integer(s->o->threads));
 	json_object_set_new(t, "memory_limit", json_integer(s->o->memory_limit));
@@ -167,8 +164,11 @@ static int dispatch(sched *s, int w, size_t i)
 	rc = send_json(s, w, msg);
 	json_decref(msg);
 	if (rc == 0) {
-		json_t *f = json_pack("{s:s, s:i, s:s}", "task", id, "attempt", ts->seq, "worker",
+		json_t *f = json_pack("{s:s, s:i, s:s}", "task", id, "attempt", seq, "worker",
 				      s->t->ops->describe(s->t, w));
+		if (ts->running == 0)
+			ts->attempts++;
+		ts->seq = seq;
 		ts->state = T_RUNNING;
 		ts->running++;
 		s->w[w] = (wstate){ (int)i, ts->seq, progress_now(), progress_now(), false, false };
@@ -450,8 +450,12 @@ static void fill_workers(sched *s)
 			say(s, "pond: task %s is a straggler; starting a second attempt%s%s\n", task_id(s, (size_t)i), "", "");
 		if (i < 0)
 			return;
-		if (dispatch(s, k, (size_t)i))
-			worker_lost(s, k, "could not be sent a task");
+		if (dispatch(s, k, (size_t)i)) {
+			/* the worker died while idle: the task goes back in line */
+			if (s->ts[i].state == T_READY)
+				enqueue(s, (size_t)i);
+			worker_lost(s, k, "died");
+		}
 	}
 }
 
