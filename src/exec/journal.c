@@ -92,16 +92,8 @@ json_t *journal_committed(const char *job_dir)
 			json_t *o = json_loads(line, 0, NULL); /* a torn last line is skipped */
 			const char *ev = json_string_value(json_object_get(o, "event"));
 			const char *id = json_string_value(json_object_get(o, "task"));
-			const char *dir = json_string_value(json_object_get(o, "dir"));
 			if (ev && id && !strcmp(ev, "commit"))
 				json_object_set_new(ids, id, json_true());
-			if (ev && !strcmp(ev, "done"))
-				json_object_set_new(ids, "done:", json_true());
-			if (ev && dir && !strcmp(ev, "publish")) {
-				char *key = xasprintf("publish:%s", dir);
-				json_object_set_new(ids, key, json_true());
-				free(key);
-			}
 			json_decref(o);
 		}
 	}

@@ -21,9 +21,7 @@ void journal_close(journal *j);
 int journal_append(journal *j, const char *event, const json_t *fields, bool sync, pond_err *err);
 void journal_attempt(journal *j, const json_t *result); /* events.jsonl */
 
-/* Ids of the tasks with a commit line, as a JSON object id -> true, and
- * "publish:<dir>" -> true for each output directory already published,
- * and "done:" -> true if the job finished. */
+/* Ids of the tasks with a commit line, as a JSON object id -> true. */
 json_t *journal_committed(const char *job_dir);
 
 #endif

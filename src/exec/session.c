@@ -517,14 +517,14 @@ pond_status pond_run(pond_session *s)
 			drop_intermediates(pp);
 		journal_append(&j, "done", NULL, true, NULL);
 		if (s->o.progress != POND_PROGRESS_NONE) {
-			char rows[32], bytes[32], secs[32];
+			char rows[32], bytes[32], skipped[64] = "";
 			human_count(rows, sizeof(rows), sum.rows_out);
 			human_bytes(bytes, sizeof(bytes), sum.bytes_out);
-			snprintf(secs, sizeof(secs), "%.2f s", sum.seconds);
-			fprintf(stderr, "pond: done: %lld tasks%s%.0lld%s, %lld retried, %s rows (%s) written, %s, %d workers\n",
-				(long long)(sum.tasks + sum.skipped), sum.skipped ? " (" : "",
-				(long long)sum.skipped, sum.skipped ? " already committed)" : "", (long long)sum.retries,
-				rows, bytes, secs, workers);
+			if (sum.skipped)
+				snprintf(skipped, sizeof(skipped), " (%lld already committed)", (long long)sum.skipped);
+			fprintf(stderr, "pond: done: %lld tasks%s, %lld retried, %s rows (%s) written, %.2f s, %d workers\n",
+				(long long)(sum.tasks + sum.skipped), skipped, (long long)sum.retries, rows, bytes,
+				sum.seconds, workers);
 		}
 	}
 out:

@@ -228,3 +228,20 @@ show_header() {
 tree_digest() {
 	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
 }
+
+# start_watchdog PID: SIGKILLs PID if it still runs after 120 s and leaves
+# a file "hung" in the cwd; sets WATCHDOG to the watchdog's pid (wait for
+# it once PID has ended, then check for "hung").
+start_watchdog() {
+	local pid=$1
+	rm -f hung
+	(
+		for _ in $(seq 1200); do
+			sleep 0.1
+			kill -0 "$pid" 2>/dev/null || exit 0
+		done
+		echo hung >hung
+		kill -9 "$pid"
+	) >/dev/null 2>&1 &
+	WATCHDOG=$!
+}

@@ -83,19 +83,10 @@ echo "chaos: reference: $(wc -l <"$CH/ref.digest") files, $NTASKS tasks"
 # (output $T/out, job dir $T/jd; stdout out.txt, stderr err.txt); sets PID.
 # A watchdog SIGKILLs it after 120 s and leaves a file "hung".
 start_pond() {
-	rm -f hung
 	"$POND" run "$CH/job.pond" -D IN="$CH" -D OUT="$T/out" --job-dir "$T/jd" -w 3 --threads 1 \
 		--progress plain "$@" >out.txt 2>err.txt &
 	PID=$!
-	(
-		for _ in $(seq 1200); do
-			sleep 0.1
-			kill -0 "$PID" 2>/dev/null || exit 0
-		done
-		echo hung >hung
-		kill -9 "$PID"
-	) >/dev/null 2>&1 &
-	WATCHDOG=$!
+	start_watchdog "$PID"
 	echo "chaos: started pond (pid $PID) $*"
 }
 

@@ -36,18 +36,9 @@ P
 # (stdout mo.txt, stderr me.txt); MPID = mpirun's pid. A watchdog kills
 # mpirun after 120 s (file "hung").
 start_mpi() {
-	rm -f hung
 	"${MPIRUN[@]}" "$POND" run job.pond -D OUT=out --job-dir jd --threads 1 --progress plain "$@" >mo.txt 2>me.txt &
 	MPID=$!
-	(
-		for _ in $(seq 1200); do
-			sleep 0.1
-			kill -0 "$MPID" 2>/dev/null || exit 0
-		done
-		echo hung >hung
-		kill -9 "$MPID"
-	) >/dev/null 2>&1 &
-	WATCHDOG=$!
+	start_watchdog "$MPID"
 }
 
 wait_mpi() {
