@@ -15,7 +15,8 @@
 #include "exec/progress.h"
 #include "exec/publish.h"
 #include "exec/scheduler.h"
-#include "plan/combine.h"
+#include "engine/plandb.h"
+#include "plan/bind.h"
 #include "plan/physical.h"
 #include "runtime/transport.h"
 #include "script/ast.h"
@@ -76,6 +77,19 @@ static pond_status failed(pond_session *s)
 	return s->err.code ? s->err.code : POND_EINTERNAL;
 }
 
+/* Binds every step in the plan-time DuckDB: wrong SQL is a script error
+ * before anything runs. */
+static pond_status bind_plan(pond_session *s, const char *path)
+{
+	plandb *db = NULL;
+	int rc = plandb_open(&db, &s->err);
+
+	if (!rc)
+		rc = plan_bind(s->lp, db, path, &s->err);
+	plandb_close(db);
+	return rc ? failed(s) : POND_OK;
+}
+
 pond_status pond_load_script(pond_session *s, const char *path)
 {
 	char *text = NULL;
@@ -103,8 +117,7 @@ pond_status pond_load_script(pond_session *s, const char *path)
 		return failed(s);
 	}
 	script_free(sc);
-	combine_plan(s->lp);
-	return POND_OK;
+	return bind_plan(s, path);
 }
 
 /* .pond/<script name without .pond> under the current directory */

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/sqlparse.h"
+#include "engine/plandb.h"
 #include "util/sb.h"
 
 static const char *str(const json_t *o, const char *k)
@@ -192,30 +192,41 @@ static char *as_table(const char *q)
 	return sb_detach(&b);
 }
 
-void combine_plan(lplan *lp)
+/* DuckDB's parse tree of q (json_serialize_sql), or NULL. */
+static json_t *parse_tree(plandb *db, const char *q)
 {
-	char **queries = xcalloc(lp->nnodes + 1, sizeof(char *));
-	lnode **nodes = xcalloc(lp->nnodes + 1, sizeof(lnode *));
-	size_t n = 0;
-	json_t *trees;
+	sb sql = SB_INIT;
+	pdb_result r;
+	pond_err quiet = { 0 };
+	json_t *tree = NULL;
 
-	for (size_t i = 0; i < lp->nnodes; i++)
-		if (candidate(lp->nodes[i])) {
-			nodes[n] = lp->nodes[i];
-			queries[n++] = as_table(lp->nodes[i]->query);
-		}
-	if (n) {
-		trees = engine_parse_queries((const char *const *)queries, n);
-		for (size_t i = 0; i < n; i++) {
-			const json_t *t = json_array_get(trees, i);
-			const lnode *rp = nodes[i]->inputs[0];
-			if (!json_is_null(t))
-				nodes[i]->combine = combine_consumer_query(t, rp->key_names, rp->nkeys);
-		}
-		json_decref(trees);
+	sb_add(&sql, "SELECT json_serialize_sql(");
+	sb_sql_str(&sql, q);
+	sb_add(&sql, ")");
+	if (plandb_query(db, sb_str(&sql), &r, &quiet) == PDB_OK) {
+		json_t *doc = pdb_cell(&r, 0, 0) ? json_loads(pdb_cell(&r, 0, 0), 0, NULL) : NULL;
+		if (doc && json_is_false(json_object_get(doc, "error")))
+			tree = json_incref(doc);
+		json_decref(doc);
+		pdb_result_release(&r);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(queries[i]);
-	free(queries);
-	free(nodes);
+	sb_release(&sql);
+	return tree;
+}
+
+void combine_plan(lplan *lp, plandb *db)
+{
+	for (size_t i = 0; i < lp->nnodes; i++) {
+		lnode *n = lp->nodes[i];
+		char *q;
+		json_t *t;
+		if (!candidate(n))
+			continue;
+		q = as_table(n->query);
+		t = parse_tree(db, q);
+		if (t)
+			n->combine = combine_consumer_query(t, n->inputs[0]->key_names, n->inputs[0]->nkeys);
+		json_decref(t);
+		free(q);
+	}
 }

@@ -5,14 +5,16 @@
 
 #include <jansson.h>
 
+#include "engine/plandb.h"
 #include "plan/logical.h"
 
 /* Finds partial_sql(q, x.repartition(n, hash_by=K)) where q aggregates with
  * GROUP BY over the shuffle keys, and marks it so producers aggregate
  * their share before the shuffle and consumers merge the partial results
- * (lnode.combine). Asks DuckDB's parser (in a child process) about the
- * candidate queries. A query it cannot prove safe is left as it is. */
-void combine_plan(lplan *lp);
+ * (lnode.combine). Asks DuckDB's parser (the plan-time DuckDB) about the
+ * candidate queries. A query it cannot prove safe is left as it is; the
+ * binder (bind.c) then checks that a rewrite gives the same columns. */
+void combine_plan(lplan *lp, plandb *db);
 
 /* The rewrite itself, on a parse tree from json_serialize_sql of q with
  * {0} replaced by __pond_in: returns the consumer's query (with {0}), or

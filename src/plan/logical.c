@@ -2,13 +2,92 @@
  * logical.h). The interpreter fills the fields; nothing here knows SQL. */
 #include "plan/logical.h"
 
+#include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/sb.h"
 
 lplan *lplan_new(void)
 {
 	return xcalloc(1, sizeof(lplan));
+}
+
+void schema_release(schema *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->cols[i].name);
+		free(s->cols[i].type);
+	}
+	free(s->cols);
+	s->cols = NULL;
+	s->n = 0;
+}
+
+void schema_add(schema *s, const char *name, const char *type)
+{
+	s->cols = xrealloc(s->cols, (s->n + 1) * sizeof(column));
+	s->cols[s->n++] = (column){ xstrdup(name), xstrdup(type) };
+}
+
+const read_opt *lnode_opt(const lnode *n, const char *name)
+{
+	for (size_t i = 0; i < n->nopts; i++)
+		if (!strcmp(n->opts[i].name, name))
+			return &n->opts[i];
+	return NULL;
+}
+
+bool lnode_opt_bool(const lnode *n, const char *name)
+{
+	const read_opt *o = lnode_opt(n, name);
+	return o && o->type == OPT_BOOL && o->b;
+}
+
+void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i, const char *s)
+{
+	read_opt *o = (read_opt *)lnode_opt(n, name);
+
+	if (!o) {
+		n->opts = xrealloc(n->opts, (n->nopts + 1) * sizeof(read_opt));
+		o = &n->opts[n->nopts++];
+		o->name = xstrdup(name);
+		o->s = NULL;
+	}
+	free(o->s);
+	o->type = type;
+	o->b = b;
+	o->i = i;
+	o->s = s ? xstrdup(s) : NULL;
+}
+
+char *query_substitute(const char *q, char *const *names, size_t nnames, int partition)
+{
+	sb b = SB_INIT;
+
+	for (const char *p = q; *p;) {
+		if (*p == '{') {
+			char *end;
+			if (isdigit((unsigned char)p[1])) {
+				long k = strtol(p + 1, &end, 10);
+				if (*end == '}' && (size_t)k < nnames) {
+					sb_add(&b, names[k]);
+					p = end + 1;
+					continue;
+				}
+			} else if (!strncmp(p, "{partition}", 11)) {
+				sb_addf(&b, "%d", partition);
+				p += 11;
+				continue;
+			}
+		}
+		sb_addn(&b, p, 1);
+		p++;
+	}
+	/* a trailing ';' would end the CTE early */
+	while (b.len && (isspace((unsigned char)b.buf[b.len - 1]) || b.buf[b.len - 1] == ';'))
+		b.buf[--b.len] = '\0';
+	return sb_detach(&b);
 }
 
 static void lnode_free(lnode *n)
@@ -20,8 +99,17 @@ static void lnode_free(lnode *n)
 		free(n->files[i]);
 	free(n->files);
 	free(n->sizes);
-	free(n->read_args);
-	free(n->projection);
+	for (size_t i = 0; i < n->nopts; i++) {
+		free(n->opts[i].name);
+		free(n->opts[i].s);
+	}
+	free(n->opts);
+	schema_release(&n->columns);
+	schema_release(&n->types);
+	for (size_t i = 0; i < n->nselect; i++)
+		free(n->select[i]);
+	free(n->select);
+	schema_release(&n->schema);
 	free(n->query);
 	free(n->inputs);
 	free(n->key);
@@ -29,6 +117,13 @@ static void lnode_free(lnode *n)
 	for (size_t i = 0; i < n->nkeys; i++)
 		free(n->key_names[i]);
 	free(n->key_names);
+	for (size_t i = 0; n->key_types && i < n->nkeys; i++)
+		free(n->key_types[i]);
+	free(n->key_types);
+	for (size_t i = 0; n->key_casts && i < n->nkeys; i++)
+		free(n->key_casts[i]);
+	free(n->key_casts);
+	free(n->expr_type);
 	free(n->combine);
 	free(n);
 }

@@ -1,7 +1,8 @@
 /* logical.h — the logical plan: a DAG of datasets built by the script
  * interpreter (src/script/interp.c) and cut into stages by physical.c.
  * Every string in a node is owned by the node; nodes are owned by the plan.
- * SQL fragments stored here (read options, keys) are already escaped. */
+ * SQL fragments stored here (keys) are already escaped; read options are
+ * typed and escaped when rendered (plan/source.c). */
 #ifndef POND_PLAN_LOGICAL_H
 #define POND_PLAN_LOGICAL_H
 
@@ -29,12 +30,38 @@ typedef enum {
 	RP_RANDOM, /* random_shuffle: seeded hash of the whole row */
 } rp_mode;
 
+/* A column: a name and its DuckDB type as SQL text ("DECIMAL(18,3)"). */
+typedef struct {
+	char *name;
+	char *type;
+} column;
+
+/* The columns of a dataset, or the columns= of a CSV/JSON source. */
+typedef struct {
+	column *cols;
+	size_t n;
+} schema;
+
+/* One option of a read_xxx() call, typed as the script gave it (or as
+ * the plan-time sniffer found it). Rendered into SQL only by
+ * source_read_sql (plan/source.c), strings escaped there. */
+typedef enum { OPT_BOOL, OPT_INT, OPT_STR } opt_type;
+
+typedef struct {
+	char *name;
+	opt_type type;
+	bool b;
+	int64_t i;
+	char *s;
+} read_opt;
+
 typedef struct lnode {
 	int id;                 /* index in lplan.nodes */
 	lnode_kind kind;
 	int nparts;             /* number of partitions of this dataset */
 	char *func;             /* script function that made it, for messages */
 	char *where;            /* "file:line" of that call */
+	int line, col;          /* its position, for file:line:col messages */
 	char *name;             /* dataset name if bound (last binding), or NULL */
 
 	/* L_SOURCE */
@@ -42,8 +69,19 @@ typedef struct lnode {
 	char **files;           /* absolute paths, sorted, expanded from globs */
 	int64_t *sizes;
 	size_t nfiles;
-	char *read_args;        /* extra ", key=value" args for read_xxx(), escaped */
-	char *projection;       /* select list ("*" or quoted columns) */
+	read_opt *opts;         /* options passed to read_xxx() */
+	size_t nopts;
+	schema columns;         /* CSV/JSON columns= (given; for JSON without
+				 * it, the types of the whole source) */
+	schema types;           /* CSV without columns=: types= of the whole
+				 * source, so every reader of a part agrees */
+	char **select;          /* read_parquet(columns=): the columns kept, or */
+	size_t nselect;         /* none for all */
+
+	/* Every node: its columns, found by binding the plan in DuckDB
+	 * (plan/bind.c) before anything runs. Sources read in parts cast to
+	 * these types, so every part agrees with a whole read. */
+	schema schema;
 
 	/* L_QUERY, L_PARTIAL, L_SQL: query with {0}, {1}, {partition} */
 	char *query;
@@ -57,6 +95,12 @@ typedef struct lnode {
 	char *key_desc;         /* what the user wrote, for messages */
 	char **key_names;       /* hash_by/range_by columns, unquoted */
 	size_t nkeys;
+	char **key_types;       /* their types (plan/bind.c); by=: the expr's */
+	char **key_casts;       /* hash_by: per key, a type to hash it as, or
+				 * NULL: co-partitioned inputs of one query
+				 * hash their keys in a common type, so that
+				 * equal keys meet whatever their types */
+	char *expr_type;        /* by=: the type of the expression */
 
 	/* L_PARTIAL after a hash shuffle, when combine.c proved it safe: the
 	 * query that merges producers' partial aggregates (with {0}); the
@@ -73,6 +117,7 @@ typedef struct {
 	action_kind kind;
 	lnode *input;
 	char *where;            /* "file:line" */
+	int line, col;          /* position of the call */
 	/* writes */
 	char *dir;              /* absolute output directory */
 	char *partition_by;     /* quoted column list, or NULL */
@@ -91,6 +136,17 @@ typedef struct {
 } lplan;
 
 lplan *lplan_new(void);
+void schema_release(schema *s);
+void schema_add(schema *s, const char *name, const char *type);
+const read_opt *lnode_opt(const lnode *n, const char *name); /* or NULL */
+bool lnode_opt_bool(const lnode *n, const char *name);       /* false if absent */
+/* Adds or replaces an option; s is copied. */
+void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i, const char *s);
+
+/* Replaces {k} in query by names[k] and {partition} by the index, and
+ * drops a trailing ';' (the query becomes a CTE). Caller frees. */
+char *query_substitute(const char *query, char *const *names, size_t nnames, int partition);
+
 void lplan_free(lplan *p); /* accepts NULL */
 lnode *lplan_add(lplan *p, lnode_kind kind, const char *func, const char *where);
 action *lplan_add_action(lplan *p, action_kind kind, lnode *input, const char *where);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "plan/source.h"
 #include "util/fsutil.h"
 #include "util/sb.h"
 
@@ -134,25 +135,10 @@ static const char *add_cte(tctx *c, const char *query)
 	return name;
 }
 
-/* The SQL that reads files of a source: read_xxx([paths], options). */
-static void read_files_sql(sb *b, const lnode *n, size_t lo, size_t hi, bool rownum)
+/* Parts of a source are cast to the whole source's types (source.c). */
+static unsigned part_flags(const lnode *n)
 {
-	static const char *fn[] = { "read_parquet", "read_csv", "read_json" };
-
-	rownum = rownum && n->format == FMT_PARQUET;
-	if (rownum && !strcmp(n->projection, "*"))
-		sb_add(b, "SELECT * EXCLUDE (file_row_number), file_row_number AS __pond_rn");
-	else if (rownum)
-		sb_addf(b, "SELECT %s, file_row_number AS __pond_rn", n->projection);
-	else
-		sb_addf(b, "SELECT %s", n->projection);
-	sb_addf(b, " FROM %s([", fn[n->format]);
-	for (size_t i = lo; i < hi; i++) {
-		if (i > lo)
-			sb_add(b, ", ");
-		sb_sql_str(b, n->files[i]);
-	}
-	sb_addf(b, "]%s%s)", n->read_args, rownum ? ", file_row_number=true" : "");
+	return n->nfiles > 1 ? SRC_CAST : 0;
 }
 
 /* Files [lo, hi) of a source; an empty range reads the first file's schema. */
@@ -160,11 +146,12 @@ static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
 {
 	sb b = SB_INIT;
 	const char *name;
+	unsigned flags = part_flags(n) | (c->rownum ? SRC_ROWNUM : 0);
 
 	if (lo < hi) {
-		read_files_sql(&b, n, lo, hi, c->rownum);
+		source_read_sql(&b, n, lo, hi, flags);
 	} else {
-		read_files_sql(&b, n, 0, 1, c->rownum);
+		source_read_sql(&b, n, 0, 1, flags);
 		sb_add(&b, " LIMIT 0");
 	}
 	name = sql_view(c, sb_str(&b));
@@ -176,15 +163,7 @@ static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
  * range of rows to be appended as a WHERE by the engine. */
 static void numbered_file_sql(sb *b, const tctx *c, const lnode *n, size_t f)
 {
-	if (!strcmp(n->projection, "*"))
-		sb_add(b, "SELECT * EXCLUDE (file_row_number)");
-	else
-		sb_addf(b, "SELECT %s", n->projection);
-	if (c->rownum)
-		sb_add(b, ", file_row_number AS __pond_rn");
-	sb_add(b, " FROM read_parquet([");
-	sb_sql_str(b, n->files[f]);
-	sb_addf(b, "]%s, file_row_number=true)", n->read_args);
+	source_file_sql(b, n, f, part_flags(n) | SRC_ROWS | (c->rownum ? SRC_ROWNUM : 0));
 }
 
 /* Rows [k*n/K, (k+1)*n/K) of Parquet file f, where n, its row count, is
@@ -202,36 +181,6 @@ static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
 	json_object_set_new(v, "slice", json_pack("[i, i]", k, K));
 	sb_release(&b);
 	return add_view(c, v);
-}
-
-/* Replaces {k} by the k-th input's name and {partition} by the index. */
-static char *substitute(const char *q, char *const *names, size_t nnames, int partition)
-{
-	sb b = SB_INIT;
-
-	for (const char *p = q; *p;) {
-		if (*p == '{') {
-			char *end;
-			if (isdigit((unsigned char)p[1])) {
-				long k = strtol(p + 1, &end, 10);
-				if (*end == '}' && (size_t)k < nnames) {
-					sb_add(&b, names[k]);
-					p = end + 1;
-					continue;
-				}
-			} else if (!strncmp(p, "{partition}", 11)) {
-				sb_addf(&b, "%d", partition);
-				p += 11;
-				continue;
-			}
-		}
-		sb_addn(&b, p, 1);
-		p++;
-	}
-	/* a trailing ';' would end the CTE early */
-	while (b.len && (isspace((unsigned char)b.buf[b.len - 1]) || b.buf[b.len - 1] == ';'))
-		b.buf[--b.len] = '\0';
-	return sb_detach(&b);
 }
 
 static stage *new_stage(planner *pl, stage_kind kind, const char *step)
@@ -369,7 +318,7 @@ static bool is_rows_split(const lnode *rp)
 {
 	const lnode *src = rp->inputs[0];
 	return rp->mode == RP_ROWS && src->kind == L_SOURCE && src->format == FMT_PARQUET && src->nfiles > 0 &&
-	       !strstr(src->read_args, "union_by_name=true");
+	       !lnode_opt_bool(src, "union_by_name");
 }
 
 static const char *rows_view(tctx *c, const lnode *rp, int i)
@@ -391,9 +340,11 @@ static const char *rows_view(tctx *c, const lnode *rp, int i)
 	return add_view(c, v);
 }
 
+/* Groups of files of a source, read as they are. Not with union_by_name:
+ * a group lacking a column could not give the whole source's columns. */
 static bool is_files_split(const lnode *rp)
 {
-	return rp->mode == RP_FILES && rp->inputs[0]->kind == L_SOURCE;
+	return rp->mode == RP_FILES && rp->inputs[0]->kind == L_SOURCE && !lnode_opt_bool(rp->inputs[0], "union_by_name");
 }
 
 static const char *compile_uncached(tctx *c, const lnode *n, int i)
@@ -429,7 +380,7 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 			char *q;
 			const char *name;
 			names[0] = xstrdup(shuffle_view(c, n->inputs[0], i, n));
-			q = substitute(n->combine, names, 1, i);
+			q = query_substitute(n->combine, names, 1, i);
 			name = add_cte(c, q);
 			free(names[0]);
 			free(names);
@@ -442,7 +393,7 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 			const lnode *in = n->inputs[k];
 			names[k] = xstrdup(compile(c, in, in->nparts == 1 ? 0 : i));
 		}
-		q = substitute(n->query, names, n->ninputs, i);
+		q = query_substitute(n->query, names, n->ninputs, i);
 		name = add_cte(c, q);
 		for (size_t k = 0; k < n->ninputs; k++)
 			free(names[k]);
@@ -529,7 +480,7 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 		char *q;
 		for (size_t k = 0; k < n->ninputs; k++)
 			names[k] = xstrdup(compile_all(&c, n->inputs[k]));
-		q = substitute(n->query, names, n->ninputs, 0);
+		q = query_substitute(n->query, names, n->ninputs, 0);
 		s = new_stage(pl, ST_GATHER, step);
 		add_task(pl, s, &c, add_cte(&c, q), output_kind("parquet"));
 		for (size_t k = 0; k < n->ninputs; k++)
@@ -567,11 +518,12 @@ static const lnode *splittable_source(const lnode *n)
 		n = n->inputs[0];
 	if (n->kind != L_SOURCE || (n->nfiles < 2 && n->format != FMT_PARQUET))
 		return NULL;
-	/* CSV/JSON types are sniffed from the files read: subsets could
-	 * disagree, so split only when the user fixed the types */
-	if (n->format != FMT_PARQUET && !strstr(n->read_args, ", columns={"))
+	/* CSV/JSON types and dialect would be sniffed from the files read,
+	 * and subsets could disagree: split only when they are fixed (the
+	 * binder fixes them as DuckDB sniffs them, unless it could not) */
+	if (n->format != FMT_PARQUET && !n->columns.n && !n->types.n)
 		return NULL;
-	if (strstr(n->read_args, "union_by_name=true"))
+	if (lnode_opt_bool(n, "union_by_name"))
 		return NULL; /* subsets could disagree on the schema */
 	return n;
 }
@@ -655,6 +607,49 @@ static void bsearch_sql(sb *b, const char *key, int lo, int hi)
 	sb_add(b, " END");
 }
 
+/* The keys of a hash shuffle, each cast to the type it is hashed in when
+ * the binder chose one (co-partitioned inputs of a join, bind.c). */
+static void hash_keys(sb *b, const lnode *rp)
+{
+	for (size_t k = 0; k < rp->nkeys; k++) {
+		sb_add(b, k ? ", " : "");
+		if (rp->key_casts && rp->key_casts[k]) {
+			sb_add(b, "CAST(");
+			sb_sql_ident(b, rp->key_names[k]);
+			sb_addf(b, " AS %s)", rp->key_casts[k]);
+		} else {
+			sb_sql_ident(b, rp->key_names[k]);
+		}
+	}
+}
+
+/* repartition(n, by='expr'): the expression is the partition index. NULL,
+ * a fraction or a value outside [0, n) stops the task with an error that
+ * names the value (a row must never be dropped or land in the wrong
+ * partition). The fraction test only where the type allows fractions. */
+static void expr_bucket(sb *b, const lnode *rp, const char *src)
+{
+	int n = rp->nparts;
+	char *head = xasprintf("%s:%d: repartition(%d, by='%s') gave partition index ", rp->where, rp->col, n,
+			       rp->key_desc);
+	/* the binder allows only numeric types: those of integers say INT */
+	bool integral = rp->expr_type && strstr(rp->expr_type, "INT");
+
+	sb_add(b, "SELECT * EXCLUDE (__pond_b), CASE WHEN __pond_b IS NULL THEN error(");
+	sb_sql_str(b, head);
+	sb_addf(b, " || 'NULL; it must be an integer in [0, %d)')", n);
+	if (!integral) {
+		sb_add(b, " WHEN __pond_b <> trunc(__pond_b) THEN error(");
+		sb_sql_str(b, head);
+		sb_add(b, " || __pond_b::VARCHAR || ', which is not an integer')");
+	}
+	sb_addf(b, " WHEN __pond_b >= 0 AND __pond_b < %d THEN __pond_b::BIGINT ELSE error(", n);
+	sb_sql_str(b, head);
+	sb_addf(b, " || __pond_b::VARCHAR || ', outside [0, %d)') END AS __pond_bucket "
+		   "FROM (SELECT *, %s AS __pond_b FROM %s)", n, rp->key, src);
+	free(head);
+}
+
 /* SQL adding __pond_bucket to the rows of `src` (a CTE/view name). */
 static char *bucket_select(planner *pl, const lnode *rp, tctx *c, const char *src, size_t producer)
 {
@@ -668,7 +663,9 @@ static char *bucket_select(planner *pl, const lnode *rp, tctx *c, const char *sr
 	}
 	switch (rp->mode) {
 	case RP_HASH:
-		sb_addf(&b, "SELECT *, (hash(%s, %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s", rp->key, seed, n, src);
+		sb_add(&b, "SELECT *, (hash(");
+		hash_keys(&b, rp);
+		sb_addf(&b, ", %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s", seed, n, src);
 		break;
 	case RP_RANDOM:
 		sb_addf(&b, "SELECT *, (hash(__pond_t, %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s AS __pond_t", seed, n, src);
@@ -679,15 +676,7 @@ static char *bucket_select(planner *pl, const lnode *rp, tctx *c, const char *sr
 		sb_addf(&b, "SELECT *, ((row_number() OVER () - 1 + %zu) %% %d) AS __pond_bucket FROM %s", producer, n, src);
 		break;
 	case RP_EXPR:
-		sb_addf(&b, "SELECT * EXCLUDE (__pond_b), CASE WHEN __pond_b >= 0 AND __pond_b < %d "
-			    "THEN __pond_b::BIGINT ELSE error(", n);
-		{
-			char *msg = xasprintf("%s: repartition(%d, by='%s') gave partition index ", rp->where, n, rp->key_desc);
-			sb_sql_str(&b, msg);
-			free(msg);
-		}
-		sb_addf(&b, " || coalesce(__pond_b::VARCHAR, 'NULL') || ', outside [0, %d)') END AS __pond_bucket "
-			    "FROM (SELECT *, %s AS __pond_b FROM %s)", n, rp->key, src);
+		expr_bucket(&b, rp, src);
 		break;
 	case RP_RANGE: {
 		char *key = range_key(rp);
@@ -790,7 +779,7 @@ static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const
 		c->splits_view = parts_view(c, a->splits);
 	if (a->pre) {
 		char *in = xstrdup(root);
-		char *q = substitute(a->pre->query, &in, 1, (int)p);
+		char *q = query_substitute(a->pre->query, &in, 1, (int)p);
 		root = add_cte(c, q);
 		free(q);
 		free(in);

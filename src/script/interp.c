@@ -15,7 +15,7 @@
 #include "util/fsutil.h"
 #include "util/sb.h"
 
-#define MAX_ARGS 8
+#define MAX_ARGS 32
 #define MAX_PARTITIONS 1000000
 
 typedef struct {
@@ -99,11 +99,6 @@ static int want_bool(interp *in, const ast_node *v, const char *what, bool *out)
 		return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", what, kind_name(v->kind));
 	*out = v->b;
 	return 0;
-}
-
-static bool opt_bool(const ast_node *v, bool dflt)
-{
-	return v && v->kind == AST_BOOL ? v->b : dflt;
 }
 
 /* A string or a list of strings, as a list of quoted SQL identifiers. */
@@ -214,7 +209,9 @@ static int expand_one(interp *in, lnode *n, const ast_node *at, const char *path
 				rc = fail_at(in, at, POND_EINPUT, "input directory %s has no %s files", abs,
 					     n->format == FMT_PARQUET ? "parquet" : n->format == FMT_CSV ? "csv" : "json");
 		} else {
-			rc = fail_at(in, at, POND_EINPUT, "cannot list input directory %s", abs);
+			char msg[sizeof(in->err->msg)];
+			snprintf(msg, sizeof(msg), "%s", in->err->msg);
+			rc = fail_at(in, at, POND_EINPUT, "cannot list input directory %s: %s", abs, msg);
 		}
 		fs_free_list(rel);
 	} else if (fs_exists(abs)) {
@@ -266,22 +263,72 @@ static int expand_paths(interp *in, lnode *n, const ast_node *v)
 	return 0;
 }
 
-/* {'col': 'TYPE', ...} → ", columns={'col': 'TYPE', ...}" */
-static int columns_map(interp *in, const ast_node *v, sb *args)
+/* {'col': 'TYPE', ...} -> the source's columns= */
+static int columns_map(interp *in, const ast_node *v, schema *out)
 {
 	if (v->kind != AST_MAP || v->n == 0)
 		return fail_at(in, v, POND_EUSAGE, "columns must be a map {'name': 'TYPE', ...}");
-	sb_add(args, ", columns={");
 	for (size_t i = 0; i < v->n; i++) {
 		if (v->items[i]->kind != AST_STRING)
 			return fail_at(in, v->items[i], POND_EUSAGE, "the type of column '%s' must be a string such as 'INTEGER'", v->keys[i]);
-		if (i)
-			sb_add(args, ", ");
-		sb_sql_str(args, v->keys[i]);
-		sb_add(args, ": ");
-		sb_sql_str(args, v->items[i]->str);
+		schema_add(out, v->keys[i], v->items[i]->str);
 	}
-	sb_add(args, "}");
+	return 0;
+}
+
+/* Options of the readers, by name, with the type each takes. They are
+ * DuckDB's own (read_csv, read_json, read_parquet); DuckDB checks their
+ * values when the plan is bound, before anything runs. */
+static const struct {
+	const char *name;
+	opt_type type;
+} reader_opts[] = {
+	{ "union_by_name", OPT_BOOL }, { "hive_partitioning", OPT_BOOL }, { "filename", OPT_BOOL },
+	{ "binary_as_string", OPT_BOOL },
+	{ "header", OPT_BOOL }, { "delim", OPT_STR }, { "quote", OPT_STR },
+	{ "escape", OPT_STR }, { "skip", OPT_INT }, { "nullstr", OPT_STR }, { "all_varchar", OPT_BOOL },
+	{ "dateformat", OPT_STR }, { "timestampformat", OPT_STR }, { "compression", OPT_STR },
+	{ "ignore_errors", OPT_BOOL }, { "null_padding", OPT_BOOL }, { "strict_mode", OPT_BOOL },
+	{ "new_line", OPT_STR }, { "comment", OPT_STR }, { "decimal_separator", OPT_STR },
+	{ "sample_size", OPT_INT }, { "max_line_size", OPT_INT }, { "encoding", OPT_STR },
+	{ "parallel", OPT_BOOL }, { "normalize_names", OPT_BOOL },
+	{ "format", OPT_STR }, { "records", OPT_STR }, { "maximum_object_size", OPT_INT },
+	{ "maximum_depth", OPT_INT }, { "convert_strings_to_integers", OPT_BOOL },
+};
+
+/* Arguments from index `first` on are reader options: typed, checked,
+ * kept on the node in the order of the function's parameters. */
+static int take_reader_opts(interp *in, const func *f, bound *b, size_t first, lnode *n)
+{
+	for (size_t j = first; j < MAX_ARGS && f->params[j]; j++) {
+		const ast_node *v = b->arg[j];
+		const char *name = f->params[j];
+		size_t k;
+		if (!v || v->kind == AST_NULL)
+			continue;
+		for (k = 0; k < sizeof(reader_opts) / sizeof(reader_opts[0]); k++)
+			if (!strcmp(reader_opts[k].name, name))
+				break;
+		if (k == sizeof(reader_opts) / sizeof(reader_opts[0]))
+			return fail_at(in, v, POND_EINTERNAL, "%s: no type for option %s", f->name, name);
+		switch (reader_opts[k].type) {
+		case OPT_BOOL:
+			if (v->kind != AST_BOOL)
+				return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name, kind_name(v->kind));
+			lnode_set_opt(n, name, OPT_BOOL, v->b, 0, NULL);
+			break;
+		case OPT_INT:
+			if (v->kind != AST_INT || v->i < 0)
+				return fail_at(in, v, POND_EUSAGE, "%s must be a non-negative integer", name);
+			lnode_set_opt(n, name, OPT_INT, false, v->i, NULL);
+			break;
+		case OPT_STR:
+			if (v->kind != AST_STRING)
+				return fail_at(in, v, POND_EUSAGE, "%s must be a string, not %s", name, kind_name(v->kind));
+			lnode_set_opt(n, name, OPT_STR, false, 0, v->str);
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -292,78 +339,71 @@ static lnode *new_node(interp *in, lnode_kind k, const func *f, const ast_node *
 	char *where = where_of(in, at);
 	lnode *n = lplan_add(in->plan, k, f->name, where);
 	free(where);
+	n->line = at->line;
+	n->col = at->col;
+	return n;
+}
+
+static lnode *new_source(interp *in, const func *f, bound *b, file_format fmt)
+{
+	lnode *n = new_node(in, L_SOURCE, f, b->call);
+	n->format = fmt;
 	return n;
 }
 
 static int fn_read_parquet(interp *in, const func *f, bound *b, lnode **out)
 {
-	lnode *n = new_node(in, L_SOURCE, f, b->call);
-	sb args = SB_INIT;
+	lnode *n = *out = new_source(in, f, b, FMT_PARQUET);
+	const ast_node *cols = b->arg[1];
 
-	n->format = FMT_PARQUET;
-	*out = n;
 	if (expand_paths(in, n, b->arg[0]))
 		return -1;
-	for (int i = 2; i <= 4; i++) {
-		bool v;
-		if (b->arg[i] && want_bool(in, b->arg[i], f->params[i], &v))
-			return sb_release(&args), -1;
+	if (cols && cols->kind != AST_NULL) {
+		if (cols->kind == AST_STRING && *cols->str) {
+			n->select = xcalloc(1, sizeof(char *));
+			n->select[n->nselect++] = xstrdup(cols->str);
+		} else if (cols->kind == AST_LIST && cols->n) {
+			n->select = xcalloc(cols->n, sizeof(char *));
+			for (size_t i = 0; i < cols->n; i++) {
+				if (cols->items[i]->kind != AST_STRING || !*cols->items[i]->str)
+					return fail_at(in, cols->items[i], POND_EUSAGE,
+						       "columns must be a list of column names (strings)");
+				n->select[n->nselect++] = xstrdup(cols->items[i]->str);
+			}
+		} else {
+			return fail_at(in, cols, POND_EUSAGE, "columns must be a column name or a non-empty list of them");
+		}
 	}
-	sb_addf(&args, ", union_by_name=%s, hive_partitioning=%s, filename=%s",
-		opt_bool(b->arg[2], false) ? "true" : "false",
-		opt_bool(b->arg[3], false) ? "true" : "false",
-		opt_bool(b->arg[4], false) ? "true" : "false");
-	n->read_args = sb_detach(&args);
-	if (b->arg[1]) {
-		if (want_columns(in, b->arg[1], "columns", &n->projection))
-			return -1;
-	} else {
-		n->projection = xstrdup("*");
+	lnode_set_opt(n, "hive_partitioning", OPT_BOOL, false, 0, NULL);
+	return take_reader_opts(in, f, b, 2, n);
+}
+
+/* read_csv and read_json: columns= is a map of types. pond's defaults
+ * (header=true, delim=',', no hive partitioning) are set unless given. */
+static int text_source(interp *in, const func *f, bound *b, file_format fmt, lnode **out)
+{
+	lnode *n = *out = new_source(in, f, b, fmt);
+
+	if (expand_paths(in, n, b->arg[0]))
+		return -1;
+	if (b->arg[1] && b->arg[1]->kind != AST_NULL && columns_map(in, b->arg[1], &n->columns))
+		return -1;
+	lnode_set_opt(n, "hive_partitioning", OPT_BOOL, false, 0, NULL);
+	if (fmt == FMT_CSV) {
+		lnode_set_opt(n, "header", OPT_BOOL, true, 0, NULL);
+		lnode_set_opt(n, "delim", OPT_STR, false, 0, ",");
 	}
-	return 0;
+	return take_reader_opts(in, f, b, 2, n);
 }
 
 static int fn_read_csv(interp *in, const func *f, bound *b, lnode **out)
 {
-	lnode *n = new_node(in, L_SOURCE, f, b->call);
-	sb args = SB_INIT;
-	const char *delim = ",";
-	bool header = true;
-
-	n->format = FMT_CSV;
-	*out = n;
-	if (expand_paths(in, n, b->arg[0]))
-		return -1;
-	if (b->arg[2] && want_bool(in, b->arg[2], "header", &header))
-		return -1;
-	if (b->arg[3] && want_string(in, b->arg[3], "delim", &delim))
-		return -1;
-	if (strlen(delim) != 1)
-		return fail_at(in, b->arg[3], POND_EUSAGE, "delim must be a single character");
-	sb_addf(&args, ", header=%s, hive_partitioning=false, delim=", header ? "true" : "false");
-	sb_sql_str(&args, delim);
-	if (b->arg[1] && columns_map(in, b->arg[1], &args))
-		return sb_release(&args), -1;
-	n->read_args = sb_detach(&args);
-	n->projection = xstrdup("*");
-	return 0;
+	return text_source(in, f, b, FMT_CSV, out);
 }
 
 static int fn_read_json(interp *in, const func *f, bound *b, lnode **out)
 {
-	lnode *n = new_node(in, L_SOURCE, f, b->call);
-	sb args = SB_INIT;
-
-	n->format = FMT_JSON;
-	*out = n;
-	if (expand_paths(in, n, b->arg[0]))
-		return -1;
-	sb_add(&args, ", hive_partitioning=false");
-	if (b->arg[1] && columns_map(in, b->arg[1], &args))
-		return sb_release(&args), -1;
-	n->read_args = sb_detach(&args);
-	n->projection = xstrdup("*");
-	return 0;
+	return text_source(in, f, b, FMT_JSON, out);
 }
 
 /* Checks {N} placeholders of a query against its number of inputs. */
@@ -591,6 +631,8 @@ static int write_common(interp *in, const func *f, bound *b, action_kind kind, i
 	a = lplan_add_action(in->plan, kind, df, "");
 	free(a->where);
 	a->where = where_of(in, b->call);
+	a->line = b->call->line;
+	a->col = b->call->col;
 	*out = a;
 	a->dir = fs_abspath(dir);
 	if (b->arg[2] && b->arg[2]->kind != AST_NULL &&
@@ -642,8 +684,8 @@ static int fn_write_csv(interp *in, const func *f, bound *b, lnode **out)
 		return -1;
 	if (b->arg[4] && want_string(in, b->arg[4], "delim", &delim))
 		return -1;
-	if (strlen(delim) != 1)
-		return fail_at(in, b->arg[4], POND_EUSAGE, "delim must be a single character");
+	if (strlen(delim) != 1 && strcmp(delim, "\\t"))
+		return fail_at(in, b->arg[4], POND_EUSAGE, "delim must be one character, or '\\t' for a tab");
 	sb_addf(&opts, "FORMAT csv, HEADER %s, DELIMITER ", header ? "true" : "false");
 	sb_sql_str(&opts, delim);
 	a->copy_options = sb_detach(&opts);
@@ -686,9 +728,18 @@ static int fn_count(interp *in, const func *f, bound *b, lnode **out)
 }
 
 static const func funcs[] = {
-	{ "read_parquet", { "*paths", "columns", "union_by_name", "hive_partitioning", "filename" }, false, fn_read_parquet },
-	{ "read_csv", { "*paths", "columns", "header", "delim" }, false, fn_read_csv },
-	{ "read_json", { "*paths", "columns" }, false, fn_read_json },
+	{ "read_parquet", { "*paths", "columns", "union_by_name", "hive_partitioning", "filename", "binary_as_string" },
+	  false, fn_read_parquet },
+	{ "read_csv", { "*paths", "columns", "header", "delim", "quote", "escape", "skip", "nullstr",
+			"all_varchar", "dateformat", "timestampformat", "compression", "ignore_errors",
+			"null_padding", "strict_mode", "new_line", "comment", "decimal_separator", "sample_size",
+			"max_line_size", "encoding", "union_by_name", "filename", "hive_partitioning",
+			"normalize_names", "parallel" },
+	  false, fn_read_csv },
+	{ "read_json", { "*paths", "columns", "format", "records", "compression", "ignore_errors", "dateformat",
+			 "timestampformat", "sample_size", "maximum_object_size", "maximum_depth", "union_by_name",
+			 "filename", "hive_partitioning", "convert_strings_to_integers" },
+	  false, fn_read_json },
 	{ "partial_sql", { "*query" }, true, fn_partial_sql },
 	{ "sql", { "*query" }, true, fn_sql },
 	{ "filter", { "*df", "*predicate" }, false, fn_filter },

@@ -156,24 +156,50 @@ static void push(strvec *sv, char *s)
 	sv->v[sv->n] = NULL;
 }
 
-static int walk(const char *root, const char *rel, strvec *out, pond_err *err)
+/* The directories on the way down from the walk's root, to tell a
+ * symbolic link that leads back into one of them (a loop that would never
+ * end) from one that leads elsewhere. */
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+} dir_id;
+
+static int walk(const char *root, const char *rel, strvec *out, dir_id *up, size_t depth, pond_err *err)
 {
 	char *dir = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
-	char **names;
+	char **names = NULL;
 	size_t n;
-	int rc = fs_list(dir, &names, &n, err);
+	struct stat st;
+	int rc = 0;
 
+	if (stat(dir, &st) != 0) {
+		rc = pond_fail(err, POND_EINPUT, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	for (size_t k = 0; k < depth; k++)
+		if (up[k].dev == st.st_dev && up[k].ino == st.st_ino) {
+			rc = pond_fail(err, POND_EINPUT, "%s: a symbolic link loop (it leads back to a directory above it)",
+				       dir);
+			goto out;
+		}
+	if (depth >= FS_WALK_MAX_DEPTH) {
+		rc = pond_fail(err, POND_EINPUT, "%s: more than %d directories deep", dir, FS_WALK_MAX_DEPTH);
+		goto out;
+	}
+	up[depth] = (dir_id){ st.st_dev, st.st_ino };
+	rc = fs_list(dir, &names, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
 		char *full = xasprintf("%s/%s", root, crel);
 		if (fs_is_dir(full)) {
-			rc = walk(root, crel, out, err);
+			rc = walk(root, crel, out, up, depth + 1, err);
 			free(crel);
 		} else {
 			push(out, crel);
 		}
 		free(full);
 	}
+out:
 	fs_free_list(names);
 	free(dir);
 	return rc;
@@ -182,8 +208,10 @@ static int walk(const char *root, const char *rel, strvec *out, pond_err *err)
 int fs_walk(const char *dir, char ***rel, size_t *n, pond_err *err)
 {
 	strvec sv = { NULL, 0, 0 };
-	int rc = walk(dir, "", &sv, err);
+	dir_id *up = xcalloc(FS_WALK_MAX_DEPTH + 1, sizeof(dir_id));
+	int rc = walk(dir, "", &sv, up, 0, err);
 
+	free(up);
 	if (!sv.v)
 		push(&sv, NULL), sv.n = 0, sv.v[0] = NULL;
 	*rel = sv.v;

@@ -22,7 +22,10 @@ int64_t fs_size(const char *path);                    /* -1 if missing */
 int fs_list(const char *dir, char ***names, size_t *n, pond_err *err);
 void fs_free_list(char **names);
 
-/* Every regular file below dir, as paths relative to dir, sorted. */
+/* Every regular file below dir, as paths relative to dir, sorted.
+ * Symbolic links are followed; one that leads back into a directory above
+ * it (a loop) is an error naming it, as is a tree deeper than this. */
+#define FS_WALK_MAX_DEPTH 256
 int fs_walk(const char *dir, char ***rel, size_t *n, pond_err *err);
 
 int fs_fsync_path(const char *path, pond_err *err);   /* file or dir */

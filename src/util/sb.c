@@ -151,3 +151,19 @@ void sb_sql_ident(sb *b, const char *s)
 {
 	quoted(b, s, '"');
 }
+
+void sb_sql_path(sb *b, const char *path)
+{
+	sb lit = SB_INIT;
+
+	for (const char *s = path; *s; s++) {
+		if (*s == '*' || *s == '?' || *s == '[') {
+			char cls[4] = { '[', *s, ']', '\0' };
+			sb_add(&lit, cls);
+		} else {
+			sb_addn(&lit, s, 1);
+		}
+	}
+	sb_sql_str(b, sb_str(&lit));
+	sb_release(&lit);
+}

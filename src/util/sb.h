@@ -24,6 +24,11 @@ void sb_reset(sb *b);
 
 /* Appends s as a SQL string literal: 'it''s'. */
 void sb_sql_str(sb *b, const char *s);
+/* Appends a file path that DuckDB's file readers must open as it is: a
+ * string literal in which DuckDB's glob characters (* ? [) are escaped as
+ * one-character classes ([*] [?] [[]), so that a file named a[1].parquet
+ * is read, not a1.parquet. Every path read by DuckDB goes through here. */
+void sb_sql_path(sb *b, const char *path);
 /* Appends s as a SQL identifier: "my ""col""". */
 void sb_sql_ident(sb *b, const char *s);
 

@@ -256,9 +256,15 @@ df = read_parquet('in/*.parquet')
 x = partial_sql('SELECT no_such_column FROM {0}', df)
 x.write_parquet('out')
 EOF
-	pond_rc 1 job.pond --job-dir jd
+	# bound against the input's schema before anything runs: a script
+	# error at the step's own line and column, with the user's SQL
+	pond_rc 2 job.pond --job-dir jd
 	assert_contains "names DuckDB's complaint" err.txt "no_such_column"
-	assert_contains "names the script line" err.txt "job.pond:"
+	assert_contains "names the step" err.txt "job.pond:2:5: partial_sql: Binder Error"
+	assert_contains "quotes the user's SQL, placeholders and all" err.txt "SELECT no_such_column FROM {0}"
+	assert_not_contains "no pond-made names" err.txt "__pond"
+	[ "$(grep -c 'no_such_column' err.txt)" -le 3 ] || fail "the error is printed more than once"
+	assert_missing jd
 	assert_not_published out
 }
 
@@ -278,5 +284,5 @@ run_test cli_usage_errors_exit_2 test_cli_errors
 run_test cli_help_and_version test_cli_help_version
 run_test missing_input_path_exit_1 test_missing_input
 run_test corrupt_parquet_input_exit_1_nothing_published test_corrupt_parquet
-run_test bad_sql_in_task_exit_1 test_bad_sql_in_task
+run_test bad_sql_is_a_script_error_exit_2 test_bad_sql_in_task
 finish_tests

@@ -1,0 +1,241 @@
+/* plandb.c — the plan-time DuckDB child (see plandb.h). The child opens an
+ * in-memory DuckDB with one thread and answers requests until its socket
+ * closes: each request is {"sql":"...","prepare":bool}, each answer
+ * {"ok":true,"names":[...],"rows":[[...],...]} or
+ * {"ok":false,"kind":K,"error":"..."}. */
+#include "engine/plandb.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "duckdb.h"
+#include "runtime/frame.h"
+#include "util/sb.h"
+#include "util/proc.h"
+
+struct plandb {
+	pid_t pid;
+	int fd;
+};
+
+static pdb_error kind_of(duckdb_error_type t)
+{
+	switch (t) {
+	case DUCKDB_ERROR_PARSER:
+	case DUCKDB_ERROR_BINDER:
+	case DUCKDB_ERROR_CATALOG:
+	case DUCKDB_ERROR_MISMATCH_TYPE:
+	case DUCKDB_ERROR_INVALID_TYPE:
+	case DUCKDB_ERROR_SYNTAX:
+	case DUCKDB_ERROR_NOT_IMPLEMENTED:
+	case DUCKDB_ERROR_CONVERSION:
+	case DUCKDB_ERROR_OUT_OF_RANGE:
+	case DUCKDB_ERROR_DIVIDE_BY_ZERO:
+		return PDB_ESQL;
+	case DUCKDB_ERROR_IO:
+	case DUCKDB_ERROR_INVALID_INPUT:
+		return PDB_EINPUT;
+	default:
+		return PDB_EOTHER;
+	}
+}
+
+static json_t *failure(pdb_error kind, const char *msg)
+{
+	json_t *a = json_object();
+	json_object_set_new(a, "ok", json_false());
+	json_object_set_new(a, "kind", json_integer(kind));
+	json_object_set_new(a, "error", json_string(msg ? msg : "unknown DuckDB error"));
+	return a;
+}
+
+/* Binds without running: the error, if any, quotes the query itself.
+ * The C API gives no error type for a failed prepare: PDB_ESQL. */
+static json_t *prepare(duckdb_connection con, const char *sql)
+{
+	duckdb_prepared_statement ps;
+	json_t *a;
+
+	if (duckdb_prepare(con, sql, &ps) != DuckDBSuccess) {
+		a = failure(PDB_ESQL, duckdb_prepare_error(ps));
+	} else {
+		a = json_object();
+		json_object_set_new(a, "ok", json_true());
+	}
+	duckdb_destroy_prepare(&ps);
+	return a;
+}
+
+static json_t *answer(duckdb_connection con, const char *sql)
+{
+	duckdb_result r;
+	json_t *a;
+
+	if (duckdb_query(con, sql, &r) != DuckDBSuccess) {
+		a = failure(kind_of(duckdb_result_error_type(&r)), duckdb_result_error(&r));
+	} else {
+		a = json_object();
+		json_t *names = json_array(), *rows = json_array();
+		idx_t nc = duckdb_column_count(&r), nr = duckdb_row_count(&r);
+		for (idx_t c = 0; c < nc; c++)
+			json_array_append_new(names, json_string(duckdb_column_name(&r, c)));
+		for (idx_t i = 0; i < nr; i++) {
+			json_t *row = json_array();
+			for (idx_t c = 0; c < nc; c++) {
+				char *v = duckdb_value_is_null(&r, c, i) ? NULL : duckdb_value_varchar(&r, c, i);
+				json_array_append_new(row, v ? json_string(v) : json_null());
+				duckdb_free(v);
+			}
+			json_array_append_new(rows, row);
+		}
+		json_object_set_new(a, "ok", json_true());
+		json_object_set_new(a, "names", names);
+		json_object_set_new(a, "rows", rows);
+	}
+	duckdb_destroy_result(&r);
+	return a;
+}
+
+static void child_main(int fd)
+{
+	duckdb_database db;
+	duckdb_connection con;
+	duckdb_config cfg;
+	char *msg;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (duckdb_create_config(&cfg) != DuckDBSuccess)
+		_exit(1);
+	duckdb_set_config(cfg, "threads", "1");
+	duckdb_set_config(cfg, "enable_progress_bar", "false");
+	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
+	if (duckdb_open_ext(NULL, &db, cfg, NULL) != DuckDBSuccess || duckdb_connect(db, &con) != DuckDBSuccess)
+		_exit(1);
+	duckdb_destroy_config(&cfg);
+	while (frame_recv(fd, &msg, NULL) == 1) {
+		json_t *req = json_loads(msg, 0, NULL);
+		const char *sql = json_string_value(json_object_get(req, "sql"));
+		json_t *a = !sql ? failure(PDB_EOTHER, "bad request")
+			    : json_is_true(json_object_get(req, "prepare")) ? prepare(con, sql) : answer(con, sql);
+		json_decref(req);
+		char *text = json_dumps(a, JSON_COMPACT);
+		int rc = frame_send(fd, text, strlen(text));
+		free(text);
+		free(msg);
+		json_decref(a);
+		if (rc)
+			break;
+	}
+	duckdb_disconnect(&con);
+	duckdb_close(&db);
+	_exit(0);
+}
+
+int plandb_open(plandb **out, pond_err *err)
+{
+	plandb *db = xcalloc(1, sizeof(plandb));
+	int fd;
+	pid_t pid = proc_fork_socket(&fd, err);
+
+	*out = NULL;
+	if (pid < 0) {
+		free(db);
+		return -1;
+	}
+	if (pid == 0)
+		child_main(fd);
+	db->pid = pid;
+	db->fd = fd;
+	*out = db;
+	return 0;
+}
+
+void plandb_close(plandb *db)
+{
+	if (!db)
+		return;
+	close(db->fd); /* EOF: the child exits */
+	proc_reap(db->pid, NULL);
+	free(db);
+}
+
+static void take_rows(const json_t *a, pdb_result *res)
+{
+	const json_t *names = json_object_get(a, "names"), *rows = json_object_get(a, "rows");
+	size_t nc = json_array_size(names), nr = json_array_size(rows);
+
+	res->ncols = nc;
+	res->nrows = nr;
+	res->names = xcalloc(nc + 1, sizeof(char *));
+	res->cells = xcalloc(nc * nr + 1, sizeof(char *));
+	for (size_t c = 0; c < nc; c++)
+		res->names[c] = xstrdup(json_string_value(json_array_get(names, c)));
+	for (size_t i = 0; i < nr; i++)
+		for (size_t c = 0; c < nc; c++) {
+			const char *v = json_string_value(json_array_get(json_array_get(rows, i), c));
+			res->cells[i * nc + c] = v ? xstrdup(v) : NULL;
+		}
+}
+
+static pdb_error request(plandb *db, const char *sql, bool prep, pdb_result *res, pond_err *err)
+{
+	json_t *req = json_pack("{s:s, s:b}", "sql", sql, "prepare", prep);
+	char *text = json_dumps(req, JSON_COMPACT), *msg = NULL;
+	json_t *a = NULL;
+	pdb_error kind = PDB_OK;
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (frame_send(db->fd, text, strlen(text)) == 0 && frame_recv(db->fd, &msg, NULL) == 1)
+		a = json_loads(msg, 0, NULL);
+	free(msg);
+	free(text);
+	json_decref(req);
+	if (!a) {
+		pond_fail(err, POND_EINTERNAL, "the plan-time DuckDB process died (running: %.200s)", sql);
+		return PDB_EOTHER;
+	}
+	if (json_is_true(json_object_get(a, "ok"))) {
+		if (res)
+			take_rows(a, res);
+	} else {
+		kind = (pdb_error)json_integer_value(json_object_get(a, "kind"));
+		pond_fail(err, POND_EUSAGE, "%s", json_string_value(json_object_get(a, "error")));
+	}
+	json_decref(a);
+	return kind;
+}
+
+pdb_error plandb_query(plandb *db, const char *sql, pdb_result *res, pond_err *err)
+{
+	return request(db, sql, false, res, err);
+}
+
+pdb_error plandb_prepare(plandb *db, const char *sql, pond_err *err)
+{
+	return request(db, sql, true, NULL, err);
+}
+
+void pdb_result_release(pdb_result *r)
+{
+	for (size_t c = 0; c < r->ncols; c++)
+		free(r->names[c]);
+	for (size_t i = 0; i < r->ncols * r->nrows; i++)
+		free(r->cells[i]);
+	free(r->names);
+	free(r->cells);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *pdb_cell(const pdb_result *r, size_t row, size_t col)
+{
+	return row < r->nrows && col < r->ncols ? r->cells[row * r->ncols + col] : NULL;
+}

@@ -1,0 +1,47 @@
+/* plandb.h — DuckDB at plan time: binds the script's SQL against its
+ * inputs' schemas, sniffs CSV/JSON sources and parses queries, before any
+ * task runs. The database lives in a child process (the driver must never
+ * hold a DuckDB instance itself: it forks workers), reached through one
+ * request/answer per query. Plain strings in, plain strings out. */
+#ifndef POND_ENGINE_PLANDB_H
+#define POND_ENGINE_PLANDB_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+typedef struct plandb plandb;
+
+/* A query's answer: every value as text (NULL for SQL NULL). */
+typedef struct {
+	size_t ncols, nrows;
+	char **names;   /* ncols */
+	char **cells;   /* nrows * ncols, row-major */
+} pdb_result;
+
+/* What kind of error DuckDB reported, by value (DuckDB's error type). */
+typedef enum {
+	PDB_OK = 0,
+	PDB_ESQL,    /* parser, binder, catalog, type errors: the SQL is wrong */
+	PDB_EINPUT,  /* an input file could not be read or parsed */
+	PDB_EOTHER,  /* anything else, including the child dying */
+} pdb_error;
+
+int plandb_open(plandb **out, pond_err *err);
+void plandb_close(plandb *db); /* accepts NULL */
+
+/* Runs one statement. On success fills *res (if not NULL; release it with
+ * pdb_result_release) and returns PDB_OK; on failure returns the kind and
+ * puts DuckDB's message in err (code POND_EUSAGE). */
+pdb_error plandb_query(plandb *db, const char *sql, pdb_result *res, pond_err *err);
+void pdb_result_release(pdb_result *r);
+
+/* Binds sql without running it (a prepared statement): DuckDB's message
+ * then quotes sql itself, not a statement wrapped around it. A failure is
+ * always PDB_ESQL (DuckDB's C API gives no type for it). */
+pdb_error plandb_prepare(plandb *db, const char *sql, pond_err *err);
+
+/* Cell (row, col) or NULL. */
+const char *pdb_cell(const pdb_result *r, size_t row, size_t col);
+
+#endif

@@ -1,0 +1,449 @@
+/* bind.c — the plan bound in DuckDB before any task runs (see bind.h).
+ *
+ * Every dataset gets an empty table __pond_n<id> in the plan-time DuckDB
+ * with exactly its columns: a source's from reading its files (LIMIT 0:
+ * footers and a CSV sample, no data), a query's from running it over its
+ * inputs' empty tables. A wrong column, function or type is found here,
+ * once, at the step that has it, instead of in every task. What is learnt
+ * is kept on the nodes for the physical planner: source schemas (parts of
+ * a source are cast to them), CSV dialects (so that producers reading
+ * different files parse them alike), key types. */
+#include "plan/bind.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/combine.h"
+#include "plan/source.h"
+#include "util/sb.h"
+
+typedef struct {
+	lplan *lp;
+	plandb *db;
+	pond_err *err;
+	const char *script; /* file name for messages */
+} binder;
+
+static char *table_of(const lnode *n)
+{
+	return xasprintf("__pond_n%d", n->id);
+}
+
+/* DuckDB's message, with pond's table names put back as the user's
+ * placeholders ({0}, {1}) and the caret under the LINE context moved to
+ * match. */
+static char *tidy(const char *msg, const lnode *n)
+{
+	sb b = SB_INIT;
+	const char *caret_line = NULL;
+	int shift = 0;
+
+	for (const char *p = msg; *p;) {
+		size_t k;
+		if (!strncmp(p, "__pond_n", 8)) {
+			for (k = 0; k < n->ninputs; k++) {
+				char *t = table_of(n->inputs[k]);
+				size_t len = strlen(t);
+				if (!strncmp(p, t, len) && !isdigit((unsigned char)p[len])) {
+					char ph[24];
+					const char *line_start = p;
+					snprintf(ph, sizeof(ph), "{%zu}", k);
+					sb_add(&b, ph);
+					/* a replacement left of the caret moves it */
+					while (line_start > msg && line_start[-1] != '\n')
+						line_start--;
+					if (!strncmp(line_start, "LINE ", 5)) {
+						const char *next = strchr(p, '\n');
+						const char *caret = next ? strchr(next + 1, '^') : NULL;
+						if (caret && (size_t)(caret - (next + 1)) > (size_t)(p - line_start)) {
+							shift += (int)(len - strlen(ph));
+							caret_line = next + 1;
+						}
+					}
+					p += len;
+					free(t);
+					break;
+				}
+				free(t);
+			}
+			if (k < n->ninputs)
+				continue;
+		}
+		if (p == caret_line && shift > 0) {
+			/* drop `shift` spaces before the caret */
+			int skipped = 0;
+			while (*p == ' ' && skipped < shift)
+				p++, skipped++;
+			caret_line = NULL;
+			continue;
+		}
+		sb_addn(&b, p, 1);
+		p++;
+	}
+	while (b.len && b.buf[b.len - 1] == '\n')
+		b.buf[--b.len] = '\0';
+	return sb_detach(&b);
+}
+
+/* Fails at node n's call: "file:line:col: func: message". */
+static int fail_node(binder *bd, const lnode *n, pond_status code, const char *msg)
+{
+	char *m = tidy(msg, n);
+	pond_fail(bd->err, code, "%s:%d:%d: %s: %s", bd->script, n->line, n->col, n->func, m);
+	free(m);
+	return -1;
+}
+
+static int fail_action(binder *bd, const action *a, const char *what, const char *msg)
+{
+	return pond_fail(bd->err, POND_EUSAGE, "%s:%d:%d: %s: %s", bd->script, a->line, a->col, what, msg);
+}
+
+/* The columns of a table or query, as DuckDB describes them. */
+static pdb_error describe(binder *bd, const char *what, schema *out)
+{
+	char *sql = xasprintf("DESCRIBE %s", what);
+	pdb_result r;
+	pdb_error e = plandb_query(bd->db, sql, &r, bd->err);
+
+	free(sql);
+	if (e)
+		return e;
+	schema_release(out);
+	for (size_t i = 0; i < r.nrows; i++)
+		schema_add(out, pdb_cell(&r, i, 0), pdb_cell(&r, i, 1));
+	pdb_result_release(&r);
+	return PDB_OK;
+}
+
+/* Creates n's empty table from `query` and takes its schema. On failure
+ * the message is that of the bare query, so that it quotes the query and
+ * not the statement pond wrapped around it. */
+static pdb_error define(binder *bd, lnode *n, const char *query)
+{
+	char *t = table_of(n);
+	char *sql = xasprintf("CREATE TEMP TABLE %s AS SELECT * FROM (%s) LIMIT 0", t, query);
+	pdb_error e = plandb_query(bd->db, sql, NULL, bd->err);
+
+	if (e) {
+		pond_err first = *bd->err;
+		if (plandb_prepare(bd->db, query, bd->err) == PDB_OK)
+			*bd->err = first;
+	} else {
+		e = describe(bd, t, &n->schema);
+	}
+	free(sql);
+	free(t);
+	return e;
+}
+
+/* n's empty table from a schema already known (no file read again). */
+static pdb_error define_from(binder *bd, lnode *n, const schema *sc)
+{
+	sb q = SB_INIT;
+	pdb_error e;
+
+	sb_addf(&q, "CREATE TEMP TABLE __pond_n%d (", n->id);
+	for (size_t i = 0; i < sc->n; i++) {
+		sb_add(&q, i ? ", " : "");
+		sb_sql_ident(&q, sc->cols[i].name);
+		sb_addf(&q, " %s", sc->cols[i].type);
+	}
+	sb_add(&q, ")");
+	e = plandb_query(bd->db, sb_str(&q), NULL, bd->err);
+	sb_release(&q);
+	return e;
+}
+
+/* Parquet: the schema from the footers (LIMIT 0 reads no rows). CSV and
+ * JSON: DuckDB sniffs every file to unify their types, which is slow
+ * (~0.1 s a file), so the files are read once, by DESCRIBE, and the types
+ * it finds are fixed for the tasks (unless the user gave columns=): then
+ * a task reading some of the files parses them as the whole read would.
+ * CSV keeps DuckDB's per-file dialect detection (types= fixes types
+ * only); JSON gets columns=. Not when extra columns (filename, hive keys)
+ * or union_by_name mix in: such sources are not split. */
+static int bind_source(binder *bd, lnode *n)
+{
+	sb q = SB_INIT;
+	schema sc = { NULL, 0 };
+	int rc = 0;
+
+	if (n->format == FMT_PARQUET) {
+		source_read_sql(&q, n, 0, n->nfiles, 0);
+		if (define(bd, n, sb_str(&q)))
+			rc = fail_node(bd, n, POND_EINPUT, bd->err->msg);
+		sb_release(&q);
+		return rc;
+	}
+	sb_add(&q, "(");
+	source_read_sql(&q, n, 0, n->nfiles, 0);
+	sb_add(&q, ")");
+	if (describe(bd, sb_str(&q), &sc)) {
+		rc = fail_node(bd, n, POND_EINPUT, bd->err->msg);
+		goto out;
+	}
+	if (!n->columns.n && !lnode_opt_bool(n, "filename") && !lnode_opt_bool(n, "hive_partitioning") &&
+	    !lnode_opt_bool(n, "union_by_name")) {
+		schema *pin = n->format == FMT_CSV ? &n->types : &n->columns;
+		for (size_t i = 0; i < sc.n; i++)
+			schema_add(pin, sc.cols[i].name, sc.cols[i].type);
+	}
+	if (define_from(bd, n, &sc)) {
+		/* a type DuckDB printed but cannot parse back: read again */
+		sb_reset(&q);
+		source_read_sql(&q, n, 0, n->nfiles, 0);
+		if (define(bd, n, sb_str(&q)))
+			rc = fail_node(bd, n, POND_EINPUT, bd->err->msg);
+	} else {
+		schema_release(&n->schema);
+		n->schema = sc;
+		sc = (schema){ NULL, 0 };
+	}
+out:
+	schema_release(&sc);
+	sb_release(&q);
+	return rc;
+}
+
+/* The query of n over its inputs' tables ({partition} as 0). */
+static char *bound_query(const lnode *n, const char *query)
+{
+	char **names = xcalloc(n->ninputs + 1, sizeof(char *));
+	char *q;
+
+	for (size_t k = 0; k < n->ninputs; k++)
+		names[k] = table_of(n->inputs[k]);
+	q = query_substitute(query, names, n->ninputs, 0);
+	for (size_t k = 0; k < n->ninputs; k++)
+		free(names[k]);
+	free(names);
+	return q;
+}
+
+static bool same_schema(const schema *a, const schema *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->cols[i].name, b->cols[i].name) || strcmp(a->cols[i].type, b->cols[i].type))
+			return false;
+	return true;
+}
+
+static bool is_integer_type(const char *t)
+{
+	static const char *const ints[] = { "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+					    "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", NULL };
+	for (int i = 0; ints[i]; i++)
+		if (!strcmp(t, ints[i]))
+			return true;
+	return false;
+}
+
+static bool is_numeric_type(const char *t)
+{
+	return is_integer_type(t) || !strncmp(t, "DECIMAL", 7) || !strcmp(t, "DOUBLE") || !strcmp(t, "FLOAT");
+}
+
+/* hash_by / range_by columns must exist; by= must give a number. */
+static int bind_keys(binder *bd, lnode *n)
+{
+	char *in = table_of(n->inputs[0]);
+	char *q;
+	schema s = { NULL, 0 };
+	int rc = 0;
+
+	if (n->mode == RP_HASH || n->mode == RP_RANGE) {
+		q = xasprintf("SELECT %s FROM %s", n->key, in);
+		if (describe(bd, q, &s)) {
+			rc = fail_node(bd, n, POND_EUSAGE, bd->err->msg);
+		} else {
+			n->key_types = xcalloc(n->nkeys + 1, sizeof(char *));
+			for (size_t k = 0; k < n->nkeys && k < s.n; k++)
+				n->key_types[k] = xstrdup(s.cols[k].type);
+		}
+	} else if (n->mode == RP_EXPR) {
+		q = xasprintf("SELECT %s AS __pond_b FROM %s", n->key, in);
+		if (describe(bd, q, &s)) {
+			rc = fail_node(bd, n, POND_EUSAGE, bd->err->msg);
+		} else if (s.n != 1 || !is_numeric_type(s.cols[0].type)) {
+			char *m = xasprintf("by='%s' must give an integer partition index, not a value of type %s",
+					    n->key_desc, s.n ? s.cols[0].type : "?");
+			rc = fail_node(bd, n, POND_EUSAGE, m);
+			free(m);
+		} else {
+			n->expr_type = xstrdup(s.cols[0].type);
+		}
+	} else {
+		q = NULL;
+	}
+	free(q);
+	free(in);
+	schema_release(&s);
+	return rc;
+}
+
+static int bind_node(binder *bd, lnode *n)
+{
+	char *q, *in;
+	int rc = 0;
+
+	switch (n->kind) {
+	case L_SOURCE:
+		return bind_source(bd, n);
+	case L_QUERY:
+	case L_PARTIAL:
+	case L_SQL:
+		q = bound_query(n, n->query);
+		if (define(bd, n, q))
+			rc = fail_node(bd, n, POND_EUSAGE, bd->err->msg);
+		free(q);
+		return rc;
+	case L_REPARTITION:
+	case L_LIMIT:
+		in = xasprintf("SELECT * FROM __pond_n%d", n->inputs[0]->id);
+		if (define(bd, n, in))
+			rc = fail_node(bd, n, POND_EINTERNAL, bd->err->msg);
+		free(in);
+		if (!rc && n->kind == L_REPARTITION)
+			rc = bind_keys(bd, n);
+		return rc;
+	}
+	return 0;
+}
+
+/* A combined query (combine.c) must give exactly the columns and types of
+ * the query it stands for; otherwise the rewrite is dropped. */
+static void check_combine(binder *bd, lnode *n)
+{
+	char *t = table_of(n);
+	char *q = query_substitute(n->combine, &t, 1, 0);
+	char *wrapped = xasprintf("(%s)", q);
+	schema s = { NULL, 0 };
+	pond_err quiet = { 0 };
+	pond_err *keep = bd->err;
+
+	bd->err = &quiet;
+	if (describe(bd, wrapped, &s) || !same_schema(&s, &n->schema)) {
+		free(n->combine);
+		n->combine = NULL;
+	}
+	bd->err = keep;
+	schema_release(&s);
+	free(wrapped);
+	free(q);
+	free(t);
+}
+
+static int bind_action(binder *bd, const action *a)
+{
+	char *in, *q;
+	schema s = { NULL, 0 };
+	int rc = 0;
+
+	if (!a->partition_by)
+		return 0;
+	in = table_of(a->input);
+	q = xasprintf("SELECT %s FROM %s", a->partition_by, in);
+	if (describe(bd, q, &s))
+		rc = fail_action(bd, a, a->kind == A_WRITE_CSV ? "write_csv" : "write_parquet", bd->err->msg);
+	schema_release(&s);
+	free(q);
+	free(in);
+	return rc;
+}
+
+/* The type DuckDB would compare values of types a and b in (a join's
+ * equality casts both sides to it), or NULL if they do not mix. */
+static char *common_type(binder *bd, const char *a, const char *b)
+{
+	char *q = xasprintf("SELECT typeof([NULL::%s, NULL::%s][1])", a, b);
+	pond_err quiet = { 0 };
+	pdb_result r;
+	char *t = NULL;
+
+	if (plandb_query(bd->db, q, &r, &quiet) == PDB_OK) {
+		if (pdb_cell(&r, 0, 0))
+			t = xstrdup(pdb_cell(&r, 0, 0));
+		pdb_result_release(&r);
+	}
+	free(q);
+	return t;
+}
+
+static const char *hash_type(const lnode *rp, size_t k)
+{
+	return rp->key_casts && rp->key_casts[k] ? rp->key_casts[k] : rp->key_types[k];
+}
+
+/* Inputs of one query that are hash shuffles into the same number of
+ * partitions with as many keys are co-partitioned (a join): their keys
+ * are hashed in a common type, so 1 (INTEGER) meets 1.0 (DOUBLE). A
+ * shuffle feeding several such queries takes the type all of them agree
+ * on: repeat until nothing changes. */
+static bool is_copartition_member(const lnode *in, const lnode *first)
+{
+	return in->kind == L_REPARTITION && in->mode == RP_HASH && in->nparts > 1 && in->key_types &&
+	       in->nparts == first->nparts && in->nkeys == first->nkeys;
+}
+
+static void copartition(binder *bd)
+{
+	bool changed = true;
+
+	for (int round = 0; changed && round < 8; round++) {
+		changed = false;
+		for (size_t i = 0; i < bd->lp->nnodes; i++) {
+			const lnode *n = bd->lp->nodes[i];
+			const lnode *first = NULL;
+			if (n->kind != L_PARTIAL || n->ninputs < 2)
+				continue;
+			for (size_t k = 0; k < n->ninputs && !first; k++)
+				if (n->inputs[k]->kind == L_REPARTITION && n->inputs[k]->mode == RP_HASH &&
+				    n->inputs[k]->nparts > 1 && n->inputs[k]->key_types)
+					first = n->inputs[k];
+			for (size_t j = 0; first && j < first->nkeys; j++) {
+				char *common = xstrdup(hash_type(first, j));
+				for (size_t k = 0; common && k < n->ninputs; k++) {
+					char *c;
+					if (!is_copartition_member(n->inputs[k], first))
+						continue;
+					c = common_type(bd, common, hash_type(n->inputs[k], j));
+					free(common);
+					common = c;
+				}
+				for (size_t k = 0; common && k < n->ninputs; k++) {
+					lnode *rp = n->inputs[k];
+					if (!is_copartition_member(rp, first) || !strcmp(hash_type(rp, j), common))
+						continue;
+					if (!rp->key_casts)
+						rp->key_casts = xcalloc(rp->nkeys + 1, sizeof(char *));
+					free(rp->key_casts[j]);
+					rp->key_casts[j] = xstrdup(common);
+					changed = true;
+				}
+				free(common);
+			}
+		}
+	}
+}
+
+int plan_bind(lplan *lp, plandb *db, const char *script, pond_err *err)
+{
+	binder bd = { lp, db, err, script };
+
+	for (size_t i = 0; i < lp->nnodes; i++)
+		if (bind_node(&bd, lp->nodes[i]))
+			return -1;
+	for (size_t i = 0; i < lp->nactions; i++)
+		if (bind_action(&bd, &lp->actions[i]))
+			return -1;
+	combine_plan(lp, db);
+	for (size_t i = 0; i < lp->nnodes; i++)
+		if (lp->nodes[i]->combine)
+			check_combine(&bd, lp->nodes[i]);
+	copartition(&bd);
+	return 0;
+}

@@ -1,0 +1,87 @@
+/* source.c — SQL of a source read (see source.h). A source read in parts
+ * (a shuffle producer's share of its files, a row slice, a group of files)
+ * casts its columns to the types DuckDB gives the whole source at plan
+ * time: files whose column types differ (INT in one, DOUBLE in another)
+ * would otherwise give parts of different types, and equal keys different
+ * hashes. */
+#include "plan/source.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const char *const reader[] = { "read_parquet", "read_csv", "read_json" };
+
+static void select_list(sb *b, const lnode *n, unsigned flags)
+{
+	bool rows = (flags & (SRC_ROWS | SRC_ROWNUM)) && n->format == FMT_PARQUET;
+
+	if ((flags & SRC_CAST) && n->schema.n) {
+		for (size_t i = 0; i < n->schema.n; i++) {
+			sb_add(b, i ? ", CAST(" : "CAST(");
+			sb_sql_ident(b, n->schema.cols[i].name);
+			sb_addf(b, " AS %s) AS ", n->schema.cols[i].type);
+			sb_sql_ident(b, n->schema.cols[i].name);
+		}
+	} else if (n->nselect) {
+		for (size_t i = 0; i < n->nselect; i++) {
+			sb_add(b, i ? ", " : "");
+			sb_sql_ident(b, n->select[i]);
+		}
+	} else {
+		sb_add(b, rows ? "* EXCLUDE (file_row_number)" : "*");
+	}
+	if ((flags & SRC_ROWNUM) && n->format == FMT_PARQUET)
+		sb_add(b, ", file_row_number AS __pond_rn");
+}
+
+/* , name={'col': 'TYPE', ...} */
+static void type_map(sb *b, const char *name, const schema *s)
+{
+	if (!s->n)
+		return;
+	sb_addf(b, ", %s={", name);
+	for (size_t i = 0; i < s->n; i++) {
+		sb_add(b, i ? ", " : "");
+		sb_sql_str(b, s->cols[i].name);
+		sb_add(b, ": ");
+		sb_sql_str(b, s->cols[i].type);
+	}
+	sb_add(b, "}");
+}
+
+static void options(sb *b, const lnode *n, unsigned flags)
+{
+	for (size_t i = 0; i < n->nopts; i++) {
+		const read_opt *o = &n->opts[i];
+		sb_addf(b, ", %s=", o->name);
+		if (o->type == OPT_BOOL)
+			sb_add(b, o->b ? "true" : "false");
+		else if (o->type == OPT_INT)
+			sb_addf(b, "%" PRId64, o->i);
+		else
+			sb_sql_str(b, o->s);
+	}
+	type_map(b, "columns", &n->columns);
+	type_map(b, "types", &n->types);
+	if ((flags & (SRC_ROWS | SRC_ROWNUM)) && n->format == FMT_PARQUET)
+		sb_add(b, ", file_row_number=true");
+}
+
+void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags)
+{
+	sb_add(b, "SELECT ");
+	select_list(b, n, flags);
+	sb_addf(b, " FROM %s([", reader[n->format]);
+	for (size_t i = lo; i < hi; i++) {
+		sb_add(b, i > lo ? ", " : "");
+		sb_sql_path(b, n->files[i]);
+	}
+	sb_add(b, "]");
+	options(b, n, flags);
+	sb_add(b, ")");
+}
+
+void source_file_sql(sb *b, const lnode *n, size_t f, unsigned flags)
+{
+	source_read_sql(b, n, f, f + 1, flags);
+}

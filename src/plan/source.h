@@ -1,0 +1,27 @@
+/* source.h — the one place that writes the SQL reading a source's files:
+ * read_parquet/read_csv/read_json over a list of paths with the source's
+ * typed options. Used by the plan-time binder (bind.c) and the physical
+ * planner (physical.c); every path goes through sb_sql_path. */
+#ifndef POND_PLAN_SOURCE_H
+#define POND_PLAN_SOURCE_H
+
+#include <stddef.h>
+
+#include "plan/logical.h"
+#include "util/sb.h"
+
+enum {
+	SRC_ROWNUM = 1,  /* also select file_row_number AS __pond_rn (Parquet) */
+	SRC_ROWS = 2,    /* read with file_row_number=true so that a WHERE on
+			  * file_row_number may follow (Parquet row ranges) */
+	SRC_CAST = 4,    /* cast every column to the source's bound schema */
+};
+
+/* SELECT ... FROM read_xxx([files lo..hi), options). With SRC_ROWS the
+ * text ends with the read call, ready for " WHERE file_row_number ...". */
+void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags);
+
+/* The same for a single file f. */
+void source_file_sql(sb *b, const lnode *n, size_t f, unsigned flags);
+
+#endif
