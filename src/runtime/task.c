@@ -128,10 +128,14 @@ static json_t *run_one(engine **eng, const json_t *task)
 	int rc = 0;
 
 	if (!*eng) {
-		/* one spill directory per child, next to the tasks' temp dirs */
+		/* one spill directory per child, next to the tasks' temp dirs.
+		 * DuckDB creates only the last level when it first spills: the
+		 * rest must exist, or every task that spills fails */
 		char *spill = fs_dirname(json_string_value(json_object_get(task, "temp_dir")));
 		char *mine = xasprintf("%s/child-%d", spill, (int)getpid());
-		rc = engine_open(eng, mine, &err);
+		rc = fs_mkdir_p(mine, &err);
+		if (!rc)
+			rc = engine_open(eng, mine, &err);
 		cls = EC_INTERNAL;
 		free(spill);
 		free(mine);
