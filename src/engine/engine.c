@@ -12,6 +12,7 @@
 #include "duckdb.h"
 #include "engine/table.h"
 #include "util/fsutil.h"
+#include "util/manifest.h"
 #include "util/sb.h"
 
 struct engine {
@@ -25,6 +26,7 @@ typedef struct {
 	duckdb_connection con;
 	const char *task_id;
 	const char *step;
+	char *failed_sql;  /* the statement that failed, if one did */
 } eng;
 
 static int64_t first_int(duckdb_result *r);
@@ -43,7 +45,7 @@ static error_class classify(duckdb_error_type t, const char *msg)
 	case DUCKDB_ERROR_IO:
 		if (strstr(msg, "No space left"))
 			return EC_RESOURCE;
-		return EC_INPUT;
+		return EC_IO; /* a read may fail once and work again */
 	case DUCKDB_ERROR_PARSER:
 	case DUCKDB_ERROR_BINDER:
 	case DUCKDB_ERROR_CATALOG:
@@ -70,7 +72,9 @@ static int run(eng *e, const char *sql, duckdb_result *res, error_class *cls, po
 	if (duckdb_query(e->con, sql, &r) != DuckDBSuccess) {
 		const char *msg = duckdb_result_error(&r);
 		*cls = classify(duckdb_result_error_type(&r), msg ? msg : "");
-		pond_fail(err, POND_ETASK, "%s\n  SQL: %s", msg ? msg : "unknown DuckDB error", sql);
+		pond_fail(err, POND_ETASK, "%s", msg ? msg : "unknown DuckDB error");
+		free(e->failed_sql);
+		e->failed_sql = xstrdup(sql);
 		duckdb_destroy_result(&r);
 		return -1;
 	}
@@ -142,85 +146,161 @@ static bool is_parquet(const char *name)
 	return n > 8 && !strcmp(name + n - 8, ".parquet");
 }
 
-/* Appends the parquet files of dir/__pond_bucket=b/ to list (sorted). */
-static void bucket_files(sb *list, size_t *nfiles, const char *dir, long long b)
+/* "s01-shuffle-t00003", the id of the task that committed dir. */
+static char *task_of_dir(const char *dir)
 {
-	char *bdir = xasprintf("%s/__pond_bucket=%lld", dir, b);
-	char **names;
-	size_t n;
+	char *parent = fs_dirname(dir);
+	char *id = xasprintf("task %s-%s", fs_basename(parent), fs_basename(dir));
+	free(parent);
+	return id;
+}
 
-	if (fs_list(bdir, &names, &n, NULL) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (!is_parquet(names[i]))
+static int lost_input(error_class *cls, pond_err *err)
+{
+	*cls = EC_INPUT;
+	return pond_wrap(err, "an intermediate output is missing or damaged (run again with --resume to produce it "
+			      "again)");
+}
+
+/* The manifests of the committed outputs a view reads, one per producer
+ * directory. A missing manifest stops the task: reading around it would
+ * lose rows. */
+static int read_inputs(const json_t *dirs, manifest **out, error_class *cls, pond_err *err)
+{
+	size_t n = json_array_size(dirs), i;
+	manifest *m = xcalloc(n + 1, sizeof(manifest));
+	json_t *d;
+
+	*out = m;
+	json_array_foreach(dirs, i, d)
+		if (manifest_read(json_string_value(d), &m[i], NULL, err))
+			return lost_input(cls, err);
+	return 0;
+}
+
+/* File k of producer dir's manifest, checked: there, with its size. */
+static int checked_file(const char *dir, const manifest *m, size_t k, error_class *cls, pond_err *err)
+{
+	manifest one = { &m->files[k], 1 };
+	char *who = task_of_dir(dir);
+	int rc = manifest_check(dir, &one, who, err);
+
+	free(who);
+	return rc ? lost_input(cls, err) : 0;
+}
+
+static void free_inputs(manifest *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		manifest_release(&m[i]);
+	free(m);
+}
+
+/* The Parquet files of bucket b (every bucket if b < 0) of the producers,
+ * in producer order, as a list of path literals, each checked; *schema
+ * gets a Parquet file of the shuffle for a bucket that received no rows. */
+static int bucket_list(const json_t *dirs, const manifest *m, long long b, sb *list, size_t *nfiles, char **schema,
+		       error_class *cls, pond_err *err)
+{
+	char prefix[64];
+	size_t plen, i;
+	json_t *d;
+
+	snprintf(prefix, sizeof(prefix), "__pond_bucket=%lld/", b);
+	plen = strlen(prefix);
+	json_array_foreach(dirs, i, d) {
+		for (size_t k = 0; k < m[i].n; k++) {
+			const char *rel = m[i].files[k].path;
+			bool mine = b < 0 ? !strncmp(rel, "__pond_bucket=", 14) : !strncmp(rel, prefix, plen);
+			char *f;
+			if (!is_parquet(rel) || (!mine && *schema))
 				continue;
-			char *f = xasprintf("%s/%s", bdir, names[i]);
-			if ((*nfiles)++)
-				sb_add(list, ", ");
-			sb_sql_str(list, f);
+			if (checked_file(json_string_value(d), &m[i], k, cls, err))
+				return -1;
+			f = xasprintf("%s/%s", json_string_value(d), rel);
+			if (!*schema)
+				*schema = xstrdup(f);
+			if (mine) {
+				if ((*nfiles)++)
+					sb_add(list, ", ");
+				sb_sql_path(list, f);
+			}
 			free(f);
 		}
 	}
-	fs_free_list(names);
-	free(bdir);
+	return 0;
 }
 
-/* Any file with the shuffle's schema, for a bucket that received no rows. */
-static char *schema_file(const json_t *dirs, long long nbuckets)
-{
-	size_t i;
-	json_t *d;
-
-	json_array_foreach(dirs, i, d) {
-		char *f = xasprintf("%s/_empty.parquet", json_string_value(d));
-		if (fs_exists(f))
-			return f;
-		free(f);
-		for (long long b = 0; b < nbuckets; b++) {
-			char *bdir = xasprintf("%s/__pond_bucket=%lld", json_string_value(d), b);
-			char **names;
-			size_t n;
-			char *found = NULL;
-			if (fs_list(bdir, &names, &n, NULL) == 0 && n)
-				found = xasprintf("%s/%s", bdir, names[0]);
-			fs_free_list(names);
-			free(bdir);
-			if (found)
-				return found;
-		}
-	}
-	return NULL;
-}
-
-static int shuffle_view_sql(const json_t *v, sb *out, pond_err *err)
+static int shuffle_view_sql(const json_t *v, sb *out, error_class *cls, pond_err *err)
 {
 	const json_t *dirs = json_object_get(v, "shuffle_dirs");
 	long long bucket = json_integer_value(json_object_get(v, "bucket"));
 	long long nb = json_integer_value(json_object_get(v, "buckets"));
 	const char *order = json_string_value(json_object_get(v, "order_by"));
 	sb list = SB_INIT;
-	size_t nfiles = 0, i;
-	json_t *d;
+	size_t nfiles = 0;
+	char *schema = NULL;
+	manifest *m;
+	int rc = read_inputs(dirs, &m, cls, err);
 
-	for (long long b = bucket < 0 ? 0 : bucket; b < (bucket < 0 ? nb : bucket + 1); b++)
-		json_array_foreach(dirs, i, d)
-			bucket_files(&list, &nfiles, json_string_value(d), b);
-	if (nfiles) {
+	if (!rc && bucket < 0)
+		for (long long b = 0; !rc && b < nb; b++)
+			rc = bucket_list(dirs, m, b, &list, &nfiles, &schema, cls, err);
+	else if (!rc)
+		rc = bucket_list(dirs, m, bucket, &list, &nfiles, &schema, cls, err);
+	if (rc) {
+		/* reported */
+	} else if (nfiles) {
 		sb_addf(out, "SELECT __pond_t.* FROM read_parquet([%s], hive_partitioning=false) AS __pond_t", sb_str(&list));
 		if (order)
 			sb_addf(out, " ORDER BY %s", order);
-	} else {
-		char *f = schema_file(dirs, nb);
-		if (!f) {
-			sb_release(&list);
-			return pond_fail(err, POND_EINTERNAL, "shuffle input has no files and no schema");
-		}
+	} else if (schema) {
 		sb_add(out, "SELECT * FROM read_parquet(");
-		sb_sql_str(out, f);
+		sb_sql_path(out, schema);
 		sb_add(out, ", hive_partitioning=false) LIMIT 0");
-		free(f);
+	} else {
+		*cls = EC_INTERNAL;
+		rc = pond_fail(err, POND_EINTERNAL, "shuffle input has no files and no schema");
 	}
+	free(schema);
+	free_inputs(m, json_array_size(dirs));
 	sb_release(&list);
-	return 0;
+	return rc;
+}
+
+/* The part files of materialised partitions, in partition order. */
+static int parts_view_sql(const json_t *v, sb *out, error_class *cls, pond_err *err)
+{
+	const json_t *dirs = json_object_get(v, "part_dirs");
+	size_t nfiles = 0, i;
+	manifest *m;
+	sb list = SB_INIT;
+	json_t *d;
+	int rc = read_inputs(dirs, &m, cls, err);
+
+	json_array_foreach(dirs, i, d) {
+		for (size_t k = 0; !rc && k < m[i].n; k++) {
+			char *f;
+			if (!is_parquet(m[i].files[k].path))
+				continue;
+			if ((rc = checked_file(json_string_value(d), &m[i], k, cls, err)))
+				break;
+			f = xasprintf("%s/%s", json_string_value(d), m[i].files[k].path);
+			if (nfiles++)
+				sb_add(&list, ", ");
+			sb_sql_path(&list, f);
+			free(f);
+		}
+	}
+	if (!rc && !nfiles) {
+		*cls = EC_INTERNAL;
+		rc = pond_fail(err, POND_EINTERNAL, "materialised partitions have no files");
+	}
+	if (!rc)
+		sb_addf(out, "SELECT * FROM read_parquet([%s], hive_partitioning=false)", sb_str(&list));
+	free_inputs(m, json_array_size(dirs));
+	sb_release(&list);
+	return rc;
 }
 
 /* A row slice of a Parquet file: bounds from the file's row count. */
@@ -235,7 +315,7 @@ static int slice_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, po
 	int rc;
 
 	sb_add(&q, "SELECT num_rows FROM parquet_file_metadata(");
-	sb_sql_str(&q, jstr(v, "slice_file"));
+	sb_sql_path(&q, jstr(v, "slice_file"));
 	sb_add(&q, ")");
 	rc = run(e, sb_str(&q), &r, cls, err);
 	sb_release(&q);
@@ -264,7 +344,7 @@ static int rows_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, pon
 	sb_add(&q, "SELECT file_name, num_rows FROM parquet_file_metadata([");
 	json_array_foreach(files, i, f) {
 		sb_add(&q, i ? ", " : "");
-		sb_sql_str(&q, json_string_value(f));
+		sb_sql_path(&q, json_string_value(f));
 	}
 	sb_add(&q, "])");
 	rc = run(e, sb_str(&q), &r, cls, err);
@@ -315,9 +395,12 @@ static int create_views(eng *e, const json_t *t, error_class *cls, pond_err *err
 		} else if (json_object_get(v, "rows_part")) {
 			if ((rc = rows_view_sql(e, v, &sql, cls, err)))
 				break;
+		} else if (json_object_get(v, "part_dirs")) {
+			if ((rc = parts_view_sql(v, &sql, cls, err)))
+				break;
 		} else if (json_object_get(v, "sql"))
 			sb_add(&sql, jstr(v, "sql"));
-		else if ((rc = shuffle_view_sql(v, &sql, err)))
+		else if ((rc = shuffle_view_sql(v, &sql, cls, err)))
 			break;
 		if ((rc = run(e, sb_str(&sql), NULL, cls, err)))
 			break;
@@ -459,26 +542,148 @@ static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls,
 	return rc;
 }
 
-static int64_t tree_bytes(const char *dir)
+/* Lists what the attempt wrote in its manifest: every file with its size
+ * and, for Parquet files, the row count from its footer (one query). */
+static int write_manifest(eng *e, const char *adir, task_stats *st, error_class *cls, pond_err *err)
 {
 	char **rel;
-	size_t n;
-	int64_t total = 0;
+	size_t n, nparquet = 0;
+	manifest m = { NULL, 0 };
+	sb q = SB_INIT;
+	duckdb_result r;
+	int rc = fs_walk(adir, &rel, &n, err);
 
-	if (fs_walk(dir, &rel, &n, NULL) == 0)
-		for (size_t i = 0; i < n; i++) {
-			char *p = xasprintf("%s/%s", dir, rel[i]);
-			int64_t s = fs_size(p);
-			total += s > 0 ? s : 0;
-			free(p);
+	for (size_t i = 0; !rc && i < n; i++) {
+		char *p = xasprintf("%s/%s", adir, rel[i]);
+		/* a lone text output (CSV part, show, count) has the task's rows */
+		manifest_add(&m, rel[i], is_parquet(rel[i]) ? 0 : n == 1 ? st->rows : -1, fs_size(p));
+		if (is_parquet(rel[i])) {
+			sb_add(&q, nparquet++ ? ", " : "SELECT file_name, num_rows FROM parquet_file_metadata([");
+			sb_sql_path(&q, p);
 		}
+		free(p);
+	}
+	if (!rc && nparquet) {
+		sb_add(&q, "])");
+		rc = run(e, sb_str(&q), &r, cls, err);
+		for (idx_t k = 0; !rc && k < duckdb_row_count(&r); k++) {
+			char *name = duckdb_value_varchar(&r, 0, k);
+			for (size_t i = 0; name && i < m.n; i++) {
+				size_t len = strlen(name), rl = strlen(m.files[i].path);
+				/* file_name is the path as read: match its tail */
+				if (len > rl && !strcmp(name + len - rl, m.files[i].path) && name[len - rl - 1] == '/')
+					m.files[i].rows = duckdb_value_int64(&r, 1, k);
+			}
+			duckdb_free(name);
+		}
+		if (!rc)
+			duckdb_destroy_result(&r);
+	}
+	if (!rc)
+		rc = manifest_write(adir, &m, st->manifest, err);
+	st->files = (int64_t)m.n;
+	st->bytes = manifest_bytes(&m);
 	fs_free_list(rel);
-	return total;
+	manifest_release(&m);
+	sb_release(&q);
+	return rc;
+}
+
+/* DuckDB's "LINE n:" context quotes the statement that failed: pond's,
+ * not the user's, when it is not inside a step's own query. Dropped. */
+static void drop_context(pond_err *err)
+{
+	char *at = strstr(err->msg, "\n\nLINE ");
+	if (at)
+		*at = '\0';
+}
+
+/* DuckDB's "LINE n:" in an error points into the statement pond built:
+ * which script step's CTE holds that line? Rewrites the line number to
+ * count from the start of that step's own query. Returns the step (owned
+ * by the task) or NULL. */
+static const char *locate_step(const json_t *task, const char *sql, pond_err *err)
+{
+	const json_t *steps = json_object_get(task, "cte_steps");
+	char *at = strstr(err->msg, "LINE "), *end;
+	long line = at ? strtol(at + 5, &end, 10) : 0;
+	long cte_line = 0, start = 0;
+	int k = -1;
+	char tail[sizeof(err->msg)];
+
+	if (!sql || line <= 0 || *end != ':')
+		return NULL;
+	/* the line on which each CTE's body starts: after "__pond_cK AS (" */
+	for (size_t i = 0; i < json_array_size(steps); i++) {
+		char marker[48];
+		const char *p = sql;
+		long l = 1;
+		snprintf(marker, sizeof(marker), "__pond_c%zu AS (\n", i);
+		if (!(p = strstr(sql, marker)))
+			break;
+		for (const char *q = sql; q < p; q++)
+			l += *q == '\n';
+		if (l + 1 > line)
+			break;
+		k = (int)i;
+		start = l + 1;
+	}
+	if (k < 0 || json_is_null(json_array_get(steps, (size_t)k)))
+		return NULL;
+	cte_line = line - start + 1;
+	snprintf(tail, sizeof(tail), "%s", end);
+	snprintf(at, sizeof(err->msg) - (size_t)(at - err->msg), "LINE %ld%s", cte_line, tail);
+	return json_string_value(json_array_get(steps, (size_t)k));
+}
+
+/* Forces every column of every row of `rel` (a view or CTE): count(*)
+ * alone would let DuckDB skip computing the columns. */
+static int probe(eng *e, const char *with, const char *rel)
+{
+	char *sql = xasprintf("%s%sSELECT count(*) FROM %s __pond_t WHERE __pond_t IS NOT NULL", with, *with ? "\n" : "",
+			      rel);
+	duckdb_result r;
+	int rc = duckdb_query(e->con, sql, &r) == DuckDBSuccess ? 0 : -1;
+
+	duckdb_destroy_result(&r);
+	free(sql);
+	return rc;
+}
+
+/* A task fused from several script steps failed on bad data, and DuckDB's
+ * message does not say where: evaluate the steps' parts in order (sources
+ * first, then each CTE) and blame the first one that fails. Runs only on
+ * that failure path; one part alone needs no probing. */
+static const char *blame_step(eng *e, const json_t *task)
+{
+	const json_t *views = json_object_get(task, "views"), *steps = json_object_get(task, "cte_steps");
+	const char *only = NULL;
+	size_t n = 0, i;
+	json_t *v;
+
+	json_array_foreach(views, i, v)
+		if (json_object_get(v, "step"))
+			n++, only = jstr(v, "step");
+	json_array_foreach(steps, i, v)
+		if (json_is_string(v))
+			n++, only = json_string_value(v);
+	if (n <= 1)
+		return only;
+	json_array_foreach(views, i, v)
+		if (json_object_get(v, "step") && probe(e, "", jstr(v, "name")))
+			return jstr(v, "step");
+	json_array_foreach(steps, i, v) {
+		char name[32];
+		snprintf(name, sizeof(name), "__pond_c%zu", i);
+		if (json_is_string(v) && probe(e, jstr(task, "with"), name))
+			return json_string_value(v);
+	}
+	return NULL;
 }
 
 int engine_run_task(engine *en, const json_t *task, task_stats *st, error_class *cls, pond_err *err)
 {
-	eng e = { en->db, NULL, jstr(task, "id"), jstr(task, "step") };
+	eng e = { en->db, NULL, jstr(task, "id"), jstr(task, "step"), NULL };
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -489,7 +694,18 @@ int engine_run_task(engine *en, const json_t *task, task_stats *st, error_class 
 	if (!rc)
 		rc = run_output(&e, task, st, cls, err);
 	if (!rc)
-		st->bytes = tree_bytes(jstr(task, "attempt_dir"));
+		rc = write_manifest(&e, jstr(task, "attempt_dir"), st, cls, err);
+	if (rc && e.failed_sql) {
+		const char *step = locate_step(task, e.failed_sql, err);
+		if (!step)
+			drop_context(err);
+		if (!step && *cls == EC_INPUT && e.con)
+			step = blame_step(&e, task);
+		st->error_step = step ? xstrdup(step) : NULL;
+		st->error_sql = e.failed_sql;
+		e.failed_sql = NULL;
+	}
+	free(e.failed_sql);
 	if (e.con)
 		duckdb_disconnect(&e.con);
 	return rc;

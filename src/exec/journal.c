@@ -92,8 +92,11 @@ json_t *journal_committed(const char *job_dir)
 			json_t *o = json_loads(line, 0, NULL); /* a torn last line is skipped */
 			const char *ev = json_string_value(json_object_get(o, "event"));
 			const char *id = json_string_value(json_object_get(o, "task"));
+			/* the manifest's hash, or true from an older journal */
 			if (ev && id && !strcmp(ev, "commit"))
-				json_object_set_new(ids, id, json_true());
+				json_object_set_new(ids, id, json_object_get(o, "manifest")
+								      ? json_incref(json_object_get(o, "manifest"))
+								      : json_true());
 			json_decref(o);
 		}
 	}

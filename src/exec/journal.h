@@ -21,7 +21,8 @@ void journal_close(journal *j);
 int journal_append(journal *j, const char *event, const json_t *fields, bool sync, pond_err *err);
 void journal_attempt(journal *j, const json_t *result); /* events.jsonl */
 
-/* Ids of the tasks with a commit line, as a JSON object id -> true. */
+/* The tasks with a commit line, as a JSON object id -> the hash of the
+ * committed output's manifest (a string; true in older journals). */
 json_t *journal_committed(const char *job_dir);
 
 #endif

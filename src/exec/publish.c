@@ -14,19 +14,23 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/manifest.h"
 #include "util/sb.h"
 
 /* Links every file of task dir `from` into `to`, keeping relative paths
  * (hive k=v/ directories of several tasks merge). */
 static int merge(const char *from, const char *to, pond_err *err)
 {
-	char **rel;
-	size_t n;
-	int rc = fs_walk(from, &rel, &n, err);
+	manifest m;
+	char *who = xasprintf("task %s", fs_basename(from));
+	int rc = manifest_read(from, &m, NULL, err);
 
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char *src = xasprintf("%s/%s", from, rel[i]);
-		char *dst = xasprintf("%s/%s", to, rel[i]);
+	/* exactly the files the task committed, each whole */
+	if (!rc)
+		rc = manifest_check(from, &m, who, err);
+	for (size_t i = 0; rc == 0 && i < m.n; i++) {
+		char *src = xasprintf("%s/%s", from, m.files[i].path);
+		char *dst = xasprintf("%s/%s", to, m.files[i].path);
 		char *parent = fs_dirname(dst);
 		rc = fs_mkdir_p(parent, err);
 		if (!rc && fs_exists(dst))
@@ -37,7 +41,8 @@ static int merge(const char *from, const char *to, pond_err *err)
 		free(dst);
 		free(parent);
 	}
-	fs_free_list(rel);
+	manifest_release(&m);
+	free(who);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
  * that only one attempt can make), the other is cancelled. */
 #include "exec/scheduler.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,14 +71,19 @@ typedef struct {
 	int nw;
 	int64_t done, rows, bytes;
 	int failed;
+	char *fail_key;        /* the error that failed the job (see error_key) */
+	int same_failures;     /* other tasks that then failed the same way */
+	char **retry_keys;     /* errors already printed once as "retrying" */
+	int *retry_counts;     /* ... and how many more retries they caused */
+	size_t nretry_keys;
 	progress pr;
 	sched_summary *sum;
 } sched;
 
 static const char *class_name(int c)
 {
-	static const char *n[] = { "none", "input", "resource", "internal", "timeout", "lost" };
-	return c >= 0 && c <= EC_LOST ? n[c] : "internal";
+	static const char *n[] = { "none", "input", "resource", "internal", "timeout", "lost", "I/O" };
+	return c >= 0 && c <= EC_IO ? n[c] : "internal";
 }
 
 static void say(sched *s, const char *fmt, const char *a, const char *b, const char *c)
@@ -189,48 +195,116 @@ static void cancel_others(sched *s, size_t i, int except)
 	}
 }
 
-static void fail_job(sched *s, size_t i, const char *msg, int cls)
+/* Which errors are "the same": the step and the message's first line
+ * (the rest names task-specific files and SQL). Caller frees. */
+static char *error_key(const char *step, const char *msg)
+{
+	sb b = SB_INIT;
+	bool quoted = false;
+
+	sb_add(&b, step ? step : "");
+	sb_add(&b, "\n");
+	/* the first line, without the numbers and quoted names (files,
+	 * values) that differ from task to task */
+	for (const char *p = msg; *p && *p != '\n'; p++) {
+		if (*p == '"' || *p == '\'')
+			quoted = !quoted;
+		else if (!quoted && !(p > msg && isdigit((unsigned char)*p) && isdigit((unsigned char)p[-1])))
+			sb_addn(&b, isdigit((unsigned char)*p) ? "#" : p, 1);
+	}
+	return sb_detach(&b);
+}
+
+/* The job fails on task i's error. `step` is the script step the error
+ * was found in ("job.pond:2:5 partial_sql"), else the task's stage. */
+static void fail_job(sched *s, size_t i, const char *msg, int cls, const char *step)
 {
 	const tstate *ts = &s->ts[i];
-	pond_fail(s->err, POND_ETASK, "task %s (%s) failed after %d attempt%s (%s error):\n  %s", task_id(s, i),
-		  json_string_value(json_object_get(ts->task, "step")), ts->attempts, ts->attempts == 1 ? "" : "s",
-		  class_name(cls), msg);
+	const char *where = step ? step : json_string_value(json_object_get(ts->task, "step"));
+	char attempts[64] = "";
+	sb text = SB_INIT;
+
+	if (ts->attempts > 1)
+		snprintf(attempts, sizeof(attempts), " after %d attempts", ts->attempts);
+	else if (cls == EC_INPUT)
+		snprintf(attempts, sizeof(attempts), ", not retried: it would fail again");
+	sb_add(&text, "  ");
+	for (const char *p = msg; *p; p++) {
+		sb_addn(&text, p, 1);
+		if (*p == '\n' && p[1])
+			sb_add(&text, "  ");
+	}
+	pond_fail(s->err, POND_ETASK,
+		  "%s: task %s failed (%s error%s):\n%s\n  (its SQL is in %s/events.jsonl, worker logs in %s/log/)",
+		  where, task_id(s, i), class_name(cls), attempts, sb_str(&text), s->pp->job_dir, s->pp->job_dir);
+	sb_release(&text);
 	s->failed = 1;
+	s->fail_key = error_key(step, msg);
+}
+
+/* A retry is announced once per distinct error; the rest are counted. */
+static void say_retry(sched *s, size_t i, const char *msg, const char *step)
+{
+	char *key = error_key(step, msg);
+	size_t k;
+
+	for (k = 0; k < s->nretry_keys; k++)
+		if (!strcmp(s->retry_keys[k], key))
+			break;
+	if (k < s->nretry_keys) {
+		s->retry_counts[k]++;
+		free(key);
+		return;
+	}
+	s->retry_keys = xrealloc(s->retry_keys, (s->nretry_keys + 1) * sizeof(char *));
+	s->retry_counts = xrealloc(s->retry_counts, (s->nretry_keys + 1) * sizeof(int));
+	s->retry_keys[s->nretry_keys] = key;
+	s->retry_counts[s->nretry_keys++] = 0;
+	if (s->o->progress == POND_PROGRESS_NONE)
+		return;
+	progress_end(&s->pr);
+	fprintf(stderr, "pond: task %s attempt %d failed, retrying%s%s: %.300s\n", task_id(s, i), s->ts[i].attempts,
+		step ? " " : "", step ? step : "", msg);
 }
 
 /* An attempt of task i ended without committing. */
-static void attempt_failed(sched *s, size_t i, int cls, const char *msg)
+static void attempt_failed(sched *s, size_t i, int cls, const char *msg, const char *step)
 {
 	tstate *ts = &s->ts[i];
 	int limit = s->o->max_attempts;
 
-	if (ts->state == T_DONE || s->failed)
+	if (ts->state == T_DONE)
 		return;
+	if (s->failed) {
+		char *key = error_key(step, msg);
+		s->same_failures += s->fail_key && !strcmp(key, s->fail_key);
+		free(key);
+		return;
+	}
 	if (--ts->running > 0)
 		return; /* a speculative twin is still at it */
 	if (cls == EC_LOST) {
 		ts->attempts--; /* not the task's fault */
 		if (++ts->lost > MAX_LOST)
-			return fail_job(s, i, "too many workers were lost running it", cls);
+			return fail_job(s, i, "too many workers were lost running it", cls, NULL);
 	} else {
-		/* an input error will not go away by itself: one retry covers a
-		 * flaky read, more only waste time */
-		if (cls == EC_INPUT && limit > 2)
+		/* bad SQL or data gives the same error every time; a failed
+		 * read may work once more, more only waste time */
+		if (cls == EC_INPUT)
+			limit = 1;
+		if (cls == EC_IO && limit > 2)
 			limit = 2;
 		if (ts->attempts >= limit)
-			return fail_job(s, i, msg, cls);
+			return fail_job(s, i, msg, cls, step);
 		/* more memory helps an out-of-memory task, not a full disk */
 		if (cls == EC_RESOURCE && !strstr(msg, "No space left") && ts->level < MAX_RESOURCE_LEVEL)
 			ts->level++;
 	}
 	s->sum->retries++;
-	if (cls == EC_LOST) {
+	if (cls == EC_LOST)
 		say(s, "pond: task %s runs again (%s; not counted as an attempt)%s\n", task_id(s, i), msg, "");
-	} else {
-		char head[128];
-		snprintf(head, sizeof(head), "%d", ts->attempts);
-		say(s, "pond: task %s attempt %s failed, retrying: %.300s\n", task_id(s, i), head, msg);
-	}
+	else
+		say_retry(s, i, msg, step);
 	enqueue(s, i);
 }
 
@@ -254,9 +328,14 @@ static void on_result(sched *s, int w, json_t *res)
 		ts->running--;
 		if (ts->state == T_DONE)
 			return; /* its twin committed first; this one was discarded */
-		f = json_pack("{s:O, s:O, s:O, s:O}", "task", json_object_get(ts->task, "id"), "attempt",
-			      json_object_get(res, "attempt"), "rows", json_object_get(res, "rows"), "bytes",
-			      json_object_get(res, "bytes"));
+		/* the manifest's hash: --resume trusts this output only if its
+		 * manifest is still the one committed (util/manifest.h) */
+		f = json_object();
+		json_object_set(f, "task", json_object_get(ts->task, "id"));
+		for (const char *const *k = (const char *const[]){ "attempt", "rows", "bytes", "files", "manifest", NULL };
+		     *k; k++)
+			if (json_object_get(res, *k))
+				json_object_set(f, *k, json_object_get(res, *k));
 		if (journal_append(s->j, "commit", f, true, s->err))
 			s->failed = 1;
 		json_decref(f);
@@ -278,7 +357,7 @@ static void on_result(sched *s, int w, json_t *res)
 		journal_append(s->j, "fail", f, false, NULL);
 		json_decref(f);
 	}
-	attempt_failed(s, (size_t)i, cls, err ? err : "unknown error");
+	attempt_failed(s, (size_t)i, cls, err ? err : "unknown error", json_string_value(json_object_get(res, "step")));
 }
 
 /* Worker w is gone (died, or silent past the heartbeat timeout). */
@@ -300,7 +379,7 @@ static void worker_lost(sched *s, int w, const char *why)
 				       "ok", 0, "error", why, "class", EC_LOST);
 		journal_attempt(s->j, ev);
 		json_decref(ev);
-		attempt_failed(s, (size_t)i, EC_LOST, why);
+		attempt_failed(s, (size_t)i, EC_LOST, why, NULL);
 	}
 	for (int k = 0; k < s->nw; k++)
 		if (!s->w[k].dead)
@@ -459,6 +538,27 @@ static void fill_workers(sched *s)
 	}
 }
 
+/* The counts behind errors printed once: retries of the same error, and
+ * other tasks that failed the way the job did. */
+static void report_repeats(sched *s)
+{
+	for (size_t k = 0; k < s->nretry_keys; k++) {
+		if (s->retry_counts[k] && s->o->progress != POND_PROGRESS_NONE)
+			fprintf(stderr, "pond: %d more attempt%s failed with the same error as task attempts above and %s retried\n",
+				s->retry_counts[k], s->retry_counts[k] == 1 ? "" : "s", s->retry_counts[k] == 1 ? "was" : "were");
+		free(s->retry_keys[k]);
+	}
+	free(s->retry_keys);
+	free(s->retry_counts);
+	if (s->failed && s->same_failures) {
+		char *more = xasprintf("%s\n  %d other task%s failed with the same error", s->err->msg, s->same_failures,
+				       s->same_failures == 1 ? "" : "s");
+		snprintf(s->err->msg, sizeof(s->err->msg), "%s", more);
+		free(more);
+	}
+	free(s->fail_key);
+}
+
 int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
 	      pond_err *err)
 {
@@ -514,6 +614,7 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, s.rows, s.bytes,
 				s.pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
 	progress_end(&s.pr);
+	report_repeats(&s);
 	sum->seconds = progress_now() - t0;
 	free(s.ts);
 	free(s.queue);

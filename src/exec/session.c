@@ -22,6 +22,7 @@
 #include "script/ast.h"
 #include "script/interp.h"
 #include "util/fsutil.h"
+#include "util/manifest.h"
 #include "util/sb.h"
 
 struct pond_session {
@@ -205,25 +206,25 @@ static bool parquet_complete(const char *path)
 	return ok;
 }
 
-/* Whether a committed task's output is still whole: its directory is
- * there and every Parquet file in it ends with the magic. */
-static bool output_whole(const char *dir)
+/* Whether a committed task's output is still the one the journal
+ * recorded: its manifest has the committed hash, and every file it lists
+ * is there with its size (Parquet files whole to their magic). */
+static bool output_whole(const char *dir, const json_t *committed_hash)
 {
-	char **rel;
-	size_t n;
-	bool ok;
+	manifest m;
+	char hash[17];
+	bool ok = manifest_read(dir, &m, hash, NULL) == 0 &&
+		  (!json_is_string(committed_hash) || !strcmp(hash, json_string_value(committed_hash))) &&
+		  manifest_check(dir, &m, "", NULL) == 0;
 
-	if (!fs_is_dir(dir))
-		return false;
-	ok = fs_walk(dir, &rel, &n, NULL) == 0;
-	for (size_t k = 0; ok && k < n; k++) {
-		size_t len = strlen(rel[k]);
-		char *p = xasprintf("%s/%s", dir, rel[k]);
-		if (len > 8 && !strcmp(rel[k] + len - 8, ".parquet"))
+	for (size_t k = 0; ok && k < m.n; k++) {
+		size_t len = strlen(m.files[k].path);
+		char *p = xasprintf("%s/%s", dir, m.files[k].path);
+		if (len > 8 && !strcmp(m.files[k].path + len - 8, ".parquet"))
 			ok = parquet_complete(p);
 		free(p);
 	}
-	fs_free_list(rel);
+	manifest_release(&m);
 	return ok;
 }
 
@@ -249,7 +250,7 @@ static void drop_unreadable(const pplan *pp, json_t *committed)
 				  /* a sink's staged output (gone once published):
 				   * a torn part file must not be published */
 				  (st->kind == ST_SINK && fs_is_dir(dir))) &&
-				 !output_whole(dir)) {
+				 !output_whole(dir, json_object_get(committed, id))) {
 				json_object_del(committed, id);
 				fs_rm_rf(dir, NULL);
 				needed[i] = true;
@@ -265,7 +266,7 @@ static void drop_unreadable(const pplan *pp, json_t *committed)
 		for (size_t t = 0; needed[i] && st->kind != ST_SINK && t < st->ntasks; t++) {
 			const char *id = json_string_value(json_object_get(st->tasks[t], "id"));
 			const char *dir = json_string_value(json_object_get(st->tasks[t], "dir"));
-			if (json_object_get(committed, id) && !output_whole(dir)) {
+			if (json_object_get(committed, id) && !output_whole(dir, json_object_get(committed, id))) {
 				json_object_del(committed, id);
 				fs_rm_rf(dir, NULL);
 			}

@@ -67,6 +67,9 @@ void pplan_explain(const lplan *lp, const pplan *p, FILE *out)
 					(long long)json_integer_value(json_array_get(json_object_get(v, "rows_part"), 0)) + 1,
 					(long long)json_integer_value(json_array_get(json_object_get(v, "rows_part"), 1)),
 					json_array_size(json_object_get(v, "rows_files")));
+			else if (json_object_get(v, "part_dirs"))
+				fprintf(out, "    view %s: the %zu materialised partitions of a stage\n", name,
+					json_array_size(json_object_get(v, "part_dirs")));
 			else
 				fprintf(out, "    view %s: bucket %lld of %zu producer outputs\n", name,
 					(long long)json_integer_value(json_object_get(v, "bucket")),

@@ -63,6 +63,7 @@ typedef struct {
 				  * number in its file (for deterministic sampling) */
 	const char *splits_view; /* range shuffle producers: the split points */
 	char **cte_names;
+	json_t *cte_steps;       /* per CTE: "file:line:col func", or null */
 } tctx;
 
 const char *stage_kind_name(stage_kind k)
@@ -84,6 +85,7 @@ static void tctx_init(tctx *c, planner *pl)
 	memset(c, 0, sizeof(*c));
 	c->pl = pl;
 	c->views = json_array();
+	c->cte_steps = json_array();
 	c->memo = xcalloc(pl->lp->nnodes, sizeof(char *));
 }
 
@@ -91,6 +93,7 @@ static void tctx_release(tctx *c)
 {
 	sb_release(&c->ctes);
 	json_decref(c->views);
+	json_decref(c->cte_steps);
 	free(c->deps);
 	for (size_t i = 0; i < c->pl->lp->nnodes; i++)
 		free(c->memo[i]);
@@ -118,18 +121,22 @@ static const char *add_view(tctx *c, json_t *view)
 	return json_string_value(json_object_get(view, "name"));
 }
 
-static const char *sql_view(tctx *c, const char *sql)
+/* "job.pond:4:5: partial_sql": the script step a part of a task computes,
+ * named in errors found in it. */
+static json_t *step_of(const lnode *n)
 {
-	json_t *v = json_object();
-	json_object_set_new(v, "sql", json_string(sql));
-	return add_view(c, v);
+	return json_sprintf("%s:%d: %s", n->where, n->col, n->func);
 }
 
-static const char *add_cte(tctx *c, const char *query)
+/* Adds a CTE to the task's query. `n` is the script step it computes (for
+ * errors that point at a line of the query), or NULL for pond's own
+ * wrappers. */
+static const char *add_cte(tctx *c, const lnode *n, const char *query)
 {
 	char *name = xasprintf("__pond_c%d", c->ncte);
 	c->cte_names = xrealloc(c->cte_names, (size_t)(c->ncte + 1) * sizeof(char *));
 	c->cte_names[c->ncte++] = name;
+	json_array_append_new(c->cte_steps, n ? step_of(n) : json_null());
 	sb_add(&c->ctes, c->ncte > 1 ? ",\n" : "WITH ");
 	sb_addf(&c->ctes, "%s AS (\n%s\n)", name, query);
 	return name;
@@ -148,13 +155,17 @@ static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
 	const char *name;
 	unsigned flags = part_flags(n) | (c->rownum ? SRC_ROWNUM : 0);
 
+	json_t *v = json_object();
+
 	if (lo < hi) {
 		source_read_sql(&b, n, lo, hi, flags);
 	} else {
 		source_read_sql(&b, n, 0, 1, flags);
 		sb_add(&b, " LIMIT 0");
 	}
-	name = sql_view(c, sb_str(&b));
+	json_object_set_new(v, "sql", json_string(sb_str(&b)));
+	json_object_set_new(v, "step", step_of(n));
+	name = add_view(c, v);
 	sb_release(&b);
 	return name;
 }
@@ -178,6 +189,7 @@ static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
 	numbered_file_sql(&b, c, n, f);
 	json_object_set_new(v, "sql", json_string(sb_str(&b)));
 	json_object_set_new(v, "slice_file", json_string(n->files[f]));
+	json_object_set_new(v, "step", step_of(n));
 	json_object_set_new(v, "slice", json_pack("[i, i]", k, K));
 	sb_release(&b);
 	return add_view(c, v);
@@ -238,6 +250,7 @@ static void add_task(planner *pl, stage *s, tctx *c, const char *root, json_t *o
 	json_object_set_new(t, "views", json_incref(c->views));
 	json_object_set_new(t, "query", json_string(sb_str(&q)));
 	json_object_set_new(t, "with", json_string(sb_str(&c->ctes)));
+	json_object_set_new(t, "cte_steps", json_incref(c->cte_steps));
 	json_object_set_new(t, "output", output);
 	json_object_set_new(t, "dir", json_string(dir));
 	json_object_set_new(t, "attempts_dir", json_sprintf("%s/tmp/attempts", pl->o->job_dir));
@@ -289,25 +302,17 @@ static const char *shuffle_view(tctx *c, const lnode *rp, int bucket, const lnod
 	return add_view(c, v);
 }
 
-/* A view over the part.parquet files of tasks of a stage. */
+/* A view over the materialised partitions of a stage: the engine reads
+ * the files each task's manifest lists. */
 static const char *parts_view(tctx *c, stage *s)
 {
-	sb b = SB_INIT;
-	const char *name;
+	json_t *v = json_object(), *dirs = json_array();
 
-	sb_add(&b, "SELECT * FROM read_parquet([");
-	for (size_t t = 0; t < s->ntasks; t++) {
-		char *f = xasprintf("%s/part.parquet", json_string_value(json_object_get(s->tasks[t], "dir")));
-		if (t)
-			sb_add(&b, ", ");
-		sb_sql_str(&b, f);
-		free(f);
-	}
-	sb_add(&b, "], hive_partitioning=false)");
-	name = sql_view(c, sb_str(&b));
+	for (size_t t = 0; t < s->ntasks; t++)
+		json_array_append(dirs, json_object_get(s->tasks[t], "dir"));
+	json_object_set_new(v, "part_dirs", dirs);
 	add_dep(c, s->id);
-	sb_release(&b);
-	return name;
+	return add_view(c, v);
 }
 
 /* repartition(n, by_rows=true) of a Parquet source: partition i is rows
@@ -336,6 +341,7 @@ static const char *rows_view(tctx *c, const lnode *rp, int i)
 	json_object_set_new(v, "rows_files", files);
 	json_object_set_new(v, "rows_sql", sqls);
 	json_object_set_new(v, "rows_part", json_pack("[i, i]", i, rp->nparts));
+	json_object_set_new(v, "step", step_of(n));
 	sb_release(&b);
 	return add_view(c, v);
 }
@@ -381,7 +387,7 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 			const char *name;
 			names[0] = xstrdup(shuffle_view(c, n->inputs[0], i, n));
 			q = query_substitute(n->combine, names, 1, i);
-			name = add_cte(c, q);
+			name = add_cte(c, n, q);
 			free(names[0]);
 			free(names);
 			free(q);
@@ -394,7 +400,7 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 			names[k] = xstrdup(compile(c, in, in->nparts == 1 ? 0 : i));
 		}
 		q = query_substitute(n->query, names, n->ninputs, i);
-		name = add_cte(c, q);
+		name = add_cte(c, n, q);
 		for (size_t k = 0; k < n->ninputs; k++)
 			free(names[k]);
 		free(names);
@@ -458,7 +464,7 @@ static stage *ensure_prereduce(planner *pl, const lnode *n, const char *wrap, co
 		char *q;
 		tctx_init(&c, pl);
 		q = xasprintf(wrap, compile(&c, n, i));
-		add_task(pl, s, &c, add_cte(&c, q), output_kind("parquet"));
+		add_task(pl, s, &c, add_cte(&c, NULL, q), output_kind("parquet"));
 		free(q);
 		tctx_release(&c);
 	}
@@ -482,7 +488,7 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 			names[k] = xstrdup(compile_all(&c, n->inputs[k]));
 		q = query_substitute(n->query, names, n->ninputs, 0);
 		s = new_stage(pl, ST_GATHER, step);
-		add_task(pl, s, &c, add_cte(&c, q), output_kind("parquet"));
+		add_task(pl, s, &c, add_cte(&c, n, q), output_kind("parquet"));
 		for (size_t k = 0; k < n->ninputs; k++)
 			free(names[k]);
 		free(names);
@@ -500,7 +506,7 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 		}
 		q = xasprintf(wrap, src);
 		s = new_stage(pl, ST_GATHER, step);
-		add_task(pl, s, &c, add_cte(&c, q), output_kind("parquet"));
+		add_task(pl, s, &c, add_cte(&c, NULL, q), output_kind("parquet"));
 		free(q);
 		free(wrap);
 	}
@@ -745,7 +751,7 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 		 * which DuckDB's threads deliver them. */
 		q = xasprintf("SELECT %s AS __pond_k FROM %s ORDER BY hash(%s, __pond_rn, %llu::UBIGINT), __pond_k LIMIT %zu",
 			      key, root, key, (unsigned long long)(pl->o->seed + p), rows);
-		add_task(pl, s, c, add_cte(c, q), output_kind("parquet"));
+		add_task(pl, s, c, add_cte(c, NULL, q), output_kind("parquet"));
 		free(q);
 		free(key);
 		return;
@@ -759,7 +765,7 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 	q = xasprintf("SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (PARTITION BY %s) AS __pond_rn "
 			    "FROM %s) ORDER BY hash(__pond_k, __pond_rn, %llu::UBIGINT), __pond_k, __pond_rn LIMIT %zu",
 			    key, key, root, (unsigned long long)(pl->o->seed + p), rows);
-	add_task(pl, s, c, add_cte(c, q), output_kind("parquet"));
+	add_task(pl, s, c, add_cte(c, NULL, q), output_kind("parquet"));
 	free(q);
 	free(key);
 }
@@ -780,7 +786,7 @@ static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const
 	if (a->pre) {
 		char *in = xstrdup(root);
 		char *q = query_substitute(a->pre->query, &in, 1, (int)p);
-		root = add_cte(c, q);
+		root = add_cte(c, a->pre, q);
 		free(q);
 		free(in);
 	}
@@ -824,7 +830,7 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
 		q = xasprintf("SELECT __pond_k FROM (SELECT __pond_k, row_number() OVER (ORDER BY __pond_k) AS rn, "
 			      "count(*) OVER () AS c FROM %s) WHERE rn < c AND (rn * %d) // c > ((rn - 1) * %d) // c",
 			      parts_view(&c, sample), rp->nparts, rp->nparts);
-		add_task(pl, splits, &c, add_cte(&c, q), output_kind("parquet"));
+		add_task(pl, splits, &c, add_cte(&c, NULL, q), output_kind("parquet"));
 		free(q);
 		tctx_release(&c);
 	}
@@ -885,7 +891,7 @@ static void plan_action(planner *pl, const action *a)
 		}
 		s = new_stage(pl, show ? ST_SHOW : ST_COUNT, step);
 		s->act = a;
-		add_task(pl, s, &c, add_cte(&c, q), output_kind(show ? "show" : "count"));
+		add_task(pl, s, &c, add_cte(&c, NULL, q), output_kind(show ? "show" : "count"));
 		free(q);
 		free(wrap);
 		free(step);

@@ -79,6 +79,21 @@ static void maybe_crash(const json_t *task)
 	}
 }
 
+/* Test hook: POND_TEST_WAIT=<substring of a task id>:<path> holds every
+ * attempt of matching tasks until <path> exists, so a test can change the
+ * world (delete an intermediate file, say) at a known point of a run. */
+static void maybe_wait(const json_t *task)
+{
+	const char *spec = getenv("POND_TEST_WAIT");
+	const char *id = json_string_value(json_object_get(task, "id"));
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+
+	if (!colon || !id || !memmem(id, strlen(id), spec, (size_t)(colon - spec)))
+		return;
+	while (!fs_exists(colon + 1))
+		usleep(10000);
+}
+
 /* --inject-faults P,SEED: a seeded choice, per task attempt, of whether
  * and where the child dies, as a crash or a kill would make it. */
 enum { FAULT_NONE, FAULT_START, FAULT_MID_QUERY, FAULT_BEFORE_COMMIT, FAULT_AFTER_COMMIT };
@@ -122,7 +137,7 @@ static json_t *run_one(engine **eng, const json_t *task)
 	const char *adir = json_string_value(json_object_get(task, "attempt_dir"));
 	const char *dir = json_string_value(json_object_get(task, "dir"));
 	json_t *res = json_object();
-	task_stats st = { 0, 0 };
+	task_stats st = { 0 };
 	error_class cls = EC_NONE;
 	pond_err err = { 0 };
 	int rc = 0;
@@ -172,10 +187,20 @@ static json_t *run_one(engine **eng, const json_t *task)
 	json_object_set_new(res, "ok", json_boolean(rc >= 0));
 	json_object_set_new(res, "rows", json_integer(st.rows));
 	json_object_set_new(res, "bytes", json_integer(st.bytes));
+	if (rc >= 0) {
+		json_object_set_new(res, "files", json_integer(st.files));
+		json_object_set_new(res, "manifest", json_string(st.manifest));
+	}
 	if (rc < 0) {
 		json_object_set_new(res, "error", json_string(err.msg));
 		json_object_set_new(res, "class", json_integer(cls));
+		if (st.error_sql)
+			json_object_set_new(res, "sql", json_string(st.error_sql));
+		if (st.error_step)
+			json_object_set_new(res, "step", json_string(st.error_step));
 	}
+	free(st.error_sql);
+	free(st.error_step);
 	return res;
 }
 
@@ -195,6 +220,7 @@ static void child_main(int fd)
 		if (!task)
 			break;
 		maybe_crash(task);
+		maybe_wait(task);
 		res = run_one(&eng, task);
 		text = json_dumps(res, JSON_COMPACT);
 		fflush(stderr);

@@ -193,7 +193,7 @@ check_failed() {
 		grep -v '^pond: \[' err.txt | tail -n 40 >&2
 		fail "pond exited $RC, expected 1"
 	fi
-	assert_matches "the failure is explained" err.txt "failed after [0-9]+ attempts?"
+	assert_matches "the failure is explained" err.txt "task s[0-9]+-[a-z]+-t[0-9]+ failed \\([a-zA-Z/]+ error( after [0-9]+ attempts|, not retried[^)]*)?\\)"
 	assert_empty "_SUCCESS after a failed run" "$(find "$T/out" -name _SUCCESS 2>/dev/null)"
 	for d in joined sorted shuffled; do
 		assert_not_published "$T/out/$d"

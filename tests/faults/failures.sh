@@ -85,7 +85,7 @@ test_disk_full_output() {
 	printf "read_parquet('in/*.parquet').repartition(4, hash_by='k').write_parquet('mnt/out')\n" >job.pond
 	pond_rc 1 job.pond --job-dir jd --progress plain
 	assert_contains "the message says why" err.txt "No space left on device"
-	assert_matches "and which task gave up" err.txt "task s[0-9]+-sink-t[0-9]+ \\(job.pond:1 write_parquet\\) failed after [0-9]+ attempts \\(resource error\\)"
+	assert_matches "and which task gave up" err.txt "job.pond:1 write_parquet: task s[0-9]+-sink-t[0-9]+ failed \\(resource error after [0-9]+ attempts\\)"
 	assert_nothing_published mnt/out
 	# more room, then --resume: the committed tasks are kept
 	mount -o remount,size=64m "$T/mnt" || fail "remount"
@@ -104,7 +104,7 @@ test_disk_full_job_dir() {
 	pond_rc 1 job.pond --job-dir mnt/jd --progress plain
 	assert_contains "the message says why" err.txt "No space left on device"
 	assert_contains "the message names the task's file" err.txt "$T/mnt/jd/tmp/attempts/s00-shuffle-t"
-	assert_matches "resource error" err.txt "failed after [0-9]+ attempts \\(resource error\\)"
+	assert_matches "resource error" err.txt "failed \\(resource error after [0-9]+ attempts\\)"
 	assert_nothing_published out
 	assert_empty "attempt dirs left on the full disk" "$(find mnt/jd/tmp/attempts -mindepth 1 -maxdepth 1 2>/dev/null)"
 }
@@ -124,7 +124,8 @@ test_disk_full_from_the_start() {
 # ---- bad input, bad SQL ----------------------------------------------------------
 
 # corrupt_one HOW: a job over 3 files, one of them corrupt; --max-attempts
-# 5, but an input error is retried once: 2 attempts, exit 1, the file named.
+# 5, but a corrupt file is bad data, the same at every attempt: 1 attempt,
+# exit 1, the file named, the read step's line.
 corrupt_one() {
 	make_inputs 20000
 	q "COPY (SELECT * FROM 'in/f1.parquet') TO 'in/f1z.parquet' (COMPRESSION zstd)" >/dev/null
@@ -144,26 +145,28 @@ PY
 	write_job
 	pond_rc 1 job.pond -D OUT=out --job-dir jd --max-attempts 5 --progress plain
 	assert_contains "the corrupt file is named" err.txt "$T/in/f1.parquet"
-	assert_matches "after 2 attempts, as an input error" err.txt "failed after 2 attempts \\(input error\\)"
-	assert_same "no task tried more than twice" "$(max_fails_per_task jd)" 2
+	assert_contains "an input error, not retried" err.txt "failed (input error, not retried: it would fail again)"
+	assert_matches "the read step" err.txt "job.pond:[0-9]+:[0-9]+: read_parquet: task "
+	assert_not_contains "no pond-made SQL" err.txt "CAST("
+	assert_same "no task tried twice" "$(max_fails_per_task jd)" 1
 	assert_nothing_published out/a
 	assert_nothing_published out/b
 }
 test_corrupt_truncated() { corrupt_one truncated; }
 test_corrupt_garbled() { corrupt_one garbled; }
 
-# A binder error is the script's fault: 2 attempts, not --max-attempts.
+# A binder error is the script's fault, found when the plan is bound:
+# exit 2 at the step's line and column, nothing runs.
 test_bad_sql_binder_error() {
 	make_inputs 1000
 	cat >job.pond <<'P'
 df = read_parquet('in/*.parquet').repartition(3, hash_by='k')
 partial_sql('SELECT no_such_column FROM {0}', df).write_parquet('out')
 P
-	pond_rc 1 job.pond --job-dir jd --max-attempts 5 --progress plain
+	pond_rc 2 job.pond --job-dir jd --max-attempts 5 --progress plain
 	assert_contains "DuckDB's message" err.txt 'Binder Error: Referenced column "no_such_column" not found'
-	assert_matches "after 2 attempts, as an input error" err.txt "failed after 2 attempts \\(input error\\)"
-	assert_contains "the script line" err.txt "job.pond:2"
-	assert_same "no task tried more than twice" "$(max_fails_per_task jd)" 2
+	assert_contains "the step's line and column" err.txt "job.pond:2:1: partial_sql: "
+	assert_missing jd
 	assert_nothing_published out
 }
 
@@ -190,7 +193,7 @@ test_oom_retried_with_more_memory() {
 test_oom_fails_after_max_attempts() {
 	oom_job 3000000
 	pond_rc 1 job.pond --job-dir jd -w 1 --threads 1 --memory-limit 20MB --progress plain
-	assert_matches "3 attempts, resource error" err.txt "failed after 3 attempts \\(resource error\\)"
+	assert_matches "3 attempts, resource error" err.txt "failed \\(resource error after 3 attempts\\)"
 	assert_contains "DuckDB's message" err.txt "Out of Memory Error"
 	assert_nothing_published out
 }
@@ -202,7 +205,7 @@ test_always_hanging_task_times_out() {
 	local t0=$SECONDS
 	pond_rc 1 job.pond --job-dir jd -w 1 --task-timeout 1 --max-attempts 2 --progress plain
 	[ $((SECONDS - t0)) -lt 30 ] || fail "took $((SECONDS - t0)) s for 2 attempts of 1 s"
-	assert_matches "2 attempts, timeout error" err.txt "failed after 2 attempts \\(timeout error\\)"
+	assert_matches "2 attempts, timeout error" err.txt "failed \\(timeout error after 2 attempts\\)"
 	assert_same "two timeout lines" "$(journal jd | awk -F'\t' '$1 == "timeout" { print $2, $3 }')" \
 		"s00-sink-t00000 1
 s00-sink-t00000 2"
@@ -280,7 +283,7 @@ else
 fi
 run_test corrupt_parquet_truncated test_corrupt_truncated
 run_test corrupt_parquet_garbled test_corrupt_garbled
-run_test bad_sql_binder_error_two_attempts test_bad_sql_binder_error
+run_test bad_sql_binder_error_at_plan_time test_bad_sql_binder_error
 run_test oom_retried_with_more_memory test_oom_retried_with_more_memory
 run_test oom_fails_after_max_attempts test_oom_fails_after_max_attempts
 run_test always_hanging_task_times_out test_always_hanging_task_times_out
