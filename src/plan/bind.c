@@ -90,6 +90,11 @@ static char *tidy(const char *msg, const lnode *n)
 static int fail_node(binder *bd, const lnode *n, pond_status code, const char *msg)
 {
 	char *m = tidy(msg, n);
+
+	/* only a query's text is the user's: elsewhere (a source's read, a
+	 * key check) DuckDB's LINE context would quote pond's SQL */
+	if (n->kind != L_QUERY && n->kind != L_PARTIAL && n->kind != L_SQL && strstr(m, "\n\nLINE "))
+		*strstr(m, "\n\nLINE ") = '\0';
 	pond_fail(bd->err, code, "%s:%d:%d: %s: %s", bd->script, n->line, n->col, n->func, m);
 	free(m);
 	return -1;
@@ -97,7 +102,13 @@ static int fail_node(binder *bd, const lnode *n, pond_status code, const char *m
 
 static int fail_action(binder *bd, const action *a, const char *what, const char *msg)
 {
-	return pond_fail(bd->err, POND_EUSAGE, "%s:%d:%d: %s: %s", bd->script, a->line, a->col, what, msg);
+	char *m = xstrdup(msg); /* msg may be bd->err's own */
+
+	if (strstr(m, "\n\nLINE ")) /* quotes pond's SQL */
+		*strstr(m, "\n\nLINE ") = '\0';
+	pond_fail(bd->err, POND_EUSAGE, "%s:%d:%d: %s: %s", bd->script, a->line, a->col, what, m);
+	free(m);
+	return -1;
 }
 
 /* The columns of a table or query, as DuckDB describes them. */

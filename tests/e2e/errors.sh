@@ -268,6 +268,86 @@ EOF
 	assert_not_published out
 }
 
+# Every SQL step is bound against its inputs' schemas before anything runs:
+# an unknown function, a type error, a missing key or partition column is
+# a script error at the step's own line and column.
+test_plan_time_binding_errors() {
+	make_input
+	printf "df = read_parquet('in/*.parquet')\nx = partial_sql('SELECT nosuchfn(i) FROM {0}', df)\nx.count()\n" >job.pond
+	script_error 2 5 "partial_sql: Catalog Error: Scalar Function with name nosuchfn does not exist"
+	printf "df = read_parquet('in/*.parquet')\n\ny = df.filter('i + [1, 2] > 0')\ny.count()\n" >job.pond
+	script_error 3 8 "filter: Binder Error: No function matches"
+	printf "df = read_parquet('in/*.parquet').repartition(3, hash_by='nokey')\ndf.count()\n" >job.pond
+	script_error 1 35 "repartition: Binder Error: .*nokey"
+	assert_not_contains "no pond-made SQL" err.txt "DESCRIBE"
+	printf "df = read_parquet('in/*.parquet')\ndf.write_parquet('out', partition_by='nocol')\n" >job.pond
+	script_error 2 4 "write_parquet: Binder Error: .*nocol"
+	assert_missing out
+}
+
+# An error found while a task runs names the script step it is in (not the
+# sink that the step was fused into), with DuckDB's LINE counted in the
+# step's own query, once; bad data is not retried.
+runtime_job() {
+	make_input
+	cat >job.pond <<'EOF'
+df = read_parquet('in/*.parquet')
+x = df.repartition(4, hash_by='k')
+y = x.filter('i >= 0')
+z = partial_sql('SELECT k,
+                 CAST(CASE WHEN i % 100 = 7 THEN ''x'' ELSE i::VARCHAR END AS INTEGER) AS bad FROM {0}', y)
+w = z.map('k, bad + 1 AS b')
+w.write_parquet('out')
+EOF
+}
+
+test_runtime_error_names_its_step() {
+	runtime_job
+	pond_rc 1 job.pond --job-dir jd --progress plain
+	assert_contains "the step's line and column" err.txt "job.pond:4:5: partial_sql: task s01-sink-t"
+	assert_contains "DuckDB's message" err.txt "Conversion Error: Could not convert string 'x' to INT32"
+	assert_contains "LINE counted in the step's query" err.txt "LINE 2:"
+	assert_not_contains "not the sink's line" err.txt "job.pond:7"
+	assert_not_contains "no pond-made names" err.txt "__pond"
+	[ "$(grep -c 'Conversion Error' err.txt)" = 1 ] || fail "the error is printed more than once"
+	assert_not_contains "not retried" err.txt "retrying"
+	assert_same "one attempt per failed task" "$(grep -c '"event":"fail"' jd/journal.jsonl | tr -d ' ')" \
+		"$(grep '"event":"fail"' jd/journal.jsonl | grep -o '"task":"[^"]*"' | sort -u | wc -l | tr -d ' ')"
+	assert_not_published out
+}
+
+# An error DuckDB gives no position for: the fused steps are probed.
+test_runtime_error_without_position() {
+	make_input
+	cat >job.pond <<'EOF'
+df = read_parquet('in/*.parquet').repartition(4, hash_by='k')
+y = df.filter('i >= 0')
+z = partial_sql('SELECT k, i, CASE WHEN i = 777 THEN error(''boom '' || i) ELSE 1 END AS d FROM {0}', y)
+w = z.map('k, d + 1 AS e')
+w.write_parquet('out')
+EOF
+	pond_rc 1 job.pond --job-dir jd
+	assert_contains "the step" err.txt "job.pond:3:5: partial_sql: task"
+	assert_contains "DuckDB's message" err.txt "boom 777"
+}
+
+# The same error from many tasks is printed once, with a count.
+test_same_error_many_tasks_once() {
+	make_input
+	cat >job.pond <<'EOF'
+df = read_parquet('in/*.parquet').repartition(8, hash_by='i')
+z = partial_sql('SELECT CAST(''nope'' || i AS INTEGER) AS bad FROM {0}', df)
+z.write_parquet('out')
+EOF
+	pond_rc 1 job.pond --job-dir jd -w 4 --threads 1
+	[ "$(grep -c 'Conversion Error' err.txt)" = 1 ] || { cat err.txt >&2; fail "printed more than once"; }
+	assert_contains "the step" err.txt "job.pond:2:5: partial_sql: task"
+}
+
+run_test plan_time_binding_errors_exit_2 test_plan_time_binding_errors
+run_test runtime_error_names_its_step test_runtime_error_names_its_step
+run_test runtime_error_without_position_probed test_runtime_error_without_position
+run_test same_error_many_tasks_printed_once test_same_error_many_tasks_once
 run_test syntax_error_unclosed_paren test_syntax_error_unclosed_paren
 run_test syntax_error_bad_token_position test_syntax_error_bad_token
 run_test syntax_error_unterminated_string test_syntax_error_unterminated_string
