@@ -67,11 +67,11 @@ void progress_update(progress *p, const char *stage, int64_t done, int64_t total
 	else if (done >= total)
 		human_time(eta, sizeof(eta), 0);
 	if (p->mode == POND_PROGRESS_AUTO) {
-		fprintf(stderr, "\r\033[K[%s] %lld/%lld tasks (%lld running) | %s rows | %s | %s elapsed | ETA %s",
+		fprintf(stderr, "\r\033[K[%s] %lld/%lld tasks (%lld running) | %s rows out | %s | %s elapsed | ETA %s",
 			stage, (long long)done, (long long)total, (long long)running, r, b, e, eta);
 		p->drawn = 1;
 	} else {
-		fprintf(stderr, "pond: [%s] %lld/%lld tasks (%lld running), %s rows, %s, %s elapsed, ETA %s\n",
+		fprintf(stderr, "pond: [%s] %lld/%lld tasks (%lld running), %s rows out, %s, %s elapsed, ETA %s\n",
 			stage, (long long)done, (long long)total, (long long)running, r, b, e, eta);
 	}
 	fflush(stderr);

@@ -14,7 +14,8 @@ typedef struct {
 } progress;
 
 void progress_init(progress *p, pond_progress mode);
-/* Called often; draws at most a few times a second (plain: every 5 s). */
+/* Called often; draws at most a few times a second (plain: every 5 s).
+ * rows and bytes are those written to outputs so far. */
 void progress_update(progress *p, const char *stage, int64_t done, int64_t total,
 		     int64_t running, int64_t rows, int64_t bytes, int force);
 void progress_end(progress *p); /* clears a redrawn line */

@@ -607,11 +607,12 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 				}
 		}
 		watch(&s);
-		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s), s.rows,
-				s.bytes, 0);
+		/* what users see: rows and bytes of output, not intermediates */
+		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s), sum->rows_out,
+				sum->bytes_out, 0);
 	}
 	if (!s.failed)
-		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, s.rows, s.bytes,
+		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, sum->rows_out, sum->bytes_out,
 				s.pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
 	progress_end(&s.pr);
 	report_repeats(&s);
