@@ -15,6 +15,7 @@
 
 #include "util/fsutil.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 /* Links every file of task dir `from` into `to`, keeping relative paths
  * (hive k=v/ directories of several tasks merge). */
@@ -33,6 +34,8 @@ static int merge(const char *from, const char *to, pond_err *err)
 			rc = pond_fail(err, POND_EINTERNAL, "publish: two tasks wrote %s", dst);
 		if (!rc && link(src, dst) != 0)
 			rc = pond_fail(err, POND_EIO, "publish: link %s: %s", src, strerror(errno));
+		if (!rc)
+			test_point("publish-link");
 		free(src);
 		free(dst);
 		free(parent);
@@ -51,6 +54,7 @@ int publish_sink(const stage *s, bool resuming, pond_err *err)
 	char *parent = fs_dirname(a->dir);
 	int rc;
 
+	test_point("publish-start");
 	fs_rm_rf(fresh, NULL);
 	rc = fs_mkdir_p(fresh, err);
 	for (size_t i = 0; rc == 0 && i < s->ntasks; i++)
@@ -66,17 +70,25 @@ int publish_sink(const stage *s, bool resuming, pond_err *err)
 				       a->where, a->dir);
 		else if (rename(a->dir, old) != 0)
 			rc = pond_fail(err, POND_EIO, "publish: move old %s aside: %s", a->dir, strerror(errno));
+		else
+			test_point("publish-aside");
 	}
 	if (!rc && rename(fresh, a->dir) != 0) {
 		rc = pond_fail(err, POND_EIO, "publish: rename to %s: %s", a->dir, strerror(errno));
 		rename(old, a->dir); /* put the old output back */
 	}
 	if (!rc)
+		test_point("publish-rename");
+	if (!rc)
 		rc = fs_fsync_path(parent, err);
 	if (!rc)
 		rc = fs_write_atomic(success, "", 0, err);
 	if (!rc)
+		test_point("publish-success");
+	if (!rc) {
+		test_point("publish-trash");
 		fs_rm_rf(staging, NULL);
+	}
 	free(staging);
 	free(fresh);
 	free(old);

@@ -21,6 +21,7 @@
 #include "engine/engine.h"
 #include "exec/progress.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 #define MAX_LOST 10             /* re-runs after worker losses before giving up */
 #define HEARTBEAT_TIMEOUT 10.0  /* seconds of silence from a busy worker */
@@ -260,6 +261,7 @@ static void on_result(sched *s, int w, json_t *res)
 		if (journal_append(s->j, "commit", f, true, s->err))
 			s->failed = 1;
 		json_decref(f);
+		test_point("commit"); /* a commit line is on disk */
 		s->rows += json_integer_value(json_object_get(res, "rows"));
 		s->bytes += json_integer_value(json_object_get(res, "bytes"));
 		if (s->pp->stages[ts->stage]->kind == ST_SINK) {

@@ -22,6 +22,7 @@
 #include "script/interp.h"
 #include "util/fsutil.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 struct pond_session {
 	pond_options o;
@@ -273,6 +274,7 @@ static void remove_later(const char *dir)
 	if (pid == 0) {
 		if (fork() == 0) {
 			setsid();
+			test_point("remove-later");
 			fs_rm_rf(dir, NULL);
 		}
 		_exit(0);
@@ -479,6 +481,7 @@ pond_status pond_run(pond_session *s)
 	committed = NULL;
 	if ((rc = prepare_job_dir(s, pp, &committed)))
 		goto out;
+	test_point("prepared"); /* the job directory is ready, nothing ran */
 	/* a sink still to publish needs its committed outputs: re-run the
 	 * tasks whose outputs are gone */
 	for (size_t i = 0; committed && i < pp->nstages; i++) {
