@@ -5,7 +5,9 @@
  *                               the first) it reaches point NAME;
  *   POND_TEST_STOP_AT=NAME[:N]  SIGSTOP it there instead, after writing its
  *                               pid to $POND_TEST_STOP_FILE (if set), so a
- *                               test can act while pond waits, then SIGCONT.
+ *                               test can act while pond waits, then SIGCONT;
+ *   POND_TEST_TRACE=FILE        appends each point's name to FILE as it is
+ *                               reached (to list the points a run passes).
  * Point names are listed where they are called (grep test_point). */
 #ifndef POND_UTIL_TESTPOINT_H
 #define POND_UTIL_TESTPOINT_H
