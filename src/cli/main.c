@@ -19,7 +19,9 @@ static const char *usage_run =
 	"the MPI ranks). Output directories get _SUCCESS when complete.\n"
 	"  -w N               worker processes (default: number of cores)\n"
 	"  -D NAME=VALUE      replaces ${NAME} inside the script's strings\n"
-	"  --job-dir DIR      plan, journal, intermediate data (default .pond/<script>)\n"
+	"  --job-dir DIR      plan, journal, intermediate data (default\n"
+	"                     .pond/<script>-<hash of its path and -D values>); locked\n"
+	"                     while a run uses it\n"
 	"  --resume           re-run only the tasks the journal does not show committed\n"
 	"  --threads T        DuckDB threads per task (default: cores / workers)\n"
 	"  --memory-limit S   DuckDB memory per task, e.g. 4GB (default: 80% of RAM / workers)\n"
@@ -107,7 +109,7 @@ static int cmd_run(int argc, char **argv, int explain)
 	const char *script = NULL;
 	pond_options o;
 	pond_session *s = NULL;
-	pond_status st;
+	pond_status st = POND_OK;
 	int code = 0;
 
 	pond_options_init(&o);
