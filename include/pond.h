@@ -36,6 +36,7 @@ typedef enum {
 	POND_EINTERNAL = 6,
 	POND_EEXISTS = 7, /* write mode='error' and the output is not empty */
 	POND_EBUSY = 8,   /* the job directory is locked by another run */
+	POND_EINTR = 9,   /* stopped by pond_interrupt (SIGINT/SIGTERM) */
 } pond_status;
 
 typedef enum {
@@ -91,6 +92,11 @@ pond_status pond_explain(pond_session *s, FILE *out);
  * exclusive lock on the job directory throughout (POND_EBUSY, naming the
  * holder's pid, if another run has it). */
 pond_status pond_run(pond_session *s);
+
+/* Async-signal-safe: asks a running pond_run to stop (call it from a
+ * SIGINT/SIGTERM handler). The run stops its workers, publishes nothing
+ * more, and returns POND_EINTR; --resume finishes the job later. */
+void pond_interrupt(void);
 
 /* ---- MPI (DESIGN.md §3): the same script under mpirun / srun ----------
  * Every rank calls pond_mpi_init. Rank 0 then runs the session with

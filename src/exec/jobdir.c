@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,7 +305,10 @@ out:
 
 /* Removes `dir` in a detached grandchild, so that deleting gigabytes of
  * intermediates does not hold up the end of the job (unlinking 1 GB took
- * ~0.6 s here). Falls back to removing it now if fork fails. */
+ * ~0.6 s here). The grandchild keeps no descriptor of pond's: not the job
+ * lock, and not stdout/stderr, which may be a pipe whose reader
+ * (`pond run … | tee log`) must see EOF when pond exits. Falls back to
+ * removing it now if fork fails. */
 static void remove_later(const char *dir)
 {
 	pid_t pid;
@@ -313,7 +317,16 @@ static void remove_later(const char *dir)
 	pid = fork();
 	if (pid == 0) {
 		if (fork() == 0) {
+			int null = open("/dev/null", O_RDWR);
 			setsid();
+			if (null >= 0) {
+				dup2(null, 0);
+				dup2(null, 1);
+				dup2(null, 2);
+			}
+			fs_close_fds(-1);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
 			test_point("remove-later");
 			fs_rm_rf(dir, NULL);
 		}

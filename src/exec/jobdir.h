@@ -49,8 +49,9 @@ int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *sc
 		   json_t **committed, pond_err *err);
 
 /* After success: shuffle buckets, materialised partitions and tmp/ are
- * moved into DIR/.trash-<pid> at once and deleted in the background.
- * show()/count() results stay for --resume. */
+ * moved into DIR/.trash-<pid> at once and deleted by a detached process
+ * that holds none of pond's files open (a reader of pond's stdout sees EOF
+ * when pond exits). show()/count() results stay for --resume. */
 void jobdir_drop_intermediates(const pplan *pp);
 
 #endif

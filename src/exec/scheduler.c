@@ -461,6 +461,16 @@ static void fill_workers(sched *s)
 	}
 }
 
+/* Tells every worker still running a task to stop it. */
+static void cancel_running(sched *s)
+{
+	for (int k = 0; k < s->nw; k++)
+		if (s->w[k].task >= 0 && !s->w[k].cancelled && !s->w[k].dead) {
+			s->t->ops->send(s->t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
+			s->w[k].cancelled = true;
+		}
+}
+
 int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
 	      pond_err *err)
 {
@@ -500,14 +510,17 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 			}
 		}
 		free(msg);
-		if (s.failed) {
-			/* stop what still runs: the job has failed */
-			for (int k = 0; k < s.nw; k++)
-				if (s.w[k].task >= 0 && !s.w[k].cancelled && !s.w[k].dead) {
-					t->ops->send(t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
-					s.w[k].cancelled = true;
-				}
+		if (o->interrupted && *o->interrupted) {
+			/* SIGINT/SIGTERM: stop now; the transport's shutdown ends
+			 * the workers and what they run, --resume does the rest */
+			if (!s.failed)
+				pond_fail(err, POND_EINTR, "interrupted: run again with --resume");
+			s.failed = 1;
+			cancel_running(&s);
+			break;
 		}
+		if (s.failed)
+			cancel_running(&s); /* the job has failed */
 		watch(&s);
 		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s), s.rows,
 				s.bytes, 0);

@@ -6,6 +6,7 @@
 #include "pond.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct pond_session {
 	pond_err err;
 	lplan *lp;
 	char *script_path;
+	double t0;        /* when the session was made (progress_now) */
 };
 
 void pond_options_init(pond_options *o)
@@ -49,6 +51,7 @@ pond_status pond_session_new(const pond_options *o, pond_session **out)
 		s->defines[i] = xstrdup(o->defines[i]);
 	s->o.defines = (const char *const *)s->defines;
 	s->o.job_dir = o->job_dir ? xstrdup(o->job_dir) : NULL;
+	s->t0 = progress_now();
 	if (s->o.max_attempts <= 0)
 		s->o.max_attempts = 3;
 	*out = s;
@@ -277,8 +280,21 @@ static int check_job_dir_place(pond_session *s, const pplan *pp)
 	return rc;
 }
 
+static volatile sig_atomic_t interrupted;
+
+void pond_interrupt(void)
+{
+	interrupted = 1;
+}
+
+static int check_interrupt(pond_session *s)
+{
+	return interrupted ? pond_fail(&s->err, POND_EINTR, "interrupted: run again with --resume") : 0;
+}
+
 /* Prints show()/count() results and publishes sinks (except those an
- * earlier run published), in script order. */
+ * earlier run published), in script order. An interrupt stops it between
+ * two sinks, never inside a publish. */
 static int finish(pond_session *s, const pplan *pp, const bool *published)
 {
 	for (size_t a = 0; a < s->lp->nactions; a++) {
@@ -287,6 +303,8 @@ static int finish(pond_session *s, const pplan *pp, const bool *published)
 			const stage *st = pp->stages[i];
 			if (st->act != act)
 				continue;
+			if (check_interrupt(s))
+				return -1;
 			if (st->kind == ST_SINK) {
 				if (!published[i] && publish_sink(st, pp->job_dir, &s->err))
 					return -1;
@@ -364,15 +382,19 @@ static int prepare(pond_session *s, const pplan *pp, bool *published, json_t **c
 	return 0;
 }
 
-static void summary(const sched_summary *sum, int workers)
+static void summary(const pond_session *s, const sched_summary *sum, int workers)
 {
 	char rows[32], bytes[32], skipped[64] = "";
+	double wall = progress_process_age();
+
+	if (wall < 0)
+		wall = progress_now() - s->t0;
 	human_count(rows, sizeof(rows), sum->rows_out);
 	human_bytes(bytes, sizeof(bytes), sum->bytes_out);
 	if (sum->skipped)
 		snprintf(skipped, sizeof(skipped), " (%lld already committed)", (long long)sum->skipped);
 	fprintf(stderr, "pond: done: %lld tasks%s, %lld retried, %s rows (%s) written, %.2f s, %d workers\n",
-		(long long)(sum->tasks + sum->skipped), skipped, (long long)sum->retries, rows, bytes, sum->seconds,
+		(long long)(sum->tasks + sum->skipped), skipped, (long long)sum->retries, rows, bytes, wall,
 		workers);
 }
 
@@ -390,7 +412,7 @@ pond_status pond_run(pond_session *s)
 	int rc;
 
 	memset(&s->err, 0, sizeof(s->err));
-	if ((rc = build(s, &pp)) || (rc = jobdir_check(pp->job_dir, &s->err)) ||
+	if ((rc = check_interrupt(s)) || (rc = build(s, &pp)) || (rc = jobdir_check(pp->job_dir, &s->err)) ||
 	    (rc = check_job_dir_place(s, pp)))
 		goto out;
 	published = xcalloc(pp->nstages + 1, sizeof(bool));
@@ -399,7 +421,8 @@ pond_status pond_run(pond_session *s)
 	if ((!s->o.resume && (rc = check_error_mode(s, pp, published))) ||
 	    (rc = jobdir_open(pp->job_dir, &jd, &s->err)))
 		goto out;
-	if ((rc = prepare(s, pp, published, &committed)) || (rc = journal_open(&j, pp->job_dir, &s->err)))
+	if ((rc = prepare(s, pp, published, &committed)) || (rc = journal_open(&j, pp->job_dir, &s->err)) ||
+	    (rc = check_interrupt(s)))
 		goto out;
 	so.max_attempts = s->o.max_attempts;
 	/* 0 = the worker picks its host's share (see worker_set_host_share) */
@@ -411,6 +434,7 @@ pond_status pond_run(pond_session *s)
 	so.speculate = s->o.speculate;
 	so.inject_p = s->o.inject_p;
 	so.inject_seed = s->o.inject_seed;
+	so.interrupted = &interrupted;
 	t = s->o.mpi ? mpi_transport_start(&s->err) : local_transport_start(workers, &s->err);
 	if (!t) {
 		rc = -1;
@@ -426,7 +450,7 @@ pond_status pond_run(pond_session *s)
 			jobdir_drop_intermediates(pp);
 		journal_append(&j, "done", NULL, true, NULL);
 		if (s->o.progress != POND_PROGRESS_NONE)
-			summary(&sum, workers);
+			summary(s, &sum, workers);
 	}
 out:
 	journal_close(&j);

@@ -67,6 +67,7 @@ static int spawn(local_t *l, int w, pond_err *err)
 		 * must end with the driver */
 		fs_close_fds(sv[1]);
 		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
 		worker_set_host_share(l->n);
 		{
 			char name[32];
