@@ -15,6 +15,8 @@
 #   4. and for each step the resume took to recover (the points it passed
 #      before its first task), the kill of 1. is followed by a kill at that
 #      recovery step, and a third run must still finish.
+# Also: a fresh run (no --resume) after a kill puts an old output that was
+# moved aside back before it empties its staging directory.
 # No timing: every kill happens at a named point, every wait is for an exit.
 source "$(dirname "$0")/../e2e/lib.sh"
 
@@ -110,6 +112,21 @@ test_kill_then_resume() {
 	done <recovery
 }
 
+# Killed after moving the old output aside; then a fresh run (no --resume)
+# that fails before it publishes: the old output is back, whole, not lost
+# with the staging directory the fresh run empties. A third run finishes.
+test_fresh_run_after_kill_puts_old_output_back() {
+	make_job
+	local old
+	old=$(tree_digest out/a)
+	run_pond 137 POND_TEST_KILL_AT=publish-aside:1
+	assert_missing out/a
+	run_pond 1 POND_TEST_CRASH=sink-t00001 -- --max-attempts 1
+	assert_same "the old output is back" "$(tree_digest out/a)" "$old"
+	run_pond 0
+	check_outputs
+}
+
 POINTS=$(list_points) || exit 1
 [ -n "$POINTS" ] || { echo "publish_kill.sh: no publish test points were passed" >&2; exit 1; }
 echo "publish points: $(echo $POINTS)"
@@ -117,4 +134,5 @@ for KP in $POINTS; do
 	export KP
 	run_test "kill_at_$KP" test_kill_then_resume
 done
+run_test fresh_run_after_kill_puts_old_output_back test_fresh_run_after_kill_puts_old_output_back
 finish_tests
