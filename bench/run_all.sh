@@ -20,7 +20,7 @@ export BENCH_DIR
 PROVENANCE=$(pond_provenance)
 snapshot_pond "$BENCH_DIR"
 MPI=${MPI:-auto}
-BENCHES=(hash_agg global_sort tiny_tasks)
+BENCHES=(hash_agg csv_agg global_sort tiny_tasks)
 case $MPI in
 0) ;;
 1) BENCHES+=(mpi_vs_local) ;;

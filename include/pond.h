@@ -35,6 +35,8 @@ typedef enum {
 	POND_ENOMEM = 5,
 	POND_EINTERNAL = 6,
 	POND_EEXISTS = 7, /* write mode='error' and the output is not empty */
+	POND_EBUSY = 8,   /* the job directory is locked by another run */
+	POND_EINTR = 9,   /* stopped by pond_interrupt (SIGINT/SIGTERM) */
 } pond_status;
 
 typedef enum {
@@ -48,7 +50,8 @@ typedef struct {
 	int threads;              /* DuckDB threads per task; 0 = cores/workers */
 	int64_t memory_limit;     /* bytes per task; 0 = 80% of RAM / workers */
 	uint64_t seed;            /* job seed for sampling and random shuffles */
-	const char *job_dir;      /* NULL = .pond/<script name> */
+	const char *job_dir;      /* NULL = .pond/<script name>-<8 hex>, the
+	                           * hex a hash of the script's path and defines */
 	bool resume;              /* skip tasks the journal says are committed */
 	int max_attempts;         /* per task; 0 = 3 */
 	pond_progress progress;
@@ -85,8 +88,15 @@ pond_status pond_load_script(pond_session *s, const char *path);
 pond_status pond_explain(pond_session *s, FILE *out);
 
 /* Runs the loaded script: plans, schedules tasks over the workers,
- * commits outputs, prints show()/count() results to stdout. */
+ * commits outputs, prints show()/count() results to stdout. Holds an
+ * exclusive lock on the job directory throughout (POND_EBUSY, naming the
+ * holder's pid, if another run has it). */
 pond_status pond_run(pond_session *s);
+
+/* Async-signal-safe: asks a running pond_run to stop (call it from a
+ * SIGINT/SIGTERM handler). The run stops its workers, publishes nothing
+ * more, and returns POND_EINTR; --resume finishes the job later. */
+void pond_interrupt(void);
 
 /* ---- MPI (DESIGN.md §3): the same script under mpirun / srun ----------
  * Every rank calls pond_mpi_init. Rank 0 then runs the session with

@@ -2,6 +2,7 @@
  * drives a session through the public API, and maps statuses to exit codes
  * (0 ok; 1 the job failed; 2 usage or script error, nothing ran). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@ static const char *usage_run =
 	"the MPI ranks). Output directories get _SUCCESS when complete.\n"
 	"  -w N               worker processes (default: number of cores)\n"
 	"  -D NAME=VALUE      replaces ${NAME} inside the script's strings\n"
-	"  --job-dir DIR      plan, journal, intermediate data (default .pond/<script>)\n"
+	"  --job-dir DIR      plan, journal, intermediate data (default\n"
+	"                     .pond/<script>-<hash of its path and -D values>); locked\n"
+	"                     while a run uses it\n"
 	"  --resume           re-run only the tasks the journal does not show committed\n"
 	"  --threads T        DuckDB threads per task (default: cores / workers)\n"
 	"  --memory-limit S   DuckDB memory per task, e.g. 4GB (default: 80% of RAM / workers)\n"
@@ -87,6 +90,32 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return errno || end == s || *end || *out < lo || *out > hi ? -1 : 0;
 }
 
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	if (got_signal) { /* a second one: stop waiting for a clean stop */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	got_signal = sig;
+	pond_interrupt();
+}
+
+/* SIGINT/SIGTERM stop the run cleanly (workers ended, nothing more
+ * published); the CLI then says so and dies of the same signal, so that
+ * a calling shell sees an interrupted command (exit 128+signal). */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int status_exit(pond_status st)
 {
 	switch (st) {
@@ -107,7 +136,7 @@ static int cmd_run(int argc, char **argv, int explain)
 	const char *script = NULL;
 	pond_options o;
 	pond_session *s = NULL;
-	pond_status st;
+	pond_status st = POND_OK;
 	int code = 0;
 
 	pond_options_init(&o);
@@ -256,6 +285,8 @@ static int cmd_run(int argc, char **argv, int explain)
 		code = 1;
 		goto out;
 	}
+	if (!explain)
+		catch_signals();
 	st = pond_load_script(s, script);
 	if (st == POND_OK)
 		st = explain ? pond_explain(s, stdout) : pond_run(s);
@@ -266,6 +297,11 @@ static int cmd_run(int argc, char **argv, int explain)
 out:
 	pond_session_free(s);
 	free(defines);
+	if (st == POND_EINTR && got_signal) {
+		fflush(NULL);
+		signal(got_signal, SIG_DFL);
+		raise(got_signal);
+	}
 	return code;
 }
 

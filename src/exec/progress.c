@@ -2,6 +2,8 @@
 #include "exec/progress.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +12,31 @@ double progress_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* starttime, field 22 of /proc/self/stat, is in clock ticks since boot
+ * (CLOCK_BOOTTIME): the age it gives is exact to a tick (10 ms). */
+double progress_process_age(void)
+{
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	unsigned long long start = 0;
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+	int field = 2;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces */
+	for (; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (!p || field != 22 || sscanf(p, "%llu", &start) != 1 || hz <= 0 ||
+	    clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+		return -1;
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - (double)start / (double)hz;
 }
 
 void progress_init(progress *p, pond_progress mode)

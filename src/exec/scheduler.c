@@ -22,6 +22,7 @@
 #include "engine/engine.h"
 #include "exec/progress.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 #define MAX_LOST 10             /* re-runs after worker losses before giving up */
 #define HEARTBEAT_TIMEOUT 10.0  /* seconds of silence from a busy worker */
@@ -339,6 +340,7 @@ static void on_result(sched *s, int w, json_t *res)
 		if (journal_append(s->j, "commit", f, true, s->err))
 			s->failed = 1;
 		json_decref(f);
+		test_point("commit"); /* a commit line is on disk */
 		s->rows += json_integer_value(json_object_get(res, "rows"));
 		s->bytes += json_integer_value(json_object_get(res, "bytes"));
 		if (s->pp->stages[ts->stage]->kind == ST_SINK) {
@@ -559,6 +561,16 @@ static void report_repeats(sched *s)
 	free(s->fail_key);
 }
 
+/* Tells every worker still running a task to stop it. */
+static void cancel_running(sched *s)
+{
+	for (int k = 0; k < s->nw; k++)
+		if (s->w[k].task >= 0 && !s->w[k].cancelled && !s->w[k].dead) {
+			s->t->ops->send(s->t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
+			s->w[k].cancelled = true;
+		}
+}
+
 int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
 	      pond_err *err)
 {
@@ -598,14 +610,17 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 			}
 		}
 		free(msg);
-		if (s.failed) {
-			/* stop what still runs: the job has failed */
-			for (int k = 0; k < s.nw; k++)
-				if (s.w[k].task >= 0 && !s.w[k].cancelled && !s.w[k].dead) {
-					t->ops->send(t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
-					s.w[k].cancelled = true;
-				}
+		if (o->interrupted && *o->interrupted) {
+			/* SIGINT/SIGTERM: stop now; the transport's shutdown ends
+			 * the workers and what they run, --resume does the rest */
+			if (!s.failed)
+				pond_fail(err, POND_EINTR, "interrupted: run again with --resume");
+			s.failed = 1;
+			cancel_running(&s);
+			break;
 		}
+		if (s.failed)
+			cancel_running(&s); /* the job has failed */
 		watch(&s);
 		/* what users see: rows and bytes of output, not intermediates */
 		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s), sum->rows_out,

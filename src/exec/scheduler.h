@@ -5,6 +5,7 @@
 #define POND_EXEC_SCHEDULER_H
 
 #include <jansson.h>
+#include <signal.h>
 
 #include "exec/journal.h"
 #include "plan/physical.h"
@@ -20,6 +21,9 @@ typedef struct {
 	bool speculate;         /* re-run stragglers elsewhere */
 	double inject_p;        /* --inject-faults probability, 0 = off */
 	uint64_t inject_seed;
+	/* set (by a signal handler) to stop the job: sched_run then fails
+	 * with POND_EINTR at once; NULL = never */
+	const volatile sig_atomic_t *interrupted;
 } sched_opts;
 
 typedef struct {

@@ -1,16 +1,18 @@
 /* session.c — the public API (include/pond.h): a session loads a script
- * (parse + interpret into a logical plan), plans it into stages, prepares
- * the job directory, runs the scheduler over a transport and publishes the
+ * (parse + interpret into a logical plan), plans it into stages, locks and
+ * prepares the job directory (jobdir.c), settles and stages the sinks
+ * (publish.c), runs the scheduler over a transport and publishes the
  * outputs. The CLI is a thin layer over these calls. */
 #include "pond.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/jobdir.h"
 #include "exec/journal.h"
 #include "exec/progress.h"
 #include "exec/publish.h"
@@ -24,6 +26,7 @@
 #include "util/fsutil.h"
 #include "util/manifest.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 struct pond_session {
 	pond_options o;
@@ -31,6 +34,7 @@ struct pond_session {
 	pond_err err;
 	lplan *lp;
 	char *script_path;
+	double t0;        /* when the session was made (progress_now) */
 };
 
 void pond_options_init(pond_options *o)
@@ -49,6 +53,7 @@ pond_status pond_session_new(const pond_options *o, pond_session **out)
 		s->defines[i] = xstrdup(o->defines[i]);
 	s->o.defines = (const char *const *)s->defines;
 	s->o.job_dir = o->job_dir ? xstrdup(o->job_dir) : NULL;
+	s->t0 = progress_now();
 	if (s->o.max_attempts <= 0)
 		s->o.max_attempts = 3;
 	*out = s;
@@ -121,22 +126,11 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	return bind_plan(s, path);
 }
 
-/* .pond/<script name without .pond> under the current directory */
 static char *job_dir_of(pond_session *s)
 {
-	char *name, *dot, *dir;
-
 	if (s->o.job_dir)
 		return fs_abspath(s->o.job_dir);
-	name = xstrdup(fs_basename(s->script_path));
-	dot = strrchr(name, '.');
-	if (dot && dot != name)
-		*dot = '\0';
-	dir = xasprintf(".pond/%s", name);
-	free(name);
-	name = fs_abspath(dir);
-	free(dir);
-	return name;
+	return jobdir_default(s->script_path, s->o.defines, s->o.ndefines);
 }
 
 static int build(pond_session *s, pplan **pp)
@@ -170,28 +164,6 @@ static long cores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? n : 1;
-}
-
-/* What differs between an old plan.json and the new plan, in words. */
-static char *plan_change(const char *old_text, const json_t *plan)
-{
-	json_t *old = json_loads(old_text, 0, NULL);
-	const json_t *a = json_object_get(old, "inputs"), *b = json_object_get(plan, "inputs");
-	char *what = NULL;
-	size_t i;
-
-	if (a && json_array_size(a) != json_array_size(b))
-		what = xasprintf("the input files changed (%zu then, %zu now)", json_array_size(a), json_array_size(b));
-	for (i = 0; !what && a && i < json_array_size(a); i++) {
-		const json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
-		if (!json_equal((json_t *)x, (json_t *)y))
-			what = xasprintf("input %s changed (its path, size or modification time)",
-					 json_string_value(json_object_get(y, "path")));
-	}
-	if (!what)
-		what = xstrdup("the plan changed (the script or its parameters)");
-	json_decref(old);
-	return what;
 }
 
 /* Parquet files end with the magic "PAR1": a cheap check that a file was
@@ -275,160 +247,68 @@ static void drop_unreadable(const pplan *pp, json_t *committed)
 	free(needed);
 }
 
-/* Removes `dir` in a detached grandchild, so that deleting gigabytes of
- * intermediates does not hold up the end of the job (unlinking 1 GB took
- * ~0.6 s here). Falls back to removing it now if fork fails. */
-static void remove_later(const char *dir)
-{
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		if (fork() == 0) {
-			setsid();
-			fs_rm_rf(dir, NULL);
-		}
-		_exit(0);
-	}
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	else
-		fs_rm_rf(dir, NULL);
-}
-
-/* After success, shuffle buckets and materialised partitions are garbage
- * (often as big as the input): they and the attempt/spill dirs are moved
- * into <job>/.trash-<pid> at once and deleted in the background.
- * show()/count() results stay, so --resume of a finished job can print
- * them again without running anything. */
-static void drop_intermediates(const pplan *pp)
-{
-	char *trash = xasprintf("%s/.trash-%d", pp->job_dir, (int)getpid());
-	char *tmp = xasprintf("%s/tmp", pp->job_dir);
-	int n = 0;
-
-	if (fs_mkdir_p(trash, NULL)) {
-		free(trash);
-		trash = NULL;
-	}
-	for (size_t i = 0; i < pp->nstages; i++) {
-		const stage *st = pp->stages[i];
-		char *dir, *to;
-		if (st->kind == ST_SHOW || st->kind == ST_COUNT || st->kind == ST_SINK || !st->ntasks)
-			continue;
-		dir = fs_dirname(json_string_value(json_object_get(st->tasks[0], "dir")));
-		to = trash ? xasprintf("%s/%d", trash, n++) : NULL;
-		if (!to || rename(dir, to) != 0)
-			fs_rm_rf(dir, NULL);
-		free(dir);
-		free(to);
-	}
-	if (trash) {
-		char *to = xasprintf("%s/tmp", trash);
-		if (rename(tmp, to) != 0)
-			fs_rm_rf(tmp, NULL);
-		free(to);
-		remove_later(trash);
-	} else {
-		fs_rm_rf(tmp, NULL);
-	}
-	free(trash);
-	free(tmp);
-}
-
-/* Fresh run: clears the job dir; --resume: keeps it if the plan is the
- * same and returns the committed task ids. Writes plan.json. */
-static int prepare_job_dir(pond_session *s, const pplan *pp, json_t **committed)
-{
-	const char *jd = pp->job_dir;
-	json_t *plan = pplan_to_json(pp);
-	char *text = json_dumps(plan, JSON_INDENT(1) | JSON_SORT_KEYS);
-	char *path = xasprintf("%s/plan.json", jd);
-	char *old = NULL;
-	int rc = 0;
-
-	*committed = NULL;
-	if (s->o.resume && fs_read(path, &old, NULL, NULL) == 0) {
-		if (strcmp(old, text)) {
-			char *what = plan_change(old, plan);
-			rc = pond_fail(&s->err, POND_EUSAGE,
-				       "%s: cannot resume: %s since the job directory %s was written; "
-				       "run without --resume to start fresh",
-				       s->script_path, what, jd);
-			free(what);
-			goto out;
-		}
-		*committed = journal_committed(jd);
-	} else {
-		static const char *parts[] = { "data", "tmp", "log", "journal.jsonl", "events.jsonl", "plan.json" };
-		char **names;
-		size_t nn;
-		/* what an earlier run's background delete did not get to */
-		if (fs_list(jd, &names, &nn, NULL) == 0)
-			for (size_t i = 0; i < nn; i++)
-				if (!strncmp(names[i], ".trash-", 7)) {
-					char *p = xasprintf("%s/%s", jd, names[i]);
-					fs_rm_rf(p, NULL);
-					free(p);
-				}
-		fs_free_list(names);
-		for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(parts[0]); i++) {
-			char *p = xasprintf("%s/%s", jd, parts[i]);
-			rc = fs_rm_rf(p, &s->err);
-			free(p);
-		}
-		for (size_t i = 0; rc == 0 && i < pp->nstages; i++)
-			if (pp->stages[i]->kind == ST_SINK) {
-				char *st = pplan_staging_dir(pp->stages[i]->act->dir);
-				rc = fs_rm_rf(st, &s->err);
-				free(st);
-			}
-	}
-	if (!rc)
-		rc = fs_mkdir_p(jd, &s->err);
-	if (!rc) {
-		char *tmp = xasprintf("%s/tmp/attempts", jd);
-		char *log = xasprintf("%s/log", jd);
-		rc = fs_mkdir_p(tmp, &s->err);
-		if (!rc)
-			rc = fs_mkdir_p(log, &s->err);
-		free(tmp);
-		free(log);
-	}
-	if (!rc)
-		rc = fs_write_atomic(path, text, strlen(text), &s->err);
-out:
-	free(old);
-	free(path);
-	free(text);
-	json_decref(plan);
-	return rc;
-}
-
 /* On --resume: a sink whose tasks the journal shows all committed and
- * whose staging directory is gone was published by an earlier run (staging
- * is removed only after a successful publish, _SUCCESS written last). */
-static bool sink_published(const stage *st, const json_t *committed)
+ * whose staging directory is gone was published by an earlier run (every
+ * publish ends by removing it; publish_recover has finished one cut
+ * short). Its output is still there if _SUCCESS is. */
+static bool sink_published(const stage *st, const json_t *committed, const char *job_dir)
 {
-	char *staging, *success;
+	char *success;
 	bool done = committed != NULL;
 
 	for (size_t i = 0; done && i < st->ntasks; i++)
 		done = json_object_get(committed, json_string_value(json_object_get(st->tasks[i], "id"))) != NULL;
 	if (!done)
 		return false;
-	staging = pplan_staging_dir(st->act->dir);
 	success = xasprintf("%s/_SUCCESS", st->act->dir);
-	done = !fs_exists(staging) && fs_exists(success);
-	free(staging);
+	done = publish_staging_gone(st, job_dir) && fs_exists(success);
 	free(success);
 	return done;
 }
 
+/* Outputs and the job directory apart: a fresh run cleans the job
+ * directory and a publish replaces the output, so neither may hold the
+ * other (the script-level checks are in interp.c, check_output_dir). */
+static int check_job_dir_place(pond_session *s, const pplan *pp)
+{
+	char *jd = fs_realpath(pp->job_dir);
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < pp->nstages; i++) {
+		const action *a = pp->stages[i]->act;
+		char *out;
+		if (pp->stages[i]->kind != ST_SINK)
+			continue;
+		out = fs_realpath(a->dir);
+		if (fs_path_within(jd, out))
+			rc = pond_fail(&s->err, POND_EUSAGE,
+				       "%s: output directory %s contains the job directory %s; "
+				       "write elsewhere or pass another --job-dir", a->where, a->dir, pp->job_dir);
+		else if (fs_path_within(out, jd))
+			rc = pond_fail(&s->err, POND_EUSAGE,
+				       "%s: output directory %s is inside the job directory %s; "
+				       "write elsewhere or pass another --job-dir", a->where, a->dir, pp->job_dir);
+		free(out);
+	}
+	free(jd);
+	return rc;
+}
+
+static volatile sig_atomic_t interrupted;
+
+void pond_interrupt(void)
+{
+	interrupted = 1;
+}
+
+static int check_interrupt(pond_session *s)
+{
+	return interrupted ? pond_fail(&s->err, POND_EINTR, "interrupted: run again with --resume") : 0;
+}
+
 /* Prints show()/count() results and publishes sinks (except those an
- * earlier run published), in script order. */
+ * earlier run published), in script order. An interrupt stops it between
+ * two sinks, never inside a publish. */
 static int finish(pond_session *s, const pplan *pp, const bool *published)
 {
 	for (size_t a = 0; a < s->lp->nactions; a++) {
@@ -437,8 +317,10 @@ static int finish(pond_session *s, const pplan *pp, const bool *published)
 			const stage *st = pp->stages[i];
 			if (st->act != act)
 				continue;
+			if (check_interrupt(s))
+				return -1;
 			if (st->kind == ST_SINK) {
-				if (!published[i] && publish_sink(st, s->o.resume, &s->err))
+				if (!published[i] && publish_sink(st, pp->job_dir, &s->err))
 					return -1;
 			} else {
 				const char *dir = json_string_value(json_object_get(st->tasks[0], "dir"));
@@ -457,9 +339,83 @@ static int finish(pond_session *s, const pplan *pp, const bool *published)
 	return 0;
 }
 
+/* mode='error' refuses a non-empty output before any work starts (a sink
+ * published[] by this job's earlier run excepted). */
+static int check_error_mode(pond_session *s, const pplan *pp, const bool *published)
+{
+	for (size_t i = 0; i < pp->nstages; i++) {
+		const stage *st = pp->stages[i];
+		if (st->kind == ST_SINK && !published[i] && !st->act->overwrite && !fs_dir_is_empty(st->act->dir))
+			return pond_fail(&s->err, POND_EEXISTS,
+					 "%s: output directory %s is not empty (mode='error'); "
+					 "pass mode='overwrite' to replace it", st->act->where, st->act->dir);
+	}
+	return 0;
+}
+
+/* Up to the first task: an earlier publish cut short is settled, outputs
+ * checked (mode='error' refuses a non-empty one unless --resume finds it
+ * published by this job's earlier run), the job directory prepared and
+ * the sinks' staging directories made. Sets *committed on --resume. */
+static int prepare(pond_session *s, const pplan *pp, bool *published, json_t **committed)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < pp->nstages; i++)
+		if (pp->stages[i]->kind == ST_SINK)
+			rc = publish_recover(pp->stages[i], pp->job_dir, &s->err);
+	if (rc)
+		return rc;
+	if (s->o.resume)
+		*committed = journal_committed(pp->job_dir);
+	for (size_t i = 0; i < pp->nstages; i++)
+		if (pp->stages[i]->kind == ST_SINK)
+			published[i] = sink_published(pp->stages[i], *committed, pp->job_dir);
+	if ((rc = check_error_mode(s, pp, published)))
+		return rc;
+	json_decref(*committed);
+	*committed = NULL;
+	if ((rc = jobdir_prepare(pp->job_dir, pp, s->o.resume, s->script_path, committed, &s->err)))
+		return rc;
+	for (size_t i = 0; rc == 0 && i < pp->nstages; i++)
+		if (pp->stages[i]->kind == ST_SINK && !published[i])
+			rc = publish_prepare(pp->stages[i], pp->job_dir, *committed == NULL, &s->err);
+	if (rc)
+		return rc;
+	/* a sink still to publish needs its committed outputs: re-run the
+	 * tasks whose outputs are gone */
+	for (size_t i = 0; *committed && i < pp->nstages; i++) {
+		const stage *st = pp->stages[i];
+		for (size_t k = 0; st->kind == ST_SINK && !published[i] && k < st->ntasks; k++)
+			if (!fs_exists(json_string_value(json_object_get(st->tasks[k], "dir"))))
+				json_object_del(*committed, json_string_value(json_object_get(st->tasks[k], "id")));
+	}
+	if (*committed)
+		drop_unreadable(pp, *committed);
+	test_point("prepared"); /* the job directory is ready, nothing ran */
+	return 0;
+}
+
+static void summary(const pond_session *s, const sched_summary *sum, int workers)
+{
+	char rows[32], bytes[32], skipped[64] = "";
+	double wall = progress_process_age();
+
+	if (wall < 0)
+		wall = progress_now() - s->t0;
+	human_count(rows, sizeof(rows), sum->rows_out);
+	human_bytes(bytes, sizeof(bytes), sum->bytes_out);
+	if (sum->skipped)
+		snprintf(skipped, sizeof(skipped), " (%lld already committed)", (long long)sum->skipped);
+	fprintf(stderr, "pond: done: %lld tasks%s, %lld retried, %s rows (%s) written, %.2f s, %d workers\n",
+		(long long)(sum->tasks + sum->skipped), skipped, (long long)sum->retries, rows, bytes, wall,
+		workers);
+}
+
 pond_status pond_run(pond_session *s)
 {
 	pplan *pp = NULL;
+	jobdir *jd = NULL;
 	transport *t = NULL;
 	journal j = { -1, -1 };
 	sched_opts so = { 0 };
@@ -470,40 +426,17 @@ pond_status pond_run(pond_session *s)
 	int rc;
 
 	memset(&s->err, 0, sizeof(s->err));
-	if ((rc = build(s, &pp)))
+	if ((rc = check_interrupt(s)) || (rc = build(s, &pp)) || (rc = jobdir_check(pp->job_dir, &s->err)) ||
+	    (rc = check_job_dir_place(s, pp)))
 		goto out;
-	/* mode='error' refuses a non-empty output before any work starts,
-	 * unless --resume finds it published by this job's earlier run */
 	published = xcalloc(pp->nstages + 1, sizeof(bool));
-	if (s->o.resume)
-		committed = journal_committed(pp->job_dir);
-	for (size_t i = 0; i < pp->nstages; i++) {
-		const stage *st = pp->stages[i];
-		if (st->kind != ST_SINK)
-			continue;
-		published[i] = sink_published(st, committed);
-		if (!published[i] && !st->act->overwrite && !fs_dir_is_empty(st->act->dir)) {
-			rc = pond_fail(&s->err, POND_EEXISTS,
-				       "%s: output directory %s is not empty (mode='error'); "
-				       "pass mode='overwrite' to replace it", st->act->where, st->act->dir);
-			goto out;
-		}
-	}
-	json_decref(committed);
-	committed = NULL;
-	if ((rc = prepare_job_dir(s, pp, &committed)))
+	/* a fresh run refuses before it makes anything; --resume must first
+	 * see what its earlier run published (under the lock, in prepare) */
+	if ((!s->o.resume && (rc = check_error_mode(s, pp, published))) ||
+	    (rc = jobdir_open(pp->job_dir, &jd, &s->err)))
 		goto out;
-	/* a sink still to publish needs its committed outputs: re-run the
-	 * tasks whose outputs are gone */
-	for (size_t i = 0; committed && i < pp->nstages; i++) {
-		const stage *st = pp->stages[i];
-		for (size_t k = 0; st->kind == ST_SINK && !published[i] && k < st->ntasks; k++)
-			if (!fs_exists(json_string_value(json_object_get(st->tasks[k], "dir"))))
-				json_object_del(committed, json_string_value(json_object_get(st->tasks[k], "id")));
-	}
-	if (committed)
-		drop_unreadable(pp, committed);
-	if ((rc = journal_open(&j, pp->job_dir, &s->err)))
+	if ((rc = prepare(s, pp, published, &committed)) || (rc = journal_open(&j, pp->job_dir, &s->err)) ||
+	    (rc = check_interrupt(s)))
 		goto out;
 	so.max_attempts = s->o.max_attempts;
 	/* 0 = the worker picks its host's share (see worker_set_host_share) */
@@ -515,34 +448,27 @@ pond_status pond_run(pond_session *s)
 	so.speculate = s->o.speculate;
 	so.inject_p = s->o.inject_p;
 	so.inject_seed = s->o.inject_seed;
+	so.interrupted = &interrupted;
 	t = s->o.mpi ? mpi_transport_start(&s->err) : local_transport_start(workers, &s->err);
-	if (t)
-		workers = t->ops->nworkers(t);
 	if (!t) {
 		rc = -1;
 		goto out;
 	}
+	workers = t->ops->nworkers(t);
 	rc = sched_run(pp, t, &so, &j, &sum, &s->err);
 	t->ops->shutdown(t);
 	if (!rc)
 		rc = finish(s, pp, published);
 	if (!rc) {
 		if (!s->o.keep_intermediates)
-			drop_intermediates(pp);
+			jobdir_drop_intermediates(pp);
 		journal_append(&j, "done", NULL, true, NULL);
-		if (s->o.progress != POND_PROGRESS_NONE) {
-			char rows[32], bytes[32], skipped[64] = "";
-			human_count(rows, sizeof(rows), sum.rows_out);
-			human_bytes(bytes, sizeof(bytes), sum.bytes_out);
-			if (sum.skipped)
-				snprintf(skipped, sizeof(skipped), " (%lld already committed)", (long long)sum.skipped);
-			fprintf(stderr, "pond: done: %lld tasks%s, %lld retried, %s rows (%s) written, %.2f s, %d workers\n",
-				(long long)(sum.tasks + sum.skipped), skipped, (long long)sum.retries, rows, bytes,
-				sum.seconds, workers);
-		}
+		if (s->o.progress != POND_PROGRESS_NONE)
+			summary(s, &sum, workers);
 	}
 out:
 	journal_close(&j);
+	jobdir_close(jd); /* the lock goes last */
 	free(published);
 	json_decref(committed);
 	pplan_free(pp);

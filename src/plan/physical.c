@@ -16,6 +16,7 @@
 
 #include "plan/source.h"
 #include "util/fsutil.h"
+#include "util/hash.h"
 #include "util/sb.h"
 
 /* A producer reads at most this many input bytes, and there are at least
@@ -72,10 +73,13 @@ const char *stage_kind_name(stage_kind k)
 	return n[k];
 }
 
-char *pplan_staging_dir(const char *out_dir)
+char *pplan_staging_dir(const char *job_dir, const char *out_dir)
 {
 	char *parent = fs_dirname(out_dir);
-	char *s = xasprintf("%s/.%s.pond-staging", parent, fs_basename(out_dir));
+	char *real = fs_realpath(job_dir);
+	uint32_t id = hash_fold32(fnv1a64(FNV1A64_INIT, real, strlen(real)));
+	char *s = xasprintf("%s/.%s.pond-staging-%08x", parent, fs_basename(out_dir), id);
+	free(real);
 	free(parent);
 	return s;
 }
@@ -849,7 +853,7 @@ static void plan_action(planner *pl, const action *a)
 	tctx c;
 
 	if (a->kind == A_WRITE_PARQUET || a->kind == A_WRITE_CSV) {
-		char *staging = pplan_staging_dir(a->dir);
+		char *staging = pplan_staging_dir(pl->o->job_dir, a->dir);
 		char *step = xasprintf("%s %s", a->where, a->kind == A_WRITE_PARQUET ? "write_parquet" : "write_csv");
 		s = new_stage(pl, ST_SINK, step);
 		free(step);

@@ -53,8 +53,11 @@ void pplan_free(pplan *p);             /* accepts NULL */
 json_t *pplan_to_json(const pplan *p); /* plan.json; new reference */
 void pplan_explain(const lplan *lp, const pplan *p, FILE *out);
 
-/* Where a sink's committed task outputs wait for publishing. Caller frees. */
-char *pplan_staging_dir(const char *out_dir);
+/* Where a sink's committed task outputs wait for publishing:
+ * <parent>/.<name>.pond-staging-<8 hex of the job dir's real path>, on the
+ * output's file system and owned by one job directory (two jobs writing
+ * one output never share it). Caller frees. */
+char *pplan_staging_dir(const char *job_dir, const char *out_dir);
 
 const char *stage_kind_name(stage_kind k);
 

@@ -15,6 +15,7 @@
 #include "runtime/frame.h"
 #include "runtime/transport.h"
 #include "runtime/worker.h"
+#include "util/fsutil.h"
 #include "util/sb.h"
 
 #define SHUTDOWN_GRACE_MS 5000 /* for workers to exit at the end */
@@ -61,11 +62,12 @@ static int spawn(local_t *l, int w, pond_err *err)
 		worker_io io = { sock_recv, sock_send, sock_poll, &sv[1] };
 		/* die with the driver, even if it is killed with SIGKILL */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(sv[0]);
-		for (int i = 0; i < l->n; i++)
-			if (l->fd[i] >= 0)
-				close(l->fd[i]);
+		/* nothing of the driver's stays open here: not the other
+		 * workers' sockets, and not the job directory's lock, which
+		 * must end with the driver */
+		fs_close_fds(sv[1]);
 		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
 		worker_set_host_share(l->n);
 		{
 			char name[32];

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/fsutil.h"
 #include "util/sb.h"
@@ -604,16 +605,127 @@ static int fn_limit(interp *in, const func *f, bound *b, lnode **out)
 static const char *compressions[] = { "zstd", "snappy", "gzip", "lz4", "lz4_raw", "brotli",
 				      "uncompressed", NULL };
 
+/* One path a read_*() call of the script names, for check_output_dir. */
+typedef struct {
+	interp *in;
+	const ast_node *at;  /* the write's directory argument */
+	const action *a;
+	const char *out;     /* real path of the output directory */
+} out_check;
+
+/* The output must not hold this input (a file, or a directory walked for
+ * files) nor lie inside a walked one: the publish would delete it, or the
+ * next run would read its own output. */
+static int check_against_input(out_check *c, const ast_node *src)
+{
+	char *abs = fs_abspath(src->str);
+	int rc = 0;
+
+	if (has_glob(src->str)) {
+		glob_t g;
+		if (glob(abs, 0, NULL, &g) == 0) {
+			for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
+				char *real = fs_realpath(g.gl_pathv[i]);
+				if (fs_path_within(real, c->out))
+					rc = fail_at(c->in, c->at, POND_EUSAGE,
+						     "output directory %s contains %s, an input of the script (read at %d:%d)",
+						     c->a->dir, g.gl_pathv[i], src->line, src->col);
+				free(real);
+			}
+			globfree(&g);
+		}
+	} else if (fs_exists(abs)) {
+		char *real = fs_realpath(abs);
+		if (fs_path_within(real, c->out))
+			rc = fail_at(c->in, c->at, POND_EUSAGE,
+				     "output directory %s contains %s, an input of the script (read at %d:%d)",
+				     c->a->dir, abs, src->line, src->col);
+		else if (fs_is_dir(real) && fs_path_within(c->out, real))
+			rc = fail_at(c->in, c->at, POND_EUSAGE,
+				     "output directory %s is inside %s, an input directory of the script (read at %d:%d): "
+				     "a later run would read the output as input",
+				     c->a->dir, abs, src->line, src->col);
+		free(real);
+	}
+	free(abs);
+	return rc;
+}
+
+/* Walks the whole script (reads after this write count too) for the
+ * paths of read_parquet/read_csv/read_json calls. */
+static int check_reads(out_check *c, const ast_node *e)
+{
+	const ast_node *paths = NULL;
+	int rc = 0;
+
+	if (!e)
+		return 0;
+	if (e->kind == AST_CALL && !strncmp(e->str, "read_", 5)) {
+		paths = e->n ? e->items[0] : NULL;
+		for (size_t k = 0; !paths && k < e->nkw; k++)
+			if (!strcmp(e->kw_names[k], "paths"))
+				paths = e->kw_values[k];
+	}
+	if (paths && paths->kind == AST_STRING)
+		rc = check_against_input(c, paths);
+	for (size_t i = 0; paths && paths->kind == AST_LIST && rc == 0 && i < paths->n; i++)
+		if (paths->items[i]->kind == AST_STRING)
+			rc = check_against_input(c, paths->items[i]);
+	if (e->kind == AST_CALL || e->kind == AST_LIST || e->kind == AST_MAP)
+		for (size_t i = 0; rc == 0 && i < e->n; i++)
+			rc = check_reads(c, e->items[i]);
+	for (size_t k = 0; e->kind == AST_CALL && rc == 0 && k < e->nkw; k++)
+		rc = check_reads(c, e->kw_values[k]);
+	return rc;
+}
+
+/* pond publishes by renaming a directory into the output's place: that
+ * cannot replace a mount point (EBUSY/EXDEV at the very end of the job). */
+static bool is_mount_point(const char *dir)
+{
+	struct stat st, up;
+	char *parent = fs_dirname(dir);
+	bool mp = stat(dir, &st) == 0 && stat(parent, &up) == 0 && (st.st_dev != up.st_dev || st.st_ino == up.st_ino);
+	free(parent);
+	return mp;
+}
+
 static int check_output_dir(interp *in, const ast_node *at, action *a)
 {
-	for (size_t i = 0; i + 1 < in->plan->nactions; i++) {
+	char *out = fs_realpath(a->dir);
+	char *script = in->plan->script_path ? fs_realpath(in->plan->script_path) : NULL;
+	out_check c = { in, at, a, out };
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i + 1 < in->plan->nactions; i++) {
 		const action *o = &in->plan->actions[i];
-		if (o->dir && !strcmp(o->dir, a->dir))
-			return fail_at(in, at, POND_EUSAGE, "%s is already written by the write at %s", a->dir, o->where);
+		char *other;
+		if (!o->dir)
+			continue;
+		if (!strcmp(o->dir, a->dir)) {
+			rc = fail_at(in, at, POND_EUSAGE, "%s is already written by the write at %s", a->dir, o->where);
+			break;
+		}
+		other = fs_realpath(o->dir);
+		if (fs_path_within(out, other) || fs_path_within(other, out))
+			rc = fail_at(in, at, POND_EUSAGE, "output directory %s and the output %s written at %s are nested: "
+				     "publishing one would replace or move the other", a->dir, o->dir, o->where);
+		free(other);
 	}
-	if (fs_exists(a->dir) && !fs_is_dir(a->dir))
-		return fail_at(in, at, POND_EUSAGE, "output %s exists and is not a directory", a->dir);
-	return 0;
+	if (rc == 0 && fs_exists(a->dir) && !fs_is_dir(a->dir))
+		rc = fail_at(in, at, POND_EUSAGE, "output %s exists and is not a directory", a->dir);
+	if (rc == 0 && script && fs_path_within(script, out))
+		rc = fail_at(in, at, POND_EUSAGE, "output directory %s contains the script %s", a->dir,
+			     in->plan->script_path);
+	for (size_t i = 0; rc == 0 && i < in->s->nstmts; i++)
+		rc = check_reads(&c, in->s->stmts[i].expr);
+	if (rc == 0 && is_mount_point(a->dir))
+		rc = fail_at(in, at, POND_EUSAGE,
+			     "output directory %s is a mount point: pond publishes by renaming a directory into its "
+			     "place, which cannot replace a mount point; write to a directory inside it", a->dir);
+	free(out);
+	free(script);
+	return rc;
 }
 
 static int write_common(interp *in, const func *f, bound *b, action_kind kind, int mode_arg, action **out)

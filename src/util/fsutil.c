@@ -3,6 +3,7 @@
 #include "util/fsutil.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -374,4 +375,50 @@ const char *fs_basename(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
+}
+
+char *fs_realpath(const char *path)
+{
+	char *abs = fs_abspath(path), *real = realpath(abs, NULL), *parent, *rp;
+
+	if (real || !strcmp(abs, "/")) {
+		if (real)
+			free(abs);
+		return real ? real : abs;
+	}
+	parent = fs_dirname(abs);
+	rp = fs_realpath(parent);
+	real = xasprintf("%s%s%s", rp, strcmp(rp, "/") ? "/" : "", fs_basename(abs));
+	free(rp);
+	free(parent);
+	free(abs);
+	return real;
+}
+
+bool fs_path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	if (!strcmp(outer, "/"))
+		return inner[0] == '/';
+	return !strncmp(inner, outer, n) && (inner[n] == '\0' || inner[n] == '/');
+}
+
+void fs_close_fds(int keep)
+{
+	long max;
+
+	if (keep < 3) {
+		if (close_range(3, ~0U, 0) == 0)
+			return;
+	} else if ((keep == 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+		   close_range((unsigned)keep + 1, ~0U, 0) == 0) {
+		return;
+	}
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = 3; fd < max; fd++)
+		if (fd != keep)
+			close(fd);
 }

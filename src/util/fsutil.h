@@ -40,6 +40,19 @@ int fs_read(const char *path, char **out, size_t *len, pond_err *err);
 /* Absolute, normalised version of path (need not exist); caller frees. */
 char *fs_abspath(const char *path);
 char *fs_dirname(const char *path);                   /* caller frees */
+
+/* path with symlinks resolved; for a path that does not exist (yet), the
+ * real path of its longest existing ancestor plus the rest. Absolute,
+ * normalised; caller frees. Use it to compare where things really are. */
+char *fs_realpath(const char *path);
+
+/* Whether `inner` is `outer` or lies below it (absolute, normalised). */
+bool fs_path_within(const char *inner, const char *outer);
+
+/* Closes every descriptor >= 3 except `keep` (-1: none). For a forked
+ * process that must not keep its parent's files open: a lock, the pipe
+ * a reader waits on for EOF. */
+void fs_close_fds(int keep);
 const char *fs_basename(const char *path);            /* points into path */
 
 #endif

@@ -238,7 +238,7 @@ EOF
 	pond_rc 1 job2.pond --job-dir jd2
 	assert_contains "names the file" err.txt "c_corrupt.parquet"
 	assert_missing out2
-	assert_missing .out2.pond-staging/.publish
+	assert_not_published out2
 	# and a truncated real parquet file
 	q "COPY (SELECT i FROM range(100000) t(i)) TO 'full.parquet'" >/dev/null
 	mkdir in3

@@ -35,7 +35,7 @@ EOF
 	assert_missing out
 	assert_missing jd
 	assert_missing .pond
-	assert_missing .out.pond-staging
+	assert_no_staging out
 	# the stages it lists are those pond run executes
 	local stages
 	stages=$(grep -oE '^Stage [^:]+: [0-9]+ tasks?' out.txt | sed -E 's/^Stage ([^:]+): ([0-9]+) tasks?/\1\t\2/')

@@ -2,9 +2,12 @@
 # The job directory (DESIGN.md §4-5): plan.json (valid JSON), journal.jsonl
 # (one commit line per task, fsync'ed), events.jsonl (one line per
 # attempt), committed outputs under data/<stage>/<task>/, no attempt dirs
-# left in tmp/, default location .pond/<script name>; --resume re-runs only
-# what is not committed: nothing after a completed run, only the failed
-# part after a failed one; a changed plan is refused.
+# left in tmp/, default location .pond/<script name>-<hash of the script's
+# path and -D values>; a run holds DIR/lock, so a second run on the same
+# directory (--resume too) exits 1 at once naming the holder's pid, and runs
+# with other -D values never share one; --resume re-runs only what is not
+# committed: nothing after a completed run, only the failed part after a
+# failed one; a changed plan is refused.
 source "$(dirname "$0")/lib.sh"
 
 make_input() {
@@ -80,18 +83,107 @@ test_job_dir_contents() {
 	[ -z "$kept" ] || fail "intermediates kept after success: $kept"
 	# no attempt dir or spill file left, no staging next to the outputs
 	assert_missing jd/tmp
-	assert_missing .out.pond-staging
-	assert_missing .out_csv.pond-staging
+	assert_no_staging out out_csv
 }
 
 test_default_job_dir() {
 	make_input
 	cp job.pond "my job.pond"
 	pond_ok "my job.pond"
-	assert_exists ".pond/my job/plan.json"
-	assert_exists ".pond/my job/journal.jsonl"
-	assert_exists ".pond/my job/events.jsonl"
+	local jd
+	jd=$(job_dirs)
+	[[ $jd =~ ^\.pond/my\ job-[0-9a-f]{8}$ ]] || fail "default job dir is '$jd', not .pond/my job-<8 hex>"
+	assert_exists "$jd/plan.json"
+	assert_exists "$jd/journal.jsonl"
+	assert_exists "$jd/events.jsonl"
+	assert_exists "$jd/.pond-job"
+	assert_exists "$jd/lock"
 	check_outputs
+}
+
+# The default job dir is a function of the script's path and its -D values:
+# the same script named another way, or with its -D flags in another order,
+# gets the same one; other values get another.
+test_default_job_dir_per_parameters() {
+	make_input
+	sed -i "s/'out'/'out\${X}'/; s/'out_csv'/'out_csv\${X}'/; 1s/^/# \${Y}\n/" job.pond
+	pond_ok job.pond -D X=1 -D Y=a
+	local one
+	one=$(job_dirs)
+	[ "$(printf '%s\n' "$one" | wc -l)" = 1 ] || fail "expected one job dir, got: $one"
+	rm -rf out1 out_csv1
+	pond_ok ./job.pond -D Y=a -D X=1
+	rm -rf out1 out_csv1
+	pond_ok "$T/job.pond" -D X=0 -D Y=a -D X=1
+	assert_same "same script, same values: same job dir" "$(job_dirs)" "$one"
+	pond_ok job.pond -D X=2 -D Y=a
+	assert_same "other values: another job dir" "$(job_dirs | wc -l)" 2
+	pond_ok job.pond -D X=3 -D Y=a -D Z=unused
+	assert_same "an extra -D: another job dir" "$(job_dirs | wc -l)" 3
+}
+
+# A run holds DIR/lock: a second run on the directory, with or without
+# --resume, exits 1 at once naming the holder's pid (the holder is stopped
+# at a test point, so "at once" cannot be a race); explain needs no lock;
+# the holder then finishes as if nothing happened.
+test_locked_job_dir_refuses_second_run() {
+	make_input
+	pond_bg_stopped prepared "$T/stopped" first job.pond
+	local pid rc=0
+	pid=$(wait_stopped "$T/stopped" "$BG")
+	assert_same "the stopped process is the run" "$pid" "$BG"
+	pond_rc 1 job.pond
+	assert_contains "names the holder's pid" err.txt "pid $pid"
+	assert_contains "says why" err.txt "in use by another pond run"
+	pond_rc 1 job.pond --resume
+	assert_contains "--resume too" err.txt "pid $pid"
+	pond_cli 0 explain job.pond
+	assert_missing out
+	kill -CONT "$pid"
+	wait "$BG" || rc=$?
+	[ $rc = 0 ] || { cat first.err >&2; fail "the lock holder exited $rc"; }
+	cp first.out out.txt
+	check_outputs
+	pond_ok job.pond --resume
+	check_outputs
+}
+
+# The lock dies with its holder: after kill -9 of a run (its workers hold
+# no copy of the lock), --resume starts right away and finishes.
+test_lock_released_when_holder_killed() {
+	make_input
+	pond_bg_stopped commit:2 "$T/stopped" first job.pond
+	local pid
+	pid=$(wait_stopped "$T/stopped" "$BG")
+	kill -KILL "$pid"
+	wait "$BG" || true
+	pond_ok job.pond --resume
+	check_outputs
+}
+
+# daily.pond -D DAY=1 and -D DAY=2 from one directory at the same time:
+# each publishes its own day's rows (they used to share .pond/daily: one
+# run's rows went out under the other's output, or a bucket was lost).
+test_parallel_runs_with_other_defines() {
+	mkdir -p in
+	q "COPY (SELECT i, i % 3 AS day, (hash(i) % 50)::BIGINT AS k FROM range(30000) t(i)) TO 'in/f.parquet'" >/dev/null
+	cat >daily.pond <<'EOF'
+df = read_parquet('in/*.parquet').filter('day = ${DAY}').repartition(4, hash_by='k')
+partial_sql('SELECT k, count(*) AS n, sum(i)::BIGINT AS s FROM {0} GROUP BY k', df).write_parquet('out/day${DAY}', mode='overwrite')
+EOF
+	pond_bg_stopped commit:2 "$T/stopped" day1 daily.pond -D DAY=1
+	local pid rc=0 d
+	pid=$(wait_stopped "$T/stopped" "$BG")
+	pond_ok daily.pond -D DAY=2
+	kill -CONT "$pid"
+	wait "$BG" || rc=$?
+	[ $rc = 0 ] || { cat day1.err >&2; fail "DAY=1 exited $rc"; }
+	for d in 1 2; do
+		assert_published "out/day$d"
+		assert_same "day $d rows" "$(q "SELECT * FROM read_parquet('out/day$d/*.parquet') ORDER BY ALL")" \
+			"$(q "SELECT k, count(*), sum(i) FROM 'in/f.parquet' WHERE day = $d GROUP BY k ORDER BY ALL")"
+	done
+	assert_same "two job dirs" "$(job_dirs | wc -l)" 2
 }
 
 test_fresh_run_resets_job_dir() {
@@ -188,7 +280,11 @@ test_resume_without_job_dir_runs_all() {
 }
 
 run_test job_dir_plan_journal_events_data test_job_dir_contents
-run_test job_dir_defaults_to_dot_pond_script test_default_job_dir
+run_test job_dir_defaults_to_dot_pond_script_hash test_default_job_dir
+run_test default_job_dir_per_script_path_and_defines test_default_job_dir_per_parameters
+run_test locked_job_dir_second_run_exits_1_naming_pid test_locked_job_dir_refuses_second_run
+run_test lock_released_when_holder_killed test_lock_released_when_holder_killed
+run_test parallel_runs_with_other_defines_do_not_mix test_parallel_runs_with_other_defines
 run_test fresh_run_resets_job_dir test_fresh_run_resets_job_dir
 run_test resume_after_complete_run_reruns_nothing test_resume_after_complete_run
 run_test resume_after_failed_run_reruns_rest_only test_resume_after_failed_run

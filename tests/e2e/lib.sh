@@ -211,8 +211,30 @@ assert_not_published() {
 	if [ -d "$d" ]; then
 		[ -z "$(ls -A "$d")" ] || fail "$d is not empty: $(ls -A "$d")"
 	fi
-	[ ! -e "$parent/.$base.pond-staging/.publish" ] || fail "a publish dir was left in $parent/.$base.pond-staging"
+	local left
+	left=$(find "$parent" -maxdepth 2 -path "$parent/.$base.pond-staging-*/.publish" 2>/dev/null)
+	[ -z "$left" ] || fail "a publish dir was left: $left"
 }
+
+# staging_dirs OUT: the staging (and staging trash) dirs pond keeps next to
+# output OUT (<parent>/.<name>.pond-staging-<job id>[.trash]), one a line.
+staging_dirs() {
+	local parent base
+	parent=$(dirname "$1")
+	base=$(basename "$1")
+	find "$parent" -mindepth 1 -maxdepth 1 -name ".$base.pond-staging-*" 2>/dev/null | LC_ALL=C sort
+}
+
+# assert_no_staging OUT...: nothing of a publish is left next to the outputs.
+assert_no_staging() {
+	local d
+	for d in "$@"; do
+		[ -z "$(staging_dirs "$d")" ] || fail "staging left next to $d: $(staging_dirs "$d")"
+	done
+}
+
+# job_dirs: the default job directories under .pond/ of the cwd, one a line.
+job_dirs() { find .pond -mindepth 1 -maxdepth 1 -type d 2>/dev/null | LC_ALL=C sort; }
 
 # show_rows FILE: the body rows of show()'s box table as TSV.
 show_rows() {
@@ -244,4 +266,50 @@ start_watchdog() {
 		kill -9 "$pid"
 	) >/dev/null 2>&1 &
 	WATCHDOG=$!
+}
+
+# ---- stopping pond at a named point (src/util/testpoint.h) --------------------
+
+# pond_bg_stopped POINT PIDFILE OUTPREFIX SCRIPT [ARGS...]: starts pond run
+# in the background with POND_TEST_STOP_AT=POINT, stdout/stderr to
+# OUTPREFIX.out/.err; BG is its pid. Then wait_stopped PIDFILE.
+pond_bg_stopped() {
+	local point=$1 pidfile=$2 prefix=$3 script=$4
+	shift 4
+	rm -f "$pidfile"
+	POND_TEST_STOP_AT=$point POND_TEST_STOP_FILE=$pidfile \
+		"$POND" run "$script" --progress none -w "$W" "$@" >"$prefix.out" 2>"$prefix.err" &
+	BG=$!
+	# a test that fails while pond is held must not leave it stopped (only
+	# while it is still this shell's un-reaped child: never a reused pid)
+	trap 'if jobs -p | grep -qx "$BG"; then kill -KILL "$BG" 2>/dev/null; fi' EXIT
+}
+
+# wait_stopped PIDFILE [PID]: waits (a state, not a time: the bound only
+# catches a hang) until the process that wrote PIDFILE is stopped, and
+# prints its pid; fails early if PID (the background pond) has ended.
+wait_stopped() {
+	local f=$1 bg=${2:-} pid
+	for _ in $(seq 4800); do
+		if [ -s "$f" ]; then
+			pid=$(cat "$f")
+			if grep -q '^State:.*T (stopped)' "/proc/$pid/status" 2>/dev/null; then
+				echo "$pid"
+				return 0
+			fi
+		elif [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
+			fail "pond (pid $bg) ended before it stopped at its test point"
+		fi
+		sleep 0.025
+	done
+	fail "no process stopped at its test point (pid file $f)"
+}
+
+# wait_gone PID: waits until process PID no longer exists (bounded).
+wait_gone() {
+	for _ in $(seq 4800); do
+		[ -e "/proc/$1" ] || return 0
+		sleep 0.025
+	done
+	fail "process $1 did not end"
 }

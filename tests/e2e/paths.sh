@@ -72,14 +72,15 @@ test_hostile_names_everywhere() {
 
 test_hostile_names_relative_and_default_job_dir() {
 	# relative paths in the script, the job dir defaulting to
-	# .pond/<script name> (the script's name is hostile too)
+	# .pond/<script name>-<hash> (the script's name is hostile too)
 	mkdir "sub $NASTY"
 	cd "sub $NASTY"
 	make_inputs "in $NASTY"
 	write_script "in $NASTY" "out $NASTY"
 	pond_ok "job $NASTY.pond"
 	check_outputs "in $NASTY" "out $NASTY"
-	assert_exists ".pond/job $NASTY/plan.json"
+	assert_same "one default job dir, named after the script" "$(job_dirs | sed 's/-[0-9a-f]\{8\}$//')" ".pond/job $NASTY"
+	assert_exists "$(job_dirs)/plan.json"
 	assert_no_pwned
 }
 

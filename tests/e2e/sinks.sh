@@ -26,7 +26,7 @@ EOF
 	assert_same "file names" "$(ls -A out | LC_ALL=C sort)" \
 		"$(q "SELECT * FROM (SELECT printf('part-%05d.parquet', i) FROM range(3) t(i) UNION ALL SELECT '_SUCCESS') ORDER BY 1 COLLATE C")"
 	assert_same "rows" "$(q "SELECT * FROM $(parts out) ORDER BY ALL")" "$(q "SELECT * FROM $IN ORDER BY ALL")"
-	assert_missing .out.pond-staging
+	assert_no_staging out
 }
 
 test_write_parquet_partition_by() {
@@ -100,8 +100,7 @@ EOF
 	# before any work: no job dir, and the other sink was not written
 	assert_missing jd
 	assert_missing fine
-	assert_missing .fine.pond-staging
-	assert_missing .out.pond-staging
+	assert_no_staging fine out
 }
 
 test_mode_error_accepts_empty_dir() {
@@ -134,7 +133,7 @@ EOF
 		"$(q "SELECT * FROM (SELECT printf('part-%05d.parquet', i) FROM range(2) t(i) UNION ALL SELECT '_SUCCESS') ORDER BY 1 COLLATE C")"
 	assert_same "the new rows" "$(q "SELECT * FROM $(parts out) ORDER BY ALL")" \
 		"$(q "SELECT * FROM $IN WHERE i % 2 = 1 ORDER BY ALL")"
-	assert_missing .out.pond-staging
+	assert_no_staging out
 }
 
 test_write_csv() {

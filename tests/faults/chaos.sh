@@ -171,7 +171,7 @@ assert_no_attempts() {
 		assert_empty "attempt/spill dirs left in the job dir's tmp/" "$(find jd/tmp -mindepth 1 | head -n 20)"
 	fi
 	assert_empty "staging, attempt or publish dirs left in the output dir" \
-		"$(find "$T/out" \( -name .attempts -o -name '*.pond-staging' -o -name .publish -o -name .previous \) | head -n 20)"
+		"$(find "$T/out" \( -name .attempts -o -name '*.pond-staging*' -o -name .publish -o -name .previous \) | head -n 20)"
 }
 
 # After a run that succeeded: identical output, clean job and output dirs.

@@ -109,15 +109,16 @@ test_disk_full_job_dir() {
 	assert_empty "attempt dirs left on the full disk" "$(find mnt/jd/tmp/attempts -mindepth 1 -maxdepth 1 2>/dev/null)"
 }
 
-# A job dir on a disk already full: plan.json cannot be written; exit 1
-# with that message, nothing runs.
+# A job dir on a disk already full: its marker (the first file pond
+# writes there) or plan.json cannot be written; exit 1 with that message,
+# nothing runs.
 test_disk_full_from_the_start() {
 	make_inputs 1000
 	mount_tmpfs "$T/mnt" 1m
 	dd if=/dev/zero of=mnt/fill bs=64k count=100 2>/dev/null || true
 	printf "read_parquet('in/*.parquet').write_parquet('out')\n" >job.pond
 	pond_rc 1 job.pond --job-dir mnt/jd --progress plain
-	assert_matches "the message names the file and the cause" err.txt "plan.json[^:]*: No space left on device"
+	assert_matches "the message names the file and the cause" err.txt "/jd/(\.pond-job|plan\.json)[^:]*: No space left on device"
 	assert_nothing_published out
 }
 
@@ -250,7 +251,7 @@ truncated_then_resume() {
 	POND_TEST_CRASH=s02-sink-t00002 pond_rc 1 job.pond -D OUT=out --job-dir jd -w 1 --threads 1 --max-attempts 1
 	case $kind in
 	shuffle) f=$(find jd/data/s00-shuffle/t00001 -name '*.parquet' | LC_ALL=C sort | head -n 1) ;;
-	sink) f=out/.a.pond-staging/t00001/part-00001.parquet ;;
+	sink) f=$(staging_dirs out/a)/t00001/part-00001.parquet ;;
 	esac
 	[ -n "$f" ] && [ -f "$f" ] || fail "the committed output to cut was not found: '$f'"
 	truncate -s $(($(stat -c %s "$f") / 2)) "$f"

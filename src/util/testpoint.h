@@ -1,0 +1,17 @@
+/* testpoint.h — named points where the test suite can stop or kill pond
+ * deterministically, without racing a running process (tests/faults,
+ * tests/e2e). A no-op unless one of these is set:
+ *   POND_TEST_KILL_AT=NAME[:N]  SIGKILL this process the N-th time (default
+ *                               the first) it reaches point NAME;
+ *   POND_TEST_STOP_AT=NAME[:N]  SIGSTOP it there instead, after writing its
+ *                               pid to $POND_TEST_STOP_FILE (if set), so a
+ *                               test can act while pond waits, then SIGCONT;
+ *   POND_TEST_TRACE=FILE        appends each point's name to FILE as it is
+ *                               reached (to list the points a run passes).
+ * Point names are listed where they are called (grep test_point). */
+#ifndef POND_UTIL_TESTPOINT_H
+#define POND_UTIL_TESTPOINT_H
+
+void test_point(const char *name);
+
+#endif
