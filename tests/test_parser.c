@@ -1,6 +1,7 @@
 /* test_parser.c — unit tests for the .pond script parser (src/script/
- * parser.c): values, method chains, strings, comments, ${NAME} defines,
- * positions, and exact "file:line:col: message" errors. Standalone main(). */
+ * parser.c): values, method chains, strings, comments, ${NAME} defines in
+ * and outside strings, the input bytes (NUL, UTF-8, BOM), positions, and
+ * exact "file:line:col: message" errors. Standalone main(). */
 #include "script/ast.h"
 
 #include <stdio.h>
@@ -26,7 +27,8 @@ static script *parse_defs(const char *text, const char *const *defs,
 {
 	char err[512];
 	script *s = NULL;
-	if (script_parse("t.pond", text, defs, ndefs, &s, err, sizeof err)) {
+	if (script_parse("t.pond", text, strlen(text), defs, ndefs, &s, err,
+			 sizeof err)) {
 		nfail++;
 		fprintf(stderr, "FAIL: unexpected error for <<%s>>: %s\n", text,
 			err);
@@ -37,15 +39,16 @@ static script *parse_defs(const char *text, const char *const *defs,
 
 static script *parse(const char *text) { return parse_defs(text, NULL, 0); }
 
-/* Asserts that text fails with exactly "t.pond:<pos>: " then a message
- * containing msg. */
-static void expect_err_defs(const char *text, const char *const *defs,
-			    size_t ndefs, const char *pos, const char *msg,
-			    int line)
+/* Asserts that the len bytes of text fail with exactly "t.pond:<pos>: "
+ * then a message containing msg. */
+static void expect_err_len(const char *text, size_t len,
+			   const char *const *defs, size_t ndefs,
+			   const char *pos, const char *msg, int line)
 {
 	char err[512], prefix[64];
 	script *s = (script *)1;
-	int r = script_parse("t.pond", text, defs, ndefs, &s, err, sizeof err);
+	int r = script_parse("t.pond", text, len, defs, ndefs, &s, err,
+			     sizeof err);
 	snprintf(prefix, sizeof prefix, "t.pond:%s: ", pos);
 	if (r == -1 && s == NULL &&
 	    strncmp(err, prefix, strlen(prefix)) == 0 &&
@@ -61,8 +64,18 @@ static void expect_err_defs(const char *text, const char *const *defs,
 		script_free(s);
 }
 
+static void expect_err_defs(const char *text, const char *const *defs,
+			    size_t ndefs, const char *pos, const char *msg,
+			    int line)
+{
+	expect_err_len(text, strlen(text), defs, ndefs, pos, msg, line);
+}
+
 #define EXPECT_ERR(text, pos, msg) \
 	expect_err_defs((text), NULL, 0, (pos), (msg), __LINE__)
+/* for texts with NUL bytes: the length of the literal */
+#define EXPECT_ERR_BYTES(lit, pos, msg) \
+	expect_err_len((lit), sizeof(lit) - 1, NULL, 0, (pos), (msg), __LINE__)
 
 static const ast_node *kw(const ast_node *n, const char *name)
 {
@@ -259,6 +272,120 @@ static void defines(void)
 			"expected '}' to close '${DATA'", __LINE__);
 }
 
+/* ${NAME} outside a string is a number (or true/false) from -D. */
+static void defines_outside_strings(void)
+{
+	const char *defs[] = {"N=8", "NEG=-3", "F=2.5e1", "B=false", "T=true",
+			      "S=abc", "E=", "BIG=99999999999999999999",
+			      "SP= 8", "X=8abc", "INF=1e999", "N=16"};
+	size_t nd = sizeof defs / sizeof *defs;
+	script *s = parse_defs("x = df.repartition(${N}, hash_by='k')\n"
+			       "y = limit(df, ${NEG})\n"
+			       "f(${F}, ${B}, ${T}, [${N}], {'a': ${N}}, "
+			       "k=${N}, s='${N}')", defs, nd);
+	if (!s)
+		return;
+	const ast_node *c = s->stmts[0].expr;
+	CHECK(is_int(c->items[1], 16) && c->items[1]->line == 1 &&
+	      c->items[1]->col == 20); /* last -D wins, at the '$' */
+	CHECK(is_str(kw(c, "hash_by"), "k"));
+	CHECK(is_int(s->stmts[1].expr->items[1], -3));
+	c = s->stmts[2].expr;
+	CHECK(c->n == 5 && c->items[0]->kind == AST_FLOAT &&
+	      c->items[0]->f == 25.0);
+	CHECK(c->items[1]->kind == AST_BOOL && !c->items[1]->b);
+	CHECK(c->items[2]->kind == AST_BOOL && c->items[2]->b);
+	CHECK(c->items[3]->kind == AST_LIST && is_int(c->items[3]->items[0], 16));
+	CHECK(c->items[4]->kind == AST_MAP && is_int(c->items[4]->items[0], 16));
+	CHECK(is_int(kw(c, "k"), 16) && is_str(kw(c, "s"), "16"));
+	script_free(s);
+
+	const char *tail = ", but outside a string it must be a number (or "
+			   "true/false); write '${S}' for a string";
+	char want[256];
+	snprintf(want, sizeof want, "${S} is 'abc'%s", tail);
+	expect_err_defs("x = f(1)\ny = f(a, ${S})", defs, nd, "2:10", want,
+			__LINE__);
+	expect_err_defs("f(${E})", defs, nd, "1:3", "${E} is '', but outside",
+			__LINE__);
+	expect_err_defs("f(${SP})", defs, nd, "1:3", "${SP} is ' 8', but",
+			__LINE__);
+	expect_err_defs("f(${BIG})", defs, nd, "1:3", "${BIG} is "
+			"'99999999999999999999' (integer literal out of "
+			"range), but outside", __LINE__);
+	expect_err_defs("f(${X})", defs, nd, "1:3", "${X} is '8abc' (malformed "
+			"number '8abc'), but", __LINE__);
+	expect_err_defs("f(${INF})", defs, nd, "1:3", "(float literal out of "
+			"range)", __LINE__);
+	expect_err_defs("f(1, ${U})", defs, nd, "1:6", "undefined parameter "
+			"${U} (pass -D U=...)", __LINE__);
+	expect_err_defs("f(${N)", defs, nd, "1:3", "expected '}' to close "
+			"'${N'", __LINE__);
+	expect_err_defs("f(${1})", defs, nd, "1:3", "expected a parameter "
+			"name", __LINE__);
+	expect_err_defs("${N} = f()", defs, nd, "1:1", "cannot assign to "
+			"'${N}'", __LINE__);
+	expect_err_defs("f(${N}x)", defs, nd, "1:7", "expected ',' or ')'",
+			__LINE__);
+}
+
+/* The bytes of the script: no NUL, no BOM, UTF-8 only; columns count
+ * characters. */
+static void input_bytes(void)
+{
+	EXPECT_ERR_BYTES("x = f(1)\ny = g(\0)", "2:7",
+			 "NUL byte in the script (is this a binary file?)");
+	EXPECT_ERR_BYTES("x = f(1)\0", "1:9", "NUL byte in the script");
+	EXPECT_ERR_BYTES("x = f(1)\n\0\x01\x02", "2:1", "NUL byte");
+	EXPECT_ERR_BYTES("x = '\0'", "1:6", "NUL byte"); /* in a string too */
+	EXPECT_ERR("\xef\xbb\xbfx = f(1)", "1:1", "the script starts with a "
+		   "UTF-8 byte order mark; save it as UTF-8 without BOM");
+	EXPECT_ERR_BYTES("\xff\xfex\0", "1:1", "UTF-16 byte order mark");
+	EXPECT_ERR("x = f(1)\ny = g('ab\xff')", "2:10",
+		   "invalid UTF-8 (byte 0xff); save the script as UTF-8");
+	EXPECT_ERR("# caf\xe9\nx = f(1)", "1:6", "invalid UTF-8 (bytes 0xe9 "
+		   "0x0a: an incomplete character)");
+	EXPECT_ERR("x = '\x80'", "1:6", "invalid UTF-8 (byte 0x80, which "
+		   "continues no character)");
+	EXPECT_ERR("x = '\xc0\xaf'", "1:6", "(bytes 0xc0 0xaf: an overlong "
+		   "encoding)");
+	EXPECT_ERR("x = '\xc1\xbf'", "1:6", "an overlong encoding");
+	EXPECT_ERR("x = '\xe0\x80\xaf'", "1:6", "(bytes 0xe0 0x80 0xaf: an "
+		   "overlong encoding)");
+	EXPECT_ERR("x = '\xf0\x8f\xbf\xbf'", "1:6", "an overlong encoding");
+	EXPECT_ERR("x = '\xed\xa0\x80'", "1:6", "(bytes 0xed 0xa0 0x80: a "
+		   "UTF-16 surrogate)");
+	EXPECT_ERR("x = '\xed\xbf\xbf'", "1:6", "a UTF-16 surrogate");
+	EXPECT_ERR("x = '\xf4\x90\x80\x80'", "1:6", "a code point above "
+		   "U+10FFFF");
+	EXPECT_ERR("x = '\xf5\x80\x80\x80'", "1:6", "(byte 0xf5)");
+	EXPECT_ERR("x = '\xe2\x82(", "1:6", "(bytes 0xe2 0x82 0x28: an "
+		   "incomplete character)");
+	EXPECT_ERR("x = '\xe2\x82", "1:6", "(bytes 0xe2 0x82: an incomplete "
+		   "character at the end of the script)");
+	EXPECT_ERR("x = '\xf0\x9f\x98", "1:6", "at the end of the script");
+	/* the column counts characters, also before a bad byte */
+	EXPECT_ERR("x = '\xe6\x97\xa5\xe6\x9c\xac' @", "1:10",
+		   "unexpected character '@'");
+	EXPECT_ERR("x = '\xe6\x97\xa5\xff'", "1:7", "(byte 0xff)");
+	EXPECT_ERR("x = f(\xe2\x80\x98" "a\xe2\x80\x99)", "1:7",
+		   "unexpected character '\xe2\x80\x98' (U+2018)");
+	EXPECT_ERR("x = f(1)\x01", "1:9", "unexpected control character 0x01");
+	EXPECT_ERR("x = \xf0\x9f\x98\x80", "1:5",
+		   "unexpected character '\xf0\x9f\x98\x80' (U+1F600)");
+
+	/* the edges of valid UTF-8, and a BOM that is not at the start */
+	const char *ok = "\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xed\x9f\xbf "
+			 "\xee\x80\x80 \xef\xbb\xbf \xf0\x90\x80\x80 "
+			 "\xf4\x8f\xbf\xbf";
+	char text[128];
+	snprintf(text, sizeof text, "# \xc3\xa9\nx = f('%s')", ok);
+	script *s = parse(text);
+	CHECK(s && is_str(s->stmts[0].expr->items[0], ok) &&
+	      s->stmts[0].line == 2);
+	script_free(s);
+}
+
 static void errors(void)
 {
 	EXPECT_ERR("x = f('abc)\n", "1:7", "unterminated string (started here)");
@@ -298,14 +425,17 @@ static void errors(void)
 	EXPECT_ERR("x = f(1 2)\ny = @", "1:9", "expected ',' or ')'");
 	EXPECT_ERR("x = '''\nabc\n\ny = 1 @", "1:5", "unterminated string");
 	EXPECT_ERR("x = 'multi\nline' @", "2:7", "unexpected character '@'");
-	EXPECT_ERR("x = '\xc3\xa9' @", "1:10", "unexpected character '@'");
-	EXPECT_ERR("x = caf\xc3\xa9", "1:8", "unexpected byte 0xc3");
+	EXPECT_ERR("x = '\xc3\xa9' @", "1:9", "unexpected character '@'");
+	EXPECT_ERR("x = caf\xc3\xa9", "1:8",
+		   "unexpected character '\xc3\xa9' (U+00E9)");
 	EXPECT_ERR("x = f(1)\n.show()", "2:1", "expected a value, found '.'");
 	EXPECT_ERR("x = f(1))", "1:9", "expected end of line after statement, "
 		   "found ')'");
 	EXPECT_ERR("x = f(true=1)", "1:11", "expected ',' or ')'");
 	EXPECT_ERR("x =\ny", "1:4", "expected a value, found end of line");
-	EXPECT_ERR("f(${N})", "1:3", "only replaced inside string literals");
+	EXPECT_ERR("f(${N})", "1:3", "undefined parameter ${N} (pass -D N=...)");
+	EXPECT_ERR("x = $a", "1:5", "unexpected character '$' (a parameter is "
+		   "written ${NAME})");
 	EXPECT_ERR("x = f(", "1:7", "expected a value, found end of input");
 }
 
@@ -364,16 +494,20 @@ static void limits(void)
 static void api(void)
 {
 	script *s = NULL;
-	CHECK(script_parse("t.pond", "x = @", NULL, 0, &s, NULL, 0) == -1);
+	CHECK(script_parse("t.pond", "x = @", 5, NULL, 0, &s, NULL, 0) == -1);
 	CHECK(s == NULL);
 	char err[16];
-	CHECK(script_parse("t.pond", "x = @", NULL, 0, &s, err, sizeof err) ==
-	      -1);
+	CHECK(script_parse("t.pond", "x = @", 5, NULL, 0, &s, err,
+			   sizeof err) == -1);
 	CHECK(strlen(err) == sizeof err - 1); /* truncated, terminated */
-	CHECK(script_parse(NULL, "x = f()", NULL, 0, &s, NULL, 0) == 0 && s);
+	CHECK(script_parse(NULL, "x = f()", 7, NULL, 0, &s, NULL, 0) == 0 && s);
 	script_free(s);
 	script_free(NULL);
-	CHECK(script_parse("t.pond", NULL, NULL, 0, &s, NULL, 0) == -1);
+	CHECK(script_parse("t.pond", NULL, 0, NULL, 0, &s, NULL, 0) == -1);
+	/* only len bytes are read: no NUL needed at the end */
+	CHECK(script_parse("t.pond", "x = f(1)@@@", 8, NULL, 0, &s, NULL, 0) ==
+	      0 && s && s->nstmts == 1);
+	script_free(s);
 	s = parse("x = f(1)");
 	CHECK(s && strcmp(s->filename, "t.pond") == 0);
 	script_free(s);
@@ -386,6 +520,8 @@ int main(void)
 	multiline();
 	strings();
 	defines();
+	defines_outside_strings();
+	input_bytes();
 	errors();
 	limits();
 	api();

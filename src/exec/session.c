@@ -99,15 +99,16 @@ static pond_status bind_plan(pond_session *s, const char *path)
 pond_status pond_load_script(pond_session *s, const char *path)
 {
 	char *text = NULL;
+	size_t len = 0;
 	script *sc = NULL;
 	char msg[4096];
 
 	memset(&s->err, 0, sizeof(s->err));
-	if (fs_read(path, &text, NULL, NULL)) {
+	if (fs_read(path, &text, &len, NULL)) {
 		pond_fail(&s->err, POND_EUSAGE, "cannot read the script %s: %s", path, strerror(errno));
 		return POND_EUSAGE;
 	}
-	if (script_parse(path, text, s->o.defines, s->o.ndefines, &sc, msg, sizeof(msg))) {
+	if (script_parse(path, text, len, s->o.defines, s->o.ndefines, &sc, msg, sizeof(msg))) {
 		free(text);
 		pond_fail(&s->err, POND_EUSAGE, "%s", msg);
 		return POND_EUSAGE;

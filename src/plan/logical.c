@@ -156,7 +156,7 @@ lnode *lplan_add(lplan *p, lnode_kind kind, const char *func, const char *where)
 	n->nparts = 1;
 	n->func = xstrdup(func);
 	n->where = xstrdup(where);
-	p->nodes = xrealloc(p->nodes, (p->nnodes + 1) * sizeof(lnode *));
+	p->nodes = xgrow(p->nodes, p->nnodes, sizeof(lnode *));
 	p->nodes[p->nnodes++] = n;
 	return n;
 }

@@ -33,6 +33,12 @@
 #define MAX_BSEARCH_PARTITIONS 4096
 /* A Parquet file is cut into row slices no smaller than this. */
 #define MIN_SLICE_BYTES (16LL << 20)
+/* At most this many steps fuse into one query; a longer chain is cut by
+ * materialising (see cap_depth). DuckDB binds nested CTEs recursively:
+ * max_expression_depth (1000) stops a chain of ~1000, and raising it
+ * overflows DuckDB's stack near 1500. Binding 256 takes ~20 ms, 990 take
+ * ~210 ms. compile() recurses once per step too. */
+#define FUSE_MAX 256
 
 typedef struct {
 	const lplan *lp;
@@ -43,6 +49,7 @@ typedef struct {
 	stage **mat_of;      /* by lnode id: materialised partitions */
 	stage **combined_of; /* by lnode id of a combined partial_sql: its
 			      * shuffle, producers aggregating first */
+	bool *cut;           /* by lnode id: read from mat_of (fusion cap) */
 	pond_err *err;
 } planner;
 
@@ -415,11 +422,24 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 	return NULL;
 }
 
+/* Partition i of a node materialised by the fusion cap: the files its
+ * task's manifest lists. */
+static const char *cut_view(tctx *c, const lnode *n, int i)
+{
+	stage *s = c->pl->mat_of[n->id];
+	json_t *v = json_object(), *dirs = json_array();
+
+	json_array_append(dirs, json_object_get(s->tasks[i], "dir"));
+	json_object_set_new(v, "part_dirs", dirs);
+	add_dep(c, s->id);
+	return add_view(c, v);
+}
+
 /* Name of a view or CTE holding partition i of n within this task. */
 static const char *compile(tctx *c, const lnode *n, int i)
 {
 	if (!c->memo[n->id])
-		c->memo[n->id] = xstrdup(compile_uncached(c, n, i));
+		c->memo[n->id] = xstrdup(c->pl->cut[n->id] ? cut_view(c, n, i) : compile_uncached(c, n, i));
 	return c->memo[n->id];
 }
 
@@ -522,9 +542,9 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 
 /* The one-partition source under a chain of row-wise steps, if any: such a
  * chain may be split across producers by files. */
-static const lnode *splittable_source(const lnode *n)
+static const lnode *splittable_source(const planner *pl, const lnode *n)
 {
-	while (n->kind == L_PARTIAL && n->rowwise && n->ninputs == 1)
+	while (n->kind == L_PARTIAL && n->rowwise && n->ninputs == 1 && !pl->cut[n->id])
 		n = n->inputs[0];
 	if (n->kind != L_SOURCE || (n->nfiles < 2 && n->format != FMT_PARQUET))
 		return NULL;
@@ -711,7 +731,7 @@ typedef void (*producer_fn)(planner *pl, stage *s, const lnode *rp, tctx *c, con
 static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_fn make, void *arg, bool rownum)
 {
 	const lnode *in = rp->inputs[0];
-	const lnode *src = splittable_source(in);
+	const lnode *src = splittable_source(pl, in);
 	size_t np = (size_t)in->nparts;
 	share *shares = src ? producer_shares(src, &np) : NULL;
 
@@ -733,9 +753,9 @@ static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_f
 	free(shares);
 }
 
-static size_t producer_count(const lnode *rp)
+static size_t producer_count(const planner *pl, const lnode *rp)
 {
-	const lnode *src = splittable_source(rp->inputs[0]);
+	const lnode *src = splittable_source(pl, rp->inputs[0]);
 	size_t np = (size_t)rp->inputs[0]->nparts;
 	free(src ? producer_shares(src, &np) : NULL);
 	return np;
@@ -823,7 +843,7 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
 	}
 	if (rp->mode == RP_RANGE && rp->nparts > 1) {
 		stage *sample = new_stage(pl, ST_SAMPLE, step);
-		size_t np = producer_count(rp);
+		size_t np = producer_count(pl, rp);
 		tctx c;
 		char *q;
 		for_each_producer(pl, sample, rp, make_sample, &np, true);
@@ -903,6 +923,67 @@ static void plan_action(planner *pl, const action *a)
 	}
 }
 
+/* Makes n's stage now, bottom-up, so that compiling n later recurses no
+ * further: returns false when n has no stage of its own to make (a shuffle
+ * read only by combined consumers, which get cut instead). */
+static bool cut_at(planner *pl, const lnode *n, bool read_plainly)
+{
+	switch (n->kind) {
+	case L_SOURCE:
+		return false;
+	case L_QUERY:
+	case L_PARTIAL:
+		ensure_materialized(pl, n);
+		pl->cut[n->id] = true; /* only now: the stage compiled n itself */
+		return true;
+	case L_REPARTITION:
+		if (!read_plainly || is_files_split(n) || is_rows_split(n))
+			return false;
+		ensure_shuffle(pl, n, NULL);
+		return true;
+	case L_SQL:
+	case L_LIMIT:
+		ensure_gather(pl, n);
+		return true;
+	}
+	return false;
+}
+
+/* The fusion cap, before any action is planned. compile() recurses once
+ * per node down to the nearest existing stage, so walking the nodes in
+ * topological order (ids are, after interp's renumber) and giving a node
+ * its stage when that depth reaches FUSE_MAX bounds both the recursion
+ * and the CTEs of a fused query. Only nodes an action reads count. */
+static void cap_depth(planner *pl)
+{
+	const lplan *lp = pl->lp;
+	bool *used = xcalloc(lp->nnodes + 1, sizeof(bool));
+	bool *plain = xcalloc(lp->nnodes + 1, sizeof(bool)); /* not only by combined consumers */
+	int *depth = xcalloc(lp->nnodes + 1, sizeof(int));
+
+	for (size_t i = 0; i < lp->nactions; i++)
+		used[lp->actions[i].input->id] = plain[lp->actions[i].input->id] = true;
+	for (size_t i = lp->nnodes; i-- > 0;) {
+		const lnode *n = lp->nodes[i];
+		for (size_t k = 0; used[i] && k < n->ninputs; k++) {
+			used[n->inputs[k]->id] = true;
+			plain[n->inputs[k]->id] |= !n->combine;
+		}
+	}
+	for (size_t i = 0; i < lp->nnodes; i++) {
+		const lnode *n = lp->nodes[i];
+		int d = 0;
+		for (size_t k = 0; k < n->ninputs; k++)
+			d = depth[n->inputs[k]->id] > d ? depth[n->inputs[k]->id] : d;
+		depth[i] = d + 1;
+		if (used[i] && depth[i] >= FUSE_MAX && cut_at(pl, n, plain[i]))
+			depth[i] = 1;
+	}
+	free(used);
+	free(plain);
+	free(depth);
+}
+
 int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 {
 	planner pl = { .lp = lp, .o = o, .pp = xcalloc(1, sizeof(pplan)), .err = err };
@@ -913,6 +994,7 @@ int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 	pl.gather_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.mat_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.combined_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
+	pl.cut = xcalloc(lp->nnodes + 1, sizeof(bool));
 	/* what the inputs looked like: --resume refuses a job whose inputs
 	 * changed since */
 	pl.pp->inputs = json_array();
@@ -927,8 +1009,10 @@ int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 							(json_int_t)(ok ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : -1)));
 		}
 	}
+	cap_depth(&pl);
 	for (size_t i = 0; i < lp->nactions; i++)
 		plan_action(&pl, &lp->actions[i]);
+	free(pl.cut);
 	free(pl.shuffle_of);
 	free(pl.gather_of);
 	free(pl.mat_of);

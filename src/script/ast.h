@@ -50,12 +50,17 @@ typedef struct {
 	size_t nstmts;
 } script;
 
-/* Parses `text` (NUL-terminated; the contents of `filename`). `defines` is a
- * list of ndefines "NAME=VALUE" strings from -D, used to replace ${NAME}
- * inside string literals (an undefined NAME is an error at the string).
- * On success returns 0 and sets *out (free with script_free). On error
- * returns -1 and writes "filename:line:col: message" into err[errlen]. */
-int script_parse(const char *filename, const char *text,
+/* Parses the len bytes of `text` (the contents of `filename`; need not be
+ * NUL-terminated). The text must be UTF-8 without a byte order mark and
+ * without NUL bytes; anything else is an error at the offending byte.
+ * `defines` is a list of ndefines "NAME=VALUE" strings from -D: ${NAME}
+ * inside a string literal is replaced by VALUE, and outside a string it
+ * stands for VALUE read as a number (or true/false). An undefined NAME is
+ * an error at the '$'. On success returns 0 and sets *out (free with
+ * script_free). On error returns -1, sets *out to NULL and writes
+ * "filename:line:col: message" into err[errlen]. Columns count characters
+ * (code points), not bytes. */
+int script_parse(const char *filename, const char *text, size_t len,
 		 const char *const *defines, size_t ndefines,
 		 script **out, char *err, size_t errlen);
 

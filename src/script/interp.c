@@ -954,29 +954,50 @@ static int eval(interp *in, const ast_node *e, lnode **out)
 
 /* Nodes are created as calls are evaluated, parents before the inputs
  * nested in their arguments; renumber them inputs-first so plans read
- * top-down. */
-static void visit(lnode *n, lnode **order, size_t *k, bool *seen)
+ * top-down. A depth-first walk with its own stack: a script rebinding one
+ * name 100,000 times makes a chain that deep. */
+static void visit(lnode *root, lnode **order, size_t *k, bool *seen, lnode **stack, size_t *next)
 {
-	if (seen[n->id])
+	size_t top = 0;
+
+	if (seen[root->id])
 		return;
-	seen[n->id] = true;
-	for (size_t i = 0; i < n->ninputs; i++)
-		visit(n->inputs[i], order, k, seen);
-	order[(*k)++] = n;
+	seen[root->id] = true;
+	stack[top] = root;
+	next[top++] = 0;
+	while (top) {
+		lnode *n = stack[top - 1];
+		if (next[top - 1] == n->ninputs) {
+			order[(*k)++] = n;
+			top--;
+			continue;
+		}
+		lnode *in = n->inputs[next[top - 1]++];
+		if (!seen[in->id]) {
+			seen[in->id] = true;
+			stack[top] = in;
+			next[top++] = 0;
+		}
+	}
 }
 
 static void renumber(lplan *p)
 {
 	lnode **order = xcalloc(p->nnodes + 1, sizeof(lnode *));
+	lnode **stack = xcalloc(p->nnodes + 1, sizeof(lnode *));
+	size_t *next = xcalloc(p->nnodes + 1, sizeof(size_t));
 	bool *seen = xcalloc(p->nnodes + 1, sizeof(bool));
 	size_t k = 0;
 
 	for (size_t i = 0; i < p->nnodes; i++)
-		visit(p->nodes[i], order, &k, seen);
+		visit(p->nodes[i], order, &k, seen, stack, next);
 	for (size_t i = 0; i < k; i++)
 		order[i]->id = (int)i;
-	free(p->nodes);
-	p->nodes = order;
+	if (k)
+		memcpy(p->nodes, order, k * sizeof(lnode *)); /* keeps xgrow's room */
+	free(order);
+	free(stack);
+	free(next);
 	free(seen);
 }
 
@@ -997,8 +1018,8 @@ int interp_script(const script *s, lplan *plan, pond_err *err)
 					     st->expr->str, st->target);
 				break;
 			}
-			in.names = xrealloc(in.names, (in.nnames + 1) * sizeof(char *));
-			in.values = xrealloc(in.values, (in.nnames + 1) * sizeof(lnode *));
+			in.names = xgrow(in.names, in.nnames, sizeof(char *));
+			in.values = xgrow(in.values, in.nnames, sizeof(lnode *));
 			in.names[in.nnames] = st->target;
 			in.values[in.nnames++] = v;
 			free(v->name);

@@ -1,7 +1,9 @@
 /* parser.c — lexer and recursive-descent parser for .pond scripts; turns the
  * script text into the ast.h tree. Called by the CLI/interpreter through
- * script_parse(). No global state; every error path frees what it built and
- * only the first error is reported, as "file:line:col: message". */
+ * script_parse(). The bytes are checked first (UTF-8, no NUL, no BOM), so
+ * the lexer only ever sees valid text ending at its one NUL. No global
+ * state; every error path frees what it built and only the first error is
+ * reported, as "file:line:col: message", columns counting characters. */
 #include "script/ast.h"
 
 #include <errno.h>
@@ -127,15 +129,20 @@ static int nxt(const parser *p)
 	return p->src[p->pos] ? (unsigned char)p->src[p->pos + 1] : 0;
 }
 
+static bool iscont(int c) { return (c & 0xc0) == 0x80; } /* 10xxxxxx */
+
+/* Moves past one byte; a column is a character, so the continuation bytes
+ * of a multi-byte character do not count. */
 static void adv(parser *p)
 {
-	if (!p->src[p->pos])
+	int c = cur(p);
+	if (!c)
 		return;
-	if (p->src[p->pos] == '\n') {
+	if (c == '\n') {
 		if (p->line < INT_MAX)
 			p->line++;
 		p->col = 1;
-	} else if (p->col < INT_MAX) {
+	} else if (p->col < INT_MAX && !iscont(c)) {
 		p->col++;
 	}
 	p->pos++;
@@ -147,6 +154,104 @@ static bool isalph(int c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 static bool isalnm(int c) { return isalph(c) || isdig(c); }
+
+/* ---- input check ----------------------------------------------------- */
+
+/* Length of the UTF-8 character at s (n >= 1 bytes left), or 0 when the
+ * bytes are not one. Table 3-7 of the Unicode standard: no overlong
+ * forms, no UTF-16 surrogates, nothing above U+10FFFF. */
+static size_t utf8len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 :
+		     s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+	unsigned lo = s[0] == 0xe0 ? 0xa0 : s[0] == 0xf0 ? 0x90 : 0x80;
+	unsigned hi = s[0] == 0xed ? 0x9f : s[0] == 0xf4 ? 0x8f : 0xbf;
+
+	if (len < 2)
+		return len;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if (!iscont(s[k]))
+			return 0;
+	return len;
+}
+
+/* Why utf8len rejected the bytes at s, naming them: people fix what they
+ * can see, and "0xe9 0x20" says Latin-1 to whoever knows encodings. */
+static void why_not_utf8(const unsigned char *s, size_t n, char *b,
+			 size_t blen)
+{
+	size_t want = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4, k = 1, m;
+	const char *what;
+
+	if (iscont(s[0]) || s[0] >= 0xf5) {
+		snprintf(b, blen, "byte 0x%02x%s", s[0], iscont(s[0]) ?
+			 ", which continues no character" : "");
+		return;
+	}
+	while (k < want && k < n && iscont(s[k]))
+		k++;
+	if (k < want) {
+		what = k < n ? "an incomplete character" :
+			"an incomplete character at the end of the script";
+		k += k < n; /* show the byte that cut it short */
+	} else if (s[0] < 0xc2 || (s[0] == 0xe0 && s[1] < 0xa0) ||
+		   (s[0] == 0xf0 && s[1] < 0x90)) {
+		what = "an overlong encoding";
+	} else if (s[0] == 0xed) {
+		what = "a UTF-16 surrogate";
+	} else {
+		what = "a code point above U+10FFFF";
+	}
+	m = (size_t)snprintf(b, blen, "bytes");
+	for (size_t j = 0; j < k && m < blen; j++)
+		m += (size_t)snprintf(b + m, blen - m, " 0x%02x", s[j]);
+	if (m < blen)
+		snprintf(b + m, blen - m, ": %s", what);
+}
+
+/* Rejects what the lexer must never see: a byte order mark, a NUL byte
+ * (a binary file; in a C string it would also end the script there
+ * silently) and bytes that are not UTF-8. */
+static int check_input(parser *p, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)p->src;
+	int line = 1, col = 1;
+	char why[96];
+
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		fail(p, 1, 1, "the script starts with a UTF-8 byte order mark; "
+		     "save it as UTF-8 without BOM");
+		return -1;
+	}
+	if (len >= 2 && (memcmp(s, "\xff\xfe", 2) == 0 ||
+			 memcmp(s, "\xfe\xff", 2) == 0)) {
+		fail(p, 1, 1, "the script starts with a UTF-16 byte order mark; "
+		     "save it as UTF-8");
+		return -1;
+	}
+	for (size_t i = 0, k; i < len; i += k) {
+		if (s[i] == 0) {
+			fail(p, line, col, "NUL byte in the script (is this a "
+			     "binary file?)");
+			return -1;
+		}
+		if (!(k = utf8len(s + i, len - i))) {
+			why_not_utf8(s + i, len - i, why, sizeof why);
+			fail(p, line, col, "invalid UTF-8 (%s); save the script "
+			     "as UTF-8", why);
+			return -1;
+		}
+		if (s[i] == '\n') {
+			line = line < INT_MAX ? line + 1 : line;
+			col = 1;
+		} else if (col < INT_MAX) {
+			col++;
+		}
+	}
+	return 0;
+}
 
 static void skipspace(parser *p)
 {
@@ -177,8 +282,10 @@ static const char *lookup(const parser *p, const char *name, size_t len)
 	return NULL;
 }
 
-/* At "${": appends the parameter's value to b. */
-static int subst(parser *p, buf *b)
+/* At "${": moves past ${NAME} and returns the value of -D NAME=..., or
+ * NULL after an error at the '$'. *name and *nlen (capped for messages)
+ * give the name. */
+static const char *param(parser *p, const char **name, int *nlen)
 {
 	int line = p->line, col = p->col;
 	adv(p);
@@ -187,23 +294,33 @@ static int subst(parser *p, buf *b)
 	if (!isalph(cur(p))) {
 		fail(p, line, col, "expected a parameter name after '${' "
 		     "(like ${DATA})");
-		return -1;
+		return NULL;
 	}
 	while (isalnm(cur(p)))
 		adv(p);
-	const char *name = p->src + start;
-	int len = (int)(p->pos - start > 64 ? 64 : p->pos - start);
+	*name = p->src + start;
+	*nlen = (int)(p->pos - start > 64 ? 64 : p->pos - start);
 	if (cur(p) != '}') {
-		fail(p, line, col, "expected '}' to close '${%.*s'", len, name);
-		return -1;
+		fail(p, line, col, "expected '}' to close '${%.*s'", *nlen,
+		     *name);
+		return NULL;
 	}
 	adv(p);
-	const char *v = lookup(p, name, p->pos - 1 - start);
-	if (!v) {
-		fail(p, line, col, "undefined parameter ${%.*s} (pass -D %.*s=...)",
-		     len, name, len, name);
+	const char *v = lookup(p, *name, p->pos - 1 - start);
+	if (!v)
+		fail(p, line, col, "undefined parameter ${%.*s} (pass -D "
+		     "%.*s=...)", *nlen, *name, *nlen, *name);
+	return v;
+}
+
+/* At "${" inside a string: appends the parameter's value to b. */
+static int subst(parser *p, buf *b)
+{
+	const char *name;
+	int nlen;
+	const char *v = param(p, &name, &nlen);
+	if (!v)
 		return -1;
-	}
 	if (bput(b, v, strlen(v)) < 0) {
 		oom(p);
 		return -1;
@@ -323,6 +440,44 @@ static int lexnum(parser *p, tok *t)
 	return convnum(p, t);
 }
 
+/* ${NAME} outside a string: the value lexed as a number literal, or
+ * true/false, so that repartition(${N}) works. Anything else is an error
+ * at the '$': pasting text into the script would let -D inject code, and
+ * a string wants quotes anyway. */
+static int lexparam(parser *p, tok *t)
+{
+	const char *name;
+	int nlen;
+	const char *v = param(p, &name, &nlen);
+	char why[128] = "", *msg = NULL;
+
+	if (!v)
+		return -1;
+	t->len = (size_t)(p->src + p->pos - t->s);
+	if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		t->kind = *v == 't' ? T_TRUE : T_FALSE;
+		return 0;
+	}
+	if (*v == '-' || isdig((unsigned char)*v)) {
+		/* the number lexer, run over the value alone */
+		parser q = { .fn = "-D", .src = v, .line = 1, .col = 1,
+			     .err = why, .errlen = sizeof why };
+		tok u = { .s = v, .line = 1, .col = 1 };
+		if (lexnum(&q, &u) == 0 && q.pos == strlen(v)) {
+			t->kind = u.kind;
+			t->i = u.i;
+			t->f = u.f;
+			return 0;
+		}
+		msg = strchr(why, ' '); /* after q's "-D:line:col:" */
+	}
+	fail(p, t->line, t->col, "${%.*s} is '%.64s'%s%s%s, but outside a "
+	     "string it must be a number (or true/false); write '${%.*s}' "
+	     "for a string", nlen, name, v, msg ? " (" : "", msg ? msg + 1 :
+	     "", msg ? ")" : "", nlen, name);
+	return -1;
+}
+
 static int lexname(parser *p, tok *t)
 {
 	while (isalnm(cur(p)))
@@ -356,6 +511,31 @@ static int punct(int c)
 	}
 }
 
+/* A character that starts no token. The text is valid UTF-8 by now, so
+ * a non-ASCII character is shown whole: a pasted curly quote is easier to
+ * spot as '‘' (U+2018) than as byte 0xe2. */
+static int unexpected(parser *p, tok *t)
+{
+	const unsigned char *s = (const unsigned char *)t->s;
+	size_t n = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	unsigned cp = n == 1 ? s[0] : s[0] & (0x7f >> n);
+
+	for (size_t k = 1; k < n; k++)
+		cp = cp << 6 | (s[k] & 0x3f);
+	if (s[0] == '$')
+		fail(p, t->line, t->col, "unexpected character '$' (a "
+		     "parameter is written ${NAME})");
+	else if (s[0] >= 0x20 && s[0] < 0x7f)
+		fail(p, t->line, t->col, "unexpected character '%c'", s[0]);
+	else if (s[0] < 0x80)
+		fail(p, t->line, t->col, "unexpected control character 0x%02x",
+		     s[0]);
+	else
+		fail(p, t->line, t->col, "unexpected character '%.*s' (U+%04X)",
+		     (int)n, t->s, cp);
+	return -1;
+}
+
 static int lex(parser *p, tok *t)
 {
 	memset(t, 0, sizeof *t);
@@ -377,18 +557,10 @@ static int lex(parser *p, tok *t)
 		     "separated by newlines, not ';')");
 		return -1;
 	}
-	if (c == '$') {
-		fail(p, t->line, t->col, "unexpected character '$' (${NAME} is "
-		     "only replaced inside string literals)");
-		return -1;
-	}
-	if (k < 0) {
-		if (c >= 0x20 && c < 0x7f)
-			fail(p, t->line, t->col, "unexpected character '%c'", c);
-		else
-			fail(p, t->line, t->col, "unexpected byte 0x%02x", c);
-		return -1;
-	}
+	if (c == '$' && nxt(p) == '{')
+		return lexparam(p, t);
+	if (k < 0)
+		return unexpected(p, t);
 	if (k == T_LP || k == T_LB || k == T_LC)
 		p->nest = p->nest < INT_MAX ? p->nest + 1 : p->nest;
 	else if ((k == T_RP || k == T_RB || k == T_RC) && p->nest > 0)
@@ -899,16 +1071,17 @@ static int stmt(parser *p, script *s)
 	return addstmt(p, s, st);
 }
 
-int script_parse(const char *filename, const char *text,
+int script_parse(const char *filename, const char *text, size_t len,
 		 const char *const *defines, size_t ndefines,
 		 script **out, char *err, size_t errlen)
 {
 	parser p = {
-		.fn = filename ? filename : "<script>", .src = text,
+		.fn = filename ? filename : "<script>",
 		.line = 1, .col = 1, .defs = defines, .ndefs = ndefines,
 		.err = err, .errlen = errlen,
 	};
-	script *s;
+	script *s = NULL;
+	char *src = NULL;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -917,11 +1090,14 @@ int script_parse(const char *filename, const char *text,
 		return -1;
 	}
 	*out = NULL;
-	if (!(s = calloc(1, sizeof *s)) || !(s->filename = dupn(p.fn,
-							    strlen(p.fn)))) {
+	/* a private copy: the lexer needs the one NUL at the end */
+	if (!(p.src = src = dupn(text, len)) || !(s = calloc(1, sizeof *s)) ||
+	    !(s->filename = dupn(p.fn, strlen(p.fn)))) {
 		oom(&p);
 		goto err;
 	}
+	if (check_input(&p, len) < 0)
+		goto err;
 	while (!p.failed) {
 		int k = peek(&p, 0)->kind;
 		if (k == T_EOF)
@@ -934,6 +1110,7 @@ int script_parse(const char *filename, const char *text,
 err:
 	while (p.nla > 0)
 		drop(&p);
+	free(src);
 	if (p.failed) {
 		script_free(s);
 		return -1;

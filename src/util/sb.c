@@ -30,6 +30,15 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
+void *xgrow(void *p, size_t n, size_t m)
+{
+	if (n & (n - 1))
+		return p; /* not a power of two: there is room */
+	if (n > ((size_t)-1) / 2 / (m ? m : 1))
+		abort();
+	return xrealloc(p, (n ? 2 * n : 1) * m);
+}
+
 char *xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;

@@ -37,6 +37,11 @@ void sb_sql_ident(sb *b, const char *s);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
+/* Array p of n elements of size m, with room for element n: the capacity
+ * doubles at each power of two, so n appends copy O(n) bytes, not O(n^2)
+ * as growing by one does (ASan's realloc always moves). The array must
+ * only ever grow through xgrow. */
+void *xgrow(void *p, size_t n, size_t m);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -27,16 +27,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const defs[] = {
 		"DATA=/data/in", "N=8", "EMPTY=", "DATA=/data/last", "Q=it's ${N}",
+		"F=-2.5e3", "B=true",
 	};
 	char err[256];
 	script *s = NULL;
-	char *text = malloc(size + 1);
+	/* an exact-size copy, not NUL-terminated: ASan catches any read
+	 * past the length */
+	char *text = malloc(size ? size : 1);
 
 	if (!text)
 		return 0;
 	memcpy(text, data, size);
-	text[size] = '\0';
-	if (script_parse("fuzz.pond", text, defs, 5, &s, err, sizeof err) == 0) {
+	if (script_parse("fuzz.pond", text, size, defs, 7, &s, err,
+			 sizeof err) == 0) {
 		volatile size_t sum = 0;
 		for (size_t k = 0; k < s->nstmts; k++)
 			sum += walk(s->stmts[k].expr);
