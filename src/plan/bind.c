@@ -23,17 +23,20 @@ typedef struct {
 	plandb *db;
 	pond_err *err;
 	const char *script; /* file name for messages */
+	int *table;         /* by node id: the id whose table holds its
+			     * columns (its own, or an input's when it keeps
+			     * them: a filter, a sort, a repartition) */
 } binder;
 
-static char *table_of(const lnode *n)
+static char *table_of(const binder *bd, const lnode *n)
 {
-	return xasprintf("__pond_n%d", n->id);
+	return xasprintf("__pond_n%d", bd->table[n->id]);
 }
 
 /* DuckDB's message, with pond's table names put back as the user's
  * placeholders ({0}, {1}) and the caret under the LINE context moved to
  * match. */
-static char *tidy(const char *msg, const lnode *n)
+static char *tidy(const binder *bd, const char *msg, const lnode *n)
 {
 	sb b = SB_INIT;
 	const char *caret_line = NULL;
@@ -43,7 +46,7 @@ static char *tidy(const char *msg, const lnode *n)
 		size_t k;
 		if (!strncmp(p, "__pond_n", 8)) {
 			for (k = 0; k < n->ninputs; k++) {
-				char *t = table_of(n->inputs[k]);
+				char *t = table_of(bd, n->inputs[k]);
 				size_t len = strlen(t);
 				if (!strncmp(p, t, len) && !isdigit((unsigned char)p[len])) {
 					char ph[24];
@@ -89,7 +92,7 @@ static char *tidy(const char *msg, const lnode *n)
 /* Fails at node n's call: "file:line:col: func: message". */
 static int fail_node(binder *bd, const lnode *n, pond_status code, const char *msg)
 {
-	char *m = tidy(msg, n);
+	char *m = tidy(bd, msg, n);
 
 	/* only a query's text is the user's: elsewhere (a source's read, a
 	 * key check) DuckDB's LINE context would quote pond's SQL */
@@ -133,16 +136,21 @@ static pdb_error describe(binder *bd, const char *what, schema *out)
  * not the statement pond wrapped around it. */
 static pdb_error define(binder *bd, lnode *n, const char *query)
 {
-	char *t = table_of(n);
-	char *sql = xasprintf("CREATE TEMP TABLE %s AS SELECT * FROM (%s) LIMIT 0", t, query);
-	pdb_error e = plandb_query(bd->db, sql, NULL, bd->err);
+	char *t = xasprintf("__pond_n%d", n->id);
+	/* one round trip: DuckDB answers with the last statement's result */
+	char *sql = xasprintf("CREATE TEMP TABLE %s AS SELECT * FROM (%s) LIMIT 0; DESCRIBE %s", t, query, t);
+	pdb_result r;
+	pdb_error e = plandb_query(bd->db, sql, &r, bd->err);
 
 	if (e) {
 		pond_err first = *bd->err;
 		if (plandb_prepare(bd->db, query, bd->err) == PDB_OK)
 			*bd->err = first;
 	} else {
-		e = describe(bd, t, &n->schema);
+		schema_release(&n->schema);
+		for (size_t i = 0; i < r.nrows; i++)
+			schema_add(&n->schema, pdb_cell(&r, i, 0), pdb_cell(&r, i, 1));
+		pdb_result_release(&r);
 	}
 	free(sql);
 	free(t);
@@ -219,13 +227,13 @@ out:
 }
 
 /* The query of n over its inputs' tables ({partition} as 0). */
-static char *bound_query(const lnode *n, const char *query)
+static char *bound_query(const binder *bd, const lnode *n, const char *query)
 {
 	char **names = xcalloc(n->ninputs + 1, sizeof(char *));
 	char *q;
 
 	for (size_t k = 0; k < n->ninputs; k++)
-		names[k] = table_of(n->inputs[k]);
+		names[k] = table_of(bd, n->inputs[k]);
 	q = query_substitute(query, names, n->ninputs, 0);
 	for (size_t k = 0; k < n->ninputs; k++)
 		free(names[k]);
@@ -261,7 +269,7 @@ static bool is_numeric_type(const char *t)
 /* hash_by / range_by columns must exist; by= must give a number. */
 static int bind_keys(binder *bd, lnode *n)
 {
-	char *in = table_of(n->inputs[0]);
+	char *in = table_of(bd, n->inputs[0]);
 	char *q;
 	schema s = { NULL, 0 };
 	int rc = 0;
@@ -296,29 +304,46 @@ static int bind_keys(binder *bd, lnode *n)
 	return rc;
 }
 
+/* n has its input's columns: it shares the input's table. */
+static void alias_input(binder *bd, lnode *n)
+{
+	const schema *in = &n->inputs[0]->schema;
+
+	bd->table[n->id] = bd->table[n->inputs[0]->id];
+	schema_release(&n->schema);
+	for (size_t i = 0; i < in->n; i++)
+		schema_add(&n->schema, in->cols[i].name, in->cols[i].type);
+}
+
 static int bind_node(binder *bd, lnode *n)
 {
-	char *q, *in;
+	char *q;
 	int rc = 0;
 
+	bd->table[n->id] = n->id;
 	switch (n->kind) {
 	case L_SOURCE:
 		return bind_source(bd, n);
 	case L_QUERY:
 	case L_PARTIAL:
 	case L_SQL:
-		q = bound_query(n, n->query);
-		if (define(bd, n, q))
+		q = bound_query(bd, n, n->query);
+		if (n->keeps_schema && n->ninputs == 1) {
+			/* a filter or sort: bind it, no new table (long chains
+			 * of them are common, and cheap to check this way) */
+			if (plandb_prepare(bd->db, q, bd->err))
+				rc = fail_node(bd, n, POND_EUSAGE, bd->err->msg);
+			else
+				alias_input(bd, n);
+		} else if (define(bd, n, q)) {
 			rc = fail_node(bd, n, POND_EUSAGE, bd->err->msg);
+		}
 		free(q);
 		return rc;
 	case L_REPARTITION:
 	case L_LIMIT:
-		in = xasprintf("SELECT * FROM __pond_n%d", n->inputs[0]->id);
-		if (define(bd, n, in))
-			rc = fail_node(bd, n, POND_EINTERNAL, bd->err->msg);
-		free(in);
-		if (!rc && n->kind == L_REPARTITION)
+		alias_input(bd, n);
+		if (n->kind == L_REPARTITION)
 			rc = bind_keys(bd, n);
 		return rc;
 	}
@@ -329,7 +354,7 @@ static int bind_node(binder *bd, lnode *n)
  * the query it stands for; otherwise the rewrite is dropped. */
 static void check_combine(binder *bd, lnode *n)
 {
-	char *t = table_of(n);
+	char *t = table_of(bd, n);
 	char *q = query_substitute(n->combine, &t, 1, 0);
 	char *wrapped = xasprintf("(%s)", q);
 	schema s = { NULL, 0 };
@@ -356,7 +381,7 @@ static int bind_action(binder *bd, const action *a)
 
 	if (!a->partition_by)
 		return 0;
-	in = table_of(a->input);
+	in = table_of(bd, a->input);
 	q = xasprintf("SELECT %s FROM %s", a->partition_by, in);
 	if (describe(bd, q, &s))
 		rc = fail_action(bd, a, a->kind == A_WRITE_CSV ? "write_csv" : "write_parquet", bd->err->msg);
@@ -441,20 +466,82 @@ static void copartition(binder *bd)
 	}
 }
 
-int plan_bind(lplan *lp, plandb *db, const char *script, pond_err *err)
-{
-	binder bd = { lp, db, err, script };
+#define MAX_BATCH 64
 
-	for (size_t i = 0; i < lp->nnodes; i++)
-		if (bind_node(&bd, lp->nodes[i]))
+/* Nodes i, i+1, ... that are filters or sorts each of the one before: a
+ * chain (scripts of thousands of filter lines exist). How many, at most
+ * MAX_BATCH. */
+static size_t chain_length(const lplan *lp, size_t i)
+{
+	size_t n = 0;
+
+	while (i + n < lp->nnodes && n < MAX_BATCH) {
+		const lnode *x = lp->nodes[i + n];
+		if (x->kind != L_PARTIAL || !x->keeps_schema || x->ninputs != 1 || (n && x->inputs[0] != lp->nodes[i + n - 1]))
+			break;
+		n++;
+	}
+	return n;
+}
+
+/* A chain of filters/sorts bound as one query of nested CTEs (as a task
+ * would run it): one round trip instead of one per step. If DuckDB
+ * rejects it, the steps are bound one by one to find the one at fault. */
+static int bind_chain(binder *bd, size_t i, size_t n)
+{
+	lplan *lp = bd->lp;
+	sb q = SB_INIT;
+	pond_err quiet = { 0 };
+	int rc = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const lnode *x = lp->nodes[i + k];
+		char *in = k ? xasprintf("__pond_b%zu", k - 1) : table_of(bd, x->inputs[0]);
+		char *body = query_substitute(x->query, &in, 1, 0);
+		sb_addf(&q, "%s__pond_b%zu AS (%s)", k ? ",\n" : "WITH ", k, body);
+		free(body);
+		free(in);
+	}
+	sb_addf(&q, "\nSELECT * FROM __pond_b%zu", n - 1);
+	if (plandb_prepare(bd->db, sb_str(&q), &quiet) == PDB_OK) {
+		for (size_t k = 0; k < n; k++) {
+			bd->table[lp->nodes[i + k]->id] = lp->nodes[i + k]->id;
+			alias_input(bd, lp->nodes[i + k]);
+		}
+	} else {
+		for (size_t k = 0; !rc && k < n; k++)
+			rc = bind_node(bd, lp->nodes[i + k]);
+	}
+	sb_release(&q);
+	return rc;
+}
+
+static int bind_all(binder *bd)
+{
+	lplan *lp = bd->lp;
+
+	for (size_t i = 0; i < lp->nnodes;) {
+		size_t n = chain_length(lp, i);
+		if (n > 1 ? bind_chain(bd, i, n) : bind_node(bd, lp->nodes[i]))
 			return -1;
+		i += n > 1 ? n : 1;
+	}
 	for (size_t i = 0; i < lp->nactions; i++)
-		if (bind_action(&bd, &lp->actions[i]))
+		if (bind_action(bd, &lp->actions[i]))
 			return -1;
-	combine_plan(lp, db);
+	combine_plan(lp, bd->db);
 	for (size_t i = 0; i < lp->nnodes; i++)
 		if (lp->nodes[i]->combine)
-			check_combine(&bd, lp->nodes[i]);
-	copartition(&bd);
+			check_combine(bd, lp->nodes[i]);
+	copartition(bd);
 	return 0;
+}
+
+int plan_bind(lplan *lp, plandb *db, const char *script, pond_err *err)
+{
+	binder bd = { lp, db, err, script, xcalloc(lp->nnodes + 1, sizeof(int)) };
+	int rc = bind_all(&bd);
+
+	free(bd.table);
+	return rc;
 }

@@ -86,6 +86,7 @@ typedef struct lnode {
 	/* L_QUERY, L_PARTIAL, L_SQL: query with {0}, {1}, {partition} */
 	char *query;
 	bool rowwise;           /* filter/map/flat_map: may be split by files */
+	bool keeps_schema;      /* filter/partial_sort: the input's columns */
 	struct lnode **inputs;
 	size_t ninputs;
 

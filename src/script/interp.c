@@ -511,7 +511,10 @@ static int shorthand(interp *in, const func *f, bound *b, lnode **out, const cha
 
 static int fn_filter(interp *in, const func *f, bound *b, lnode **out)
 {
-	return shorthand(in, f, b, out, "SELECT * FROM {0} WHERE (%s)", true);
+	if (shorthand(in, f, b, out, "SELECT * FROM {0} WHERE (%s)", true))
+		return -1;
+	(*out)->keeps_schema = true;
+	return 0;
 }
 
 static int fn_map(interp *in, const func *f, bound *b, lnode **out)
@@ -521,7 +524,10 @@ static int fn_map(interp *in, const func *f, bound *b, lnode **out)
 
 static int fn_partial_sort(interp *in, const func *f, bound *b, lnode **out)
 {
-	return shorthand(in, f, b, out, "SELECT * FROM {0} ORDER BY %s", false);
+	if (shorthand(in, f, b, out, "SELECT * FROM {0} ORDER BY %s", false))
+		return -1;
+	(*out)->keeps_schema = true;
+	return 0;
 }
 
 static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
