@@ -98,7 +98,7 @@ pond_status pond_run(pond_session *s);
  * more, and returns POND_EINTR; --resume finishes the job later. */
 void pond_interrupt(void);
 
-/* ---- MPI (DESIGN.md §3): the same script under mpirun / srun ----------
+/* ---- MPI (docs/PIPELINES.md): the same script under mpirun / srun ----------
  * Every rank calls pond_mpi_init. Rank 0 then runs the session with
  * o.mpi = true (it schedules); the other ranks call pond_mpi_worker, which
  * serves tasks until rank 0 is done. Every rank ends with

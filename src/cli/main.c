@@ -1,4 +1,4 @@
-/* main.c — the `pond` command (DESIGN.md §3): parses the command line,
+/* main.c — the `pond` command (docs/PIPELINES.md): parses the command line,
  * drives a session through the public API, and maps statuses to exit codes
  * (0 ok; 1 the job failed; 2 usage or script error, nothing ran). */
 #include <errno.h>

@@ -1,8 +1,9 @@
-/* engine.c — one task, one in-memory DuckDB: set the task's threads,
- * memory limit and spill directory, create its input views (listing
- * shuffle bucket files now that the producers have committed), then run one
- * COPY (or a small query for show/count). Paths enter SQL only through
- * sb_sql_str. Called by the task child (src/runtime/task.c). */
+/* engine.c — one task, one in-memory DuckDB: set the task's threads and
+ * memory limit, create its input views (the files the producers' manifests
+ * list, each checked), run one COPY (or a small query for show/count),
+ * write the output's manifest. Paths enter SQL only through sb_sql_path
+ * (read) and sb_sql_str (written). Called by the task child
+ * (src/runtime/task.c). */
 #include "engine/engine.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* jobdir.h — the job directory (DESIGN.md §5) in one place: its default
+/* jobdir.h — the job directory (docs/PIPELINES.md) in one place: its default
  * name, the marker that says pond made it, the lock a run holds on it for
  * its whole life, preparing it for a run and dropping what a finished run
  * no longer needs. Called by the session (src/exec/session.c). */

@@ -1,4 +1,4 @@
-/* journal.h — the job's durable record (DESIGN.md §5): journal.jsonl gets
+/* journal.h — the job's durable record (docs/PIPELINES.md): journal.jsonl gets
  * one fsync'ed line per committed task (plus start/fail lines), and
  * events.jsonl the timings, rows and bytes of every attempt. --resume
  * reads the commit lines back. Written by the driver only. */

@@ -1,4 +1,4 @@
-/* publish.c — sink staging and publishing (DESIGN.md §4 "Commit", see
+/* publish.c — sink staging and publishing (docs/ARCHITECTURE.md "Commit", see
  * publish.h). Task outputs wait in S = <parent>/.<name>.pond-staging-<id>/
  * tNNNNN/ (on the output's file system, so renames are atomic; <id> names
  * the job directory that owns S, written in S/.owner). Publishing:

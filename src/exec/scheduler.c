@@ -1,4 +1,4 @@
-/* scheduler.c — dynamic pull scheduling (DESIGN.md §4) and the driver's
+/* scheduler.c — dynamic pull scheduling (docs/ARCHITECTURE.md) and the driver's
  * side of fault tolerance (docs/FAULTS.md).
  *
  * A stage's tasks become ready when every stage it depends on has
@@ -6,8 +6,9 @@
  * worker is idle, so tasks of independent stages overlap. Each result is
  * journaled (a commit line is fsync'ed) before it is acted on, so
  * --resume never redoes committed work. Failures are retried by class:
- * an input error once, a resource error with half the threads and 1.5x
- * the memory, a timeout or crash up to --max-attempts; a worker that dies
+ * bad SQL or data never (it would fail again), a failed read once, a
+ * resource error with half the threads and 1.5x the memory, a timeout or
+ * crash up to --max-attempts; a worker that dies
  * or stops sending heartbeats is replaced and its task re-run without
  * counting against it. With --speculate, a straggler gets a second attempt
  * on an idle worker; whichever commits first wins (the commit is a rename

@@ -1,5 +1,5 @@
 /* combine.h — map-side partial aggregation ("combiner") for the common
- * shuffle-then-aggregate pattern. Called by the session before planning. */
+ * shuffle-then-aggregate pattern. Called by the binder (plan/bind.c) before planning. */
 #ifndef POND_PLAN_COMBINE_H
 #define POND_PLAN_COMBINE_H
 

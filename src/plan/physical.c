@@ -1,4 +1,4 @@
-/* physical.c — cuts the logical DAG into stages of tasks (DESIGN.md §4).
+/* physical.c — cuts the logical DAG into stages of tasks (docs/ARCHITECTURE.md).
  *
  * Per-partition steps fuse: compile() turns the chain that produces one
  * partition into a single query of nested CTEs over "views" (the leaves:

@@ -1,4 +1,4 @@
-/* mpi.c — the MPI transport (DESIGN.md §3-4) and the worker ranks' loop.
+/* mpi.c — the MPI transport (docs/CLUSTER.md) and the worker ranks' loop.
  * The only file that includes mpi.h. Rank 0 is the driver; ranks 1..n-1
  * are workers that run each task in a forked child which makes no MPI
  * calls. Errors come back as return codes (MPI_ERRORS_RETURN). Waiting

@@ -25,6 +25,8 @@
 #include "engine/engine.h"
 #include "runtime/frame.h"
 #include "util/fsutil.h"
+#include "util/hash.h"
+#include "util/manifest.h"
 #include "util/sb.h"
 
 #define STDERR_TAIL 2000
@@ -98,13 +100,6 @@ static void maybe_wait(const json_t *task)
  * and where the child dies, as a crash or a kill would make it. */
 enum { FAULT_NONE, FAULT_START, FAULT_MID_QUERY, FAULT_BEFORE_COMMIT, FAULT_AFTER_COMMIT };
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static int fault_point(const json_t *task, unsigned *delay_ms)
 {
 	const json_t *inj = json_object_get(task, "inject");
@@ -115,7 +110,8 @@ static int fault_point(const json_t *task, unsigned *delay_ms)
 		return FAULT_NONE;
 	snprintf(buf, sizeof(buf), "%lld/%lld", (long long)json_integer_value(json_object_get(inj, "seed")),
 		 (long long)json_integer_value(json_object_get(task, "attempt")));
-	h = fnv(fnv(14695981039346656037ULL, buf), json_string_value(json_object_get(task, "id")));
+	h = fnv1a64(FNV1A64_INIT, buf, strlen(buf));
+	h = fnv1a64(h, json_string_value(json_object_get(task, "id")), strlen(json_string_value(json_object_get(task, "id"))));
 	h ^= h >> 29;
 	if ((double)(h % 1000000) / 1e6 >= json_number_value(json_object_get(inj, "p")))
 		return FAULT_NONE;
@@ -179,8 +175,14 @@ static json_t *run_one(engine **eng, const json_t *task)
 		rc = commit(adir, dir, &err);
 		if (rc >= 0 && fault == FAULT_AFTER_COMMIT)
 			die("after commit, before reporting", task);
-		if (rc == 1)
+		if (rc == 1) {
+			/* another attempt committed first: the journal must record
+			 * the manifest of the output that is there, not ours */
+			manifest m;
 			json_object_set_new(res, "duplicate", json_true());
+			if (manifest_read(dir, &m, st.manifest, NULL) == 0)
+				manifest_release(&m);
+		}
 		if (rc < 0)
 			cls = strstr(err.msg, "No space") ? EC_RESOURCE : EC_INTERNAL;
 	}

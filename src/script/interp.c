@@ -1,5 +1,5 @@
 /* interp.c — the script interpreter: every function of the pipeline
- * language (DESIGN.md §2) is one entry in `funcs` below, with its parameter
+ * language (docs/PIPELINES.md) is one entry in `funcs` below, with its parameter
  * list; bind() matches a call's arguments to it. Produces plan/logical.h
  * nodes. Every user string that becomes SQL text is either a query the user
  * wrote (kept as is) or a name/path escaped with sb_sql_str/sb_sql_ident. */

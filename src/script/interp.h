@@ -10,8 +10,7 @@
 
 /* Appends the script's datasets and actions to plan. Errors are
  * "file:line:col: message": POND_EUSAGE for script mistakes, POND_EINPUT for
- * input paths that match nothing, POND_EEXISTS for a non-empty output
- * directory with mode='error'. */
+ * input paths that match nothing or cannot be walked. */
 int interp_script(const script *s, lplan *plan, pond_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* manifest.c — task output manifests (see manifest.h). The file is one
  * compact JSON document, {"files":[["rel/path", rows, bytes], ...]}, its
- * hash FNV-1a 64 of those bytes. */
+ * hash FNV-1a 64 (util/hash.h) of those bytes. */
 #include "util/manifest.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/fsutil.h"
+#include "util/hash.h"
 #include "util/sb.h"
 
 void manifest_add(manifest *m, const char *path, int64_t rows, int64_t bytes)
@@ -30,10 +31,7 @@ void manifest_release(manifest *m)
 
 static void hash_of(const char *text, size_t len, char *hash)
 {
-	uint64_t h = 14695981039346656037ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)text[i]) * 1099511628211ULL;
-	snprintf(hash, 17, "%016" PRIx64, h);
+	snprintf(hash, 17, "%016" PRIx64, fnv1a64(FNV1A64_INIT, text, len));
 }
 
 int manifest_write(const char *dir, const manifest *m, char *hash, pond_err *err)

@@ -1,6 +1,7 @@
 /* sb.h — a growable string buffer (git's strbuf idea): every string pond
  * builds, SQL above all, goes through one of these instead of char[] math.
- * sb_sql_str/sb_sql_ident are the only way paths and names enter SQL. */
+ * sb_sql_path (paths read by DuckDB), sb_sql_str and sb_sql_ident are the
+ * only way paths, strings and names enter SQL. */
 #ifndef POND_UTIL_SB_H
 #define POND_UTIL_SB_H
 

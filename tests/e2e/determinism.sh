@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Determinism (DESIGN.md §4): the same script on the same inputs gives the
+# Determinism (docs/ARCHITECTURE.md): the same script on the same inputs gives the
 # same rows in the same files — byte for byte — whatever the job dir, and
 # whatever the number of workers. The pipeline has a hash shuffle, an
 # aggregation, a range shuffle with sampling, a sort and a random_shuffle.

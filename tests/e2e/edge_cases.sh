@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Edge cases around the functions of DESIGN.md §2: empty partitions, empty
+# Edge cases around the functions of docs/PIPELINES.md: empty partitions, empty
 # results, NULL keys in hash/range shuffles, a dataset used by several
 # actions (shuffled once), the method form of sql()/partial_sql(), chains
 # of shuffles, multi-line strings and comments in scripts. Compared with

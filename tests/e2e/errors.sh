@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Error paths of the language and the command line (DESIGN.md §2-3):
+# Error paths of the language and the command line (docs/PIPELINES.md):
 # script errors exit 2 with a `file:line:col:` message and run nothing (no
 # job dir, no output); CLI usage errors exit 2; `pond help run` and
 # `pond version` exit 0; a missing input exits 1 naming the path; a corrupt

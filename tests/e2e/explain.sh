@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `pond explain` (DESIGN.md §3): prints the logical plan and the stages with
+# `pond explain` (docs/PIPELINES.md): prints the logical plan and the stages with
 # their task counts and shuffle boundaries, and runs nothing: no output dir,
 # no job dir, no staging dir. Its stage list matches the plan.json that
 # `pond run` writes for the same script.

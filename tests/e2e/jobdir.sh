@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The job directory (DESIGN.md §4-5): plan.json (valid JSON), journal.jsonl
+# The job directory (docs/PIPELINES.md): plan.json (valid JSON), journal.jsonl
 # (one commit line per task, fsync'ed), events.jsonl (one line per
 # attempt), committed outputs under data/<stage>/<task>/, no attempt dirs
 # left in tmp/, default location .pond/<script name>-<hash of the script's

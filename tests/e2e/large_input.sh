@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One large Parquet file (~60 MB, several row groups): a single-file source
-# is still shuffled by several producers (DESIGN.md §4: "P scales with the
+# is still shuffled by several producers (docs/ARCHITECTURE.md: "P scales with the
 # input ... never 1"), and every row arrives exactly once — through hash,
 # range and by_rows shuffles, with a projection and a filter fused in front.
 # Row sets are compared with the oracle through exact fingerprints (count

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hostile file names (DESIGN.md §4: "File paths and names are always
+# Hostile file names (docs/ARCHITECTURE.md: "File paths and names are always
 # escaped"): spaces, single and double quotes, $(touch pwned), é and 日本 in
 # input file names, in the input directory, in the output dir and in the
 # job dir. Data must be read and written correctly, through shuffles and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# repartition() in every mode and random_shuffle() (DESIGN.md §2): files,
+# repartition() in every mode and random_shuffle() (docs/PIPELINES.md): files,
 # by_rows, hash_by (one column and a list), by='expr' (and its error),
 # range_by (global order and balance, one column and a list), random_shuffle
 # (same rows; seeded). Every test also checks that no row is lost or

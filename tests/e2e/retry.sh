@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Task isolation and retries (DESIGN.md §4): POND_TEST_CRASH=<substring of
+# Task isolation and retries (docs/ARCHITECTURE.md): POND_TEST_CRASH=<substring of
 # a task id> makes the first attempt of the matching tasks die of SIGSEGV
 # (src/runtime/task.c). The job must still succeed with correct output,
 # report the retry, and journal a "fail" line and one commit per task.

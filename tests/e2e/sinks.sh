@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Actions of DESIGN.md §2: write_parquet (part files + _SUCCESS,
+# Actions of docs/PIPELINES.md: write_parquet (part files + _SUCCESS,
 # partition_by= hive dirs, compression=, mode='error' refusing a non-empty
 # dir before any work, mode='overwrite' replacing), write_csv, show(df, n)
 # and count(df) on stdout. Compared with DuckDB on the same data.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sources of DESIGN.md §2: read_parquet (paths as glob / list, columns=,
+# Sources of docs/PIPELINES.md: read_parquet (paths as glob / list, columns=,
 # union_by_name=, hive_partitioning=, filename=), read_csv (header, delim,
 # columns= map), read_json (auto and columns=), partial_sql with no inputs.
 # Each is written with write_parquet and read back, then compared with

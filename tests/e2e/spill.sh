@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Spilling (DESIGN.md §4: tasks run with a temp_directory in the job dir):
+# Spilling (docs/ARCHITECTURE.md: tasks run with a temp_directory in the job dir):
 # a sort, an aggregate and a join over 10M rows x 8 BIGINT columns (640 MB
 # in DuckDB's memory) each run in one task with --memory-limit 64MB, 10x
 # less, and must succeed on their first attempt with the oracle's result.

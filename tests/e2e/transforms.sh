@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-partition and whole-dataset steps of DESIGN.md §2: partial_sql with
+# Per-partition and whole-dataset steps of docs/PIPELINES.md: partial_sql with
 # one and two inputs (co-partitioned join), a broadcast input, the
 # {partition} placeholder, filter, map, flat_map, partial_sort, sql() over
 # whole datasets, limit(). Compared with DuckDB running the equivalent
