@@ -1,5 +1,5 @@
 /* proc.h — child processes: fork with a socketpair to talk over, and
- * reaping that survives signals. Every fork of pond goes through here. */
+ * reaping that survives signals. */
 #ifndef POND_UTIL_PROC_H
 #define POND_UTIL_PROC_H
 
