@@ -7,10 +7,15 @@
 # spill failed.
 source "$(dirname "$0")/lib.sh"
 
+# One input for the three cases, made once (it takes a while).
+SPILL_INPUT=$(mktemp -d "${TMPDIR:-/tmp}/pond-spill-input.XXXXXX")
+trap 'rm -rf "$SPILL_INPUT"' EXIT
+"$DUCKQ" "COPY (SELECT i, (hash(i) % 2000000)::BIGINT AS k, (hash(i + 1) % 1000000000)::BIGINT AS a,
+          i * 3 AS b, i * 5 AS c, i * 7 AS d, i * 11 AS e, i * 13 AS f
+        FROM range(10000000) t(i)) TO '$SPILL_INPUT/big.parquet' (ROW_GROUP_SIZE 100000)" >/dev/null
+
 make_input() {
-	q "COPY (SELECT i, (hash(i) % 2000000)::BIGINT AS k, (hash(i + 1) % 1000000000)::BIGINT AS a,
-	          i * 3 AS b, i * 5 AS c, i * 7 AS d, i * 11 AS e, i * 13 AS f
-	        FROM range(10000000) t(i)) TO 'big.parquet' (ROW_GROUP_SIZE 100000)" >/dev/null
+	ln -s "$SPILL_INPUT/big.parquet" big.parquet
 }
 
 # Every attempt of the job committed (no retry with more memory).
