@@ -470,6 +470,8 @@ static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls,
 	char *path = NULL;
 	int rc = 0;
 
+	if (json_object_get(o, "prelude") && (rc = run(e, jstr(o, "prelude"), NULL, cls, err)))
+		goto out;
 	if (!strcmp(kind, "parquet")) {
 		char *exact = exact_types(e, query);
 		path = xasprintf("%s/part.parquet", adir);
@@ -538,6 +540,7 @@ static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls,
 		*cls = EC_INTERNAL;
 		rc = pond_fail(err, POND_EINTERNAL, "unknown output kind '%s'", kind);
 	}
+out:
 	free(path);
 	sb_release(&sql);
 	return rc;
