@@ -377,7 +377,7 @@ test_failed_run_then_resume() {
 	trap kill_leftovers EXIT
 	run_pond --inject-faults 0.3,7 --max-attempts 1
 	check_failed
-	assert_matches "a task is named" err.txt "task s[0-9]+-[a-z]+-t[0-9]+ \\([^ ]*job.pond:[0-9]+"
+	assert_matches "a task and its step are named" err.txt "job.pond:[0-9]+[^ ]* [a-z_]+.*: task s[0-9]+-[a-z]+-t[0-9]+ failed"
 	run_pond --resume
 	check_success
 	assert_matches "the resumed run skips committed tasks" err.txt "\\([1-9][0-9]* already committed\\)"
