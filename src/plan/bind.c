@@ -11,6 +11,7 @@
 #include "plan/bind.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,14 +176,187 @@ static pdb_error define_from(binder *bd, lnode *n, const schema *sc)
 	return e;
 }
 
-/* Parquet: the schema from the footers (LIMIT 0 reads no rows). CSV and
- * JSON: DuckDB sniffs every file to unify their types, which is slow
- * (~0.1 s a file), so the files are read once, by DESCRIBE, and the types
- * it finds are fixed for the tasks (unless the user gave columns=): then
- * a task reading some of the files parses them as the whole read would.
- * CSV keeps DuckDB's per-file dialect detection (types= fixes types
- * only); JSON gets columns=. Not when extra columns (filename, hive keys)
- * or union_by_name mix in: such sources are not split. */
+/* sniff_csv prints an empty quote, escape or comment as "(empty)". */
+static const char *sniffed(const char *v)
+{
+	return v && !strcmp(v, "(empty)") ? "" : v;
+}
+
+/* The dialect and columns DuckDB detects in one CSV file, as it would
+ * when reading it among the source's files (the same options). */
+static int sniff_file(binder *bd, const lnode *n, size_t f, dialect *d, schema *cols)
+{
+	static const char *const text[][2] = {
+		{ "Delimiter", "delim" }, { "Quote", "quote" }, { "Escape", "escape" },
+		{ "NewLineDelimiter", "new_line" }, { "Comment", "comment" },
+	};
+	sb q = SB_INIT;
+	pdb_result r;
+	int rc = 0;
+
+	sb_add(&q, "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, DateFormat, "
+		   "TimestampFormat, to_json(Columns)::VARCHAR FROM sniff_csv(");
+	sb_sql_path(&q, n->files[f]);
+	for (size_t i = 0; i < n->nopts; i++) {
+		const read_opt *o = &n->opts[i];
+		if (!strcmp(o->name, "hive_partitioning") || !strcmp(o->name, "parallel"))
+			continue; /* read options, not sniffing ones */
+		sb_addf(&q, ", %s=", o->name);
+		if (o->type == OPT_BOOL)
+			sb_add(&q, o->b ? "true" : "false");
+		else if (o->type == OPT_INT)
+			sb_addf(&q, "%lld", (long long)o->i);
+		else
+			sb_sql_str(&q, o->s);
+	}
+	sb_add(&q, ")");
+	if (plandb_query(bd->db, sb_str(&q), &r, bd->err)) {
+		sb_release(&q);
+		return -1;
+	}
+	sb_release(&q);
+	if (r.nrows != 1) {
+		pdb_result_release(&r);
+		return pond_fail(bd->err, POND_EINPUT, "sniff_csv gave no answer");
+	}
+	for (size_t k = 0; k < sizeof(text) / sizeof(text[0]); k++)
+		opts_set(&d->opts, &d->nopts, text[k][1], OPT_STR, false, 0, sniffed(pdb_cell(&r, 0, k)) ? sniffed(pdb_cell(&r, 0, k)) : "");
+	opts_set(&d->opts, &d->nopts, "skip", OPT_INT, false, pdb_cell(&r, 0, 5) ? strtoll(pdb_cell(&r, 0, 5), NULL, 10) : 0, NULL);
+	opts_set(&d->opts, &d->nopts, "header", OPT_BOOL, pdb_cell(&r, 0, 6) && !strcmp(pdb_cell(&r, 0, 6), "true"), 0, NULL);
+	for (size_t k = 7; k <= 8; k++)
+		if (pdb_cell(&r, 0, k) && *pdb_cell(&r, 0, k))
+			opts_set(&d->opts, &d->nopts, k == 7 ? "dateformat" : "timestampformat", OPT_STR, false, 0,
+				 pdb_cell(&r, 0, k));
+	opts_set(&d->opts, &d->nopts, "auto_detect", OPT_BOOL, false, 0, NULL);
+	{
+		json_t *c = json_loads(pdb_cell(&r, 0, 9) ? pdb_cell(&r, 0, 9) : "[]", 0, NULL);
+		size_t i;
+		json_t *col;
+		json_array_foreach(c, i, col)
+			schema_add(cols, json_string_value(json_object_get(col, "name")) ? json_string_value(json_object_get(col, "name")) : "",
+				   json_string_value(json_object_get(col, "type")) ? json_string_value(json_object_get(col, "type")) : "");
+		json_decref(c);
+	}
+	pdb_result_release(&r);
+	return rc;
+}
+
+static bool same_dialect(const dialect *a, const dialect *b)
+{
+	if (a->nopts != b->nopts)
+		return false;
+	for (size_t i = 0; i < a->nopts; i++) {
+		const read_opt *x = &a->opts[i], *y = &b->opts[i];
+		if (strcmp(x->name, y->name) || x->type != y->type || x->b != y->b || x->i != y->i ||
+		    strcmp(x->s ? x->s : "", y->s ? y->s : ""))
+			return false;
+	}
+	return true;
+}
+
+static bool same_schema_types(const schema *a, const schema *b)
+{
+	for (size_t i = 0; i < a->n && i < b->n; i++)
+		if (strcmp(a->cols[i].type, b->cols[i].type))
+			return false;
+	return a->n == b->n;
+}
+
+static bool same_names(const schema *a, const schema *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->cols[i].name, b->cols[i].name))
+			return false;
+	return true;
+}
+
+/* A CSV source without columns=: each file's dialect, fixed for the
+ * tasks, and the types of the whole source (DuckDB's own unification,
+ * from DESCRIBE, when the files' types differ). Returns 1 (and pins
+ * nothing) when the files do not share their column names: such a source
+ * is read as DuckDB reads it, by one task. */
+static int pin_dialects(binder *bd, lnode *n, schema *whole)
+{
+	int *fd = xcalloc(n->nfiles + 1, sizeof(int));
+	dialect *ds = NULL;
+	size_t nd = 0;
+	schema first = { NULL, 0 };
+	bool same_types = true;
+	int rc = 0;
+
+	for (size_t f = 0; rc == 0 && f < n->nfiles; f++) {
+		dialect d = { NULL, 0 };
+		schema cols = { NULL, 0 };
+		size_t k;
+		if (sniff_file(bd, n, f, &d, &cols)) {
+			rc = -1;
+		} else if (f == 0) {
+			first = cols;
+			cols = (schema){ NULL, 0 };
+		} else if (!same_names(&first, &cols)) {
+			rc = 1;
+		} else {
+			same_types = same_types && same_schema_types(&first, &cols);
+		}
+		schema_release(&cols);
+		for (k = 0; k < nd && !same_dialect(&ds[k], &d); k++)
+			;
+		if (k == nd) {
+			ds = xrealloc(ds, (nd + 1) * sizeof(dialect));
+			ds[nd++] = d;
+		} else {
+			opts_release(d.opts, d.nopts);
+		}
+		fd[f] = (int)k;
+	}
+	if (rc == 0 && !same_types) {
+		/* the files disagree on types: DuckDB's unification decides */
+		sb q = SB_INIT;
+		schema u = { NULL, 0 };
+		sb_add(&q, "(");
+		source_read_sql(&q, n, 0, n->nfiles, 0);
+		sb_add(&q, ")");
+		rc = describe(bd, sb_str(&q), &u) ? -1 : same_names(&first, &u) ? 0 : 1;
+		schema_release(&first);
+		first = u;
+		sb_release(&q);
+	}
+	if (rc == 0) {
+		n->dialects = ds;
+		n->ndialects = nd;
+		n->file_dialect = fd;
+		for (size_t i = 0; i < first.n; i++) {
+			schema_add(&n->types, first.cols[i].name, first.cols[i].type);
+			schema_add(whole, first.cols[i].name, first.cols[i].type);
+		}
+	} else {
+		for (size_t k = 0; k < nd; k++)
+			opts_release(ds[k].opts, ds[k].nopts);
+		free(ds);
+		free(fd);
+	}
+	schema_release(&first);
+	return rc;
+}
+
+/* Whether a CSV/JSON source's parsing may be fixed for its parts: not
+ * with columns= (fixed already), nor when extra columns (filename, hive
+ * keys) or union_by_name mix in: such sources are read by one task. */
+static bool pinnable(const lnode *n)
+{
+	return !n->columns.n && !lnode_opt_bool(n, "filename") && !lnode_opt_bool(n, "hive_partitioning") &&
+	       !lnode_opt_bool(n, "union_by_name");
+}
+
+/* Parquet: the schema from the footers (LIMIT 0 reads no rows). CSV:
+ * each file sniffed once here (pin_dialects), its dialect and the whole
+ * source's types fixed for the tasks, which then read their files without
+ * sniffing them again (DuckDB's sniffing of a file costs about as much as
+ * parsing 100,000 of its rows). JSON: the whole source's types, from
+ * DESCRIBE, fixed as columns=. Either way a task reading some of the
+ * files parses them as one DuckDB reading all of them would. */
 static int bind_source(binder *bd, lnode *n)
 {
 	sb q = SB_INIT;
@@ -196,18 +370,24 @@ static int bind_source(binder *bd, lnode *n)
 		sb_release(&q);
 		return rc;
 	}
-	sb_add(&q, "(");
-	source_read_sql(&q, n, 0, n->nfiles, 0);
-	sb_add(&q, ")");
-	if (describe(bd, sb_str(&q), &sc)) {
-		rc = fail_node(bd, n, POND_EINPUT, bd->err->msg);
-		goto out;
+	if (n->format == FMT_CSV && pinnable(n)) {
+		int r = pin_dialects(bd, n, &sc);
+		if (r < 0) {
+			rc = fail_node(bd, n, POND_EINPUT, bd->err->msg);
+			goto out;
+		}
 	}
-	if (!n->columns.n && !lnode_opt_bool(n, "filename") && !lnode_opt_bool(n, "hive_partitioning") &&
-	    !lnode_opt_bool(n, "union_by_name")) {
-		schema *pin = n->format == FMT_CSV ? &n->types : &n->columns;
-		for (size_t i = 0; i < sc.n; i++)
-			schema_add(pin, sc.cols[i].name, sc.cols[i].type);
+	if (!sc.n) {
+		sb_add(&q, "(");
+		source_read_sql(&q, n, 0, n->nfiles, 0);
+		sb_add(&q, ")");
+		if (describe(bd, sb_str(&q), &sc)) {
+			rc = fail_node(bd, n, POND_EINPUT, bd->err->msg);
+			goto out;
+		}
+		if (n->format == FMT_JSON && pinnable(n))
+			for (size_t i = 0; i < sc.n; i++)
+				schema_add(&n->columns, sc.cols[i].name, sc.cols[i].type);
 	}
 	if (define_from(bd, n, &sc)) {
 		/* a type DuckDB printed but cannot parse back: read again */

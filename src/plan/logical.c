@@ -44,13 +44,16 @@ bool lnode_opt_bool(const lnode *n, const char *name)
 	return o && o->type == OPT_BOOL && o->b;
 }
 
-void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i, const char *s)
+void opts_set(read_opt **opts, size_t *nopts, const char *name, opt_type type, bool b, int64_t i, const char *s)
 {
-	read_opt *o = (read_opt *)lnode_opt(n, name);
+	read_opt *o = NULL;
 
+	for (size_t k = 0; k < *nopts; k++)
+		if (!strcmp((*opts)[k].name, name))
+			o = &(*opts)[k];
 	if (!o) {
-		n->opts = xrealloc(n->opts, (n->nopts + 1) * sizeof(read_opt));
-		o = &n->opts[n->nopts++];
+		*opts = xrealloc(*opts, (*nopts + 1) * sizeof(read_opt));
+		o = &(*opts)[(*nopts)++];
 		o->name = xstrdup(name);
 		o->s = NULL;
 	}
@@ -59,6 +62,20 @@ void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i,
 	o->b = b;
 	o->i = i;
 	o->s = s ? xstrdup(s) : NULL;
+}
+
+void opts_release(read_opt *opts, size_t nopts)
+{
+	for (size_t i = 0; i < nopts; i++) {
+		free(opts[i].name);
+		free(opts[i].s);
+	}
+	free(opts);
+}
+
+void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i, const char *s)
+{
+	opts_set(&n->opts, &n->nopts, name, type, b, i, s);
 }
 
 char *query_substitute(const char *q, char *const *names, size_t nnames, int partition)
@@ -99,11 +116,11 @@ static void lnode_free(lnode *n)
 		free(n->files[i]);
 	free(n->files);
 	free(n->sizes);
-	for (size_t i = 0; i < n->nopts; i++) {
-		free(n->opts[i].name);
-		free(n->opts[i].s);
-	}
-	free(n->opts);
+	opts_release(n->opts, n->nopts);
+	for (size_t i = 0; i < n->ndialects; i++)
+		opts_release(n->dialects[i].opts, n->dialects[i].nopts);
+	free(n->dialects);
+	free(n->file_dialect);
 	schema_release(&n->columns);
 	schema_release(&n->types);
 	for (size_t i = 0; i < n->nselect; i++)

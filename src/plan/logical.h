@@ -55,6 +55,11 @@ typedef struct {
 	char *s;
 } read_opt;
 
+typedef struct dialect {
+	read_opt *opts;
+	size_t nopts;
+} dialect;
+
 typedef struct lnode {
 	int id;                 /* index in lplan.nodes */
 	lnode_kind kind;
@@ -73,8 +78,16 @@ typedef struct lnode {
 	size_t nopts;
 	schema columns;         /* CSV/JSON columns= (given; for JSON without
 				 * it, the types of the whole source) */
-	schema types;           /* CSV without columns=: types= of the whole
-				 * source, so every reader of a part agrees */
+	schema types;           /* CSV without columns=: the types DuckDB gives
+				 * the whole source, so every reader of a part
+				 * agrees (as columns= with dialects, else types=) */
+	/* CSV without columns=: each file's dialect (delim, quote, header, …)
+	 * as DuckDB sniffed it when the plan was bound, so tasks read their
+	 * files without sniffing them again (sniffing costs about as much as
+	 * parsing 100,000 rows). Files that agree share an entry. */
+	struct dialect *dialects;
+	size_t ndialects;
+	int *file_dialect;      /* by file; NULL when not sniffed */
 	char **select;          /* read_parquet(columns=): the columns kept, or */
 	size_t nselect;         /* none for all */
 
@@ -143,6 +156,9 @@ const read_opt *lnode_opt(const lnode *n, const char *name); /* or NULL */
 bool lnode_opt_bool(const lnode *n, const char *name);       /* false if absent */
 /* Adds or replaces an option; s is copied. */
 void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i, const char *s);
+/* The same on a list of options. */
+void opts_set(read_opt **opts, size_t *nopts, const char *name, opt_type type, bool b, int64_t i, const char *s);
+void opts_release(read_opt *opts, size_t nopts);
 
 /* Replaces {k} in query by names[k] and {partition} by the index, and
  * drops a trailing ';' (the query becomes a CTE). Caller frees. */

@@ -49,25 +49,42 @@ static void type_map(sb *b, const char *name, const schema *s)
 	sb_add(b, "}");
 }
 
-static void options(sb *b, const lnode *n, unsigned flags)
+static void render(sb *b, const read_opt *o)
 {
-	for (size_t i = 0; i < n->nopts; i++) {
-		const read_opt *o = &n->opts[i];
-		sb_addf(b, ", %s=", o->name);
-		if (o->type == OPT_BOOL)
-			sb_add(b, o->b ? "true" : "false");
-		else if (o->type == OPT_INT)
-			sb_addf(b, "%" PRId64, o->i);
-		else
-			sb_sql_str(b, o->s);
-	}
+	sb_addf(b, ", %s=", o->name);
+	if (o->type == OPT_BOOL)
+		sb_add(b, o->b ? "true" : "false");
+	else if (o->type == OPT_INT)
+		sb_addf(b, "%" PRId64, o->i);
+	else
+		sb_sql_str(b, o->s);
+}
+
+static bool in_dialect(const dialect *d, const char *name)
+{
+	for (size_t i = 0; d && i < d->nopts; i++)
+		if (!strcmp(d->opts[i].name, name))
+			return true;
+	return false;
+}
+
+/* The options of a read: the source's, then the file's dialect (which
+ * replaces the source's options of the same name), then the types. */
+static void options(sb *b, const lnode *n, const dialect *d, unsigned flags)
+{
+	for (size_t i = 0; i < n->nopts; i++)
+		if (!in_dialect(d, n->opts[i].name))
+			render(b, &n->opts[i]);
+	for (size_t i = 0; d && i < d->nopts; i++)
+		render(b, &d->opts[i]);
 	type_map(b, "columns", &n->columns);
-	type_map(b, "types", &n->types);
+	type_map(b, d ? "columns" : "types", &n->types);
 	if ((flags & (SRC_ROWS | SRC_ROWNUM)) && n->format == FMT_PARQUET)
 		sb_add(b, ", file_row_number=true");
 }
 
-void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags)
+/* One read call over files [lo, hi), all of dialect d (or none). */
+static void read_call(sb *b, const lnode *n, size_t lo, size_t hi, const dialect *d, unsigned flags)
 {
 	sb_add(b, "SELECT ");
 	select_list(b, n, flags);
@@ -77,8 +94,27 @@ void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags
 		sb_sql_path(b, n->files[i]);
 	}
 	sb_add(b, "]");
-	options(b, n, flags);
+	options(b, n, d, flags);
 	sb_add(b, ")");
+}
+
+/* Files of different dialects are read by one call each, in file order. */
+void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags)
+{
+	size_t start = lo;
+
+	if (!n->file_dialect || lo >= hi) {
+		read_call(b, n, lo, hi, NULL, flags);
+		return;
+	}
+	for (size_t i = lo + 1; i <= hi; i++) {
+		if (i < hi && n->file_dialect[i] == n->file_dialect[start])
+			continue;
+		if (start > lo)
+			sb_add(b, " UNION ALL ");
+		read_call(b, n, start, i, &n->dialects[n->file_dialect[start]], flags);
+		start = i;
+	}
 }
 
 void source_file_sql(sb *b, const lnode *n, size_t f, unsigned flags)
