@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -30,6 +31,7 @@ int journal_open(journal *j, const char *job_dir, pond_err *err)
 
 void journal_close(journal *j)
 {
+	journal_flush(j, true, NULL);
 	if (j->fd >= 0)
 		close(j->fd);
 	if (j->events_fd >= 0)
@@ -67,10 +69,34 @@ int journal_append(journal *j, const char *event, const json_t *fields, bool syn
 	if (fields)
 		json_object_update(o, (json_t *)fields);
 	rc = write_line(j->fd, o, err);
-	if (!rc && sync && fsync(j->fd) != 0)
-		rc = pond_fail(err, POND_EIO, "journal fsync: %s", strerror(errno));
+	j->unsynced |= sync;
+	if (!rc)
+		rc = journal_flush(j, false, err);
 	json_decref(o);
 	return rc;
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int journal_flush(journal *j, bool force, pond_err *err)
+{
+	double now;
+
+	if (!j->unsynced || j->fd < 0)
+		return 0;
+	now = mono_now();
+	if (!force && now - j->synced < 1.0)
+		return 0;
+	j->unsynced = false;
+	j->synced = now;
+	if (fsync(j->fd) != 0)
+		return pond_fail(err, POND_EIO, "journal fsync: %s", strerror(errno));
+	return 0;
 }
 
 void journal_attempt(journal *j, const json_t *result)

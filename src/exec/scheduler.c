@@ -623,6 +623,8 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 		if (s.failed)
 			cancel_running(&s); /* the job has failed */
 		watch(&s);
+		if (journal_flush(j, false, err))
+			s.failed = 1;
 		/* what users see: rows and bytes of output, not intermediates */
 		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s), sum->rows_out,
 				sum->bytes_out, 0);
@@ -631,6 +633,8 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, sum->rows_out, sum->bytes_out,
 				s.pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
 	progress_end(&s.pr);
+	if (journal_flush(j, true, s.failed ? NULL : err))
+		s.failed = 1;
 	report_repeats(&s);
 	sum->seconds = progress_now() - t0;
 	free(s.ts);

@@ -418,7 +418,7 @@ pond_status pond_run(pond_session *s)
 	pplan *pp = NULL;
 	jobdir *jd = NULL;
 	transport *t = NULL;
-	journal j = { -1, -1 };
+	journal j = JOURNAL_INIT;
 	sched_opts so = { 0 };
 	sched_summary sum;
 	json_t *committed = NULL;

@@ -262,6 +262,9 @@ static void add_task(planner *pl, stage *s, tctx *c, const char *root, json_t *o
 	json_object_set_new(t, "with", json_string(sb_str(&c->ctes)));
 	json_object_set_new(t, "cte_steps", json_incref(c->cte_steps));
 	json_object_set_new(t, "output", output);
+	/* sinks' outputs are published, and made durable then: their
+	 * writeback starts at commit (runtime/task.c) */
+	json_object_set_new(t, "durable", json_boolean(s->kind == ST_SINK));
 	json_object_set_new(t, "dir", json_string(dir));
 	json_object_set_new(t, "attempts_dir", json_sprintf("%s/tmp/attempts", pl->o->job_dir));
 	for (size_t d = 0; d < c->ndeps; d++) {

@@ -249,6 +249,45 @@ int fs_fsync_tree(const char *dir, pond_err *err)
 	return rc ? rc : fs_fsync_path(dir, err);
 }
 
+void fs_start_writeback(const char *dir)
+{
+	char **rel;
+	size_t n;
+
+	if (fs_walk(dir, &rel, &n, NULL) == 0)
+		for (size_t i = 0; i < n; i++) {
+			char *p = xasprintf("%s/%s", dir, rel[i]);
+			int fd = open(p, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+				close(fd);
+			}
+			free(p);
+		}
+	fs_free_list(rel);
+}
+
+int fs_write(const char *path, const char *data, size_t len, pond_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666), rc = 0;
+
+	if (fd < 0)
+		return pond_fail(err, POND_EIO, "create %s: %s", path, strerror(errno));
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = pond_fail(err, POND_EIO, "write %s: %s", path, strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) != 0 && !rc)
+		rc = pond_fail(err, POND_EIO, "close %s: %s", path, strerror(errno));
+	return rc;
+}
+
 int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *err)
 {
 	char *tmp = xasprintf("%s.tmp", path);

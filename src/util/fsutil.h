@@ -30,6 +30,13 @@ int fs_walk(const char *dir, char ***rel, size_t *n, pond_err *err);
 
 int fs_fsync_path(const char *path, pond_err *err);   /* file or dir */
 int fs_fsync_tree(const char *dir, pond_err *err);    /* files, then dirs */
+/* Starts writing every file below dir back to disk and returns at once
+ * (Linux sync_file_range): a later fsync then finds little left to do. */
+void fs_start_writeback(const char *dir);
+
+/* Writes data to path (created or truncated), without fsync: for files
+ * that a later fsync of their tree (or nothing) makes durable. */
+int fs_write(const char *path, const char *data, size_t len, pond_err *err);
 
 /* Writes data to path via path.tmp + fsync + rename + fsync(dir). */
 int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *err);
