@@ -17,6 +17,7 @@
 #include "exec/journal.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
+#include "util/proc.h"
 #include "util/sb.h"
 #include "util/testpoint.h"
 
@@ -333,8 +334,7 @@ static void remove_later(const char *dir)
 		_exit(0);
 	}
 	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		proc_reap(pid, NULL);
 	else
 		fs_rm_rf(dir, NULL);
 }

@@ -16,6 +16,7 @@
 #include "runtime/transport.h"
 #include "runtime/worker.h"
 #include "util/fsutil.h"
+#include "util/proc.h"
 #include "util/sb.h"
 
 #define SHUTDOWN_GRACE_MS 5000 /* for workers to exit at the end */
@@ -46,26 +47,19 @@ static int sock_poll(void *ctx)
 
 static int spawn(local_t *l, int w, pond_err *err)
 {
-	int sv[2];
-	pid_t pid;
+	int fd;
+	pid_t pid = proc_fork_socket(&fd, err);
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		return pond_fail(err, POND_EIO, "socketpair: %s", strerror(errno));
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return pond_fail(err, POND_EIO, "fork: %s", strerror(errno));
-	}
+	if (pid < 0)
+		return -1;
 	if (pid == 0) {
-		worker_io io = { sock_recv, sock_send, sock_poll, &sv[1] };
+		worker_io io = { sock_recv, sock_send, sock_poll, &fd };
 		/* die with the driver, even if it is killed with SIGKILL */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* nothing of the driver's stays open here: not the other
 		 * workers' sockets, and not the job directory's lock, which
 		 * must end with the driver */
-		fs_close_fds(sv[1]);
+		fs_close_fds(fd);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_DFL);
 		worker_set_host_share(l->n);
@@ -76,8 +70,7 @@ static int spawn(local_t *l, int w, pond_err *err)
 		}
 		_exit(worker_loop(&io) == 0 ? 0 : 1);
 	}
-	close(sv[1]);
-	l->fd[w] = sv[0];
+	l->fd[w] = fd;
 	l->pid[w] = pid;
 	return 0;
 }
@@ -102,8 +95,7 @@ static void reap(local_t *l, int w)
 	l->fd[w] = -1;
 	if (l->pid[w] > 0) {
 		kill(l->pid[w], SIGKILL);
-		while (waitpid(l->pid[w], NULL, 0) < 0 && errno == EINTR)
-			;
+		proc_reap(l->pid[w], NULL);
 	}
 	l->pid[w] = -1;
 }
@@ -184,8 +176,7 @@ static void l_shutdown(transport *t)
 				l->pid[i] = -1;
 			} else if (waited >= SHUTDOWN_GRACE_MS) {
 				kill(l->pid[i], SIGKILL);
-				while (waitpid(l->pid[i], NULL, 0) < 0 && errno == EINTR)
-					;
+				proc_reap(l->pid[i], NULL);
 				l->pid[i] = -1;
 			} else {
 				left = 1;

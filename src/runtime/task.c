@@ -27,6 +27,7 @@
 #include "util/fsutil.h"
 #include "util/hash.h"
 #include "util/manifest.h"
+#include "util/proc.h"
 #include "util/sb.h"
 
 #define STDERR_TAIL 2000
@@ -246,30 +247,21 @@ static void child_main(int fd)
 
 static int start_child(const char *errpath)
 {
-	int sv[2];
-	pid_t pid;
+	int fd;
+	pid_t pid = proc_fork_socket(&fd, NULL);
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+	if (pid < 0)
 		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
 	if (pid == 0) {
 		int efd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0666);
 		if (efd >= 0) {
 			dup2(efd, 2);
 			close(efd);
 		}
-		close(sv[0]);
-		child_main(sv[1]);
+		child_main(fd);
 	}
-	close(sv[1]);
 	child.pid = pid;
-	child.fd = sv[0];
+	child.fd = fd;
 	free(child.errpath);
 	child.errpath = xstrdup(errpath);
 	return 0;
@@ -378,8 +370,7 @@ json_t *task_run_isolated(const json_t *task, const char *stderr_path, int (*tic
 	if (cancelled) {
 		pid_t pid = child.pid;
 		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		proc_reap(pid, NULL);
 		stop_child();
 		res = failure("cancelled by the driver (past --task-timeout, or a speculative twin finished first)");
 		json_object_set_new(res, "class", json_integer(EC_TIMEOUT));
@@ -388,8 +379,7 @@ json_t *task_run_isolated(const json_t *task, const char *stderr_path, int (*tic
 		int status = 0;
 		pid_t pid = child.pid;
 		kill(pid, SIGKILL); /* in case it is alive but broken */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+		proc_reap(pid, &status);
 		res = crashed(status);
 		stop_child();
 	}
@@ -407,8 +397,7 @@ void task_child_stop(void)
 	if (child.pid > 0) {
 		pid_t pid = child.pid;
 		stop_child(); /* EOF tells it to exit */
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		proc_reap(pid, NULL);
 	}
 	free(child.errpath);
 	child.errpath = NULL;
