@@ -21,23 +21,11 @@ WORKERS=${WORKERS:-2}
 bench_init csv_agg
 
 IN=$WORK/input
-stamp="$ROWS $FILES csv"
-if [ -f "$IN/_ROWS" ] && [ "$(cat "$IN/_ROWS")" = "$stamp" ]; then
-	log "input: reusing $IN ($stamp)"
-else
-	log "input: generating $stamp under $IN"
-	rm -rf "$IN"
-	mkdir -p "$IN"
-	stmts=()
-	for ((f = 0; f < FILES; f++)); do
-		lo=$((ROWS * f / FILES))
-		hi=$((ROWS * (f + 1) / FILES))
-		stmts+=("COPY (SELECT i AS id, hash(i) % 100000 AS k, (hash(i * 7) % 10000) / 100.0 AS v
-		         FROM range($lo, $hi) t(i) ORDER BY i) TO $(sql_str "$IN/part-$f.csv") (FORMAT csv, HEADER true)")
-	done
-	duckdb_sql "SET threads = 2" "${stmts[@]}" >/dev/null
-	echo "$stamp" >"$IN/_ROWS"
-fi
+rows_sql() { # LO HI: id, a key with 100,000 values, a value (as hash_agg's)
+	echo "SELECT i AS id, hash(i) % 100000 AS k, (hash(i * 7) % 10000) / 100.0 AS v
+	      FROM range($1, $2) t(i) ORDER BY i"
+}
+gen_parquet_inputs "$IN" "$ROWS $FILES csv" "$FILES" rows_sql csv
 INPUT_FILES=()
 for ((f = 0; f < FILES; f++)); do INPUT_FILES+=("$IN/part-$f.csv"); done
 
@@ -70,19 +58,7 @@ duckdb_cmd() {
 best_of pond duckdb
 
 # --- verify -----------------------------------------------------------------
-[ -f "$POND_OUT/_SUCCESS" ] || die "pond wrote no $POND_OUT/_SUCCESS"
-check=$(duckdb_sql "
-	WITH p AS (SELECT * FROM read_parquet($(sql_str "$POND_OUT/*.parquet"))),
-	     d AS (SELECT * FROM read_parquet($(sql_str "$DUCK_OUT")))
-	SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM d),
-	       (SELECT count(*) FROM (SELECT k, n FROM p EXCEPT ALL SELECT k, n FROM d)),
-	       (SELECT count(*) FROM (SELECT k, n FROM d EXCEPT ALL SELECT k, n FROM p)),
-	       (SELECT count(*) FROM p JOIN d USING (k) WHERE abs(p.s - d.s) > 1e-9 * greatest(1, abs(d.s))),
-	       (SELECT sum(n) FROM p)")
-read -r n_p n_d only_p only_d bad_sum total <<<"$check"
-log "verify: pond $n_p groups, duckdb $n_d groups, only-pond $only_p, only-duckdb $only_d, sum mismatches $bad_sum, total count $total"
-[ "$n_p" = "$n_d" ] && [ "$only_p" = 0 ] && [ "$only_d" = 0 ] && [ "$bad_sum" = 0 ] && [ "$total" = "$ROWS" ] ||
-	die "csv_agg: pond and duckdb results differ ($check)"
+verify_groups csv_agg "$POND_OUT" "$DUCK_OUT" "$ROWS"
 
 R=$(ratio "$T_pond" "$T_duckdb")
 MET=no

@@ -95,26 +95,8 @@ SIDES=(pond duckdb)
 best_of "${SIDES[@]}"
 
 # --- verify -----------------------------------------------------------------
-# verify NAME OUTDIR — compares a pond result with DuckDB's, fails loudly.
-verify() {
-	local name=$1 out=$2 check n_p n_d only_p only_d bad_sum total
-	[ -f "$out/_SUCCESS" ] || die "$name: pond wrote no $out/_SUCCESS"
-	check=$(duckdb_sql "
-		WITH p AS (SELECT * FROM read_parquet($(sql_str "$out/*.parquet"))),
-		     d AS (SELECT * FROM read_parquet($(sql_str "$DUCK_OUT")))
-		SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM d),
-		       (SELECT count(*) FROM (SELECT k, n FROM p EXCEPT ALL SELECT k, n FROM d)),
-		       (SELECT count(*) FROM (SELECT k, n FROM d EXCEPT ALL SELECT k, n FROM p)),
-		       (SELECT count(*) FROM p JOIN d USING (k)
-		         WHERE abs(p.s - d.s) > 1e-9 * greatest(1, abs(d.s))),
-		       (SELECT sum(n) FROM p)")
-	read -r n_p n_d only_p only_d bad_sum total <<<"$check"
-	log "verify $name: pond $n_p groups, duckdb $n_d groups, only-pond $only_p, only-duckdb $only_d, sum mismatches $bad_sum, total count $total"
-	[ "$n_p" = "$n_d" ] && [ "$only_p" = 0 ] && [ "$only_d" = 0 ] && [ "$bad_sum" = 0 ] && [ "$total" = "$ROWS" ] ||
-		die "$name: pond and duckdb results differ ($check)"
-}
-verify hash_agg "$POND_OUT"
-[ "$COMBINE" = 1 ] && verify hash_agg_combine "$POND_OUT2"
+verify_groups hash_agg "$POND_OUT" "$DUCK_OUT" "$ROWS"
+[ "$COMBINE" = 1 ] && verify_groups hash_agg_combine "$POND_OUT2" "$DUCK_OUT" "$ROWS"
 
 R=$(ratio "$T_pond" "$T_duckdb")
 MET=no

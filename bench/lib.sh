@@ -225,24 +225,48 @@ top_tasks() {
 		sed 's/^/    /'
 }
 
-# gen_parquet_inputs DIR STAMP FILES QUERY_FN: writes DIR/part-0.parquet ..
-# part-(FILES-1).parquet, file f holding "$(QUERY_FN lo hi)" for rows
-# [lo, hi) = [ROWS*f/FILES, ROWS*(f+1)/FILES), zstd-compressed. Skips the
-# work when DIR/_ROWS already says STAMP (the generated data is reused).
+# gen_parquet_inputs DIR STAMP FILES QUERY_FN [FORMAT]: writes
+# DIR/part-0.parquet .. part-(FILES-1).parquet, file f holding
+# "$(QUERY_FN lo hi)" for rows [lo, hi) = [ROWS*f/FILES, ROWS*(f+1)/FILES),
+# zstd-compressed (FORMAT csv: DIR/part-f.csv with a header instead).
+# Skips the work when DIR/_ROWS already says STAMP (the data is reused).
 gen_parquet_inputs() {
-	local dir=$1 stamp=$2 files=$3 query_fn=$4 stmts=() f lo hi
+	local dir=$1 stamp=$2 files=$3 query_fn=$4 format=${5:-parquet} stmts=() f lo hi opts
 	if [ -f "$dir/_ROWS" ] && [ "$(cat "$dir/_ROWS")" = "$stamp" ]; then
 		log "input: reusing $dir ($stamp)"
 		return
 	fi
-	log "input: generating $stamp in $files Parquet files under $dir"
+	log "input: generating $stamp in $files $format files under $dir"
 	rm -rf "$dir"
 	mkdir -p "$dir"
+	opts="FORMAT parquet, COMPRESSION zstd"
+	[ "$format" = csv ] && opts="FORMAT csv, HEADER true"
 	for ((f = 0; f < files; f++)); do
 		lo=$((ROWS * f / files))
 		hi=$((ROWS * (f + 1) / files))
-		stmts+=("COPY ($("$query_fn" "$lo" "$hi")) TO $(sql_str "$dir/part-$f.parquet") (FORMAT parquet, COMPRESSION zstd)")
+		stmts+=("COPY ($("$query_fn" "$lo" "$hi")) TO $(sql_str "$dir/part-$f.$format") ($opts)")
 	done
 	duckdb_sql "SET threads = 2" "${stmts[@]}" >/dev/null
 	echo "$stamp" >"$dir/_ROWS"
+}
+
+# verify_groups NAME POND_OUT DUCK_OUT ROWS — a pond GROUP BY k result
+# (k, n, s) against DuckDB's, row by row (sums within 1e-9 relative);
+# dies loudly on a difference.
+verify_groups() {
+	local name=$1 out=$2 duck=$3 rows=$4 check n_p n_d only_p only_d bad_sum total
+	[ -f "$out/_SUCCESS" ] || die "$name: pond wrote no $out/_SUCCESS"
+	check=$(duckdb_sql "
+		WITH p AS (SELECT * FROM read_parquet($(sql_str "$out/*.parquet"))),
+		     d AS (SELECT * FROM read_parquet($(sql_str "$duck")))
+		SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM d),
+		       (SELECT count(*) FROM (SELECT k, n FROM p EXCEPT ALL SELECT k, n FROM d)),
+		       (SELECT count(*) FROM (SELECT k, n FROM d EXCEPT ALL SELECT k, n FROM p)),
+		       (SELECT count(*) FROM p JOIN d USING (k)
+		         WHERE abs(p.s - d.s) > 1e-9 * greatest(1, abs(d.s))),
+		       (SELECT sum(n) FROM p)")
+	read -r n_p n_d only_p only_d bad_sum total <<<"$check"
+	log "verify $name: pond $n_p groups, duckdb $n_d groups, only-pond $only_p, only-duckdb $only_d, sum mismatches $bad_sum, total count $total"
+	[ "$n_p" = "$n_d" ] && [ "$only_p" = 0 ] && [ "$only_d" = 0 ] && [ "$bad_sum" = 0 ] && [ "$total" = "$rows" ] ||
+		die "$name: pond and duckdb results differ ($check)"
 }
