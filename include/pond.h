@@ -3,17 +3,30 @@
  * A session holds options, a loaded pipeline script and the last error.
  * The command-line tool (src/cli) uses exactly this API.
  *
+ *   pond_options o;
  *   pond_session *s;
- *   pond_options o; pond_options_init(&o);
- *   if (pond_session_new(&o, &s) != POND_OK) ...   // s is set even on error
- *   if (pond_load_script(s, "job.pond") != POND_OK)
- *       fprintf(stderr, "%s\n", pond_errmsg(s));
- *   pond_run(s);
+ *   bool worker;
+ *   pond_options_init(&o);
+ *   pond_session_new(&o, &s);                  // s is set even on error
+ *   pond_status st = pond_mpi_join(s, &worker); // a no-op unless under mpirun/srun
+ *   if (st == POND_OK && !worker) {
+ *       st = pond_load_script(s, "job.pond");
+ *       if (st == POND_OK)
+ *           st = pond_run(s);
+ *   }
+ *   if (st != POND_OK)
+ *       fprintf(stderr, "pond: %s\n", pond_errmsg(s));
  *   pond_session_free(s);
  *
- * Every function returns a pond_status; on failure the message is kept on
- * the session (pond_errmsg) until the next call. Strings passed in are
- * borrowed (copied when kept). The library never calls exit().
+ * Conventions, for every function below:
+ * - A function that can fail returns a pond_status, and on failure keeps
+ *   its message on the session (pond_errmsg) until the next call.
+ * - Strings and options passed in are borrowed: copied when kept, never
+ *   freed. Strings returned live as long as the session (pond_errmsg) or
+ *   forever (pond_errstr); the caller frees nothing but the session.
+ * - The library never calls exit() and installs no signal handler; the
+ *   caller decides exit codes and calls pond_interrupt from its own.
+ * - It is not thread-safe: one thread drives a session.
  */
 #ifndef POND_H
 #define POND_H
@@ -22,6 +35,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The functions of this header are the only symbols the library exports
+ * (it is built with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define POND_API __attribute__((visibility("default")))
+#else
+#define POND_API
+#endif
 
 #define POND_VERSION "0.1.0"
 
@@ -57,7 +82,7 @@ typedef struct {
 	pond_progress progress;
 	const char *const *defines; /* "NAME=VALUE" for ${NAME} in scripts */
 	size_t ndefines;
-	bool mpi;                 /* run over MPI ranks (after pond_mpi_init) */
+	bool mpi;                 /* run over MPI ranks; set by pond_mpi_join */
 	double task_timeout;      /* seconds a task attempt may run; 0 = no limit */
 	bool speculate;           /* start stragglers again elsewhere */
 	double inject_p;          /* fault injection: probability per attempt */
@@ -67,45 +92,92 @@ typedef struct {
 
 typedef struct pond_session pond_session;
 
-void pond_options_init(pond_options *o);
+/* Sets the defaults: everything 0, NULL or false, seed 42. */
+POND_API void pond_options_init(pond_options *o);
 
-/* Creates a session. *out is always set (NULL only when out of memory), so
- * pond_errmsg can explain a failure; free it with pond_session_free. */
-pond_status pond_session_new(const pond_options *o, pond_session **out);
-void pond_session_free(pond_session *s); /* accepts NULL */
+/* Creates a session with a copy of *o (its strings copied too) in *out;
+ * free it with pond_session_free. Returns POND_OK: like the rest of the
+ * library it aborts when memory runs out, so *out is always set. */
+POND_API pond_status pond_session_new(const pond_options *o, pond_session **out);
+
+/* Frees the session and everything it owns; accepts NULL. A session that
+ * joined an MPI job (pond_mpi_join) also leaves it here: rank 0 releases
+ * the worker ranks, then every rank finalizes MPI. */
+POND_API void pond_session_free(pond_session *s);
 
 /* The message of the last failed call ("" if none); lives until the next
- * call on the session. */
-const char *pond_errmsg(const pond_session *s);
+ * call on the session. Accepts NULL. */
+POND_API const char *pond_errmsg(const pond_session *s);
 
-/* Parses and checks a .pond script: syntax, functions and arguments,
- * dataset names, partition counts, input paths, output directories.
- * Errors are "file:line:col: message". Nothing runs. */
-pond_status pond_load_script(pond_session *s, const char *path);
+/* A short description of a status ("a task failed"); never NULL, never
+ * to be freed. */
+POND_API const char *pond_errstr(pond_status st);
+
+/* Parses a size as --memory-limit takes it: a positive number with an
+ * optional unit B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB (KB = 1000,
+ * KiB = 1024; case-insensitive). POND_OK with *bytes set, or POND_EUSAGE.
+ * Touches no session. */
+POND_API pond_status pond_parse_size(const char *text, int64_t *bytes);
+
+/* Reads, parses and checks a .pond script: syntax, functions and
+ * arguments, dataset names, partition counts, input paths, output
+ * directories; then binds every SQL step in a plan-time DuckDB (a child
+ * process, forked and ended within the call), which reads the inputs'
+ * footers and samples CSV/JSON inputs. Nothing runs and nothing is
+ * written. Returns POND_OK, POND_EUSAGE (the script cannot be read, or is
+ * wrong: "file:line:col: message"), POND_EINPUT (an input is missing or
+ * unreadable) or POND_EINTERNAL. A loaded script replaces the previous
+ * one. */
+POND_API pond_status pond_load_script(pond_session *s, const char *path);
 
 /* Writes the logical plan and the physical stages (task counts, shuffle
- * boundaries, fused SQL of one task per stage) to out. */
-pond_status pond_explain(pond_session *s, FILE *out);
+ * boundaries, the fused SQL of one task per stage) to out. Touches no
+ * file. Returns POND_OK, or POND_EUSAGE when no script is loaded. */
+POND_API pond_status pond_explain(pond_session *s, FILE *out);
 
-/* Runs the loaded script: plans, schedules tasks over the workers,
- * commits outputs, prints show()/count() results to stdout. Holds an
- * exclusive lock on the job directory throughout (POND_EBUSY, naming the
- * holder's pid, if another run has it). */
-pond_status pond_run(pond_session *s);
+/* Runs the loaded script: plans it, prepares the job directory, forks the
+ * local worker processes (or uses the MPI ranks after pond_mpi_join),
+ * schedules the tasks, publishes the outputs, writes the results of
+ * show() and count() to stdout, and a progress line and a summary to
+ * stderr (unless progress is POND_PROGRESS_NONE). It holds an exclusive
+ * lock on the job directory from before it changes anything until it
+ * returns, and sets SIGPIPE to be ignored (a worker that dies must not
+ * kill the driver). Every worker and task process it starts has ended
+ * when it returns; only a detached deletion of the intermediates may
+ * still run. Returns POND_OK, POND_EUSAGE (no script loaded, a job
+ * directory pond may not use, a plan that changed under --resume),
+ * POND_EEXISTS (mode='error' and the output is not empty), POND_EBUSY
+ * (another run holds the lock, the message names its pid), POND_EINPUT,
+ * POND_ETASK (a task failed for good; the message names the script step),
+ * POND_EIO (the job directory or an output could not be written, or every
+ * worker was lost), POND_EINTR (pond_interrupt) or POND_EINTERNAL. A
+ * failed or interrupted run is finished by running it again with
+ * o.resume set. */
+POND_API pond_status pond_run(pond_session *s);
 
 /* Async-signal-safe: asks a running pond_run to stop (call it from a
  * SIGINT/SIGTERM handler). The run stops its workers, publishes nothing
- * more, and returns POND_EINTR; --resume finishes the job later. */
-void pond_interrupt(void);
+ * more, and returns POND_EINTR; --resume finishes the job later. A call
+ * before pond_run makes the next run return POND_EINTR at once. */
+POND_API void pond_interrupt(void);
 
-/* ---- MPI (docs/PIPELINES.md): the same script under mpirun / srun ----------
- * Every rank calls pond_mpi_init. Rank 0 then runs the session with
- * o.mpi = true (it schedules); the other ranks call pond_mpi_worker, which
- * serves tasks until rank 0 is done. Every rank ends with
- * pond_mpi_finalize (rank 0's releases the workers, even after an error). */
-bool pond_mpi_launched(void); /* started by mpirun/mpiexec/srun? */
-pond_status pond_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err, size_t errlen);
-int pond_mpi_worker(void);    /* 0 when released, 1 if the driver vanished */
-void pond_mpi_finalize(void);
+/* ---- MPI (docs/CLUSTER.md): the same script under mpirun / srun ----------
+ * Joins the MPI job when the process was started by mpirun, mpiexec or
+ * srun; otherwise returns POND_OK with *worker false and does nothing.
+ * Call it once per process, after pond_session_new and before
+ * pond_load_script. Under MPI every rank calls it:
+ * - rank 0 returns POND_OK with *worker false, and the session then runs
+ *   over the other ranks (over local workers if it is the only rank);
+ * - every other rank serves tasks until rank 0 is done, then returns with
+ *   *worker true: POND_OK when released, POND_EIO when rank 0 vanished.
+ *   It must not load or run a script; it frees the session and exits.
+ * Errors: POND_EUSAGE (srun started several tasks without an MPI launch,
+ * e.g. no --mpi=pmix), POND_EINTERNAL (MPI_Init failed). MPI is finalized
+ * when the session is freed. */
+POND_API pond_status pond_mpi_join(pond_session *s, bool *worker);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -20,6 +20,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== fuzz the script parser for ${FUZZ_SECONDS:-30} s"
 mkdir -p build/fuzz/corpus
 clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc src/script/parser.c tests/fuzz/fuzz_parser.c \
-  -o build/fuzz/fuzz_parser
+  -include src/util/banned.h -o build/fuzz/fuzz_parser
 build/fuzz/fuzz_parser -max_total_time="${FUZZ_SECONDS:-30}" build/fuzz/corpus tests/fuzz/corpus 2>&1 | tail -2
 echo "fuzz: no crash"

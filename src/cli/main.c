@@ -3,6 +3,7 @@
  * (0 ok; 1 the job failed; 2 usage or script error, nothing ran). */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,37 +61,6 @@ static int usage_error(const char *fmt, const char *arg, const char *usage)
 	return 2;
 }
 
-static int parse_size(const char *s, int64_t *out)
-{
-	char *end;
-	double v;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v <= 0)
-		return -1;
-	while (*end == ' ')
-		end++;
-	static const struct { const char *u; double m; } units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1e3 }, { "MB", 1e6 }, { "GB", 1e9 }, { "TB", 1e12 },
-		{ "KiB", 1024.0 }, { "MiB", 1048576.0 }, { "GiB", 1073741824.0 }, { "TiB", 1099511627776.0 },
-		{ "K", 1e3 }, { "M", 1e6 }, { "G", 1e9 }, { "T", 1e12 },
-	};
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (!strcasecmp(end, units[i].u)) {
-			*out = (int64_t)(v * units[i].m);
-			return *out > 0 ? 0 : -1;
-		}
-	return -1;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return errno || end == s || *end || *out < lo || *out > hi ? -1 : 0;
-}
-
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
@@ -130,180 +100,243 @@ static int status_exit(pond_status st)
 	}
 }
 
-static int cmd_run(int argc, char **argv, int explain)
-{
-	const char *usage = explain ? usage_explain : usage_run;
-	const char **defines = calloc((size_t)argc + 1, sizeof(char *));
-	const char *script = NULL;
-	pond_options o;
-	pond_session *s = NULL;
-	pond_status st = POND_OK;
-	int code = 0;
+/* ---- flags -------------------------------------------------------------- */
 
-	pond_options_init(&o);
+/* The command line being parsed: the options it fills, and the -D values
+ * (pointers into argv) they point to. */
+typedef struct {
+	pond_options o;
+	const char **defines;
+	const char *script;
+	bool explain;
+} cli;
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return errno || end == s || *end || *out < lo || *out > hi ? -1 : 0;
+}
+
+static int set_define(cli *c, const char *v)
+{
+	if (!strchr(v, '=') || v[0] == '=')
+		return -1;
+	c->defines[c->o.ndefines++] = v;
+	return 0;
+}
+
+static int set_job_dir(cli *c, const char *v)
+{
+	c->o.job_dir = v;
+	return 0;
+}
+
+static int set_seed(cli *c, const char *v)
+{
+	char *end;
+	errno = 0;
+	c->o.seed = strtoull(v, &end, 10);
+	return errno || *end || !*v || *v == '-' ? -1 : 0;
+}
+
+static int set_workers(cli *c, const char *v)
+{
+	long n;
+	int rc = parse_int(v, 1, 4096, &n);
+	c->o.workers = (int)n;
+	return rc;
+}
+
+static int set_threads(cli *c, const char *v)
+{
+	long n;
+	int rc = parse_int(v, 1, 1024, &n);
+	c->o.threads = (int)n;
+	return rc;
+}
+
+static int set_max_attempts(cli *c, const char *v)
+{
+	long n;
+	int rc = parse_int(v, 1, 100, &n);
+	c->o.max_attempts = (int)n;
+	return rc;
+}
+
+static int set_memory_limit(cli *c, const char *v)
+{
+	return pond_parse_size(v, &c->o.memory_limit) == POND_OK ? 0 : -1;
+}
+
+static int set_progress(cli *c, const char *v)
+{
+	static const char *const modes[] = { [POND_PROGRESS_AUTO] = "auto", [POND_PROGRESS_PLAIN] = "plain",
+					     [POND_PROGRESS_NONE] = "none" };
+	for (int m = POND_PROGRESS_AUTO; m <= POND_PROGRESS_NONE; m++)
+		if (!strcmp(v, modes[m])) {
+			c->o.progress = (pond_progress)m;
+			return 0;
+		}
+	return -1;
+}
+
+static int set_task_timeout(cli *c, const char *v)
+{
+	char *end;
+	errno = 0;
+	c->o.task_timeout = strtod(v, &end);
+	return errno || end == v || *end || c->o.task_timeout <= 0 ? -1 : 0;
+}
+
+/* P[,SEED] */
+static int set_inject_faults(cli *c, const char *v)
+{
+	char *end, *e2;
+	errno = 0;
+	c->o.inject_p = strtod(v, &end);
+	if (*end == ',') {
+		c->o.inject_seed = strtoull(end + 1, &e2, 10);
+		if (e2 != end + 1)
+			end = e2;
+	}
+	return errno || end == v || *end || c->o.inject_p < 0 || c->o.inject_p > 1 ? -1 : 0;
+}
+
+static int set_resume(cli *c, const char *v)
+{
+	(void)v;
+	c->o.resume = true;
+	return 0;
+}
+
+static int set_speculate(cli *c, const char *v)
+{
+	(void)v;
+	c->o.speculate = true;
+	return 0;
+}
+
+static int set_keep_intermediates(cli *c, const char *v)
+{
+	(void)v;
+	c->o.keep_intermediates = true;
+	return 0;
+}
+
+/* Every flag: its name, whether it takes a value, whether `pond explain`
+ * takes it too (only those that change the plan), its parser, and the
+ * message for a value the parser refuses. */
+static const struct flag {
+	const char *name;
+	bool value;
+	bool explain;
+	int (*set)(cli *c, const char *v);
+	const char *bad;
+} flags[] = {
+	{ "-D", true, true, set_define, "-D takes NAME=VALUE, not '%s'" },
+	{ "--job-dir", true, true, set_job_dir, NULL },
+	{ "--seed", true, true, set_seed, "--seed takes a non-negative integer, not '%s'" },
+	{ "-w", true, false, set_workers, "-w takes a number of workers from 1 to 4096, not '%s'" },
+	{ "--threads", true, false, set_threads, "--threads takes a number from 1 to 1024, not '%s'" },
+	{ "--max-attempts", true, false, set_max_attempts, "--max-attempts takes a number from 1 to 100, not '%s'" },
+	{ "--memory-limit", true, false, set_memory_limit,
+	  "--memory-limit takes a size such as 4GB or 512MiB, not '%s'" },
+	{ "--progress", true, false, set_progress, "--progress takes auto, plain or none, not '%s'" },
+	{ "--task-timeout", true, false, set_task_timeout, "--task-timeout takes a number of seconds > 0, not '%s'" },
+	{ "--inject-faults", true, false, set_inject_faults,
+	  "--inject-faults takes P[,SEED] with 0 <= P <= 1, not '%s'" },
+	{ "--resume", false, false, set_resume, NULL },
+	{ "--speculate", false, false, set_speculate, NULL },
+	{ "--keep-intermediates", false, false, set_keep_intermediates, NULL },
+};
+
+static const struct flag *find_flag(const char *name, bool explain)
+{
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(name, flags[i].name) && (flags[i].explain || !explain))
+			return &flags[i];
+	return NULL;
+}
+
+/* Fills c from argv. 0 to go on; 1 when help was printed; 2 after a usage
+ * error (printed). */
+static int parse_args(cli *c, int argc, char **argv, const char *usage)
+{
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		long n;
-		int64_t size;
-#define NEED_VALUE() do { if (!v) { code = usage_error("%s needs a value", a, usage); goto out; } i++; } while (0)
-		if (!strcmp(a, "-D")) {
-			NEED_VALUE();
-			if (!strchr(v, '=') || v[0] == '=') {
-				code = usage_error("-D takes NAME=VALUE, not '%s'", v, usage);
-				goto out;
-			}
-			defines[o.ndefines++] = v;
-		} else if (!strncmp(a, "-D", 2) && a[2]) {
-			if (!strchr(a + 2, '=')) {
-				code = usage_error("-D takes NAME=VALUE, not '%s'", a + 2, usage);
-				goto out;
-			}
-			defines[o.ndefines++] = a + 2;
-		} else if (!strcmp(a, "--job-dir")) {
-			NEED_VALUE();
-			o.job_dir = v;
-		} else if (!strcmp(a, "--seed")) {
-			NEED_VALUE();
-			char *end;
-			errno = 0;
-			o.seed = strtoull(v, &end, 10);
-			if (errno || *end || !*v || *v == '-') {
-				code = usage_error("--seed takes a non-negative integer, not '%s'", v, usage);
-				goto out;
-			}
-		} else if (!explain && !strcmp(a, "-w")) {
-			NEED_VALUE();
-			if (parse_int(v, 1, 4096, &n)) {
-				code = usage_error("-w takes a number of workers from 1 to 4096, not '%s'", v, usage);
-				goto out;
-			}
-			o.workers = (int)n;
-		} else if (!explain && !strcmp(a, "--threads")) {
-			NEED_VALUE();
-			if (parse_int(v, 1, 1024, &n)) {
-				code = usage_error("--threads takes a number from 1 to 1024, not '%s'", v, usage);
-				goto out;
-			}
-			o.threads = (int)n;
-		} else if (!explain && !strcmp(a, "--max-attempts")) {
-			NEED_VALUE();
-			if (parse_int(v, 1, 100, &n)) {
-				code = usage_error("--max-attempts takes a number from 1 to 100, not '%s'", v, usage);
-				goto out;
-			}
-			o.max_attempts = (int)n;
-		} else if (!explain && !strcmp(a, "--memory-limit")) {
-			NEED_VALUE();
-			if (parse_size(v, &size)) {
-				code = usage_error("--memory-limit takes a size such as 4GB or 512MiB, not '%s'", v, usage);
-				goto out;
-			}
-			o.memory_limit = size;
-		} else if (!explain && !strcmp(a, "--progress")) {
-			NEED_VALUE();
-			if (!strcmp(v, "auto"))
-				o.progress = POND_PROGRESS_AUTO;
-			else if (!strcmp(v, "plain"))
-				o.progress = POND_PROGRESS_PLAIN;
-			else if (!strcmp(v, "none"))
-				o.progress = POND_PROGRESS_NONE;
-			else {
-				code = usage_error("--progress takes auto, plain or none, not '%s'", v, usage);
-				goto out;
-			}
-		} else if (!explain && !strcmp(a, "--resume")) {
-			o.resume = true;
-		} else if (!explain && !strcmp(a, "--speculate")) {
-			o.speculate = true;
-		} else if (!explain && !strcmp(a, "--keep-intermediates")) {
-			o.keep_intermediates = true;
-		} else if (!explain && !strcmp(a, "--task-timeout")) {
-			char *end;
-			NEED_VALUE();
-			errno = 0;
-			o.task_timeout = strtod(v, &end);
-			if (errno || end == v || *end || o.task_timeout <= 0) {
-				code = usage_error("--task-timeout takes a number of seconds > 0, not '%s'", v, usage);
-				goto out;
-			}
-		} else if (!explain && !strcmp(a, "--inject-faults")) {
-			char *end;
-			NEED_VALUE();
-			errno = 0;
-			o.inject_p = strtod(v, &end);
-			if (*end == ',') {
-				char *e2;
-				o.inject_seed = strtoull(end + 1, &e2, 10);
-				if (e2 == end + 1 || *e2)
-					end = e2 == end + 1 ? end : e2;
-				else
-					end = e2;
-			}
-			if (errno || end == v || *end || o.inject_p < 0 || o.inject_p > 1) {
-				code = usage_error("--inject-faults takes P[,SEED] with 0 <= P <= 1, not '%s'", v, usage);
-				goto out;
-			}
+		const struct flag *f = find_flag(a, c->explain);
+		if (!f && !strncmp(a, "-D", 2) && a[2]) { /* -DNAME=VALUE */
+			if (!strchr(a + 2, '='))
+				return usage_error("-D takes NAME=VALUE, not '%s'", a + 2, usage);
+			c->defines[c->o.ndefines++] = a + 2;
+		} else if (f) {
+			const char *v = f->value ? argv[i + 1] : NULL;
+			if (f->value && i + 1 >= argc)
+				return usage_error("%s needs a value", a, usage);
+			i += f->value;
+			if (f->set(c, v))
+				return usage_error(f->bad, v, usage);
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
-			goto out;
+			return 1;
 		} else if (a[0] == '-' && a[1]) {
-			code = usage_error("unknown option '%s'", a, usage);
-			goto out;
-		} else if (!script) {
-			script = a;
+			return usage_error("unknown option '%s'", a, usage);
+		} else if (!c->script) {
+			c->script = a;
 		} else {
-			code = usage_error("unexpected argument '%s' (one script at a time)", a, usage);
-			goto out;
+			return usage_error("unexpected argument '%s' (one script at a time)", a, usage);
 		}
-#undef NEED_VALUE
 	}
-	if (!script) {
-		code = usage_error("%s", "missing the SCRIPT to run", usage);
-		goto out;
+	if (!c->script)
+		return usage_error("%s", "missing the SCRIPT to run", usage);
+	c->o.defines = c->defines;
+	return 0;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+/* After an interrupted run: die of the same signal, so that a calling
+ * shell sees an interrupted command (exit 128+signal). */
+static void die_of_signal(void)
+{
+	fflush(NULL);
+	signal(got_signal, SIG_DFL);
+	raise(got_signal);
+}
+
+static int cmd_run(int argc, char **argv, bool explain)
+{
+	const char *usage = explain ? usage_explain : usage_run;
+	cli c = { .defines = calloc((size_t)argc + 1, sizeof(char *)), .explain = explain };
+	pond_session *s = NULL;
+	pond_status st = POND_OK;
+	bool worker = false;
+	int code;
+
+	pond_options_init(&c.o);
+	code = parse_args(&c, argc, argv, usage);
+	if (code) {
+		free(c.defines);
+		return code == 1 ? 0 : code;
 	}
-	o.defines = defines;
-	if (!explain && pond_mpi_launched()) {
-		char msg[1024] = "";
-		int rank = 0, size = 1;
-		pond_status ms = pond_mpi_init(NULL, NULL, &rank, &size, msg, sizeof(msg));
-		if (ms != POND_OK) {
-			fprintf(stderr, "pond: %s\n", msg);
-			code = status_exit(ms);
-			pond_mpi_finalize();
-			goto out;
-		}
-		if (rank != 0) {
-			code = pond_mpi_worker();
-			pond_mpi_finalize();
-			goto out;
-		}
-		o.mpi = size > 1; /* a single rank runs local workers */
-	}
-	pond_session_new(&o, &s);
-	if (!s) {
-		fprintf(stderr, "pond: out of memory\n");
-		code = 1;
-		goto out;
-	}
+	pond_session_new(&c.o, &s);
 	if (!explain)
+		st = pond_mpi_join(s, &worker); /* under mpirun/srun; no-op otherwise */
+	if (!explain && st == POND_OK && !worker)
 		catch_signals();
-	st = pond_load_script(s, script);
-	if (st == POND_OK)
+	if (st == POND_OK && !worker)
+		st = pond_load_script(s, c.script);
+	if (st == POND_OK && !worker)
 		st = explain ? pond_explain(s, stdout) : pond_run(s);
 	if (st != POND_OK)
 		fprintf(stderr, "pond: %s\n", pond_errmsg(s));
-	code = status_exit(st);
-	pond_mpi_finalize(); /* releases MPI worker ranks; no-op otherwise */
-out:
-	pond_session_free(s);
-	free(defines);
-	if (st == POND_EINTR && got_signal) {
-		fflush(NULL);
-		signal(got_signal, SIG_DFL);
-		raise(got_signal);
-	}
-	return code;
+	pond_session_free(s); /* under MPI: releases the worker ranks */
+	free(c.defines);
+	if (st == POND_EINTR && got_signal)
+		die_of_signal();
+	return status_exit(st);
 }
 
 int main(int argc, char **argv)
@@ -315,9 +348,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 2, argv + 2, 0);
+		return cmd_run(argc - 2, argv + 2, false);
 	if (!strcmp(cmd, "explain"))
-		return cmd_run(argc - 2, argv + 2, 1);
+		return cmd_run(argc - 2, argv + 2, true);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("pond %s\n", POND_VERSION);
 		return 0;

@@ -25,17 +25,21 @@ struct engine {
 typedef struct {
 	duckdb_database db;
 	duckdb_connection con;
-	const char *task_id;
-	const char *step;
+	const ptask *t;
+	const task_attempt *a;
 	char *failed_sql;  /* the statement that failed, if one did */
 } eng;
 
 static int64_t first_int(duckdb_result *r);
 
-static const char *jstr(const json_t *o, const char *k)
+/* Whether DuckDB's I/O error is a full disk. The one place pond reads an
+ * error's text: DuckDB's C API gives an error's type but not the errno
+ * behind an I/O error, and its message ends with strerror(ENOSPC) (DuckDB
+ * never calls setlocale, so the text is the C locale's). Pond's own
+ * writes classify by errno (util/errclass.h). */
+static bool disk_full(const char *msg)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
+	return strstr(msg, "No space left on device") != NULL;
 }
 
 static error_class classify(duckdb_error_type t, const char *msg)
@@ -44,9 +48,7 @@ static error_class classify(duckdb_error_type t, const char *msg)
 	case DUCKDB_ERROR_OUT_OF_MEMORY:
 		return EC_RESOURCE;
 	case DUCKDB_ERROR_IO:
-		if (strstr(msg, "No space left"))
-			return EC_RESOURCE;
-		return EC_IO; /* a read may fail once and work again */
+		return disk_full(msg) ? EC_NOSPACE : EC_IO; /* a read may fail once and work again */
 	case DUCKDB_ERROR_PARSER:
 	case DUCKDB_ERROR_BINDER:
 	case DUCKDB_ERROR_CATALOG:
@@ -122,8 +124,8 @@ void engine_close(engine *e)
 	free(e);
 }
 
-/* Per-task settings, then a fresh connection. */
-static int begin_task(eng *e, const json_t *t, error_class *cls, pond_err *err)
+/* A fresh connection, then the attempt's threads and memory limit. */
+static int begin_task(eng *e, error_class *cls, pond_err *err)
 {
 	char sql[128];
 	int rc;
@@ -132,10 +134,9 @@ static int begin_task(eng *e, const json_t *t, error_class *cls, pond_err *err)
 		*cls = EC_INTERNAL;
 		return pond_fail(err, POND_ETASK, "cannot connect to DuckDB");
 	}
-	snprintf(sql, sizeof(sql), "SET threads = %lld", (long long)json_integer_value(json_object_get(t, "threads")));
+	snprintf(sql, sizeof(sql), "SET threads = %lld", (long long)e->a->threads);
 	rc = run(e, sql, NULL, cls, err);
-	snprintf(sql, sizeof(sql), "SET memory_limit = '%lldB'",
-		 (long long)json_integer_value(json_object_get(t, "memory_limit")));
+	snprintf(sql, sizeof(sql), "SET memory_limit = '%lldB'", (long long)e->a->memory_limit);
 	if (!rc)
 		rc = run(e, sql, NULL, cls, err);
 	return rc;
@@ -166,15 +167,13 @@ static int lost_input(error_class *cls, pond_err *err)
 /* The manifests of the committed outputs a view reads, one per producer
  * directory. A missing manifest stops the task: reading around it would
  * lose rows. */
-static int read_inputs(const json_t *dirs, manifest **out, error_class *cls, pond_err *err)
+static int read_inputs(const task_view *v, manifest **out, error_class *cls, pond_err *err)
 {
-	size_t n = json_array_size(dirs), i;
-	manifest *m = xcalloc(n + 1, sizeof(manifest));
-	json_t *d;
+	manifest *m = xcalloc(v->ndirs + 1, sizeof(manifest));
 
 	*out = m;
-	json_array_foreach(dirs, i, d)
-		if (manifest_read(json_string_value(d), &m[i], NULL, err))
+	for (size_t i = 0; i < v->ndirs; i++)
+		if (manifest_read(v->dirs[i], &m[i], NULL, err))
 			return lost_input(cls, err);
 	return 0;
 }
@@ -200,25 +199,24 @@ static void free_inputs(manifest *m, size_t n)
 /* The Parquet files of bucket b (every bucket if b < 0) of the producers,
  * in producer order, as a list of path literals, each checked; *schema
  * gets a Parquet file of the shuffle for a bucket that received no rows. */
-static int bucket_list(const json_t *dirs, const manifest *m, long long b, sb *list, size_t *nfiles, char **schema,
+static int bucket_list(const task_view *v, const manifest *m, long long b, sb *list, size_t *nfiles, char **schema,
 		       error_class *cls, pond_err *err)
 {
 	char prefix[64];
-	size_t plen, i;
-	json_t *d;
+	size_t plen;
 
 	snprintf(prefix, sizeof(prefix), "__pond_bucket=%lld/", b);
 	plen = strlen(prefix);
-	json_array_foreach(dirs, i, d) {
+	for (size_t i = 0; i < v->ndirs; i++) {
 		for (size_t k = 0; k < m[i].n; k++) {
 			const char *rel = m[i].files[k].path;
 			bool mine = b < 0 ? !strncmp(rel, "__pond_bucket=", 14) : !strncmp(rel, prefix, plen);
 			char *f;
 			if (!is_parquet(rel) || (!mine && *schema))
 				continue;
-			if (checked_file(json_string_value(d), &m[i], k, cls, err))
+			if (checked_file(v->dirs[i], &m[i], k, cls, err))
 				return -1;
-			f = xasprintf("%s/%s", json_string_value(d), rel);
+			f = xasprintf("%s/%s", v->dirs[i], rel);
 			if (!*schema)
 				*schema = xstrdup(f);
 			if (mine) {
@@ -232,29 +230,25 @@ static int bucket_list(const json_t *dirs, const manifest *m, long long b, sb *l
 	return 0;
 }
 
-static int shuffle_view_sql(const json_t *v, sb *out, error_class *cls, pond_err *err)
+static int shuffle_view_sql(const task_view *v, sb *out, error_class *cls, pond_err *err)
 {
-	const json_t *dirs = json_object_get(v, "shuffle_dirs");
-	long long bucket = json_integer_value(json_object_get(v, "bucket"));
-	long long nb = json_integer_value(json_object_get(v, "buckets"));
-	const char *order = json_string_value(json_object_get(v, "order_by"));
 	sb list = SB_INIT;
 	size_t nfiles = 0;
 	char *schema = NULL;
 	manifest *m;
-	int rc = read_inputs(dirs, &m, cls, err);
+	int rc = read_inputs(v, &m, cls, err);
 
-	if (!rc && bucket < 0)
-		for (long long b = 0; !rc && b < nb; b++)
-			rc = bucket_list(dirs, m, b, &list, &nfiles, &schema, cls, err);
+	if (!rc && v->bucket < 0)
+		for (long long b = 0; !rc && b < v->buckets; b++)
+			rc = bucket_list(v, m, b, &list, &nfiles, &schema, cls, err);
 	else if (!rc)
-		rc = bucket_list(dirs, m, bucket, &list, &nfiles, &schema, cls, err);
+		rc = bucket_list(v, m, v->bucket, &list, &nfiles, &schema, cls, err);
 	if (rc) {
 		/* reported */
 	} else if (nfiles) {
 		sb_addf(out, "SELECT __pond_t.* FROM read_parquet([%s], hive_partitioning=false) AS __pond_t", sb_str(&list));
-		if (order)
-			sb_addf(out, " ORDER BY %s", order);
+		if (v->order_by)
+			sb_addf(out, " ORDER BY %s", v->order_by);
 	} else if (schema) {
 		sb_add(out, "SELECT * FROM read_parquet(");
 		sb_sql_path(out, schema);
@@ -264,29 +258,27 @@ static int shuffle_view_sql(const json_t *v, sb *out, error_class *cls, pond_err
 		rc = pond_fail(err, POND_EINTERNAL, "shuffle input has no files and no schema");
 	}
 	free(schema);
-	free_inputs(m, json_array_size(dirs));
+	free_inputs(m, v->ndirs);
 	sb_release(&list);
 	return rc;
 }
 
 /* The part files of materialised partitions, in partition order. */
-static int parts_view_sql(const json_t *v, sb *out, error_class *cls, pond_err *err)
+static int parts_view_sql(const task_view *v, sb *out, error_class *cls, pond_err *err)
 {
-	const json_t *dirs = json_object_get(v, "part_dirs");
-	size_t nfiles = 0, i;
+	size_t nfiles = 0;
 	manifest *m;
 	sb list = SB_INIT;
-	json_t *d;
-	int rc = read_inputs(dirs, &m, cls, err);
+	int rc = read_inputs(v, &m, cls, err);
 
-	json_array_foreach(dirs, i, d) {
+	for (size_t i = 0; !rc && i < v->ndirs; i++) {
 		for (size_t k = 0; !rc && k < m[i].n; k++) {
 			char *f;
 			if (!is_parquet(m[i].files[k].path))
 				continue;
-			if ((rc = checked_file(json_string_value(d), &m[i], k, cls, err)))
+			if ((rc = checked_file(v->dirs[i], &m[i], k, cls, err)))
 				break;
-			f = xasprintf("%s/%s", json_string_value(d), m[i].files[k].path);
+			f = xasprintf("%s/%s", v->dirs[i], m[i].files[k].path);
 			if (nfiles++)
 				sb_add(&list, ", ");
 			sb_sql_path(&list, f);
@@ -299,53 +291,48 @@ static int parts_view_sql(const json_t *v, sb *out, error_class *cls, pond_err *
 	}
 	if (!rc)
 		sb_addf(out, "SELECT * FROM read_parquet([%s], hive_partitioning=false)", sb_str(&list));
-	free_inputs(m, json_array_size(dirs));
+	free_inputs(m, v->ndirs);
 	sb_release(&list);
 	return rc;
 }
 
 /* A row slice of a Parquet file: bounds from the file's row count. */
-static int slice_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, pond_err *err)
+static int slice_view_sql(eng *e, const task_view *v, sb *out, error_class *cls, pond_err *err)
 {
-	const json_t *sl = json_object_get(v, "slice");
-	long long k = json_integer_value(json_array_get(sl, 0));
-	long long K = json_integer_value(json_array_get(sl, 1));
+	long long k = v->slice, K = v->nslices;
 	duckdb_result r;
 	sb q = SB_INIT;
 	long long rows;
 	int rc;
 
 	sb_add(&q, "SELECT num_rows FROM parquet_file_metadata(");
-	sb_sql_path(&q, jstr(v, "slice_file"));
+	sb_sql_path(&q, v->slice_file);
 	sb_add(&q, ")");
 	rc = run(e, sb_str(&q), &r, cls, err);
 	sb_release(&q);
 	if (rc)
 		return rc;
 	rows = first_int(&r);
-	sb_addf(out, "%s WHERE file_row_number >= %lld AND file_row_number < %lld", jstr(v, "sql"),
+	sb_addf(out, "%s WHERE file_row_number >= %lld AND file_row_number < %lld", v->sql,
 		rows * k / K, rows * (k + 1) / K);
 	return 0;
 }
 
 /* Rows [part*N/parts, (part+1)*N/parts) of Parquet files read in order:
  * one file_row_number range per file that overlaps, in file order. */
-static int rows_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, pond_err *err)
+static int rows_view_sql(eng *e, const task_view *v, sb *out, error_class *cls, pond_err *err)
 {
-	const json_t *files = json_object_get(v, "rows_files"), *sqls = json_object_get(v, "rows_sql");
-	long long part = json_integer_value(json_array_get(json_object_get(v, "rows_part"), 0));
-	long long parts = json_integer_value(json_array_get(json_object_get(v, "rows_part"), 1));
-	size_t nf = json_array_size(files), i;
+	long long part = v->rows_part, parts = v->rows_parts;
+	size_t nf = v->nrows_files, i;
 	long long *rows = xcalloc(nf + 1, sizeof(long long)), total = 0, lo, hi, start = 0;
 	duckdb_result r;
 	sb q = SB_INIT;
-	json_t *f;
 	int rc, branches = 0;
 
 	sb_add(&q, "SELECT file_name, num_rows FROM parquet_file_metadata([");
-	json_array_foreach(files, i, f) {
+	for (i = 0; i < nf; i++) {
 		sb_add(&q, i ? ", " : "");
-		sb_sql_path(&q, json_string_value(f));
+		sb_sql_path(&q, v->rows_files[i]);
 	}
 	sb_add(&q, "])");
 	rc = run(e, sb_str(&q), &r, cls, err);
@@ -357,8 +344,8 @@ static int rows_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, pon
 	/* the metadata rows may come in any order: match them by name */
 	for (idx_t k = 0; k < duckdb_row_count(&r); k++) {
 		char *name = duckdb_value_varchar(&r, 0, k);
-		json_array_foreach(files, i, f)
-			if (name && !strcmp(name, json_string_value(f)))
+		for (i = 0; name && i < nf; i++)
+			if (!strcmp(name, v->rows_files[i]))
 				rows[i] = duckdb_value_int64(&r, 1, k);
 		duckdb_free(name);
 	}
@@ -372,39 +359,45 @@ static int rows_view_sql(eng *e, const json_t *v, sb *out, error_class *cls, pon
 		if (b <= a)
 			continue;
 		sb_addf(out, "%s(%s WHERE file_row_number >= %lld AND file_row_number < %lld)", branches++ ? " UNION ALL " : "",
-			json_string_value(json_array_get(sqls, i)), a, b);
+			v->rows_sql[i], a, b);
 	}
 	if (!branches)
-		sb_addf(out, "%s LIMIT 0", json_string_value(json_array_get(sqls, 0)));
+		sb_addf(out, "%s LIMIT 0", nf ? v->rows_sql[0] : "SELECT 1");
 	free(rows);
 	return 0;
 }
 
-static int create_views(eng *e, const json_t *t, error_class *cls, pond_err *err)
+static int view_sql(eng *e, const task_view *v, sb *out, error_class *cls, pond_err *err)
 {
-	size_t i;
-	json_t *v;
+	switch (v->kind) {
+	case VIEW_SQL:
+		sb_add(out, v->sql);
+		return 0;
+	case VIEW_SLICE:
+		return slice_view_sql(e, v, out, cls, err);
+	case VIEW_ROWS:
+		return rows_view_sql(e, v, out, cls, err);
+	case VIEW_SHUFFLE:
+		return shuffle_view_sql(v, out, cls, err);
+	case VIEW_PARTS:
+		return parts_view_sql(v, out, cls, err);
+	}
+	*cls = EC_INTERNAL;
+	return pond_fail(err, POND_EINTERNAL, "unknown view kind %d", (int)v->kind);
+}
+
+static int create_views(eng *e, error_class *cls, pond_err *err)
+{
 	sb sql = SB_INIT;
 	int rc = 0;
 
-	json_array_foreach(json_object_get(t, "views"), i, v) {
+	for (size_t i = 0; !rc && i < e->t->nviews; i++) {
+		const task_view *v = &e->t->views[i];
 		sb_reset(&sql);
-		sb_addf(&sql, "CREATE TEMP VIEW %s AS ", jstr(v, "name"));
-		if (json_object_get(v, "slice")) {
-			if ((rc = slice_view_sql(e, v, &sql, cls, err)))
-				break;
-		} else if (json_object_get(v, "rows_part")) {
-			if ((rc = rows_view_sql(e, v, &sql, cls, err)))
-				break;
-		} else if (json_object_get(v, "part_dirs")) {
-			if ((rc = parts_view_sql(v, &sql, cls, err)))
-				break;
-		} else if (json_object_get(v, "sql"))
-			sb_add(&sql, jstr(v, "sql"));
-		else if ((rc = shuffle_view_sql(v, &sql, cls, err)))
-			break;
-		if ((rc = run(e, sb_str(&sql), NULL, cls, err)))
-			break;
+		sb_addf(&sql, "CREATE TEMP VIEW %s AS ", v->name);
+		rc = view_sql(e, v, &sql, cls, err);
+		if (!rc)
+			rc = run(e, sb_str(&sql), NULL, cls, err);
 	}
 	sb_release(&sql);
 	return rc;
@@ -456,99 +449,145 @@ static int write_text(const char *dir, const char *name, const char *text, pond_
 	return rc;
 }
 
-/* Intermediate files (shuffle buckets, materialised partitions) are
+/* COPY (exact(query)) TO part.parquet: a materialised partition. */
+static int out_parquet(eng *e, sb *sql, task_result *res, error_class *cls, pond_err *err)
+{
+	char *exact = exact_types(e, e->t->query);
+	char *path = xasprintf("%s/part.parquet", e->a->attempt_dir);
+	duckdb_result r;
+	int rc;
+
+	sb_addf(sql, "COPY (%s) TO ", exact);
+	sb_sql_str(sql, path);
+	sb_add(sql, " (FORMAT parquet, COMPRESSION uncompressed)");
+	if (!(rc = run(e, sb_str(sql), &r, cls, err)))
+		res->rows = first_int(&r);
+	free(exact);
+	free(path);
+	return rc;
+}
+
+/* A shuffle producer: one pass writes __pond_bucket=B/ directories. */
+static int out_buckets(eng *e, sb *sql, task_result *res, error_class *cls, pond_err *err)
+{
+	const char *adir = e->a->attempt_dir;
+	char *full = xasprintf("%s\n%s", e->t->with, e->t->output.select);
+	char *exact = exact_types(e, full), *path;
+	duckdb_result r;
+	int rc;
+
+	sb_addf(sql, "COPY (%s) TO ", exact);
+	free(exact);
+	free(full);
+	sb_sql_str(sql, adir);
+	sb_add(sql, " (FORMAT parquet, COMPRESSION uncompressed, PARTITION_BY (__pond_bucket), OVERWRITE_OR_IGNORE true)");
+	if ((rc = run(e, sb_str(sql), &r, cls, err)))
+		return rc;
+	if ((res->rows = first_int(&r)) > 0)
+		return 0;
+	/* keep the schema for consumers whose buckets are all empty */
+	path = xasprintf("%s/_empty.parquet", adir);
+	exact = exact_types(e, e->t->query);
+	sb_reset(sql);
+	sb_addf(sql, "COPY (SELECT * FROM (%s) LIMIT 0) TO ", exact);
+	sb_sql_str(sql, path);
+	sb_add(sql, " (FORMAT parquet)");
+	rc = run(e, sb_str(sql), NULL, cls, err);
+	free(exact);
+	free(path);
+	return rc;
+}
+
+/* The user's files, with the compression and options the script chose. */
+static int out_sink(eng *e, sb *sql, task_result *res, error_class *cls, pond_err *err)
+{
+	const task_output *o = &e->t->output;
+	const char *adir = e->a->attempt_dir;
+	duckdb_result r;
+	int rc;
+
+	sb_addf(sql, "COPY (%s) TO ", e->t->query);
+	if (o->partition_by) {
+		char *pattern = xasprintf("%s-{i}", o->file);
+		sb_sql_str(sql, adir);
+		sb_addf(sql, " (%s, PARTITION_BY (%s), OVERWRITE_OR_IGNORE true, FILENAME_PATTERN ", o->copy_options,
+			o->partition_by);
+		sb_sql_str(sql, pattern);
+		sb_add(sql, ")");
+		free(pattern);
+	} else {
+		char *path = xasprintf("%s/%s.%s", adir, o->file, o->ext);
+		sb_sql_str(sql, path);
+		sb_addf(sql, " (%s)", o->copy_options);
+		free(path);
+	}
+	if (!(rc = run(e, sb_str(sql), &r, cls, err)))
+		res->rows = first_int(&r);
+	return rc;
+}
+
+static int out_show(eng *e, sb *sql, task_result *res, error_class *cls, pond_err *err)
+{
+	duckdb_result r;
+	char *text;
+	int rc;
+
+	sb_addf(sql, "SELECT COLUMNS(*)::VARCHAR FROM (%s)", e->t->query);
+	if ((rc = run(e, sb_str(sql), &r, cls, err)))
+		return rc;
+	text = table_format(&r);
+	res->rows = (int64_t)duckdb_row_count(&r);
+	duckdb_destroy_result(&r);
+	rc = write_text(e->a->attempt_dir, "show.txt", text, err);
+	free(text);
+	return rc;
+}
+
+static int out_count(eng *e, sb *sql, task_result *res, error_class *cls, pond_err *err)
+{
+	duckdb_result r;
+	char buf[64];
+	int rc;
+
+	(void)sql;
+	if ((rc = run(e, e->t->query, &r, cls, err)))
+		return rc;
+	res->rows = first_int(&r);
+	snprintf(buf, sizeof(buf), "%lld\n", (long long)res->rows);
+	return write_text(e->a->attempt_dir, "count.txt", buf, err);
+}
+
+/* One statement per output kind (docs/ARCHITECTURE.md, section 6).
+ * Intermediate files (shuffle buckets, materialised partitions) are
  * written uncompressed: they are read once, soon, usually from the page
  * cache, and snappy cost ~40% of a shuffle producer's time in the
  * benchmarks (docs/BENCHMARKS.md). Sinks use the compression asked for. */
-static int run_output(eng *e, const json_t *t, task_stats *st, error_class *cls, pond_err *err)
+static int (*const writers[])(eng *, sb *, task_result *, error_class *, pond_err *) = {
+	[OUT_PARQUET] = out_parquet, [OUT_BUCKETS] = out_buckets, [OUT_SINK] = out_sink,
+	[OUT_SHOW] = out_show,       [OUT_COUNT] = out_count,
+};
+
+static int run_output(eng *e, task_result *res, error_class *cls, pond_err *err)
 {
-	const json_t *o = json_object_get(t, "output");
-	const char *kind = jstr(o, "kind"), *adir = jstr(t, "attempt_dir");
-	const char *query = jstr(t, "query");
-	duckdb_result r;
+	const task_output *o = &e->t->output;
 	sb sql = SB_INIT;
-	char *path = NULL;
 	int rc = 0;
 
-	if (json_object_get(o, "prelude") && (rc = run(e, jstr(o, "prelude"), NULL, cls, err)))
-		goto out;
-	if (!strcmp(kind, "parquet")) {
-		char *exact = exact_types(e, query);
-		path = xasprintf("%s/part.parquet", adir);
-		sb_addf(&sql, "COPY (%s) TO ", exact);
-		free(exact);
-		sb_sql_str(&sql, path);
-		sb_add(&sql, " (FORMAT parquet, COMPRESSION uncompressed)");
-		if (!(rc = run(e, sb_str(&sql), &r, cls, err)))
-			st->rows = first_int(&r);
-	} else if (!strcmp(kind, "buckets")) {
-		char *full = xasprintf("%s\n%s", jstr(t, "with"), jstr(o, "select"));
-		char *exact = exact_types(e, full);
-		sb_addf(&sql, "COPY (%s) TO ", exact);
-		free(exact);
-		free(full);
-		sb_sql_str(&sql, adir);
-		sb_add(&sql, " (FORMAT parquet, COMPRESSION uncompressed, PARTITION_BY (__pond_bucket), OVERWRITE_OR_IGNORE true)");
-		if (!(rc = run(e, sb_str(&sql), &r, cls, err)))
-			st->rows = first_int(&r);
-		if (!rc && st->rows == 0) {
-			/* keep the schema for consumers whose buckets are all empty */
-			path = xasprintf("%s/_empty.parquet", adir);
-			sb_reset(&sql);
-			char *exact = exact_types(e, query);
-			sb_addf(&sql, "COPY (SELECT * FROM (%s) LIMIT 0) TO ", exact);
-			free(exact);
-			sb_sql_str(&sql, path);
-			sb_add(&sql, " (FORMAT parquet)");
-			rc = run(e, sb_str(&sql), NULL, cls, err);
-		}
-	} else if (!strcmp(kind, "sink")) {
-		const char *pby = json_string_value(json_object_get(o, "partition_by"));
-		sb_addf(&sql, "COPY (%s) TO ", query);
-		if (pby) {
-			char *pattern = xasprintf("%s-{i}", jstr(o, "file"));
-			sb_sql_str(&sql, adir);
-			sb_addf(&sql, " (%s, PARTITION_BY (%s), OVERWRITE_OR_IGNORE true, FILENAME_PATTERN ",
-				jstr(o, "copy_options"), pby);
-			sb_sql_str(&sql, pattern);
-			sb_add(&sql, ")");
-			free(pattern);
-		} else {
-			path = xasprintf("%s/%s.%s", adir, jstr(o, "file"), jstr(o, "ext"));
-			sb_sql_str(&sql, path);
-			sb_addf(&sql, " (%s)", jstr(o, "copy_options"));
-		}
-		if (!(rc = run(e, sb_str(&sql), &r, cls, err)))
-			st->rows = first_int(&r);
-	} else if (!strcmp(kind, "show")) {
-		sb_addf(&sql, "SELECT COLUMNS(*)::VARCHAR FROM (%s)", query);
-		if (!(rc = run(e, sb_str(&sql), &r, cls, err))) {
-			char *text = table_format(&r);
-			st->rows = (int64_t)duckdb_row_count(&r);
-			duckdb_destroy_result(&r);
-			rc = write_text(adir, "show.txt", text, err);
-			free(text);
-		}
-	} else if (!strcmp(kind, "count")) {
-		if (!(rc = run(e, query, &r, cls, err))) {
-			char buf[64];
-			st->rows = first_int(&r);
-			snprintf(buf, sizeof(buf), "%lld\n", (long long)st->rows);
-			rc = write_text(adir, "count.txt", buf, err);
-		}
-	} else {
+	if (o->kind > OUT_COUNT) {
 		*cls = EC_INTERNAL;
-		rc = pond_fail(err, POND_EINTERNAL, "unknown output kind '%s'", kind);
+		return pond_fail(err, POND_EINTERNAL, "unknown output kind %d", (int)o->kind);
 	}
-out:
-	free(path);
+	if (o->prelude)
+		rc = run(e, o->prelude, NULL, cls, err);
+	if (!rc)
+		rc = writers[o->kind](e, &sql, res, cls, err);
 	sb_release(&sql);
 	return rc;
 }
 
 /* Lists what the attempt wrote in its manifest: every file with its size
  * and, for Parquet files, the row count from its footer (one query). */
-static int write_manifest(eng *e, const char *adir, task_stats *st, error_class *cls, pond_err *err)
+static int write_manifest(eng *e, const char *adir, task_result *st, error_class *cls, pond_err *err)
 {
 	char **rel;
 	size_t n, nparquet = 0;
@@ -606,9 +645,8 @@ static void drop_context(pond_err *err)
  * which script step's CTE holds that line? Rewrites the line number to
  * count from the start of that step's own query. Returns the step (owned
  * by the task) or NULL. */
-static const char *locate_step(const json_t *task, const char *sql, pond_err *err)
+static const char *locate_step(const ptask *t, const char *sql, pond_err *err)
 {
-	const json_t *steps = json_object_get(task, "cte_steps");
 	char *at = strstr(err->msg, "LINE "), *end;
 	long line = at ? strtol(at + 5, &end, 10) : 0;
 	long cte_line = 0, start = 0;
@@ -618,7 +656,7 @@ static const char *locate_step(const json_t *task, const char *sql, pond_err *er
 	if (!sql || line <= 0 || *end != ':')
 		return NULL;
 	/* the line on which each CTE's body starts: after "__pond_cK AS (" */
-	for (size_t i = 0; i < json_array_size(steps); i++) {
+	for (size_t i = 0; i < t->ncte_steps; i++) {
 		char marker[48];
 		const char *p = sql;
 		long l = 1;
@@ -632,12 +670,12 @@ static const char *locate_step(const json_t *task, const char *sql, pond_err *er
 		k = (int)i;
 		start = l + 1;
 	}
-	if (k < 0 || json_is_null(json_array_get(steps, (size_t)k)))
+	if (k < 0 || !t->cte_steps[k])
 		return NULL;
 	cte_line = line - start + 1;
 	snprintf(tail, sizeof(tail), "%s", end);
 	snprintf(at, sizeof(err->msg) - (size_t)(at - err->msg), "LINE %ld%s", cte_line, tail);
-	return json_string_value(json_array_get(steps, (size_t)k));
+	return t->cte_steps[k];
 }
 
 /* Forces every column of every row of `rel` (a view or CTE): count(*)
@@ -658,57 +696,57 @@ static int probe(eng *e, const char *with, const char *rel)
  * message does not say where: evaluate the steps' parts in order (sources
  * first, then each CTE) and blame the first one that fails. Runs only on
  * that failure path; one part alone needs no probing. */
-static const char *blame_step(eng *e, const json_t *task)
+static const char *blame_step(eng *e, const ptask *t)
 {
-	const json_t *views = json_object_get(task, "views"), *steps = json_object_get(task, "cte_steps");
 	const char *only = NULL;
-	size_t n = 0, i;
-	json_t *v;
+	size_t n = 0;
 
-	json_array_foreach(views, i, v)
-		if (json_object_get(v, "step"))
-			n++, only = jstr(v, "step");
-	json_array_foreach(steps, i, v)
-		if (json_is_string(v))
-			n++, only = json_string_value(v);
+	for (size_t i = 0; i < t->nviews; i++)
+		if (t->views[i].step)
+			n++, only = t->views[i].step;
+	for (size_t i = 0; i < t->ncte_steps; i++)
+		if (t->cte_steps[i])
+			n++, only = t->cte_steps[i];
 	if (n <= 1)
 		return only;
-	json_array_foreach(views, i, v)
-		if (json_object_get(v, "step") && probe(e, "", jstr(v, "name")))
-			return jstr(v, "step");
-	json_array_foreach(steps, i, v) {
+	for (size_t i = 0; i < t->nviews; i++)
+		if (t->views[i].step && probe(e, "", t->views[i].name))
+			return t->views[i].step;
+	for (size_t i = 0; i < t->ncte_steps; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "__pond_c%zu", i);
-		if (json_is_string(v) && probe(e, jstr(task, "with"), name))
-			return json_string_value(v);
+		if (t->cte_steps[i] && probe(e, t->with, name))
+			return t->cte_steps[i];
 	}
 	return NULL;
 }
 
-int engine_run_task(engine *en, const json_t *task, task_stats *st, error_class *cls, pond_err *err)
+int engine_run_task(engine *en, const ptask *t, const task_attempt *a, task_result *res, pond_err *err)
 {
-	eng e = { en->db, NULL, jstr(task, "id"), jstr(task, "step"), NULL };
+	eng e = { en->db, NULL, t, a, NULL };
+	error_class cls = EC_NONE;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
-	*cls = EC_NONE;
-	rc = begin_task(&e, task, cls, err);
+	rc = begin_task(&e, &cls, err);
 	if (!rc)
-		rc = create_views(&e, task, cls, err);
+		rc = create_views(&e, &cls, err);
 	if (!rc)
-		rc = run_output(&e, task, st, cls, err);
+		rc = run_output(&e, res, &cls, err);
 	if (!rc)
-		rc = write_manifest(&e, jstr(task, "attempt_dir"), st, cls, err);
+		rc = write_manifest(&e, a->attempt_dir, res, &cls, err);
+	if (rc && cls == EC_NONE) /* pond's own write failed: its errno says why */
+		cls = error_class_of_errno(err->errnum, EC_INTERNAL);
 	if (rc && e.failed_sql) {
-		const char *step = locate_step(task, e.failed_sql, err);
+		const char *step = locate_step(t, e.failed_sql, err);
 		if (!step)
 			drop_context(err);
-		if (!step && *cls == EC_INPUT && e.con)
-			step = blame_step(&e, task);
-		st->error_step = step ? xstrdup(step) : NULL;
-		st->error_sql = e.failed_sql;
+		if (!step && cls == EC_INPUT && e.con)
+			step = blame_step(&e, t);
+		res->step = step ? xstrdup(step) : NULL;
+		res->sql = e.failed_sql;
 		e.failed_sql = NULL;
 	}
+	res->cls = rc ? cls : EC_NONE;
 	free(e.failed_sql);
 	if (e.con)
 		duckdb_disconnect(&e.con);

@@ -3,33 +3,8 @@
 #ifndef POND_ENGINE_ENGINE_H
 #define POND_ENGINE_ENGINE_H
 
-#include <jansson.h>
-#include <stdint.h>
-
+#include "plan/task.h"
 #include "util/err.h"
-
-typedef struct {
-	int64_t rows;   /* rows written (or shown/counted) */
-	int64_t bytes;  /* bytes of files written */
-	int64_t files;  /* files written */
-	char manifest[17]; /* hash of the output's manifest (util/manifest.h) */
-	/* after a failure, both malloc'ed (caller frees), or NULL: */
-	char *error_sql;   /* the statement that failed */
-	char *error_step;  /* the script step whose SQL it failed in */
-} task_stats;
-
-/* Error classes, so the scheduler can tell a bad input from a lack of
- * memory from a bug. Values are fixed (they cross process boundaries). */
-typedef enum {
-	EC_NONE = 0,
-	EC_INPUT = 1,    /* bad SQL or data, a missing intermediate: deterministic,
-			  * never retried */
-	EC_RESOURCE = 2, /* out of memory, disk full */
-	EC_INTERNAL = 3, /* anything else */
-	EC_TIMEOUT = 4,  /* ran past --task-timeout and was cancelled */
-	EC_LOST = 5,     /* its worker died or stopped answering */
-	EC_IO = 6,       /* a file could not be read or written: retried once */
-} error_class;
 
 /* An in-memory DuckDB that runs tasks one after another (opening one costs
  * ~9 ms, more than a small task). spill_dir: where it spills. */
@@ -37,11 +12,13 @@ typedef struct engine engine;
 int engine_open(engine **out, const char *spill_dir, pond_err *err);
 void engine_close(engine *e); /* accepts NULL */
 
-/* Runs `task` (a plan task plus runtime fields "attempt_dir", "threads",
- * "memory_limit"), writing its output files into attempt_dir, which must
- * exist and be empty, and their manifest (_manifest.json). Does not commit. Each task gets a fresh connection
- * and its own threads and memory limit. On error fills err with DuckDB's
- * message and the SQL concerned and sets *cls. */
-int engine_run_task(engine *e, const json_t *task, task_stats *st, error_class *cls, pond_err *err);
+/* Runs attempt `a` of task `t`: writes the output's files into
+ * a->attempt_dir, which must exist and be empty, and their manifest
+ * (_manifest.json). Does not commit. Each task gets a fresh connection
+ * with the attempt's threads and memory limit (filled in by the worker).
+ * Sets res's rows, bytes, files and manifest hash; on error fills err
+ * with DuckDB's message and res's class, failing SQL and script step
+ * (res->sql and res->step malloc'ed, owned by res). */
+int engine_run_task(engine *e, const ptask *t, const task_attempt *a, task_result *res, pond_err *err);
 
 #endif

@@ -239,3 +239,18 @@ const char *pdb_cell(const pdb_result *r, size_t row, size_t col)
 {
 	return row < r->nrows && col < r->ncols ? r->cells[row * r->ncols + col] : NULL;
 }
+
+void pdb_cell_columns(const pdb_result *r, size_t row, size_t col,
+		      void (*add)(void *ctx, const char *name, const char *type), void *ctx)
+{
+	const char *text = pdb_cell(r, row, col);
+	json_t *list = json_loads(text ? text : "[]", 0, NULL), *c;
+	size_t i;
+
+	json_array_foreach(list, i, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *type = json_string_value(json_object_get(c, "type"));
+		add(ctx, name ? name : "", type ? type : "");
+	}
+	json_decref(list);
+}

@@ -44,4 +44,10 @@ pdb_error plandb_prepare(plandb *db, const char *sql, pond_err *err);
 /* Cell (row, col) or NULL. */
 const char *pdb_cell(const pdb_result *r, size_t row, size_t col);
 
+/* Cell (row, col) holding a list of structs with `name` and `type` as
+ * JSON text (to_json(…)::VARCHAR, e.g. sniff_csv's Columns): calls
+ * add(ctx, name, type) for each, in order ("" for a missing member). */
+void pdb_cell_columns(const pdb_result *r, size_t row, size_t col,
+		      void (*add)(void *ctx, const char *name, const char *type), void *ctx);
+
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "exec/journal.h"
+#include "plan/task_codec.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
 #include "util/proc.h"
@@ -170,7 +171,7 @@ int jobdir_open(const char *dir, jobdir **out, pond_err *err)
 	 * lock dies with this process and not a moment later */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0) {
-		pond_fail(err, POND_EIO, "open %s: %s", path, strerror(errno));
+		pond_fail_errno(err, POND_EIO, errno, "open %s", path);
 		goto fail;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -222,25 +223,23 @@ void jobdir_close(jobdir *j)
 }
 
 /* What differs between an old plan.json and the new plan, in words. */
-static char *plan_change(const char *old_text, const json_t *plan)
+static char *plan_change(const char *old_text, const pplan *pp)
 {
-	json_t *old = json_loads(old_text, 0, NULL);
-	const json_t *a = json_object_get(old, "inputs"), *b = json_object_get(plan, "inputs");
+	plan_input *a = NULL;
+	size_t n = 0;
 	char *what = NULL;
-	size_t i;
 
-	if (a && json_array_size(a) != json_array_size(b))
-		what = xasprintf("the input files changed (%zu then, %zu now)", json_array_size(a), json_array_size(b));
-	for (i = 0; !what && a && i < json_array_size(a); i++) {
-		const json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
-		if (!json_equal((json_t *)x, (json_t *)y))
-			what = xasprintf("input %s changed (its path, size or modification time)",
-					 json_string_value(json_object_get(y, "path")));
+	if (codec_plan_inputs(old_text, &a, &n) == 0) {
+		if (n != pp->ninputs)
+			what = xasprintf("the input files changed (%zu then, %zu now)", n, pp->ninputs);
+		for (size_t i = 0; !what && i < n; i++) {
+			const plan_input *x = &a[i], *y = &pp->inputs[i];
+			if (strcmp(x->path, y->path) || x->size != y->size || x->mtime_ns != y->mtime_ns)
+				what = xasprintf("input %s changed (its path, size or modification time)", y->path);
+		}
 	}
-	if (!what)
-		what = xstrdup("the plan changed (the script or its parameters)");
-	json_decref(old);
-	return what;
+	plan_inputs_free(a, n);
+	return what ? what : xstrdup("the plan changed (the script or its parameters)");
 }
 
 /* Removes the entries an earlier run made; leaves the marker, the lock
@@ -266,21 +265,21 @@ static int clean(const char *dir, pond_err *err)
 	return rc;
 }
 
-int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *script,
-		   json_t **committed, pond_err *err)
+int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *script, commit_set *committed,
+		   bool *resumed, pond_err *err)
 {
-	json_t *plan = pplan_to_json(pp);
-	char *text = json_dumps(plan, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *text = codec_plan(pp);
 	char *path = xasprintf("%s/plan.json", dir);
 	char *tmp = xasprintf("%s/tmp/attempts", dir);
 	char *log = xasprintf("%s/log", dir);
 	char *old = NULL;
 	int rc = 0;
 
-	*committed = NULL;
+	memset(committed, 0, sizeof(*committed));
+	*resumed = false;
 	if (resume && fs_read(path, &old, NULL, NULL) == 0) {
 		if (strcmp(old, text)) {
-			char *what = plan_change(old, plan);
+			char *what = plan_change(old, pp);
 			rc = pond_fail(err, POND_EUSAGE,
 				       "%s: cannot resume: %s since the job directory %s was written; "
 				       "run without --resume to start fresh",
@@ -288,7 +287,8 @@ int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *sc
 			free(what);
 			goto out;
 		}
-		*committed = journal_committed(dir);
+		journal_committed(dir, committed);
+		*resumed = true;
 	} else if ((rc = clean(dir, err))) {
 		goto out;
 	}
@@ -300,7 +300,6 @@ out:
 	free(tmp);
 	free(log);
 	free(text);
-	json_decref(plan);
 	return rc;
 }
 
@@ -314,10 +313,9 @@ static void remove_later(const char *dir)
 {
 	pid_t pid;
 
-	fflush(NULL);
-	pid = fork();
+	pid = proc_fork();
 	if (pid == 0) {
-		if (fork() == 0) {
+		if (proc_fork() == 0) {
 			int null = open("/dev/null", O_RDWR);
 			setsid();
 			if (null >= 0) {
@@ -354,7 +352,7 @@ void jobdir_drop_intermediates(const pplan *pp)
 		char *dir, *to;
 		if (st->kind == ST_SHOW || st->kind == ST_COUNT || st->kind == ST_SINK || !st->ntasks)
 			continue;
-		dir = fs_dirname(json_string_value(json_object_get(st->tasks[0], "dir")));
+		dir = fs_dirname(st->tasks[0].dir);
 		to = trash ? xasprintf("%s/%d", trash, n++) : NULL;
 		if (!to || rename(dir, to) != 0)
 			fs_rm_rf(dir, NULL);

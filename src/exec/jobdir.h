@@ -5,10 +5,10 @@
 #ifndef POND_EXEC_JOBDIR_H
 #define POND_EXEC_JOBDIR_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "exec/journal.h"
 #include "plan/physical.h"
 #include "util/err.h"
 
@@ -42,11 +42,12 @@ void jobdir_close(jobdir *j); /* releases the lock; accepts NULL */
 
 /* A fresh run (resume false, or no plan.json yet) removes what an earlier
  * run left: pond's own entries, never anything else. --resume instead
- * refuses (POND_EUSAGE) a plan that differs from plan.json and sets
- * *committed to the task ids the journal shows committed (else NULL).
- * Both make tmp/attempts/ and log/ and write plan.json. */
-int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *script,
-		   json_t **committed, pond_err *err);
+ * refuses (POND_EUSAGE) a plan that differs from plan.json, sets
+ * *resumed and fills *committed with the tasks the journal shows
+ * committed (else it is left empty). Both make tmp/attempts/ and log/ and
+ * write plan.json. Release *committed with commit_set_release. */
+int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *script, commit_set *committed,
+		   bool *resumed, pond_err *err);
 
 /* After success: shuffle buckets, materialised partitions and tmp/ are
  * moved into DIR/.trash-<pid> at once and deleted by a detached process

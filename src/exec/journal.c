@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/sb.h"
 
@@ -17,7 +18,7 @@ static int open_append(const char *dir, const char *name, pond_err *err)
 	char *p = xasprintf("%s/%s", dir, name);
 	int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (fd < 0)
-		pond_fail(err, POND_EIO, "open %s: %s", p, strerror(errno));
+		pond_fail_errno(err, POND_EIO, errno, "open %s", p);
 	free(p);
 	return fd;
 }
@@ -39,48 +40,31 @@ void journal_close(journal *j)
 	j->fd = j->events_fd = -1;
 }
 
-static double unix_now(void)
+/* Writes text (the codec's, freed here) as one line, in one write. */
+static int write_line(int fd, char *text, pond_err *err)
 {
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
-
-static int write_line(int fd, json_t *o, pond_err *err)
-{
-	char *text = json_dumps(o, JSON_COMPACT);
-	size_t n = strlen(text);
+	sb line = SB_INIT;
 	int rc = 0;
 
-	text[n] = '\n'; /* json_dumps leaves room for its NUL: reuse it */
-	if (write(fd, text, n + 1) != (ssize_t)(n + 1))
-		rc = pond_fail(err, POND_EIO, "journal write: %s", strerror(errno));
+	sb_add(&line, text);
+	sb_add(&line, "\n");
+	if (write(fd, line.buf, line.len) != (ssize_t)line.len)
+		rc = pond_fail_errno(err, POND_EIO, errno, "journal write");
+	sb_release(&line);
 	free(text);
 	return rc;
 }
 
-int journal_append(journal *j, const char *event, const json_t *fields, bool sync, pond_err *err)
+int journal_append(journal *j, journal_entry e, bool sync, pond_err *err)
 {
-	json_t *o = json_object();
 	int rc;
 
-	json_object_set_new(o, "event", json_string(event));
-	json_object_set_new(o, "t", json_real(unix_now()));
-	if (fields)
-		json_object_update(o, (json_t *)fields);
-	rc = write_line(j->fd, o, err);
+	e.t = clock_unix();
+	rc = write_line(j->fd, codec_journal_line(&e), err);
 	j->unsynced |= sync;
 	if (!rc)
 		rc = journal_flush(j, false, err);
-	json_decref(o);
 	return rc;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int journal_flush(journal *j, bool force, pond_err *err)
@@ -89,44 +73,91 @@ int journal_flush(journal *j, bool force, pond_err *err)
 
 	if (!j->unsynced || j->fd < 0)
 		return 0;
-	now = mono_now();
+	now = clock_mono();
 	if (!force && now - j->synced < 1.0)
 		return 0;
 	j->unsynced = false;
 	j->synced = now;
 	if (fsync(j->fd) != 0)
-		return pond_fail(err, POND_EIO, "journal fsync: %s", strerror(errno));
+		return pond_fail_errno(err, POND_EIO, errno, "journal fsync");
 	return 0;
 }
 
-void journal_attempt(journal *j, const json_t *result)
+void journal_attempt(journal *j, const task_result *r)
 {
-	json_t *o = json_copy((json_t *)result);
-	json_object_set_new(o, "t", json_real(unix_now()));
-	write_line(j->events_fd, o, NULL);
-	json_decref(o);
+	write_line(j->events_fd, codec_event_line(r, clock_unix()), NULL);
 }
 
-json_t *journal_committed(const char *job_dir)
+/* By id, then by line: the last line of an id is its last commit. */
+typedef struct {
+	commit_rec rec;
+	size_t line;
+} numbered;
+
+static int cmp_numbered(const void *a, const void *b)
+{
+	const numbered *x = a, *y = b;
+	int c = strcmp(x->rec.id, y->rec.id);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+void journal_committed(const char *job_dir, commit_set *out)
 {
 	char *p = xasprintf("%s/journal.jsonl", job_dir);
 	char *text = NULL, *line, *save = NULL;
-	json_t *ids = json_object();
+	numbered *v = NULL;
+	size_t n = 0;
 
+	memset(out, 0, sizeof(*out));
 	if (fs_read(p, &text, NULL, NULL) == 0) {
 		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			json_t *o = json_loads(line, 0, NULL); /* a torn last line is skipped */
-			const char *ev = json_string_value(json_object_get(o, "event"));
-			const char *id = json_string_value(json_object_get(o, "task"));
-			/* the manifest's hash, or true from an older journal */
-			if (ev && id && !strcmp(ev, "commit"))
-				json_object_set_new(ids, id, json_object_get(o, "manifest")
-								      ? json_incref(json_object_get(o, "manifest"))
-								      : json_true());
-			json_decref(o);
+			v = xgrow(v, n, sizeof(numbered));
+			if (codec_journal_commit(line, &v[n].rec.id, v[n].rec.hash) == 1) {
+				v[n].line = n;
+				n++;
+			}
 		}
 	}
+	if (n)
+		qsort(v, n, sizeof(numbered), cmp_numbered);
+	out->v = xcalloc(n + 1, sizeof(commit_rec));
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(v[i].rec.id, v[i + 1].rec.id)) {
+			free(v[i].rec.id); /* a later commit line of the same task */
+			continue;
+		}
+		out->v[out->n++] = v[i].rec;
+	}
+	free(v);
 	free(text);
 	free(p);
-	return ids;
+}
+
+static int cmp_id(const void *key, const void *rec)
+{
+	return strcmp(key, ((const commit_rec *)rec)->id);
+}
+
+const commit_rec *commit_set_find(const commit_set *c, const char *id)
+{
+	return c->n ? bsearch(id, c->v, c->n, sizeof(commit_rec), cmp_id) : NULL;
+}
+
+void commit_set_drop(commit_set *c, const char *id)
+{
+	commit_rec *r = (commit_rec *)commit_set_find(c, id);
+
+	if (!r)
+		return;
+	free(r->id);
+	memmove(r, r + 1, (size_t)(c->v + c->n - (r + 1)) * sizeof(commit_rec));
+	c->n--;
+}
+
+void commit_set_release(commit_set *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].id);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
 }

@@ -7,18 +7,14 @@
 #include <time.h>
 #include <unistd.h>
 
-double progress_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "util/clock.h"
+#include "util/human.h"
 
 /* starttime, field 22 of /proc/self/stat, is in clock ticks since boot
  * (CLOCK_BOOTTIME): the age it gives is exact to a tick (10 ms). */
 double progress_process_age(void)
 {
-	char buf[1024], *p;
+	char buf[1024], *p, *end = NULL;
 	FILE *f = fopen("/proc/self/stat", "r");
 	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
 	unsigned long long start = 0;
@@ -33,52 +29,24 @@ double progress_process_age(void)
 	for (; p && *p && field < 22; p++)
 		if (*p == ' ')
 			field++;
-	if (!p || field != 22 || sscanf(p, "%llu", &start) != 1 || hz <= 0 ||
-	    clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+	if (p && field == 22)
+		start = strtoull(p, &end, 10);
+	if (!p || field != 22 || end == p || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
 		return -1;
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - (double)start / (double)hz;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - (double)start / (double)hz;
 }
 
 void progress_init(progress *p, pond_progress mode)
 {
 	p->mode = mode == POND_PROGRESS_AUTO ? (isatty(2) ? POND_PROGRESS_AUTO : POND_PROGRESS_PLAIN) : (int)mode;
-	p->start = p->last = progress_now();
+	p->start = p->last = clock_mono();
 	p->drawn = 0;
-}
-
-void human_bytes(char *buf, size_t n, int64_t b)
-{
-	const char *u[] = { "B", "KB", "MB", "GB", "TB", "PB" };
-	double v = (double)b;
-	int i = 0;
-	while (v >= 1000 && i < 5)
-		v /= 1000, i++;
-	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
-void human_count(char *buf, size_t n, int64_t c)
-{
-	const char *u[] = { "", "K", "M", "G", "T" };
-	double v = (double)c;
-	int i = 0;
-	while (v >= 1000 && i < 4)
-		v /= 1000, i++;
-	snprintf(buf, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
-}
-
-void human_time(char *buf, size_t n, double s)
-{
-	long t = (long)(s + 0.5);
-	if (t >= 3600)
-		snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-	else
-		snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
 void progress_update(progress *p, const char *stage, int64_t done, int64_t total, int64_t running,
 		     int64_t rows, int64_t bytes, int force)
 {
-	double now = progress_now(), el = now - p->start;
+	double now = clock_mono(), el = now - p->start;
 	char r[32], b[32], e[32], eta[32] = "?";
 
 	if (p->mode == POND_PROGRESS_NONE)

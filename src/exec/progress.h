@@ -19,13 +19,8 @@ void progress_init(progress *p, pond_progress mode);
 void progress_update(progress *p, const char *stage, int64_t done, int64_t total,
 		     int64_t running, int64_t rows, int64_t bytes, int force);
 void progress_end(progress *p); /* clears a redrawn line */
-double progress_now(void);      /* seconds, monotonic */
 /* Seconds since this process started (its kernel start time), or -1 if
  * /proc cannot say. */
 double progress_process_age(void);
-
-void human_bytes(char *buf, size_t n, int64_t bytes);
-void human_count(char *buf, size_t n, int64_t count);
-void human_time(char *buf, size_t n, double seconds);
 
 #endif

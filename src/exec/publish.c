@@ -116,7 +116,7 @@ static int retire(const paths *p, pond_err *err)
 
 	if (!rc && fs_exists(p->staging)) {
 		if (rename(p->staging, p->trash) != 0)
-			return pond_fail(err, POND_EIO, "publish: rename %s: %s", p->staging, strerror(errno));
+			return pond_fail_errno(err, POND_EIO, errno, "publish: rename %s", p->staging);
 		test_point("publish-retire");
 		rc = fs_fsync_path(p->parent, err);
 	}
@@ -155,8 +155,7 @@ int publish_recover(const stage *s, const char *job_dir, pond_err *err)
 		 * it back, unless another job has published there since */
 		if (!fs_exists(p.out)) {
 			if (rename(p.prev, p.out) != 0)
-				rc = pond_fail(err, POND_EIO, "publish: put %s back to %s: %s", p.prev, p.out,
-					       strerror(errno));
+				rc = pond_fail_errno(err, POND_EIO, errno, "publish: put %s back to %s", p.prev, p.out);
 			else
 				test_point("recover-restore");
 		} else {
@@ -222,7 +221,7 @@ static int merge(const char *from, const char *to, pond_err *err)
 		if (!rc && fs_exists(dst))
 			rc = pond_fail(err, POND_EINTERNAL, "publish: two tasks wrote %s", dst);
 		if (!rc && link(src, dst) != 0)
-			rc = pond_fail(err, POND_EIO, "publish: link %s: %s", src, strerror(errno));
+			rc = pond_fail_errno(err, POND_EIO, errno, "publish: link %s", src);
 		if (!rc)
 			test_point("publish-link");
 		free(src);
@@ -245,7 +244,7 @@ static int gather(const paths *p, const stage *s, pond_err *err)
 	if (!(rc = fs_rm_rf(p->mark, err)) && !(rc = fs_rm_rf(p->fresh, err)))
 		rc = fs_mkdir_p(p->fresh, err);
 	for (size_t i = 0; rc == 0 && i < s->ntasks; i++)
-		rc = merge(json_string_value(json_object_get(s->tasks[i], "dir")), p->fresh, err);
+		rc = merge(s->tasks[i].dir, p->fresh, err);
 	/* _SUCCESS is the last file of the tree: the output appears with it */
 	if (!rc && !(rc = fs_write_atomic(success, "", 0, err)))
 		test_point("publish-success");
@@ -254,7 +253,7 @@ static int gather(const paths *p, const stage *s, pond_err *err)
 	if (!rc) {
 		ino = inode_of(p->fresh);
 		rc = ino ? fs_write_atomic(p->mark, ino, strlen(ino), err)
-			 : pond_fail(err, POND_EIO, "publish: stat %s: %s", p->fresh, strerror(errno));
+			 : pond_fail_errno(err, POND_EIO, errno, "publish: stat %s", p->fresh);
 		free(ino);
 	}
 	if (!rc)
@@ -276,7 +275,7 @@ static int swap_in(const paths *p, pond_err *err)
 			if (rename(p->out, p->prev) == 0)
 				test_point("publish-aside");
 			else if (errno != ENOENT) /* gone: another job moved it */
-				return pond_fail(err, POND_EIO, "publish: move old %s aside: %s", p->out, strerror(errno));
+				return pond_fail_errno(err, POND_EIO, errno, "publish: move old %s aside", p->out);
 		}
 		if (rename(p->fresh, p->out) == 0)
 			break;
@@ -289,7 +288,7 @@ static int swap_in(const paths *p, pond_err *err)
 			return pond_fail(err, POND_EEXISTS,
 					 "%s: output directory %s is no longer empty (mode='error'); nothing was published",
 					 a->where, p->out);
-		return pond_fail(err, POND_EIO, "publish: rename %s to %s: %s", p->fresh, p->out, strerror(e));
+		return pond_fail_errno(err, POND_EIO, e, "publish: rename %s to %s", p->fresh, p->out);
 	}
 	test_point("publish-rename");
 	return fs_fsync_path(p->parent, err);

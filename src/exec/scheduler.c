@@ -20,8 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
 #include "exec/progress.h"
+#include "util/clock.h"
+#include "util/errclass.h"
 #include "util/sb.h"
 #include "util/testpoint.h"
 
@@ -31,12 +32,12 @@
 #define SPECULATE_MIN 2.0       /* ... and at least this many seconds */
 #define MAX_RESOURCE_LEVEL 3
 
-static const char CANCEL_MSG[] = "{\"cmd\":\"cancel\"}";
+static const char CANCEL_MSG[] = CODEC_MSG_CANCEL;
 
 enum { T_WAIT, T_READY, T_RUNNING, T_DONE };
 
 typedef struct {
-	json_t *task;
+	const ptask *task;
 	int stage;
 	int state;
 	int attempts;  /* attempts that count against the task */
@@ -82,12 +83,6 @@ typedef struct {
 	sched_summary *sum;
 } sched;
 
-static const char *class_name(int c)
-{
-	static const char *n[] = { "none", "input", "resource", "internal", "timeout", "lost", "I/O" };
-	return c >= 0 && c <= EC_IO ? n[c] : "internal";
-}
-
 static void say(sched *s, const char *fmt, const char *a, const char *b, const char *c)
 {
 	if (s->o->progress == POND_PROGRESS_NONE)
@@ -131,58 +126,56 @@ static void mark_done(sched *s, size_t i)
 
 static const char *task_id(const sched *s, size_t i)
 {
-	return json_string_value(json_object_get(s->ts[i].task, "id"));
+	return s->ts[i].task->id;
 }
 
-static int send_json(sched *s, int w, json_t *msg)
+/* The runtime fields of the next attempt of task i. */
+static task_attempt next_attempt(const sched *s, size_t i)
 {
-	char *text = json_dumps(msg, JSON_COMPACT);
-	int rc = s->t->ops->send(s->t, w, text, strlen(text), s->err);
-	free(text);
-	return rc;
+	const tstate *ts = &s->ts[i];
+	const char *id = task_id(s, i);
+	int seq = ts->seq + 1;
+	task_attempt a = {
+		.attempt = seq,
+		.attempt_dir = xasprintf("%s/%s.a%d", ts->task->attempts_dir, id, seq),
+		.temp_dir = xasprintf("%s/tmp/spill/%s.a%d", s->pp->job_dir, id, seq),
+		.log_dir = xasprintf("%s/log", s->pp->job_dir),
+		.threads = s->o->threads,
+		.memory_limit = s->o->memory_limit,
+		.inject_p = s->o->inject_p,
+		.inject_seed = s->o->inject_seed,
+	};
+
+	if (ts->level) {
+		/* after running out of memory: fewer threads, more memory */
+		a.threads_div = 1 << ts->level;
+		a.memory_mul = 1;
+		for (int k = 0; k < ts->level; k++)
+			a.memory_mul *= 1.5;
+	}
+	return a;
 }
 
 static int dispatch(sched *s, int w, size_t i)
 {
 	tstate *ts = &s->ts[i];
-	json_t *msg = json_object(), *t = json_copy(ts->task);
-	const char *id = task_id(s, i);
-	const char *adir = json_string_value(json_object_get(t, "attempts_dir"));
-	int seq = ts->seq + 1, rc;
+	task_attempt a = next_attempt(s, i);
+	char *msg = codec_task_msg(ts->task, &a);
+	int rc = s->t->ops->send(s->t, w, msg, strlen(msg), s->err);
 
-	json_object_set_new(t, "attempt", json_integer(seq));
-	json_object_set_new(t, "attempt_dir", json_sprintf("%s/%s.a%d", adir, id, seq));
-	json_object_set_new(t, "temp_dir", json_sprintf("%s/tmp/spill/%s.a%d", s->pp->job_dir, id, seq));
-	json_object_set_new(t, "log_dir", json_sprintf("%s/log", s->pp->job_dir));
-	json_object_set_new(t, "threads", json_integer(s->o->threads));
-	json_object_set_new(t, "memory_limit", json_integer(s->o->memory_limit));
-	if (ts->level) {
-		/* after running out of memory: fewer threads, more memory */
-		json_object_set_new(t, "threads_div", json_integer(1 << ts->level));
-		double mul = 1;
-		for (int k = 0; k < ts->level; k++)
-			mul *= 1.5;
-		json_object_set_new(t, "memory_mul", json_real(mul));
-	}
-	if (s->o->inject_p > 0)
-		json_object_set_new(t, "inject", json_pack("{s:f, s:I}", "p", s->o->inject_p, "seed",
-							   (json_int_t)s->o->inject_seed));
-	json_object_set_new(msg, "cmd", json_string("task"));
-	json_object_set_new(msg, "task", t);
-	rc = send_json(s, w, msg);
-	json_decref(msg);
+	free(msg);
 	if (rc == 0) {
-		json_t *f = json_pack("{s:s, s:i, s:s}", "task", id, "attempt", seq, "worker",
-				      s->t->ops->describe(s->t, w));
 		if (ts->running == 0)
 			ts->attempts++;
-		ts->seq = seq;
+		ts->seq = a.attempt;
 		ts->state = T_RUNNING;
 		ts->running++;
-		s->w[w] = (wstate){ (int)i, ts->seq, progress_now(), progress_now(), false, false };
-		journal_append(s->j, "start", f, false, NULL);
-		json_decref(f);
+		s->w[w] = (wstate){ (int)i, ts->seq, clock_mono(), clock_mono(), false, false };
+		journal_append(s->j, (journal_entry){ .event = "start", .task = task_id(s, i), .attempt = a.attempt,
+						       .worker = s->t->ops->describe(s->t, w) },
+			       false, NULL);
 	}
+	task_attempt_release(&a);
 	return rc;
 }
 
@@ -219,10 +212,10 @@ static char *error_key(const char *step, const char *msg)
 
 /* The job fails on task i's error. `step` is the script step the error
  * was found in ("job.pond:2:5 partial_sql"), else the task's stage. */
-static void fail_job(sched *s, size_t i, const char *msg, int cls, const char *step)
+static void fail_job(sched *s, size_t i, const char *msg, error_class cls, const char *step)
 {
 	const tstate *ts = &s->ts[i];
-	const char *where = step ? step : json_string_value(json_object_get(ts->task, "step"));
+	const char *where = step ? step : ts->task->step;
 	char attempts[64] = "";
 	sb text = SB_INIT;
 
@@ -238,7 +231,7 @@ static void fail_job(sched *s, size_t i, const char *msg, int cls, const char *s
 	}
 	pond_fail(s->err, POND_ETASK,
 		  "%s: task %s failed (%s error%s):\n%s\n  (its SQL is in %s/events.jsonl, worker logs in %s/log/)",
-		  where, task_id(s, i), class_name(cls), attempts, sb_str(&text), s->pp->job_dir, s->pp->job_dir);
+		  where, task_id(s, i), error_class_name(cls), attempts, sb_str(&text), s->pp->job_dir, s->pp->job_dir);
 	sb_release(&text);
 	s->failed = 1;
 	s->fail_key = error_key(step, msg);
@@ -270,7 +263,7 @@ static void say_retry(sched *s, size_t i, const char *msg, const char *step)
 }
 
 /* An attempt of task i ended without committing. */
-static void attempt_failed(sched *s, size_t i, int cls, const char *msg, const char *step)
+static void attempt_failed(sched *s, size_t i, error_class cls, const char *msg, const char *step)
 {
 	tstate *ts = &s->ts[i];
 	int limit = s->o->max_attempts;
@@ -298,8 +291,9 @@ static void attempt_failed(sched *s, size_t i, int cls, const char *msg, const c
 			limit = 2;
 		if (ts->attempts >= limit)
 			return fail_job(s, i, msg, cls, step);
-		/* more memory helps an out-of-memory task, not a full disk */
-		if (cls == EC_RESOURCE && !strstr(msg, "No space left") && ts->level < MAX_RESOURCE_LEVEL)
+		/* more memory helps an out-of-memory task (a full disk,
+		 * EC_NOSPACE, is retried as it is) */
+		if (cls == EC_RESOURCE && ts->level < MAX_RESOURCE_LEVEL)
 			ts->level++;
 	}
 	s->sum->retries++;
@@ -310,57 +304,49 @@ static void attempt_failed(sched *s, size_t i, int cls, const char *msg, const c
 	enqueue(s, i);
 }
 
-static void on_result(sched *s, int w, json_t *res)
+/* Task i committed (res->ok). */
+static void on_commit(sched *s, int w, size_t i, const task_result *res)
+{
+	tstate *ts = &s->ts[i];
+
+	ts->running--;
+	if (ts->state == T_DONE)
+		return; /* its twin committed first; this one was discarded */
+	/* with the manifest's hash: --resume trusts this output only if its
+	 * manifest is still the one committed (util/manifest.h) */
+	if (journal_append(s->j, (journal_entry){ .event = "commit", .task = ts->task->id, .attempt = res->attempt,
+						   .res = res },
+			   true, s->err))
+		s->failed = 1;
+	test_point("commit"); /* a commit line is on disk */
+	s->rows += res->rows;
+	s->bytes += res->bytes;
+	if (s->pp->stages[ts->stage]->kind == ST_SINK) {
+		s->sum->rows_out += res->rows;
+		s->sum->bytes_out += res->bytes;
+	}
+	ts->ms = res->ms;
+	s->sum->tasks++;
+	mark_done(s, i);
+	cancel_others(s, i, w);
+}
+
+static void on_result(sched *s, int w, const task_result *res)
 {
 	int i = s->w[w].task;
 	tstate *ts;
-	const char *err = json_string_value(json_object_get(res, "error"));
-	int cls = (int)json_integer_value(json_object_get(res, "class"));
 
-	if (json_object_get(res, "hb"))
-		return; /* a heartbeat: the worker is alive */
 	s->w[w].task = -1;
 	s->w[w].cancelled = false;
-	if (i < 0 || json_integer_value(json_object_get(res, "attempt")) != s->w[w].seq)
+	if (i < 0 || res->attempt != s->w[w].seq)
 		return; /* a late answer from an attempt we gave up on */
 	ts = &s->ts[i];
 	journal_attempt(s->j, res);
-	if (json_is_true(json_object_get(res, "ok"))) {
-		json_t *f;
-		ts->running--;
-		if (ts->state == T_DONE)
-			return; /* its twin committed first; this one was discarded */
-		/* the manifest's hash: --resume trusts this output only if its
-		 * manifest is still the one committed (util/manifest.h) */
-		f = json_object();
-		json_object_set(f, "task", json_object_get(ts->task, "id"));
-		for (const char *const *k = (const char *const[]){ "attempt", "rows", "bytes", "files", "manifest", NULL };
-		     *k; k++)
-			if (json_object_get(res, *k))
-				json_object_set(f, *k, json_object_get(res, *k));
-		if (journal_append(s->j, "commit", f, true, s->err))
-			s->failed = 1;
-		json_decref(f);
-		test_point("commit"); /* a commit line is on disk */
-		s->rows += json_integer_value(json_object_get(res, "rows"));
-		s->bytes += json_integer_value(json_object_get(res, "bytes"));
-		if (s->pp->stages[ts->stage]->kind == ST_SINK) {
-			s->sum->rows_out += json_integer_value(json_object_get(res, "rows"));
-			s->sum->bytes_out += json_integer_value(json_object_get(res, "bytes"));
-		}
-		ts->ms = json_number_value(json_object_get(res, "ms"));
-		s->sum->tasks++;
-		mark_done(s, (size_t)i);
-		cancel_others(s, (size_t)i, w);
-		return;
-	}
-	{
-		json_t *f = json_pack("{s:O, s:O, s:s, s:s}", "task", json_object_get(ts->task, "id"), "attempt",
-				      json_object_get(res, "attempt"), "class", class_name(cls), "error", err ? err : "?");
-		journal_append(s->j, "fail", f, false, NULL);
-		json_decref(f);
-	}
-	attempt_failed(s, (size_t)i, cls, err ? err : "unknown error", json_string_value(json_object_get(res, "step")));
+	if (res->ok)
+		return on_commit(s, w, (size_t)i, res);
+	journal_append(s->j, (journal_entry){ .event = "fail", .task = ts->task->id, .attempt = res->attempt, .res = res },
+		       false, NULL);
+	attempt_failed(s, (size_t)i, res->cls, res->error ? res->error : "unknown error", res->step);
 }
 
 /* Worker w is gone (died, or silent past the heartbeat timeout). */
@@ -378,10 +364,10 @@ static void worker_lost(sched *s, int w, const char *why)
 		say(s, "pond: %s is not replaced: %s%s\n", desc, e.msg, "");
 	}
 	if (i >= 0) {
-		json_t *ev = json_pack("{s:s, s:i, s:b, s:s, s:i}", "task", task_id(s, (size_t)i), "attempt", s->w[w].seq,
-				       "ok", 0, "error", why, "class", EC_LOST);
-		journal_attempt(s->j, ev);
-		json_decref(ev);
+		task_result lost = { .task = xstrdup(task_id(s, (size_t)i)), .attempt = s->w[w].seq, .cls = EC_LOST,
+				     .error = xstrdup(why) };
+		journal_attempt(s->j, &lost);
+		task_result_release(&lost);
 		attempt_failed(s, (size_t)i, EC_LOST, why, NULL);
 	}
 	for (int k = 0; k < s->nw; k++)
@@ -436,7 +422,7 @@ static int straggler(const sched *s, double now)
 /* Timeouts and silent workers. */
 static void watch(sched *s)
 {
-	double now = progress_now();
+	double now = clock_mono();
 
 	for (int k = 0; k < s->nw && !s->failed; k++) {
 		wstate *w = &s->w[k];
@@ -447,9 +433,9 @@ static void watch(sched *s)
 			snprintf(why, sizeof(why), "sent no heartbeat for %.0f s", now - w->seen);
 			worker_lost(s, k, why);
 		} else if (s->o->task_timeout > 0 && !w->cancelled && now - w->started > s->o->task_timeout) {
-			json_t *f = json_pack("{s:s, s:i}", "task", task_id(s, (size_t)w->task), "attempt", w->seq);
-			journal_append(s->j, "timeout", f, false, NULL);
-			json_decref(f);
+			journal_append(s->j, (journal_entry){ .event = "timeout", .task = task_id(s, (size_t)w->task),
+							       .attempt = w->seq },
+				       false, NULL);
 			s->t->ops->send(s->t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
 			w->cancelled = true;
 		}
@@ -492,9 +478,9 @@ static void init_state(sched *s)
 		s->stage_left[st] = sg->ntasks;
 		s->deps_left[st] = sg->ndeps;
 		for (size_t i = 0; i < sg->ntasks; i++, k++) {
-			s->ts[k].task = sg->tasks[i];
+			s->ts[k].task = &sg->tasks[i];
 			s->ts[k].stage = (int)st;
-			if (s->o->committed && json_object_get(s->o->committed, task_id(s, k))) {
+			if (s->o->committed && commit_set_find(s->o->committed, task_id(s, k))) {
 				s->ts[k].state = T_DONE;
 				s->done++;
 				s->sum->skipped++;
@@ -528,7 +514,7 @@ static void fill_workers(sched *s)
 			if (s->ts[q].state == T_READY)
 				i = (int)q;
 		}
-		if (i < 0 && s->o->speculate && (i = straggler(s, progress_now())) >= 0)
+		if (i < 0 && s->o->speculate && (i = straggler(s, clock_mono())) >= 0)
 			say(s, "pond: task %s is a straggler; starting a second attempt%s%s\n", task_id(s, (size_t)i), "", "");
 		if (i < 0)
 			return;
@@ -576,7 +562,7 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 	      pond_err *err)
 {
 	sched s = { .pp = pp, .t = t, .o = o, .j = j, .err = err, .sum = sum };
-	double t0 = progress_now();
+	double t0 = clock_mono();
 
 	memset(sum, 0, sizeof(*sum));
 	s.nw = t->ops->nworkers(t);
@@ -600,12 +586,13 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 			break;
 		}
 		if (r == 1 && w >= 0 && w < s.nw && !s.w[w].dead) {
-			s.w[w].seen = progress_now();
+			s.w[w].seen = clock_mono();
 			if (msg) {
-				json_t *res = json_loads(msg, 0, NULL);
-				if (res)
-					on_result(&s, w, res);
-				json_decref(res);
+				task_result res;
+				/* a heartbeat (1) only says the worker is alive */
+				if (codec_read_result(msg, &res) == 0)
+					on_result(&s, w, &res);
+				task_result_release(&res);
 			} else {
 				worker_lost(&s, w, "died");
 			}
@@ -636,7 +623,7 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 	if (journal_flush(j, true, s.failed ? NULL : err))
 		s.failed = 1;
 	report_repeats(&s);
-	sum->seconds = progress_now() - t0;
+	sum->seconds = clock_mono() - t0;
 	free(s.ts);
 	free(s.queue);
 	free(s.stage_first);

@@ -4,7 +4,6 @@
 #ifndef POND_EXEC_SCHEDULER_H
 #define POND_EXEC_SCHEDULER_H
 
-#include <jansson.h>
 #include <signal.h>
 
 #include "exec/journal.h"
@@ -16,7 +15,7 @@ typedef struct {
 	int threads;            /* per task; 0 = the worker's host share */
 	int64_t memory_limit;   /* bytes per task; 0 = the worker's host share */
 	pond_progress progress;
-	json_t *committed;      /* --resume: ids already committed, or NULL */
+	const commit_set *committed; /* --resume: tasks already committed, or NULL */
 	double task_timeout;    /* seconds; 0 = none */
 	bool speculate;         /* re-run stragglers elsewhere */
 	double inject_p;        /* --inject-faults probability, 0 = off */

@@ -11,7 +11,6 @@
 #include "plan/bind.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +181,11 @@ static const char *sniffed(const char *v)
 	return v && !strcmp(v, "(empty)") ? "" : v;
 }
 
+static void add_column(void *cols, const char *name, const char *type)
+{
+	schema_add(cols, name, type);
+}
+
 /* The dialect and columns DuckDB detects in one CSV file, as it would
  * when reading it among the source's files (the same options). */
 static int sniff_file(binder *bd, const lnode *n, size_t f, dialect *d, schema *cols)
@@ -228,15 +232,7 @@ static int sniff_file(binder *bd, const lnode *n, size_t f, dialect *d, schema *
 			opts_set(&d->opts, &d->nopts, k == 7 ? "dateformat" : "timestampformat", OPT_STR, false, 0,
 				 pdb_cell(&r, 0, k));
 	opts_set(&d->opts, &d->nopts, "auto_detect", OPT_BOOL, false, 0, NULL);
-	{
-		json_t *c = json_loads(pdb_cell(&r, 0, 9) ? pdb_cell(&r, 0, 9) : "[]", 0, NULL);
-		size_t i;
-		json_t *col;
-		json_array_foreach(c, i, col)
-			schema_add(cols, json_string_value(json_object_get(col, "name")) ? json_string_value(json_object_get(col, "name")) : "",
-				   json_string_value(json_object_get(col, "type")) ? json_string_value(json_object_get(col, "type")) : "");
-		json_decref(c);
-	}
+	pdb_cell_columns(&r, 0, 9, add_column, cols);
 	pdb_result_release(&r);
 	return rc;
 }

@@ -1,7 +1,6 @@
 /* explain.c — `pond explain`: the logical plan as a list of datasets, then
  * the stages with their task counts, shuffle boundaries and the fused SQL
  * of one task of each stage. Reads the plans; changes nothing. */
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +19,46 @@ static void print_node(const lnode *n, FILE *out)
 			n->key_desc ? n->key_desc : "");
 	for (size_t i = 0; i < n->ninputs; i++)
 		fprintf(out, "      input {%zu} = #%d\n", i, n->inputs[i]->id);
+}
+
+static void print_view(const task_view *v, FILE *out)
+{
+	switch (v->kind) {
+	case VIEW_SLICE:
+		fprintf(out, "    view %s: rows slice %d of %d of: %.300s%s\n", v->name, v->slice + 1, v->nslices, v->sql,
+			strlen(v->sql) > 300 ? " ..." : "");
+		break;
+	case VIEW_SQL:
+		fprintf(out, "    view %s: %.300s%s\n", v->name, v->sql, strlen(v->sql) > 300 ? " ..." : "");
+		break;
+	case VIEW_ROWS:
+		fprintf(out, "    view %s: rows part %d of %d of %zu Parquet files (no shuffle)\n", v->name, v->rows_part + 1,
+			v->rows_parts, v->nrows_files);
+		break;
+	case VIEW_PARTS:
+		fprintf(out, "    view %s: the %zu materialised partitions of a stage\n", v->name, v->ndirs);
+		break;
+	case VIEW_SHUFFLE:
+		fprintf(out, "    view %s: bucket %d of %zu producer outputs\n", v->name, v->bucket, v->ndirs);
+		break;
+	}
+}
+
+static void print_task(const ptask *t, FILE *out)
+{
+	fprintf(out, "  task %s:\n", t->id);
+	for (size_t k = 0; k < t->nviews; k++)
+		print_view(&t->views[k], out);
+	fprintf(out, "    query:\n      ");
+	for (const char *q = t->query; *q; q++) {
+		fputc(*q, out);
+		if (*q == '\n')
+			fputs("      ", out);
+	}
+	fprintf(out, "\n    output: %s", output_kind_name(t->output.kind));
+	if (t->output.select)
+		fprintf(out, "\n      %s", t->output.select);
+	fprintf(out, "\n");
 }
 
 void pplan_explain(const lplan *lp, const pplan *p, FILE *out)
@@ -47,44 +86,6 @@ void pplan_explain(const lplan *lp, const pplan *p, FILE *out)
 		}
 		if (!s->ntasks)
 			continue;
-		json_t *t = s->tasks[0];
-		json_t *v;
-		size_t k;
-		fprintf(out, "  task %s:\n", json_string_value(json_object_get(t, "id")));
-		json_array_foreach(json_object_get(t, "views"), k, v) {
-			const char *sql = json_string_value(json_object_get(v, "sql"));
-			const char *name = json_string_value(json_object_get(v, "name"));
-			json_t *sl = json_object_get(v, "slice");
-			if (sql && sl)
-				fprintf(out, "    view %s: rows slice %lld of %lld of: %.300s%s\n", name,
-					(long long)json_integer_value(json_array_get(sl, 0)) + 1,
-					(long long)json_integer_value(json_array_get(sl, 1)), sql,
-					strlen(sql) > 300 ? " ..." : "");
-			else if (sql)
-				fprintf(out, "    view %s: %.300s%s\n", name, sql, strlen(sql) > 300 ? " ..." : "");
-			else if (json_object_get(v, "rows_part"))
-				fprintf(out, "    view %s: rows part %lld of %lld of %zu Parquet files (no shuffle)\n", name,
-					(long long)json_integer_value(json_array_get(json_object_get(v, "rows_part"), 0)) + 1,
-					(long long)json_integer_value(json_array_get(json_object_get(v, "rows_part"), 1)),
-					json_array_size(json_object_get(v, "rows_files")));
-			else if (json_object_get(v, "part_dirs"))
-				fprintf(out, "    view %s: the %zu materialised partitions of a stage\n", name,
-					json_array_size(json_object_get(v, "part_dirs")));
-			else
-				fprintf(out, "    view %s: bucket %lld of %zu producer outputs\n", name,
-					(long long)json_integer_value(json_object_get(v, "bucket")),
-					json_array_size(json_object_get(v, "shuffle_dirs")));
-		}
-		fprintf(out, "    query:\n      ");
-		for (const char *q = json_string_value(json_object_get(t, "query")); *q; q++) {
-			fputc(*q, out);
-			if (*q == '\n')
-				fputs("      ", out);
-		}
-		json_t *o = json_object_get(t, "output");
-		fprintf(out, "\n    output: %s", json_string_value(json_object_get(o, "kind")));
-		if (json_object_get(o, "select"))
-			fprintf(out, "\n      %s", json_string_value(json_object_get(o, "select")));
-		fprintf(out, "\n");
+		print_task(&s->tasks[0], out);
 	}
 }

@@ -127,7 +127,7 @@ typedef struct lnode {
 
 typedef enum { A_WRITE_PARQUET, A_WRITE_CSV, A_SHOW, A_COUNT } action_kind;
 
-typedef struct {
+typedef struct action {
 	action_kind kind;
 	lnode *input;
 	char *where;            /* "file:line" */

@@ -58,7 +58,8 @@ typedef struct {
 	planner *pl;
 	sb ctes;
 	int ncte;
-	json_t *views;
+	task_view *views;
+	size_t nviews;
 	int *deps;
 	size_t ndeps;
 	char **memo;          /* by lnode id: CTE/view name for this task */
@@ -70,14 +71,8 @@ typedef struct {
 	bool rownum;             /* Parquet sources also give __pond_rn, the row's
 				  * number in its file (for deterministic sampling) */
 	char **cte_names;
-	json_t *cte_steps;       /* per CTE: "file:line:col func", or null */
+	char **cte_steps;        /* per CTE: "file:line:col: func", or NULL */
 } tctx;
-
-const char *stage_kind_name(stage_kind k)
-{
-	static const char *n[] = { "map", "shuffle", "sample", "splits", "gather", "sink", "show", "count" };
-	return n[k];
-}
 
 char *pplan_staging_dir(const char *job_dir, const char *out_dir)
 {
@@ -94,16 +89,19 @@ static void tctx_init(tctx *c, planner *pl)
 {
 	memset(c, 0, sizeof(*c));
 	c->pl = pl;
-	c->views = json_array();
-	c->cte_steps = json_array();
 	c->memo = xcalloc(pl->lp->nnodes, sizeof(char *));
 }
 
 static void tctx_release(tctx *c)
 {
 	sb_release(&c->ctes);
-	json_decref(c->views);
-	json_decref(c->cte_steps);
+	/* none left once add_task has handed them to the task */
+	for (size_t i = 0; i < c->nviews; i++)
+		task_view_release(&c->views[i]);
+	free(c->views);
+	for (int i = 0; c->cte_steps && i < c->ncte; i++)
+		free(c->cte_steps[i]);
+	free(c->cte_steps);
 	free(c->deps);
 	for (size_t i = 0; i < c->pl->lp->nnodes; i++)
 		free(c->memo[i]);
@@ -122,20 +120,30 @@ static void add_dep(tctx *c, int stage_id)
 	c->deps[c->ndeps++] = stage_id;
 }
 
-static const char *add_view(tctx *c, json_t *view)
+/* Adds a view to the task; returns its name (owned by the task). */
+static const char *add_view(tctx *c, task_view v)
 {
-	char *name = xasprintf("__pond_v%zu", json_array_size(c->views));
-	json_object_set_new(view, "name", json_string(name));
-	json_array_append_new(c->views, view);
-	free(name);
-	return json_string_value(json_object_get(view, "name"));
+	v.name = xasprintf("__pond_v%zu", c->nviews);
+	c->views = xgrow(c->views, c->nviews, sizeof(task_view));
+	c->views[c->nviews++] = v;
+	return v.name;
 }
 
 /* "job.pond:4:5: partial_sql": the script step a part of a task computes,
- * named in errors found in it. */
-static json_t *step_of(const lnode *n)
+ * named in errors found in it. Caller frees. */
+static char *step_of(const lnode *n)
 {
-	return json_sprintf("%s:%d: %s", n->where, n->col, n->func);
+	return xasprintf("%s:%d: %s", n->where, n->col, n->func);
+}
+
+/* Copies of the committed directories of a stage's tasks [lo, hi). */
+static char **task_dirs(const stage *s, size_t lo, size_t hi, size_t *n)
+{
+	char **v = xcalloc(hi - lo + 1, sizeof(char *));
+	for (size_t t = lo; t < hi; t++)
+		v[t - lo] = xstrdup(s->tasks[t].dir);
+	*n = hi - lo;
+	return v;
 }
 
 /* Adds a CTE to the task's query. `n` is the script step it computes (for
@@ -145,8 +153,9 @@ static const char *add_cte(tctx *c, const lnode *n, const char *query)
 {
 	char *name = xasprintf("__pond_c%d", c->ncte);
 	c->cte_names = xrealloc(c->cte_names, (size_t)(c->ncte + 1) * sizeof(char *));
+	c->cte_steps = xrealloc(c->cte_steps, (size_t)(c->ncte + 1) * sizeof(char *));
+	c->cte_steps[c->ncte] = n ? step_of(n) : NULL;
 	c->cte_names[c->ncte++] = name;
-	json_array_append_new(c->cte_steps, n ? step_of(n) : json_null());
 	sb_add(&c->ctes, c->ncte > 1 ? ",\n" : "WITH ");
 	sb_addf(&c->ctes, "%s AS (\n%s\n)", name, query);
 	return name;
@@ -162,10 +171,7 @@ static unsigned part_flags(const lnode *n)
 static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
 {
 	sb b = SB_INIT;
-	const char *name;
 	unsigned flags = part_flags(n) | (c->rownum ? SRC_ROWNUM : 0);
-
-	json_t *v = json_object();
 
 	if (lo < hi) {
 		source_read_sql(&b, n, lo, hi, flags);
@@ -173,11 +179,7 @@ static const char *source_view(tctx *c, const lnode *n, size_t lo, size_t hi)
 		source_read_sql(&b, n, 0, 1, flags);
 		sb_add(&b, " LIMIT 0");
 	}
-	json_object_set_new(v, "sql", json_string(sb_str(&b)));
-	json_object_set_new(v, "step", step_of(n));
-	name = add_view(c, v);
-	sb_release(&b);
-	return name;
+	return add_view(c, (task_view){ .kind = VIEW_SQL, .sql = sb_detach(&b), .step = step_of(n) });
 }
 
 /* SELECT of Parquet file f of source n with its file_row_number, for a
@@ -193,16 +195,11 @@ static void numbered_file_sql(sb *b, const tctx *c, const lnode *n, size_t f)
  * range, so a slice reads only its share of the file. */
 static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
 {
-	json_t *v = json_object();
 	sb b = SB_INIT;
 
 	numbered_file_sql(&b, c, n, f);
-	json_object_set_new(v, "sql", json_string(sb_str(&b)));
-	json_object_set_new(v, "slice_file", json_string(n->files[f]));
-	json_object_set_new(v, "step", step_of(n));
-	json_object_set_new(v, "slice", json_pack("[i, i]", k, K));
-	sb_release(&b);
-	return add_view(c, v);
+	return add_view(c, (task_view){ .kind = VIEW_SLICE, .sql = sb_detach(&b), .slice_file = xstrdup(n->files[f]),
+					.step = step_of(n), .slice = k, .nslices = K });
 }
 
 static stage *new_stage(planner *pl, stage_kind kind, const char *step)
@@ -236,37 +233,43 @@ static char *task_dir(planner *pl, const stage *s, size_t i)
 	return xasprintf("%s/data/%s/t%05zu", pl->o->job_dir, s->name, i);
 }
 
-/* Finishes a task: the fused query, its views, deps and output. */
-static void add_task(planner *pl, stage *s, tctx *c, const char *root, json_t *output)
+/* Finishes a task: the fused query, its views, deps and output. The
+ * task takes the context's views and steps. */
+static void add_task(planner *pl, stage *s, tctx *c, const char *root, task_output output)
 {
-	json_t *t = json_object();
 	size_t i = s->ntasks;
 	sb q = SB_INIT;
-	char *id, *dir;
+	ptask *t;
 
 	register_stage(pl, s);
-	id = xasprintf("%s-t%05zu", s->name, i);
-	dir = task_dir(pl, s, i);
-
+	s->tasks = xgrow(s->tasks, s->ntasks, sizeof(ptask));
+	t = &s->tasks[s->ntasks++];
 	if (c->ncte) {
 		sb_add(&q, sb_str(&c->ctes));
 		sb_add(&q, "\n");
 	}
 	sb_addf(&q, "SELECT * FROM %s", root);
-	json_object_set_new(t, "id", json_string(id));
-	json_object_set_new(t, "stage", json_integer(s->id));
-	json_object_set_new(t, "index", json_integer((json_int_t)i));
-	json_object_set_new(t, "step", json_string(s->step));
-	json_object_set_new(t, "views", json_incref(c->views));
-	json_object_set_new(t, "query", json_string(sb_str(&q)));
-	json_object_set_new(t, "with", json_string(sb_str(&c->ctes)));
-	json_object_set_new(t, "cte_steps", json_incref(c->cte_steps));
-	json_object_set_new(t, "output", output);
-	/* sinks' outputs are published, and made durable then: their
-	 * writeback starts at commit (runtime/task.c) */
-	json_object_set_new(t, "durable", json_boolean(s->kind == ST_SINK));
-	json_object_set_new(t, "dir", json_string(dir));
-	json_object_set_new(t, "attempts_dir", json_sprintf("%s/tmp/attempts", pl->o->job_dir));
+	*t = (ptask){
+		.id = xasprintf("%s-t%05zu", s->name, i),
+		.stage = s->id,
+		.index = (int)i,
+		.step = xstrdup(s->step),
+		.views = c->views,
+		.nviews = c->nviews,
+		.with = xstrdup(sb_str(&c->ctes)),
+		.query = sb_detach(&q),
+		.cte_steps = c->cte_steps,
+		.ncte_steps = (size_t)c->ncte,
+		.output = output,
+		/* sinks' outputs are published, and made durable then: their
+		 * writeback starts at commit (runtime/task.c) */
+		.durable = s->kind == ST_SINK,
+		.dir = task_dir(pl, s, i),
+		.attempts_dir = xasprintf("%s/tmp/attempts", pl->o->job_dir),
+	};
+	c->views = NULL;
+	c->nviews = 0;
+	c->cte_steps = NULL;
 	for (size_t d = 0; d < c->ndeps; d++) {
 		size_t k;
 		for (k = 0; k < s->ndeps; k++)
@@ -277,18 +280,11 @@ static void add_task(planner *pl, stage *s, tctx *c, const char *root, json_t *o
 			s->deps[s->ndeps++] = c->deps[d];
 		}
 	}
-	s->tasks = xrealloc(s->tasks, (s->ntasks + 1) * sizeof(json_t *));
-	s->tasks[s->ntasks++] = t;
-	sb_release(&q);
-	free(id);
-	free(dir);
 }
 
-static json_t *output_kind(const char *kind)
+static task_output output_of(output_kind kind)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string(kind));
-	return o;
+	return (task_output){ .kind = kind };
 }
 
 static const char *compile(tctx *c, const lnode *n, int i);
@@ -301,16 +297,12 @@ static stage *ensure_gather(planner *pl, const lnode *n);
 static const char *shuffle_view(tctx *c, const lnode *rp, int bucket, const lnode *pre)
 {
 	stage *s = ensure_shuffle(c->pl, rp, pre);
-	json_t *v = json_object(), *dirs = json_array();
+	task_view v = { .kind = VIEW_SHUFFLE, .bucket = bucket, .buckets = rp->nparts };
 
-	for (size_t t = 0; t < s->ntasks; t++)
-		json_array_append(dirs, json_object_get(s->tasks[t], "dir"));
-	json_object_set_new(v, "shuffle_dirs", dirs);
-	json_object_set_new(v, "bucket", json_integer(bucket));
-	json_object_set_new(v, "buckets", json_integer(rp->nparts));
+	v.dirs = task_dirs(s, 0, s->ntasks, &v.ndirs);
 	if (rp->mode == RP_RANDOM)
-		json_object_set_new(v, "order_by", json_sprintf("hash(__pond_t, %llu::UBIGINT)",
-								(unsigned long long)(c->pl->o->seed ^ 0x9e3779b97f4a7c15ULL)));
+		v.order_by = xasprintf("hash(__pond_t, %llu::UBIGINT)",
+				       (unsigned long long)(c->pl->o->seed ^ 0x9e3779b97f4a7c15ULL));
 	add_dep(c, s->id);
 	return add_view(c, v);
 }
@@ -319,11 +311,9 @@ static const char *shuffle_view(tctx *c, const lnode *rp, int bucket, const lnod
  * the files each task's manifest lists. */
 static const char *parts_view(tctx *c, stage *s)
 {
-	json_t *v = json_object(), *dirs = json_array();
+	task_view v = { .kind = VIEW_PARTS };
 
-	for (size_t t = 0; t < s->ntasks; t++)
-		json_array_append(dirs, json_object_get(s->tasks[t], "dir"));
-	json_object_set_new(v, "part_dirs", dirs);
+	v.dirs = task_dirs(s, 0, s->ntasks, &v.ndirs);
 	add_dep(c, s->id);
 	return add_view(c, v);
 }
@@ -342,20 +332,17 @@ static bool is_rows_split(const lnode *rp)
 static const char *rows_view(tctx *c, const lnode *rp, int i)
 {
 	const lnode *n = rp->inputs[0];
-	json_t *v = json_object(), *files = json_array(), *sqls = json_array();
-	sb b = SB_INIT;
+	task_view v = { .kind = VIEW_ROWS, .rows_part = i, .rows_parts = rp->nparts, .step = step_of(n) };
 
+	v.rows_files = xcalloc(n->nfiles + 1, sizeof(char *));
+	v.rows_sql = xcalloc(n->nfiles + 1, sizeof(char *));
+	v.nrows_files = n->nfiles;
 	for (size_t f = 0; f < n->nfiles; f++) {
-		sb_reset(&b);
+		sb b = SB_INIT;
 		numbered_file_sql(&b, c, n, f);
-		json_array_append_new(files, json_string(n->files[f]));
-		json_array_append_new(sqls, json_string(sb_str(&b)));
+		v.rows_files[f] = xstrdup(n->files[f]);
+		v.rows_sql[f] = sb_detach(&b);
 	}
-	json_object_set_new(v, "rows_files", files);
-	json_object_set_new(v, "rows_sql", sqls);
-	json_object_set_new(v, "rows_part", json_pack("[i, i]", i, rp->nparts));
-	json_object_set_new(v, "step", step_of(n));
-	sb_release(&b);
 	return add_view(c, v);
 }
 
@@ -429,10 +416,9 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 static const char *cut_view(tctx *c, const lnode *n, int i)
 {
 	stage *s = c->pl->mat_of[n->id];
-	json_t *v = json_object(), *dirs = json_array();
+	task_view v = { .kind = VIEW_PARTS };
 
-	json_array_append(dirs, json_object_get(s->tasks[i], "dir"));
-	json_object_set_new(v, "part_dirs", dirs);
+	v.dirs = task_dirs(s, (size_t)i, (size_t)i + 1, &v.ndirs);
 	add_dep(c, s->id);
 	return add_view(c, v);
 }
@@ -459,7 +445,7 @@ static stage *ensure_materialized(planner *pl, const lnode *n)
 	for (int i = 0; i < n->nparts; i++) {
 		tctx c;
 		tctx_init(&c, pl);
-		add_task(pl, s, &c, compile(&c, n, i), output_kind("parquet"));
+		add_task(pl, s, &c, compile(&c, n, i), output_of(OUT_PARQUET));
 		tctx_release(&c);
 	}
 	return s;
@@ -490,7 +476,7 @@ static stage *ensure_prereduce(planner *pl, const lnode *n, const char *wrap, co
 		char *q;
 		tctx_init(&c, pl);
 		q = xasprintf(wrap, compile(&c, n, i));
-		add_task(pl, s, &c, add_cte(&c, NULL, q), output_kind("parquet"));
+		add_task(pl, s, &c, add_cte(&c, NULL, q), output_of(OUT_PARQUET));
 		free(q);
 		tctx_release(&c);
 	}
@@ -514,7 +500,7 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 			names[k] = xstrdup(compile_all(&c, n->inputs[k]));
 		q = query_substitute(n->query, names, n->ninputs, 0);
 		s = new_stage(pl, ST_GATHER, step);
-		add_task(pl, s, &c, add_cte(&c, n, q), output_kind("parquet"));
+		add_task(pl, s, &c, add_cte(&c, n, q), output_of(OUT_PARQUET));
 		for (size_t k = 0; k < n->ninputs; k++)
 			free(names[k]);
 		free(names);
@@ -532,7 +518,7 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 		}
 		q = xasprintf(wrap, src);
 		s = new_stage(pl, ST_GATHER, step);
-		add_task(pl, s, &c, add_cte(&c, NULL, q), output_kind("parquet"));
+		add_task(pl, s, &c, add_cte(&c, NULL, q), output_of(OUT_PARQUET));
 		free(q);
 		free(wrap);
 	}
@@ -783,7 +769,7 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 		 * which DuckDB's threads deliver them. */
 		q = xasprintf("SELECT %s AS __pond_k FROM %s ORDER BY hash(%s, __pond_rn, %llu::UBIGINT), __pond_k LIMIT %zu",
 			      key, root, key, (unsigned long long)(pl->o->seed + p), rows);
-		add_task(pl, s, c, add_cte(c, NULL, q), output_kind("parquet"));
+		add_task(pl, s, c, add_cte(c, NULL, q), output_of(OUT_PARQUET));
 		free(q);
 		free(key);
 		return;
@@ -797,7 +783,7 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 	q = xasprintf("SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (PARTITION BY %s) AS __pond_rn "
 			    "FROM %s) ORDER BY hash(__pond_k, __pond_rn, %llu::UBIGINT), __pond_k, __pond_rn LIMIT %zu",
 			    key, key, root, (unsigned long long)(pl->o->seed + p), rows);
-	add_task(pl, s, c, add_cte(c, NULL, q), output_kind("parquet"));
+	add_task(pl, s, c, add_cte(c, NULL, q), output_of(OUT_PARQUET));
 	free(q);
 	free(key);
 }
@@ -810,13 +796,11 @@ typedef struct {
 static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
 {
 	producer_args *a = arg;
-	json_t *out = output_kind("buckets");
-	char *sel;
+	task_output out = output_of(OUT_BUCKETS);
 
 	if (a->splits)
-		json_object_set_new(out, "prelude",
-				    json_sprintf("SET VARIABLE __pond_splits = (SELECT list(__pond_k ORDER BY __pond_k) FROM %s)",
-						 parts_view(c, a->splits)));
+		out.prelude = xasprintf("SET VARIABLE __pond_splits = (SELECT list(__pond_k ORDER BY __pond_k) FROM %s)",
+					parts_view(c, a->splits));
 	if (a->pre) {
 		char *in = xstrdup(root);
 		char *q = query_substitute(a->pre->query, &in, 1, (int)p);
@@ -824,10 +808,8 @@ static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const
 		free(q);
 		free(in);
 	}
-	sel = bucket_select(pl, rp, root, p);
-	json_object_set_new(out, "select", json_string(sel));
+	out.select = bucket_select(pl, rp, root, p);
 	add_task(pl, s, c, root, out);
-	free(sel);
 }
 
 static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
@@ -864,7 +846,7 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
 		q = xasprintf("SELECT __pond_k FROM (SELECT __pond_k, row_number() OVER (ORDER BY __pond_k) AS rn, "
 			      "count(*) OVER () AS c FROM %s) WHERE rn < c AND (rn * %d) // c > ((rn - 1) * %d) // c",
 			      parts_view(&c, sample), rp->nparts, rp->nparts);
-		add_task(pl, splits, &c, add_cte(&c, NULL, q), output_kind("parquet"));
+		add_task(pl, splits, &c, add_cte(&c, NULL, q), output_of(OUT_PARQUET));
 		free(q);
 		tctx_release(&c);
 	}
@@ -889,19 +871,22 @@ static void plan_action(planner *pl, const action *a)
 		free(step);
 		s->act = a;
 		for (int i = 0; i < n->nparts; i++) {
-			json_t *out = output_kind("sink");
-			char *dir = xasprintf("%s/t%05d", staging, i);
+			task_output out = {
+				.kind = OUT_SINK,
+				.copy_options = xstrdup(a->copy_options),
+				.file = xasprintf("part-%05d", i),
+				.ext = xstrdup(a->kind == A_WRITE_PARQUET ? "parquet" : "csv"),
+				.partition_by = a->partition_by ? xstrdup(a->partition_by) : NULL,
+			};
+			ptask *t;
 			tctx_init(&c, pl);
-			json_object_set_new(out, "copy_options", json_string(a->copy_options));
-			json_object_set_new(out, "file", json_sprintf("part-%05d", i));
-			json_object_set_new(out, "ext", json_string(a->kind == A_WRITE_PARQUET ? "parquet" : "csv"));
-			if (a->partition_by)
-				json_object_set_new(out, "partition_by", json_string(a->partition_by));
 			add_task(pl, s, &c, compile(&c, n, i), out);
 			/* sinks commit next to their output, on its file system */
-			json_object_set_new(s->tasks[i], "dir", json_string(dir));
-			json_object_set_new(s->tasks[i], "attempts_dir", json_sprintf("%s/.attempts", staging));
-			free(dir);
+			t = &s->tasks[i];
+			free(t->dir);
+			free(t->attempts_dir);
+			t->dir = xasprintf("%s/t%05d", staging, i);
+			t->attempts_dir = xasprintf("%s/.attempts", staging);
 			tctx_release(&c);
 		}
 		free(staging);
@@ -925,7 +910,7 @@ static void plan_action(planner *pl, const action *a)
 		}
 		s = new_stage(pl, show ? ST_SHOW : ST_COUNT, step);
 		s->act = a;
-		add_task(pl, s, &c, add_cte(&c, NULL, q), output_kind(show ? "show" : "count"));
+		add_task(pl, s, &c, add_cte(&c, NULL, q), output_of(show ? OUT_SHOW : OUT_COUNT));
 		free(q);
 		free(wrap);
 		free(step);
@@ -994,6 +979,25 @@ static void cap_depth(planner *pl)
 	free(depth);
 }
 
+/* What the inputs looked like: --resume refuses a job whose inputs
+ * changed since. */
+static void record_inputs(const lplan *lp, pplan *pp)
+{
+	for (size_t i = 0; i < lp->nnodes; i++) {
+		const lnode *n = lp->nodes[i];
+		for (size_t f = 0; n->kind == L_SOURCE && f < n->nfiles; f++) {
+			struct stat st;
+			bool ok = stat(n->files[f], &st) == 0;
+			pp->inputs = xgrow(pp->inputs, pp->ninputs, sizeof(plan_input));
+			pp->inputs[pp->ninputs++] = (plan_input){
+				.path = xstrdup(n->files[f]),
+				.size = ok ? st.st_size : -1,
+				.mtime_ns = ok ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : -1,
+			};
+		}
+	}
+}
+
 int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 {
 	planner pl = { .lp = lp, .o = o, .pp = xcalloc(1, sizeof(pplan)), .err = err };
@@ -1005,20 +1009,7 @@ int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 	pl.mat_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.combined_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.cut = xcalloc(lp->nnodes + 1, sizeof(bool));
-	/* what the inputs looked like: --resume refuses a job whose inputs
-	 * changed since */
-	pl.pp->inputs = json_array();
-	for (size_t i = 0; i < lp->nnodes; i++) {
-		const lnode *n = lp->nodes[i];
-		for (size_t f = 0; n->kind == L_SOURCE && f < n->nfiles; f++) {
-			struct stat st;
-			bool ok = stat(n->files[f], &st) == 0;
-			json_array_append_new(pl.pp->inputs,
-					      json_pack("{s:s, s:I, s:I}", "path", n->files[f], "size",
-							(json_int_t)(ok ? st.st_size : -1), "mtime_ns",
-							(json_int_t)(ok ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : -1)));
-		}
-	}
+	record_inputs(lp, pl.pp);
 	cap_depth(&pl);
 	for (size_t i = 0; i < lp->nactions; i++)
 		plan_action(&pl, &lp->actions[i]);
@@ -1038,7 +1029,7 @@ void pplan_free(pplan *p)
 	for (size_t i = 0; i < p->nstages; i++) {
 		stage *s = p->stages[i];
 		for (size_t t = 0; t < s->ntasks; t++)
-			json_decref(s->tasks[t]);
+			ptask_release(&s->tasks[t]);
 		free(s->tasks);
 		free(s->deps);
 		free(s->name);
@@ -1047,32 +1038,13 @@ void pplan_free(pplan *p)
 	}
 	free(p->stages);
 	free(p->job_dir);
-	json_decref(p->inputs);
+	plan_inputs_free(p->inputs, p->ninputs);
 	free(p);
 }
 
-json_t *pplan_to_json(const pplan *p)
+void plan_inputs_free(plan_input *v, size_t n)
 {
-	json_t *root = json_object(), *stages = json_array();
-
-	json_object_set_new(root, "job_dir", json_string(p->job_dir));
-	json_object_set_new(root, "seed", json_integer((json_int_t)p->seed));
-	for (size_t i = 0; i < p->nstages; i++) {
-		const stage *s = p->stages[i];
-		json_t *js = json_object(), *deps = json_array(), *tasks = json_array();
-		for (size_t d = 0; d < s->ndeps; d++)
-			json_array_append_new(deps, json_integer(s->deps[d]));
-		for (size_t t = 0; t < s->ntasks; t++)
-			json_array_append(tasks, s->tasks[t]);
-		json_object_set_new(js, "id", json_integer(s->id));
-		json_object_set_new(js, "name", json_string(s->name));
-		json_object_set_new(js, "kind", json_string(stage_kind_name(s->kind)));
-		json_object_set_new(js, "step", json_string(s->step));
-		json_object_set_new(js, "deps", deps);
-		json_object_set_new(js, "tasks", tasks);
-		json_array_append_new(stages, js);
-	}
-	json_object_set_new(root, "stages", stages);
-	json_object_set(root, "inputs", p->inputs);
-	return root;
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
 }

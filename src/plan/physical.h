@@ -1,46 +1,35 @@
 /* physical.h — the physical plan: stages of tasks cut at every repartition
- * and gather, each task a self-contained JSON description (views to create,
- * one fused SQL query, where to write). Built by physical.c from the logical
- * plan; run by src/exec; recorded as plan.json in the job directory. */
+ * and gather, each task a self-contained description (plan/task.h: views
+ * to create, one fused SQL query, where to write). Built by physical.c
+ * from the logical plan; run by src/exec; recorded as plan.json in the job
+ * directory (plan/task_codec.c). */
 #ifndef POND_PLAN_PHYSICAL_H
 #define POND_PLAN_PHYSICAL_H
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "plan/logical.h"
+#include "plan/task.h"
 #include "util/err.h"
 
-typedef enum {
-	ST_MAP,     /* materialise partitions as part.parquet */
-	ST_SHUFFLE, /* producer: one bucket directory per destination */
-	ST_SAMPLE,  /* range shuffle: sample keys */
-	ST_SPLITS,  /* range shuffle: choose n-1 split points */
-	ST_GATHER,  /* sql()/limit(): one task over whole datasets */
-	ST_SINK,    /* write_parquet / write_csv into the staging dir */
-	ST_SHOW,    /* show(): a text table */
-	ST_COUNT,   /* count(): a number */
-} stage_kind;
-
+/* An input file as it was when the plan was made: --resume refuses a
+ * job whose inputs changed since. */
 typedef struct {
-	int id;
-	stage_kind kind;
-	char *name;          /* "s03-shuffle" */
-	char *step;          /* "job.pond:5 repartition(hash_by=k)" */
-	int *deps;           /* stage ids that must finish first */
-	size_t ndeps;
-	json_t **tasks;      /* owned */
-	size_t ntasks;
-	const action *act;   /* for sinks, show, count */
-} stage;
+	char *path;
+	int64_t size;        /* -1 if it could not be read */
+	int64_t mtime_ns;    /* -1 if it could not be read */
+} plan_input;
+
+void plan_inputs_free(plan_input *v, size_t n);
 
 typedef struct {
 	stage **stages;
 	size_t nstages;
 	char *job_dir;
 	uint64_t seed;
-	json_t *inputs;      /* [{path, size, mtime}] of every input file */
+	plan_input *inputs;  /* every input file */
+	size_t ninputs;
 } pplan;
 
 typedef struct {
@@ -50,7 +39,6 @@ typedef struct {
 
 int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err);
 void pplan_free(pplan *p);             /* accepts NULL */
-json_t *pplan_to_json(const pplan *p); /* plan.json; new reference */
 void pplan_explain(const lplan *lp, const pplan *p, FILE *out);
 
 /* Where a sink's committed task outputs wait for publishing:
@@ -58,7 +46,5 @@ void pplan_explain(const lplan *lp, const pplan *p, FILE *out);
  * output's file system and owned by one job directory (two jobs writing
  * one output never share it). Caller frees. */
 char *pplan_staging_dir(const char *job_dir, const char *out_dir);
-
-const char *stage_kind_name(stage_kind k);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "plan/task_codec.h"
 #include "runtime/frame.h"
 #include "runtime/transport.h"
 #include "runtime/worker.h"
@@ -93,10 +94,8 @@ static void reap(local_t *l, int w)
 	if (l->fd[w] >= 0)
 		close(l->fd[w]);
 	l->fd[w] = -1;
-	if (l->pid[w] > 0) {
-		kill(l->pid[w], SIGKILL);
-		proc_reap(l->pid[w], NULL);
-	}
+	if (l->pid[w] > 0)
+		proc_kill(l->pid[w], NULL);
 	l->pid[w] = -1;
 }
 
@@ -116,7 +115,7 @@ static int l_recv(transport *t, int timeout_ms, int *w, char **msg, pond_err *er
 		free(p);
 		if (errno == EINTR)
 			return 0;
-		return pond_fail(err, POND_EIO, "poll: %s", strerror(errno));
+		return pond_fail_errno(err, POND_EIO, errno, "poll");
 	}
 	for (int i = 0; r > 0 && i < l->n; i++) {
 		if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -153,7 +152,7 @@ static const char *l_describe(transport *t, int w)
 static void l_shutdown(transport *t)
 {
 	local_t *l = (local_t *)t;
-	const char *bye = "{\"cmd\":\"exit\"}";
+	const char *bye = CODEC_MSG_EXIT;
 
 	for (int i = 0; i < l->n; i++)
 		if (l->fd[i] >= 0)
@@ -165,26 +164,7 @@ static void l_shutdown(transport *t)
 	 * is still busy (a cancelled twin). One that does not — stopped or
 	 * hung, e.g. the loser of a speculative race — is killed after a
 	 * grace period instead of being waited for forever. */
-	for (int waited = 0, left = 1; left; waited += 10) {
-		left = 0;
-		for (int i = 0; i < l->n; i++) {
-			pid_t r;
-			if (l->pid[i] <= 0)
-				continue;
-			r = waitpid(l->pid[i], NULL, WNOHANG);
-			if (r == l->pid[i] || (r < 0 && errno != EINTR)) {
-				l->pid[i] = -1;
-			} else if (waited >= SHUTDOWN_GRACE_MS) {
-				kill(l->pid[i], SIGKILL);
-				proc_reap(l->pid[i], NULL);
-				l->pid[i] = -1;
-			} else {
-				left = 1;
-			}
-		}
-		if (left)
-			usleep(10000);
-	}
+	proc_reap_all(l->pid, (size_t)l->n, SHUTDOWN_GRACE_MS);
 	free(l->fd);
 	free(l->pid);
 	free(l);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plan/task_codec.h"
 #include "pond.h"
 #include "runtime/transport.h"
 #include "runtime/worker.h"
@@ -39,13 +40,20 @@ static bool launcher_env(void)
 	return false;
 }
 
+/* SLURM_NTASKS, or 0. */
+static long slurm_ntasks(void)
+{
+	const char *n = getenv("SLURM_NTASKS");
+	return n ? strtol(n, NULL, 10) : 0;
+}
+
 /* A step of several srun tasks. */
 static bool srun_tasks(void)
 {
-	return getenv("SLURM_STEP_ID") && getenv("SLURM_NTASKS") && atoi(getenv("SLURM_NTASKS")) > 1;
+	return getenv("SLURM_STEP_ID") && slurm_ntasks() > 1;
 }
 
-bool pond_mpi_launched(void)
+bool mpi_launched(void)
 {
 	return launcher_env() || srun_tasks();
 }
@@ -58,7 +66,7 @@ static void mpi_msg(int rc, char *buf, size_t n, const char *what)
 	snprintf(buf, n, "%s: %.*s", what, len, s);
 }
 
-pond_status pond_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err, size_t errlen)
+pond_status mpi_init(int *rank, int *size, char *err, size_t errlen)
 {
 	char name[MPI_MAX_PROCESSOR_NAME + 1] = { 0 };
 	int len = 0, rc, shared_workers = 0, is_worker;
@@ -78,7 +86,7 @@ pond_status pond_mpi_init(int *argc, char ***argv, int *rank, int *size, char *e
 	 * skipping the probe of high-speed layers this host may not have saves
 	 * ~0.2 s per job. A user's own choice (OMPI_MCA_pml) wins. */
 	setenv("OMPI_MCA_pml", "ob1", 0);
-	if ((rc = MPI_Init(argc, argv)) != MPI_SUCCESS) {
+	if ((rc = MPI_Init(NULL, NULL)) != MPI_SUCCESS) {
 		mpi_msg(rc, err, errlen, "MPI_Init");
 		return POND_EINTERNAL;
 	}
@@ -88,7 +96,7 @@ pond_status pond_mpi_init(int *argc, char ***argv, int *rank, int *size, char *e
 	MPI_Comm_size(MPI_COMM_WORLD, &world_size);
 	*rank = world_rank;
 	*size = world_size;
-	if (world_size == 1 && getenv("SLURM_NTASKS") && atoi(getenv("SLURM_NTASKS")) > 1) {
+	if (world_size == 1 && slurm_ntasks() > 1) {
 		snprintf(err, errlen, "started by srun with %s tasks, but MPI sees a single rank: "
 				      "run `srun --mpi=pmix pond run ...` so the tasks form one MPI job",
 			 getenv("SLURM_NTASKS"));
@@ -204,7 +212,7 @@ static int w_poll(void *ctx)
 	return flag;
 }
 
-int pond_mpi_worker(void)
+int mpi_serve(void)
 {
 	worker_io io = { w_recv, w_send, w_poll, NULL };
 	char name[32];
@@ -264,7 +272,7 @@ static const char *m_describe(transport *t, int w)
 
 static void release_workers(void)
 {
-	const char *bye = "{\"cmd\":\"exit\"}";
+	const char *bye = CODEC_MSG_EXIT;
 	if (exit_sent || world_rank != 0)
 		return;
 	exit_sent = 1;
@@ -299,7 +307,7 @@ int mpi_host_workers(void)
 	return host_workers;
 }
 
-void pond_mpi_finalize(void)
+void mpi_finalize(void)
 {
 	if (!inited)
 		return;

@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "plan/task_codec.h"
 #include "runtime/frame.h"
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
 #include "util/manifest.h"
@@ -39,13 +41,6 @@ static struct {
 	char *errpath;   /* its stderr, for the tail of a crash */
 	off_t err_start; /* where the current task's stderr begins */
 } child = { -1, -1, NULL, 0 };
-
-static double now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
-}
 
 /* Moves the attempt into place. Returns 0, or 1 if another attempt had
  * already committed this task (ours is discarded), or -1. */
@@ -71,7 +66,7 @@ static int commit(const char *attempt, const char *dir, bool durable, pond_err *
 			fs_rm_rf(attempt, NULL);
 			rc = 1;
 		} else {
-			rc = pond_fail(err, POND_EIO, "commit: rename %s to %s: %s", attempt, dir, strerror(errno));
+			rc = pond_fail_errno(err, POND_EIO, errno, "commit: rename %s to %s", attempt, dir);
 		}
 	}
 	free(parent);
@@ -80,12 +75,11 @@ static int commit(const char *attempt, const char *dir, bool durable, pond_err *
 
 /* Test hook: POND_TEST_CRASH=<substring of a task id> makes the first
  * attempt of matching tasks die of SIGSEGV, as a crashing query would. */
-static void maybe_crash(const json_t *task)
+static void maybe_crash(const ptask *t, const task_attempt *a)
 {
 	const char *pat = getenv("POND_TEST_CRASH");
-	const char *id = json_string_value(json_object_get(task, "id"));
-	if (pat && id && strstr(id, pat) && json_integer_value(json_object_get(task, "attempt")) == 1) {
-		fprintf(stderr, "pond test: crashing on purpose in %s\n", id);
+	if (pat && strstr(t->id, pat) && a->attempt == 1) {
+		fprintf(stderr, "pond test: crashing on purpose in %s\n", t->id);
 		raise(SIGSEGV);
 	}
 }
@@ -93,13 +87,12 @@ static void maybe_crash(const json_t *task)
 /* Test hook: POND_TEST_WAIT=<substring of a task id>:<path> holds every
  * attempt of matching tasks until <path> exists, so a test can change the
  * world (delete an intermediate file, say) at a known point of a run. */
-static void maybe_wait(const json_t *task)
+static void maybe_wait(const ptask *t)
 {
 	const char *spec = getenv("POND_TEST_WAIT");
-	const char *id = json_string_value(json_object_get(task, "id"));
 	const char *colon = spec ? strchr(spec, ':') : NULL;
 
-	if (!colon || !id || !memmem(id, strlen(id), spec, (size_t)(colon - spec)))
+	if (!colon || !memmem(t->id, strlen(t->id), spec, (size_t)(colon - spec)))
 		return;
 	while (!fs_exists(colon + 1))
 		usleep(10000);
@@ -109,138 +102,140 @@ static void maybe_wait(const json_t *task)
  * and where the child dies, as a crash or a kill would make it. */
 enum { FAULT_NONE, FAULT_START, FAULT_MID_QUERY, FAULT_BEFORE_COMMIT, FAULT_AFTER_COMMIT };
 
-static int fault_point(const json_t *task, unsigned *delay_ms)
+static int fault_point(const ptask *t, const task_attempt *a, unsigned *delay_ms)
 {
-	const json_t *inj = json_object_get(task, "inject");
 	char buf[64];
 	uint64_t h;
 
-	if (!inj)
+	if (a->inject_p <= 0)
 		return FAULT_NONE;
-	snprintf(buf, sizeof(buf), "%lld/%lld", (long long)json_integer_value(json_object_get(inj, "seed")),
-		 (long long)json_integer_value(json_object_get(task, "attempt")));
+	snprintf(buf, sizeof(buf), "%lld/%lld", (long long)a->inject_seed, (long long)a->attempt);
 	h = fnv1a64(FNV1A64_INIT, buf, strlen(buf));
-	h = fnv1a64(h, json_string_value(json_object_get(task, "id")), strlen(json_string_value(json_object_get(task, "id"))));
+	h = fnv1a64(h, t->id, strlen(t->id));
 	h ^= h >> 29;
-	if ((double)(h % 1000000) / 1e6 >= json_number_value(json_object_get(inj, "p")))
+	if ((double)(h % 1000000) / 1e6 >= a->inject_p)
 		return FAULT_NONE;
 	*delay_ms = 1 + (unsigned)((h >> 20) % 40);
 	return 1 + (int)((h >> 40) % 4);
 }
 
-static void die(const char *where, const json_t *task)
+static void die(const char *where, const ptask *t)
 {
-	fprintf(stderr, "pond: injected fault %s in %s\n", where, json_string_value(json_object_get(task, "id")));
+	fprintf(stderr, "pond: injected fault %s in %s\n", where, t->id);
 	fflush(stderr);
 	raise(SIGKILL);
 }
 
-static json_t *run_one(engine **eng, const json_t *task)
+/* SIGALRM (default action: terminate) arrives delay_ms in, wherever the
+ * query is by then; 0 disarms it. */
+static void alarm_in(const ptask *t, unsigned delay_ms)
+{
+	struct itimerval it = { { 0, 0 }, { 0, (long)delay_ms * 1000 } };
+
+	if (delay_ms) {
+		signal(SIGALRM, SIG_DFL);
+		fprintf(stderr, "pond: injected fault mid-query in %s after %u ms\n", t->id, delay_ms);
+		fflush(stderr);
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* The child's database, opened on its first task: one spill directory per
+ * child, next to the tasks' temp dirs. DuckDB creates only the last level
+ * when it first spills: the rest must exist, or every task that spills
+ * fails. */
+static int open_engine(engine **eng, const task_attempt *a, pond_err *err)
+{
+	char *spill = fs_dirname(a->temp_dir);
+	char *mine = xasprintf("%s/child-%d", spill, (int)getpid());
+	int rc = fs_mkdir_p(mine, err);
+
+	if (!rc)
+		rc = engine_open(eng, mine, err);
+	free(spill);
+	free(mine);
+	return rc;
+}
+
+/* Commits what the engine wrote; the result says how it went. */
+static int commit_output(const ptask *t, const task_attempt *a, int fault, task_result *res, pond_err *err)
+{
+	int rc = commit(a->attempt_dir, t->dir, t->durable, err);
+
+	if (rc >= 0 && fault == FAULT_AFTER_COMMIT)
+		die("after commit, before reporting", t);
+	if (rc == 1) {
+		/* another attempt committed first: the journal must record
+		 * the manifest of the output that is there, not ours */
+		manifest m;
+		res->duplicate = true;
+		if (manifest_read(t->dir, &m, res->manifest, NULL) == 0)
+			manifest_release(&m);
+	}
+	if (rc < 0)
+		res->cls = error_class_of_errno(err->errnum, EC_INTERNAL);
+	return rc;
+}
+
+/* One attempt in the child: run, commit, and say how it went in *res. */
+static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_result *res)
 {
 	unsigned delay = 0;
-	int fault = fault_point(task, &delay);
-	const char *adir = json_string_value(json_object_get(task, "attempt_dir"));
-	const char *dir = json_string_value(json_object_get(task, "dir"));
-	json_t *res = json_object();
-	task_stats st = { 0 };
-	error_class cls = EC_NONE;
+	int fault = fault_point(t, a, &delay);
 	pond_err err = { 0 };
 	int rc = 0;
 
-	if (!*eng) {
-		/* one spill directory per child, next to the tasks' temp dirs.
-		 * DuckDB creates only the last level when it first spills: the
-		 * rest must exist, or every task that spills fails */
-		char *spill = fs_dirname(json_string_value(json_object_get(task, "temp_dir")));
-		char *mine = xasprintf("%s/child-%d", spill, (int)getpid());
-		rc = fs_mkdir_p(mine, &err);
-		if (!rc)
-			rc = engine_open(eng, mine, &err);
-		cls = EC_INTERNAL;
-		free(spill);
-		free(mine);
-	}
+	memset(res, 0, sizeof(*res));
+	if (!*eng && (rc = open_engine(eng, a, &err)))
+		res->cls = error_class_of_errno(err.errnum, EC_INTERNAL);
 	if (fault == FAULT_START)
-		die("at start", task);
-	if (fault == FAULT_MID_QUERY) {
-		/* SIGALRM (default action: terminate) arrives a few ms in,
-		 * wherever the query is by then */
-		struct itimerval it = { { 0, 0 }, { 0, (long)delay * 1000 } };
-		signal(SIGALRM, SIG_DFL);
-		fprintf(stderr, "pond: injected fault mid-query in %s after %u ms\n",
-			json_string_value(json_object_get(task, "id")), delay);
-		fflush(stderr);
-		setitimer(ITIMER_REAL, &it, NULL);
-	}
+		die("at start", t);
+	if (fault == FAULT_MID_QUERY)
+		alarm_in(t, delay);
 	if (!rc)
-		rc = engine_run_task(*eng, task, &st, &cls, &err);
-	if (fault == FAULT_MID_QUERY) {
-		struct itimerval off = { { 0, 0 }, { 0, 0 } };
-		setitimer(ITIMER_REAL, &off, NULL);
-	}
+		rc = engine_run_task(*eng, t, a, res, &err);
+	if (fault == FAULT_MID_QUERY)
+		alarm_in(t, 0);
 	if (rc == 0 && fault == FAULT_BEFORE_COMMIT)
-		die("after writing, before commit", task);
-	if (rc == 0) {
-		rc = commit(adir, dir, json_is_true(json_object_get(task, "durable")), &err);
-		if (rc >= 0 && fault == FAULT_AFTER_COMMIT)
-			die("after commit, before reporting", task);
-		if (rc == 1) {
-			/* another attempt committed first: the journal must record
-			 * the manifest of the output that is there, not ours */
-			manifest m;
-			json_object_set_new(res, "duplicate", json_true());
-			if (manifest_read(dir, &m, st.manifest, NULL) == 0)
-				manifest_release(&m);
-		}
-		if (rc < 0)
-			cls = strstr(err.msg, "No space") ? EC_RESOURCE : EC_INTERNAL;
-	}
-	json_object_set_new(res, "ok", json_boolean(rc >= 0));
-	json_object_set_new(res, "rows", json_integer(st.rows));
-	json_object_set_new(res, "bytes", json_integer(st.bytes));
-	if (rc >= 0) {
-		json_object_set_new(res, "files", json_integer(st.files));
-		json_object_set_new(res, "manifest", json_string(st.manifest));
-	}
-	if (rc < 0) {
-		json_object_set_new(res, "error", json_string(err.msg));
-		json_object_set_new(res, "class", json_integer(cls));
-		if (st.error_sql)
-			json_object_set_new(res, "sql", json_string(st.error_sql));
-		if (st.error_step)
-			json_object_set_new(res, "step", json_string(st.error_step));
-	}
-	free(st.error_sql);
-	free(st.error_step);
-	return res;
+		die("after writing, before commit", t);
+	if (rc == 0)
+		rc = commit_output(t, a, fault, res, &err);
+	res->ok = rc >= 0;
+	if (!res->ok)
+		res->error = xstrdup(err.msg);
 }
 
 static void child_main(int fd)
 {
 	engine *eng = NULL;
+	char *msg = NULL;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the worker */
-	for (;;) {
-		char *msg = NULL, *text;
-		json_t *task, *res;
+	while (frame_recv(fd, &msg, NULL) == 1) {
+		ptask t;
+		task_attempt a;
+		task_result res;
+		char *text;
+		int rc;
 
-		if (frame_recv(fd, &msg, NULL) != 1)
+		if (codec_read_cmd(msg, &t, &a) != CMD_TASK)
 			break;
-		task = json_loads(msg, 0, NULL);
 		free(msg);
-		if (!task)
-			break;
-		maybe_crash(task);
-		maybe_wait(task);
-		res = run_one(&eng, task);
-		text = json_dumps(res, JSON_COMPACT);
+		msg = NULL;
+		maybe_crash(&t, &a);
+		maybe_wait(&t);
+		run_one(&eng, &t, &a, &res);
+		text = codec_result_msg(&res);
 		fflush(stderr);
-		if (frame_send(fd, text, strlen(text)) != 0)
-			break;
+		rc = frame_send(fd, text, strlen(text));
 		free(text);
-		json_decref(res);
-		json_decref(task);
+		task_result_release(&res);
+		task_attempt_release(&a);
+		ptask_release(&t);
+		if (rc)
+			break;
 	}
+	free(msg);
 	engine_close(eng);
 	_exit(0);
 }
@@ -293,103 +288,102 @@ static char *tail_of(const char *path, off_t from)
 	return out;
 }
 
-static json_t *crashed(int status)
+/* The result of an attempt whose child died without one. */
+static void crashed(int status, task_result *res)
 {
-	json_t *res = json_object();
 	char *tail = tail_of(child.errpath, child.err_start);
-	char *msg;
 
 	if (WIFSIGNALED(status))
-		msg = xasprintf("task process killed by signal %d (%s)%s%s%s", WTERMSIG(status),
-				strsignal(WTERMSIG(status)),
-				WTERMSIG(status) == SIGKILL ? " — often the kernel's OOM killer" : "",
-				*tail ? "; its stderr ends with:\n" : "", tail);
+		res->error = xasprintf("task process killed by signal %d (%s)%s%s%s", WTERMSIG(status),
+				       strsignal(WTERMSIG(status)),
+				       WTERMSIG(status) == SIGKILL ? " — often the kernel's OOM killer" : "",
+				       *tail ? "; its stderr ends with:\n" : "", tail);
 	else
-		msg = xasprintf("task process exited with status %d without a result%s%s", WEXITSTATUS(status),
-				*tail ? "; its stderr ends with:\n" : "", tail);
-	json_object_set_new(res, "ok", json_false());
-	json_object_set_new(res, "error", json_string(msg));
-	json_object_set_new(res, "class", json_integer(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
-							    ? EC_RESOURCE : EC_INTERNAL));
-	json_object_set_new(res, "crashed", json_true());
-	free(msg);
+		res->error = xasprintf("task process exited with status %d without a result%s%s", WEXITSTATUS(status),
+				       *tail ? "; its stderr ends with:\n" : "", tail);
+	res->cls = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? EC_RESOURCE : EC_INTERNAL;
+	res->crashed = true;
 	free(tail);
-	return res;
 }
 
-static json_t *failure(const char *msg)
+static void failure(task_result *res, const char *msg, error_class cls)
 {
-	json_t *res = json_object();
-	json_object_set_new(res, "ok", json_false());
-	json_object_set_new(res, "error", json_string(msg));
-	json_object_set_new(res, "class", json_integer(EC_RESOURCE));
-	return res;
+	res->ok = false;
+	res->error = xstrdup(msg);
+	res->cls = cls;
 }
 
-json_t *task_run_isolated(const json_t *task, const char *stderr_path, int (*tick)(void *), void *ctx)
+/* Sends the attempt to the child and waits for its result, calling tick
+ * every second. 1 with *res filled, 0 if the child died without a
+ * result, -1 if tick asked to cancel. */
+static int exchange(const ptask *t, const task_attempt *a, int (*tick)(void *), void *ctx, task_result *res)
 {
-	const char *adir = json_string_value(json_object_get(task, "attempt_dir"));
-	json_t *res = NULL;
-	pond_err err = { 0 };
-	double t0 = now_ms();
-	char *text, *msg = NULL;
-	bool cancelled = false;
+	char *text = codec_task_msg(t, a), *msg = NULL;
+	int got = 0;
 
-	fs_rm_rf(adir, NULL);
-	if (fs_mkdir_p(adir, &err)) {
-		res = failure(err.msg);
-		goto out;
-	}
-	if (child.pid < 0 && start_child(stderr_path)) {
-		char *m = xasprintf("cannot start a task process: %s", strerror(errno));
-		res = failure(m);
-		free(m);
-		goto out;
-	}
-	child.err_start = fs_size(child.errpath) > 0 ? (off_t)fs_size(child.errpath) : 0;
-	text = json_dumps(task, JSON_COMPACT);
 	if (frame_send(child.fd, text, strlen(text)) == 0) {
 		for (;;) {
 			struct pollfd p = { child.fd, POLLIN, 0 };
 			int r = poll(&p, 1, 1000);
 			if (r > 0) {
-				if (frame_recv(child.fd, &msg, NULL) == 1)
-					res = json_loads(msg, 0, NULL);
+				got = frame_recv(child.fd, &msg, NULL) == 1 && codec_read_result(msg, res) == 0;
 				break;
 			}
 			if (r < 0 && errno != EINTR)
 				break;
 			if (r == 0 && tick && tick(ctx)) {
-				cancelled = true;
+				got = -1;
 				break;
 			}
 		}
 	}
 	free(text);
 	free(msg);
-	if (cancelled) {
-		pid_t pid = child.pid;
-		kill(pid, SIGKILL);
-		proc_reap(pid, NULL);
-		stop_child();
-		res = failure("cancelled by the driver (past --task-timeout, or a speculative twin finished first)");
-		json_object_set_new(res, "class", json_integer(EC_TIMEOUT));
-	} else if (!res) {
-		/* the child died: collect it and say how */
-		int status = 0;
-		pid_t pid = child.pid;
-		kill(pid, SIGKILL); /* in case it is alive but broken */
-		proc_reap(pid, &status);
-		res = crashed(status);
-		stop_child();
+	return got;
+}
+
+/* Kills the child (cancelled, or alive but broken) and forgets it; the
+ * next attempt starts a new one. */
+static void kill_child(int *status)
+{
+	proc_kill(child.pid, status);
+	stop_child();
+}
+
+void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr_path, int (*tick)(void *),
+		       void *ctx, task_result *res)
+{
+	pond_err err = { 0 };
+	double t0 = clock_mono();
+	int got, status = 0;
+
+	memset(res, 0, sizeof(*res));
+	fs_rm_rf(a->attempt_dir, NULL);
+	if (fs_mkdir_p(a->attempt_dir, &err)) {
+		failure(res, err.msg, error_class_of_errno(err.errnum, EC_RESOURCE));
+	} else if (child.pid < 0 && start_child(stderr_path)) {
+		char *m = xasprintf("cannot start a task process: %s", strerror(errno));
+		failure(res, m, EC_RESOURCE);
+		free(m);
+	} else {
+		child.err_start = fs_size(child.errpath) > 0 ? (off_t)fs_size(child.errpath) : 0;
+		got = exchange(t, a, tick, ctx, res);
+		if (got < 0) {
+			kill_child(NULL);
+			failure(res, "cancelled by the driver (past --task-timeout, or a speculative twin finished first)",
+				EC_TIMEOUT);
+		} else if (got == 0) {
+			kill_child(&status); /* the child died: collect it and say how */
+			task_result_release(res);
+			crashed(status, res);
+		}
 	}
-out:
-	if (!json_is_true(json_object_get(res, "ok")))
-		fs_rm_rf(adir, NULL);
-	json_object_set(res, "task", json_object_get(task, "id"));
-	json_object_set(res, "attempt", json_object_get(task, "attempt"));
-	json_object_set_new(res, "ms", json_real(now_ms() - t0));
-	return res;
+	if (!res->ok)
+		fs_rm_rf(a->attempt_dir, NULL);
+	free(res->task);
+	res->task = xstrdup(t->id);
+	res->attempt = a->attempt;
+	res->ms = (clock_mono() - t0) * 1e3;
 }
 
 void task_child_stop(void)

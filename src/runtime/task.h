@@ -3,18 +3,19 @@
 #ifndef POND_RUNTIME_TASK_H
 #define POND_RUNTIME_TASK_H
 
-#include <jansson.h>
+#include "plan/task.h"
 
-/* Runs `task` (a plan task with runtime fields set by the scheduler) in
- * this worker's task child (forked on first use, kept for the next task):
- * it writes into the attempt directory, fsyncs and renames it to the
- * task's final directory (first finisher wins). The child makes no MPI
- * calls. Returns the result message {"task","attempt","ok",...}, never
- * NULL. A crash of the child (signal, OOM kill) is a failed result with
- * the tail of its stderr, which goes to stderr_path. While the task runs,
+/* Runs attempt `a` of task `t` in this worker's task child (forked on
+ * first use, kept for the next task): it writes into the attempt
+ * directory and renames it to the task's final directory (first finisher
+ * wins). The child makes no MPI calls. Always fills *res (release it with
+ * task_result_release), with the task's id, the attempt and its duration.
+ * A crash of the child (signal, OOM kill) is a failed result with the
+ * tail of its stderr, which goes to stderr_path. While the task runs,
  * tick(ctx) is called every second; if it returns 1 the child is killed
  * and the result is a cancelled (timeout class) failure. */
-json_t *task_run_isolated(const json_t *task, const char *stderr_path, int (*tick)(void *), void *ctx);
+void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr_path, int (*tick)(void *),
+		       void *ctx, task_result *res);
 
 /* Ends the task child (at worker exit). */
 void task_child_stop(void);

@@ -4,6 +4,7 @@
 #ifndef POND_RUNTIME_TRANSPORT_H
 #define POND_RUNTIME_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/err.h"
@@ -34,8 +35,20 @@ struct transport {
 /* Local mode: forks n worker processes connected by socketpairs. */
 transport *local_transport_start(int n, pond_err *err);
 
-/* MPI mode: ranks 1..n-1 are the workers (after pond_mpi_init). */
+/* MPI mode: ranks 1..n-1 are the workers (after mpi_init). */
 transport *mpi_transport_start(pond_err *err);
 int mpi_host_workers(void); /* worker ranks sharing this host */
+
+/* The MPI side of pond_mpi_join (pond.h), in runtime/mpi.c, the only file
+ * that includes mpi.h. mpi_launched: started by mpirun, mpiexec or srun?
+ * mpi_init: MPI_Init and this rank's place (POND_EUSAGE for srun without
+ * an MPI launch, POND_EINTERNAL), the message in err. mpi_serve: a worker
+ * rank's loop, 0 when released, 1 when the driver vanished.
+ * mpi_finalize: releases the worker ranks (rank 0), then MPI_Finalize; a
+ * no-op unless mpi_init ran. */
+bool mpi_launched(void);
+pond_status mpi_init(int *rank, int *size, char *err, size_t errlen);
+int mpi_serve(void);
+void mpi_finalize(void);
 
 #endif

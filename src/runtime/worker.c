@@ -1,15 +1,16 @@
 /* worker.c — the worker loop shared by local and MPI workers (see
- * worker.h). Messages: {"cmd":"task","task":{...}} and {"cmd":"exit"}. */
+ * worker.h). Its messages are plan/task_codec.c's: a task attempt, a
+ * cancel or exit downwards; results and heartbeats upwards. */
 #include "runtime/worker.h"
 
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "plan/task_codec.h"
 #include "runtime/task.h"
 #include "util/sb.h"
 
@@ -27,30 +28,23 @@ void worker_set_name(const char *name)
 
 /* One line per attempt in <job>/log/<worker>.log, with the error of a
  * failed one: the place to look when a task misbehaves. */
-static void log_attempt(const json_t *task, const json_t *res)
+static void log_attempt(const task_attempt *a, const task_result *res)
 {
-	const char *dir = json_string_value(json_object_get(task, "log_dir"));
-	const char *err = json_string_value(json_object_get(res, "error"));
 	char stamp[32], *path;
 	time_t now = time(NULL);
 	struct tm tm;
 	sb line = SB_INIT;
 	int fd;
 
-	if (!dir)
+	if (!a->log_dir)
 		return;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	sb_addf(&line, "%s %s attempt %lld %s %.1f ms rows=%lld bytes=%lld\n", stamp,
-		json_string_value(json_object_get(task, "id")),
-		(long long)json_integer_value(json_object_get(task, "attempt")),
-		json_is_true(json_object_get(res, "ok")) ? "ok" : "FAILED",
-		json_number_value(json_object_get(res, "ms")),
-		(long long)json_integer_value(json_object_get(res, "rows")),
-		(long long)json_integer_value(json_object_get(res, "bytes")));
-	if (err)
-		sb_addf(&line, "    %s\n", err);
-	path = xasprintf("%s/%s.log", dir, worker_name);
+	sb_addf(&line, "%s %s attempt %d %s %.1f ms rows=%lld bytes=%lld\n", stamp, res->task, a->attempt,
+		res->ok ? "ok" : "FAILED", res->ms, (long long)res->rows, (long long)res->bytes);
+	if (res->error)
+		sb_addf(&line, "    %s\n", res->error);
+	path = xasprintf("%s/%s.log", a->log_dir, worker_name);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (fd >= 0) {
 		if (write(fd, line.buf, line.len) < 0) {
@@ -68,37 +62,33 @@ void worker_set_host_share(int n)
 }
 
 /* Per-task DuckDB threads and memory, unless the user fixed them. */
-static void fill_defaults(json_t *task)
+static void fill_defaults(task_attempt *a)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	long long ram = pages > 0 && page > 0 ? (long long)pages * page : 4LL << 30;
 
-	if (json_integer_value(json_object_get(task, "memory_limit")) <= 0)
-		json_object_set_new(task, "memory_limit", json_integer(ram / 10 * 8 / host_share));
-	if (json_integer_value(json_object_get(task, "threads")) <= 0) {
+	if (a->memory_limit <= 0)
+		a->memory_limit = ram / 10 * 8 / host_share;
+	if (a->threads <= 0) {
 		/* DuckDB gives each thread its share of the memory limit: below
 		 * MIN_BYTES_PER_THREAD a thread cannot spill its part of a big
 		 * aggregate, so a small --memory-limit means fewer threads */
-		long long mem = json_integer_value(json_object_get(task, "memory_limit"));
+		long long mem = a->memory_limit;
 		long long t = cores / host_share > 0 ? cores / host_share : 1;
 		if (t > mem / MIN_BYTES_PER_THREAD)
 			t = mem / MIN_BYTES_PER_THREAD > 0 ? mem / MIN_BYTES_PER_THREAD : 1;
-		json_object_set_new(task, "threads", json_integer(t));
+		a->threads = t;
 	}
 	/* a retry after running out of memory: fewer threads, more memory
 	 * (at most 90% of the machine) */
-	if (json_object_get(task, "threads_div")) {
-		long long t = json_integer_value(json_object_get(task, "threads"));
-		long long d = json_integer_value(json_object_get(task, "threads_div"));
-		json_object_set_new(task, "threads", json_integer(d > 0 && t / d > 0 ? t / d : 1));
-	}
-	if (json_object_get(task, "memory_mul")) {
-		double m = (double)json_integer_value(json_object_get(task, "memory_limit")) *
-			   json_number_value(json_object_get(task, "memory_mul"));
+	if (a->threads_div > 0)
+		a->threads = a->threads / a->threads_div > 0 ? a->threads / a->threads_div : 1;
+	if (a->memory_mul > 0) {
+		double m = (double)a->memory_limit * a->memory_mul;
 		if (m > (double)ram * 0.9)
 			m = (double)ram * 0.9;
-		json_object_set_new(task, "memory_limit", json_integer((json_int_t)m));
+		a->memory_limit = (int64_t)m;
 	}
 }
 
@@ -108,60 +98,69 @@ static void fill_defaults(json_t *task)
 static int tick(void *ctx)
 {
 	const worker_io *io = ctx;
-	static const char hb[] = "{\"hb\":true}";
+	static const char hb[] = CODEC_MSG_HEARTBEAT;
 	int cancel = 0;
 
 	if (io->send(io->ctx, hb, sizeof(hb) - 1))
 		return 1; /* the driver is gone: stop */
 	while (io->poll(io->ctx)) {
 		char *msg = NULL;
-		json_t *m;
+		ptask t;
+		task_attempt a;
+		codec_cmd c;
 		if (io->recv(io->ctx, &msg) <= 0)
 			return 1;
-		m = json_loads(msg, 0, NULL);
+		c = codec_read_cmd(msg, &t, &a);
 		free(msg);
-		cancel |= m && !strcmp(json_string_value(json_object_get(m, "cmd")) ? json_string_value(json_object_get(m, "cmd")) : "", "cancel");
-		json_decref(m);
+		if (c == CMD_TASK) { /* never sent to a busy worker */
+			ptask_release(&t);
+			task_attempt_release(&a);
+		}
+		cancel |= c == CMD_CANCEL;
 	}
 	return cancel;
+}
+
+/* Runs one attempt and sends its result; -1 if the driver is gone. */
+static int run_attempt(const worker_io *io, const ptask *t, task_attempt *a)
+{
+	char *errpath = a->log_dir ? xasprintf("%s/%s.stderr", a->log_dir, worker_name) : xstrdup("/dev/null");
+	task_result res;
+	char *text;
+	int r;
+
+	fill_defaults(a);
+	task_run_isolated(t, a, errpath, tick, (void *)io, &res);
+	log_attempt(a, &res);
+	text = codec_result_msg(&res);
+	r = io->send(io->ctx, text, strlen(text));
+	free(text);
+	free(errpath);
+	task_result_release(&res);
+	return r ? -1 : 0;
 }
 
 static int serve(const worker_io *io)
 {
 	for (;;) {
 		char *msg = NULL;
-		int r = io->recv(io->ctx, &msg);
-		json_t *m, *res;
-		const char *cmd;
-		char *text;
+		ptask t;
+		task_attempt a;
+		codec_cmd c;
+		int rc;
 
-		if (r <= 0)
+		if (io->recv(io->ctx, &msg) <= 0)
 			return -1;
-		m = json_loads(msg, 0, NULL);
+		c = codec_read_cmd(msg, &t, &a);
 		free(msg);
-		cmd = json_string_value(json_object_get(m, "cmd"));
-		if (!cmd || !strcmp(cmd, "exit")) {
-			json_decref(m);
+		if (c == CMD_EXIT)
 			return 0;
-		}
-		if (strcmp(cmd, "task")) {
-			json_decref(m); /* e.g. a cancel that crossed the result */
-			continue;
-		}
-		fill_defaults(json_object_get(m, "task"));
-		{
-			const char *logdir = json_string_value(json_object_get(json_object_get(m, "task"), "log_dir"));
-			char *errpath = logdir ? xasprintf("%s/%s.stderr", logdir, worker_name) : xstrdup("/dev/null");
-			res = task_run_isolated(json_object_get(m, "task"), errpath, tick, (void *)io);
-			free(errpath);
-		}
-		log_attempt(json_object_get(m, "task"), res);
-		text = json_dumps(res, JSON_COMPACT);
-		r = io->send(io->ctx, text, strlen(text));
-		free(text);
-		json_decref(res);
-		json_decref(m);
-		if (r)
+		if (c != CMD_TASK)
+			continue; /* e.g. a cancel that crossed the result */
+		rc = run_attempt(io, &t, &a);
+		ptask_release(&t);
+		task_attempt_release(&a);
+		if (rc)
 			return -1;
 	}
 }

@@ -46,10 +46,10 @@ struct func {
 	func_fn fn;
 };
 
-static int fail_at(interp *in, const ast_node *at, pond_status code, const char *fmt, ...)
+static void fail_at_msg(interp *in, const ast_node *at, pond_status code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int fail_at(interp *in, const ast_node *at, pond_status code, const char *fmt, ...)
+static void fail_at_msg(interp *in, const ast_node *at, pond_status code, const char *fmt, ...)
 {
 	char msg[4096];
 	va_list ap;
@@ -57,8 +57,12 @@ static int fail_at(interp *in, const ast_node *at, pond_status code, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return pond_fail(in->err, code, "%s:%d:%d: %s", in->s->filename, at->line, at->col, msg);
+	pond_fail(in->err, code, "%s:%d:%d: %s", in->s->filename, at->line, at->col, msg);
 }
+
+/* Fails at a script position ("file:line:col: message"); is -1, so that
+ * failing is one line (a macro, so that the -1 shows where it is used). */
+#define fail_at(...) (fail_at_msg(__VA_ARGS__), -1)
 
 static char *where_of(interp *in, const ast_node *at)
 {

@@ -732,7 +732,7 @@ static int sep(parser *p, int closer, const char *what, int line)
 		drop(p);
 		return 0;
 	}
-	char c = closer == T_RP ? ')' : closer == T_RB ? ']' : '}';
+	char c = (char)(closer == T_RP ? ')' : closer == T_RB ? ']' : '}');
 	if (t->kind == T_EOF)
 		fail(p, t->line, t->col, "expected '%c' to close %s opened at "
 		     "line %d, found end of input", c, what, line);

@@ -12,9 +12,27 @@ int pond_fail(pond_err *err, pond_status code, const char *fmt, ...)
 	if (!err)
 		return -1;
 	err->code = code;
+	err->errnum = 0;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	return -1;
+}
+
+int pond_fail_errno(pond_err *err, pond_status code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (!err)
+		return -1;
+	err->code = code;
+	err->errnum = errnum;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
 	return -1;
 }
 

@@ -23,7 +23,7 @@ int fs_mkdir_p(const char *path, pond_err *err)
 			char c = *s;
 			*s = '\0';
 			if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-				rc = pond_fail(err, POND_EIO, "mkdir %s: %s", p, strerror(errno));
+				rc = pond_fail_errno(err, POND_EIO, errno, "mkdir %s", p);
 				break;
 			}
 			*s = c;
@@ -45,15 +45,15 @@ int fs_rm_rf(const char *path, pond_err *err)
 	int rc = 0;
 
 	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : pond_fail(err, POND_EIO, "stat %s: %s", path, strerror(errno));
+		return errno == ENOENT ? 0 : pond_fail_errno(err, POND_EIO, errno, "stat %s", path);
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlink(path) != 0 && errno != ENOENT)
-			return pond_fail(err, POND_EIO, "remove %s: %s", path, strerror(errno));
+			return pond_fail_errno(err, POND_EIO, errno, "remove %s", path);
 		return 0;
 	}
 	d = opendir(path);
 	if (!d)
-		return pond_fail(err, POND_EIO, "open %s: %s", path, strerror(errno));
+		return pond_fail_errno(err, POND_EIO, errno, "open %s", path);
 	while (rc == 0 && (e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
@@ -63,7 +63,7 @@ int fs_rm_rf(const char *path, pond_err *err)
 	}
 	closedir(d);
 	if (rc == 0 && rmdir(path) != 0 && errno != ENOENT)
-		rc = pond_fail(err, POND_EIO, "remove %s: %s", path, strerror(errno));
+		rc = pond_fail_errno(err, POND_EIO, errno, "remove %s", path);
 	return rc;
 }
 
@@ -117,8 +117,8 @@ int fs_list(const char *dir, char ***names, size_t *n, pond_err *err)
 	*n = 0;
 	*names = NULL;
 	if (!d)
-		return pond_fail(err, errno == ENOENT ? POND_EINPUT : POND_EIO,
-				 "%s: %s", dir, strerror(errno));
+		return pond_fail_errno(err, errno == ENOENT ? POND_EINPUT : POND_EIO, errno,
+				 "%s", dir);
 	*names = xmalloc(cap * sizeof(char *));
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -174,7 +174,7 @@ static int walk(const char *root, const char *rel, strvec *out, dir_id *up, size
 	int rc = 0;
 
 	if (stat(dir, &st) != 0) {
-		rc = pond_fail(err, POND_EINPUT, "%s: %s", dir, strerror(errno));
+		rc = pond_fail_errno(err, POND_EINPUT, errno, "%s", dir);
 		goto out;
 	}
 	for (size_t k = 0; k < depth; k++)
@@ -224,11 +224,11 @@ int fs_fsync_path(const char *path, pond_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return pond_fail(err, POND_EIO, "open %s: %s", path, strerror(errno));
+		return pond_fail_errno(err, POND_EIO, errno, "open %s", path);
 	if (fsync(fd) != 0 && errno != EINVAL) {
 		int e = errno;
 		close(fd);
-		return pond_fail(err, POND_EIO, "fsync %s: %s", path, strerror(e));
+		return pond_fail_errno(err, POND_EIO, e, "fsync %s", path);
 	}
 	close(fd);
 	return 0;
@@ -272,19 +272,19 @@ int fs_write(const char *path, const char *data, size_t len, pond_err *err)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666), rc = 0;
 
 	if (fd < 0)
-		return pond_fail(err, POND_EIO, "create %s: %s", path, strerror(errno));
+		return pond_fail_errno(err, POND_EIO, errno, "create %s", path);
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(fd, data + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			rc = pond_fail(err, POND_EIO, "write %s: %s", path, strerror(errno));
+			rc = pond_fail_errno(err, POND_EIO, errno, "write %s", path);
 			break;
 		}
 		off += (size_t)w;
 	}
 	if (close(fd) != 0 && !rc)
-		rc = pond_fail(err, POND_EIO, "close %s: %s", path, strerror(errno));
+		rc = pond_fail_errno(err, POND_EIO, errno, "close %s", path);
 	return rc;
 }
 
@@ -296,7 +296,7 @@ int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *er
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0) {
-		rc = pond_fail(err, POND_EIO, "create %s: %s", tmp, strerror(errno));
+		rc = pond_fail_errno(err, POND_EIO, errno, "create %s", tmp);
 		goto out;
 	}
 	for (size_t off = 0; off < len;) {
@@ -304,16 +304,16 @@ int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *er
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = pond_fail(err, POND_EIO, "write %s: %s", tmp, strerror(errno));
+			rc = pond_fail_errno(err, POND_EIO, errno, "write %s", tmp);
 			break;
 		}
 		off += (size_t)w;
 	}
 	if (rc == 0 && fsync(fd) != 0)
-		rc = pond_fail(err, POND_EIO, "fsync %s: %s", tmp, strerror(errno));
+		rc = pond_fail_errno(err, POND_EIO, errno, "fsync %s", tmp);
 	close(fd);
 	if (rc == 0 && rename(tmp, path) != 0)
-		rc = pond_fail(err, POND_EIO, "rename %s: %s", tmp, strerror(errno));
+		rc = pond_fail_errno(err, POND_EIO, errno, "rename %s", tmp);
 	if (rc == 0)
 		rc = fs_fsync_path(dir, err);
 	if (rc)
@@ -333,14 +333,14 @@ int fs_read(const char *path, char **out, size_t *len, pond_err *err)
 
 	*out = NULL;
 	if (!f)
-		return pond_fail(err, errno == ENOENT ? POND_EINPUT : POND_EIO,
-				 "%s: %s", path, strerror(errno));
+		return pond_fail_errno(err, errno == ENOENT ? POND_EINPUT : POND_EIO, errno,
+				 "%s", path);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sb_addn(&b, buf, n);
 	if (ferror(f)) {
 		fclose(f);
 		sb_release(&b);
-		return pond_fail(err, POND_EIO, "read %s: %s", path, strerror(errno));
+		return pond_fail_errno(err, POND_EIO, errno, "read %s", path);
 	}
 	fclose(f);
 	if (len)

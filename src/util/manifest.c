@@ -64,7 +64,7 @@ int manifest_read(const char *dir, manifest *m, char *hash, pond_err *err)
 
 	memset(m, 0, sizeof(*m));
 	if (fs_read(path, &text, &len, NULL)) {
-		rc = pond_fail(err, POND_EINPUT, "%s: %s", path, strerror(errno));
+		rc = pond_fail_errno(err, POND_EINPUT, errno, "%s", path);
 		goto out;
 	}
 	doc = json_loadb(text, len, 0, NULL);

@@ -1,12 +1,19 @@
-/* proc.c — fork with a socketpair, and reaping (see proc.h). */
+/* proc.c — forking and reaping (see proc.h). */
 #include "util/proc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+pid_t proc_fork(void)
+{
+	fflush(NULL);
+	return fork();
+}
 
 pid_t proc_fork_socket(int *fd, pond_err *err)
 {
@@ -14,14 +21,13 @@ pid_t proc_fork_socket(int *fd, pond_err *err)
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		return pond_fail(err, POND_EIO, "socketpair: %s", strerror(errno));
-	fflush(NULL);
-	pid = fork();
+		return pond_fail_errno(err, POND_EIO, errno, "socketpair");
+	pid = proc_fork();
 	if (pid < 0) {
 		int e = errno;
 		close(sv[0]);
 		close(sv[1]);
-		return pond_fail(err, POND_EIO, "fork: %s", strerror(e));
+		return pond_fail_errno(err, POND_EIO, e, "fork");
 	}
 	if (pid == 0) {
 		close(sv[0]);
@@ -44,4 +50,33 @@ int proc_reap(pid_t pid, int *status)
 	if (status)
 		*status = st;
 	return 0;
+}
+
+int proc_kill(pid_t pid, int *status)
+{
+	kill(pid, SIGKILL);
+	return proc_reap(pid, status);
+}
+
+void proc_reap_all(pid_t *pids, size_t n, int grace_ms)
+{
+	for (int waited = 0, left = 1; left; waited += 10) {
+		left = 0;
+		for (size_t i = 0; i < n; i++) {
+			pid_t r;
+			if (pids[i] <= 0)
+				continue;
+			r = waitpid(pids[i], NULL, WNOHANG);
+			if (r == pids[i] || (r < 0 && errno != EINTR)) {
+				pids[i] = -1;
+			} else if (waited >= grace_ms) {
+				proc_kill(pids[i], NULL);
+				pids[i] = -1;
+			} else {
+				left = 1;
+			}
+		}
+		if (left)
+			usleep(10000);
+	}
 }

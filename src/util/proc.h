@@ -1,11 +1,16 @@
-/* proc.h — child processes: fork with a socketpair to talk over, and
- * reaping that survives signals. */
+/* proc.h — child processes, the one place pond forks and reaps: fork
+ * (stdio flushed first), fork with a socketpair to talk over, reaping
+ * that survives signals, and reaping a group with a deadline. */
 #ifndef POND_UTIL_PROC_H
 #define POND_UTIL_PROC_H
 
 #include <sys/types.h>
 
 #include "util/err.h"
+
+/* fork() with stdio flushed first (or the child would write the parent's
+ * buffered output again). */
+pid_t proc_fork(void);
 
 /* Forks a child connected to its parent by a stream socketpair (both ends
  * close-on-exec; stdio flushed first). Returns the child's pid in the
@@ -16,5 +21,12 @@ pid_t proc_fork_socket(int *fd, pond_err *err);
 /* Waits for pid to end, retrying when a signal interrupts; *status (may
  * be NULL) as waitpid sets it. 0, or -1 if there is no such child. */
 int proc_reap(pid_t pid, int *status);
+
+/* SIGKILL, then proc_reap. */
+int proc_kill(pid_t pid, int *status);
+
+/* Waits for every pids[i] > 0 to end; those still running after grace_ms
+ * are killed (SIGKILL). Each pids[i] becomes -1. */
+void proc_reap_all(pid_t *pids, size_t n, int grace_ms);
 
 #endif
