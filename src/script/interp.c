@@ -912,7 +912,7 @@ static int bind(interp *in, const func *f, const ast_node *call, bound *b)
 			for (size_t q = 0; q < np; q++)
 				sb_addf(&known, "%s%s", q ? ", " : "", pname(f->params[q]));
 			ast_node at = { .line = call->kw_lines[k], .col = call->kw_cols[k] };
-			fail_at(in, &at, POND_EUSAGE, "%s() has no argument '%s' (it takes: %s)", f->name,
+			fail_at_msg(in, &at, POND_EUSAGE, "%s() has no argument '%s' (it takes: %s)", f->name,
 				call->kw_names[k], sb_str(&known));
 			sb_release(&known);
 			return -1;
