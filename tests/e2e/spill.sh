@@ -7,10 +7,16 @@
 # spill failed.
 source "$(dirname "$0")/lib.sh"
 
+# The 10M-row input (350 MB) is written once and linked into each case.
+SP=$(mktemp -d "${TMPDIR:-/tmp}/pond-spill.XXXXXX")
+trap 'rm -rf "$SP"' EXIT
+
 make_input() {
-	q "COPY (SELECT i, (hash(i) % 2000000)::BIGINT AS k, (hash(i + 1) % 1000000000)::BIGINT AS a,
-	          i * 3 AS b, i * 5 AS c, i * 7 AS d, i * 11 AS e, i * 13 AS f
-	        FROM range(10000000) t(i)) TO 'big.parquet' (ROW_GROUP_SIZE 100000)" >/dev/null
+	[ -s "$SP/big.parquet" ] ||
+		q "COPY (SELECT i, (hash(i) % 2000000)::BIGINT AS k, (hash(i + 1) % 1000000000)::BIGINT AS a,
+		          i * 3 AS b, i * 5 AS c, i * 7 AS d, i * 11 AS e, i * 13 AS f
+		        FROM range(10000000) t(i)) TO $(sql_str "$SP/big.parquet") (ROW_GROUP_SIZE 100000)" >/dev/null
+	ln "$SP/big.parquet" big.parquet 2>/dev/null || cp "$SP/big.parquet" big.parquet
 }
 
 # Every attempt of the job committed (no retry with more memory).
