@@ -154,9 +154,6 @@ commits() {
 	echo "${n:-0}"
 }
 
-# commits_or_ended N: the journal has N commit lines, or pond has ended.
-commits_or_ended() { [ "$(commits)" -ge "$1" ] || ! alive "$PID"; }
-
 # heartbeat_silence_at_least PID S: err.txt says worker PID sent no
 # heartbeat for S s or more (the driver notices at its next turn, so the
 # number printed may be higher, never lower).
@@ -317,17 +314,23 @@ test_random_kills() {
 
 # Everything at once, twice: --inject-faults, --speculate and
 # --task-timeout on, a worker SIGSTOPped, random SIGKILLs. Round 1 SIGCONTs
-# the worker after the kills; in round 2 the driver is SIGKILLed too (with
-# the worker still stopped) and --resume, under faults and kills again,
-# must finish the job.
+# the worker after the kills; in round 2 the driver is SIGKILLed too (held
+# at its 8th commit line, with the worker still stopped) and --resume,
+# under faults and kills again, must finish the job. (If the faults fail
+# the job before its 8th commit, the round checks that failure instead.)
+held_or_ended() { [ -s "$T/held" ] || ! alive "$PID"; }
+
 test_everything_at_once() {
 	trap kill_leftovers EXIT
-	local round w flags
+	local round w flags hold
 	for round in 1 2; do
 		RANDOM=$((CHAOS_SEED + 10 + round))
-		rm -rf out jd
+		rm -rf out jd "$T/held"
 		flags=(--speculate --task-timeout 30 --max-attempts 6)
-		start_pond --inject-faults "0.1,$((CHAOS_SEED % 1000 + round))" "${flags[@]}"
+		hold=
+		[ "$round" = 1 ] || hold=commit:8
+		POND_TEST_STOP_AT=$hold POND_TEST_STOP_FILE=$T/held \
+			start_pond --inject-faults "0.1,$((CHAOS_SEED % 1000 + round))" "${flags[@]}"
 		w=$(first_worker)
 		kill -STOP "$w"
 		STOPPED=$w
@@ -337,9 +340,10 @@ test_everything_at_once() {
 			kill -CONT "$w" 2>/dev/null || true
 			echo "chaos: round $round: SIGCONT worker $w"
 		else
-			wait_until "8 commits" commits_or_ended 8
-			chaos_kills 1 "round $round"
-			if alive "$PID"; then
+			wait_until "the driver held at its 8th commit" held_or_ended
+			if [ -s "$T/held" ]; then
+				wait_stopped "$T/held" >/dev/null
+				chaos_kills 1 "round $round"
 				echo "chaos: round $round: SIGKILL driver $PID after $(commits) commits"
 				kill -9 "$PID"
 				wait_pond

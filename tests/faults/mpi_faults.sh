@@ -2,7 +2,7 @@
 # mpi_faults.sh — faults under `mpirun -n 4` on one host (rank 0 schedules,
 # ranks 1-3 run tasks; docs/FAULTS.md):
 #   - a worker rank SIGKILLed mid-run (rank 0 held at its 6th commit line,
-#     so the job cannot end first) ends the whole MPI job (MPI cannot
+#     so the job cannot go on) ends the whole MPI job (MPI cannot
 #     replace a rank); nothing is published, no process is left, and
 #     `mpirun … pond run --resume` finishes with output byte-identical to a
 #     local run's;
@@ -100,9 +100,10 @@ test_rank_killed_then_resume() {
 	r=$(rank_pid 2)
 	kill -9 "$r"
 	echo "SIGKILL rank 2 (pid $r) after $(grep -c '"event":"commit"' jd/journal.jsonl) commits"
-	kill -CONT "$r0"
-	STOPPED=
+	# rank 0 stays stopped: mpirun, seeing rank 2 die, ends every rank (a
+	# stopped one too), so the job cannot go on to publish
 	wait_mpi
+	STOPPED=
 	[ "$RC" != 0 ] || fail "mpirun exited 0 after a rank was killed"
 	assert_empty "_SUCCESS after the MPI job died" "$(find out -name _SUCCESS 2>/dev/null)"
 	(wait_until "every rank to end" no_ranks_left) ||
