@@ -84,9 +84,13 @@ wait_journal() { wait_until "$2 journal lines with $1" journal_has "$@"; }
 # no_ranks_left: no pond process of this test runs any more.
 no_ranks_left() { ! pgrep -f -- "$POND run job.pond -D OUT=out" >/dev/null; }
 
+# On the way out of a test: a stopped rank is continued (killing mpirun
+# would leave it stopped) and mpirun killed, only while mpirun is this
+# shell's un-reaped child (after that, the pids may be other processes').
 cleanup_mpi() {
+	[ -n "${MPID:-}" ] && jobs -p | grep -qx "$MPID" || return 0
 	[ -z "${STOPPED:-}" ] || kill -CONT "$STOPPED" 2>/dev/null || true
-	[ -z "${MPID:-}" ] || kill -9 "$MPID" 2>/dev/null || true
+	kill -9 "$MPID" 2>/dev/null || true
 }
 
 test_rank_killed_then_resume() {
