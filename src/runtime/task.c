@@ -29,6 +29,7 @@
 #include "util/manifest.h"
 #include "util/proc.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 #define STDERR_TAIL 2000
 
@@ -230,6 +231,8 @@ static void child_main(int fd)
 		free(msg);
 		if (!task)
 			break;
+		test_pointf("child-%s.a%lld", json_string_value(json_object_get(task, "id")),
+			    (long long)json_integer_value(json_object_get(task, "attempt")));
 		maybe_crash(task);
 		maybe_wait(task);
 		res = run_one(&eng, task);

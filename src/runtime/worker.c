@@ -12,6 +12,7 @@
 
 #include "runtime/task.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 /* Measured: an aggregate of 2M groups over 10M rows spills within 64 MB
  * on one thread and runs out of memory on two (tests/e2e/spill.sh). */
@@ -131,7 +132,7 @@ static int serve(const worker_io *io)
 	for (;;) {
 		char *msg = NULL;
 		int r = io->recv(io->ctx, &msg);
-		json_t *m, *res;
+		json_t *m, *res, *task;
 		const char *cmd;
 		char *text;
 
@@ -148,14 +149,17 @@ static int serve(const worker_io *io)
 			json_decref(m); /* e.g. a cancel that crossed the result */
 			continue;
 		}
-		fill_defaults(json_object_get(m, "task"));
+		task = json_object_get(m, "task");
+		fill_defaults(task);
+		test_pointf("worker-%s.a%lld", json_string_value(json_object_get(task, "id")),
+			    (long long)json_integer_value(json_object_get(task, "attempt")));
 		{
-			const char *logdir = json_string_value(json_object_get(json_object_get(m, "task"), "log_dir"));
+			const char *logdir = json_string_value(json_object_get(task, "log_dir"));
 			char *errpath = logdir ? xasprintf("%s/%s.stderr", logdir, worker_name) : xstrdup("/dev/null");
-			res = task_run_isolated(json_object_get(m, "task"), errpath, tick, (void *)io);
+			res = task_run_isolated(task, errpath, tick, (void *)io);
 			free(errpath);
 		}
-		log_attempt(json_object_get(m, "task"), res);
+		log_attempt(task, res);
 		text = json_dumps(res, JSON_COMPACT);
 		r = io->send(io->ctx, text, strlen(text));
 		free(text);
