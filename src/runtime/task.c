@@ -31,6 +31,7 @@
 #include "util/manifest.h"
 #include "util/proc.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 #define STDERR_TAIL 2000
 
@@ -222,6 +223,7 @@ static void child_main(int fd)
 			break;
 		free(msg);
 		msg = NULL;
+		test_pointf("child-%s.a%d", t.id, a.attempt);
 		maybe_crash(&t, &a);
 		maybe_wait(&t);
 		run_one(&eng, &t, &a, &res);

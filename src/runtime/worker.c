@@ -13,6 +13,7 @@
 #include "plan/task_codec.h"
 #include "runtime/task.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 /* Measured: an aggregate of 2M groups over 10M rows spills within 64 MB
  * on one thread and runs out of memory on two (tests/e2e/spill.sh). */
@@ -130,6 +131,7 @@ static int run_attempt(const worker_io *io, const ptask *t, task_attempt *a)
 	int r;
 
 	fill_defaults(a);
+	test_pointf("worker-%s.a%d", t->id, a->attempt);
 	task_run_isolated(t, a, errpath, tick, (void *)io, &res);
 	log_attempt(a, &res);
 	text = codec_result_msg(&res);

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +74,17 @@ void test_point(const char *name)
 		write_pid(getenv("POND_TEST_STOP_FILE"));
 		raise(SIGSTOP);
 	}
+}
+
+void test_pointf(const char *fmt, ...)
+{
+	char name[256];
+	va_list ap;
+
+	if (!getenv("POND_TEST_TRACE") && !getenv("POND_TEST_KILL_AT") && !getenv("POND_TEST_STOP_AT"))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	test_point(name);
 }

@@ -8,10 +8,21 @@
  *                               test can act while pond waits, then SIGCONT;
  *   POND_TEST_TRACE=FILE        appends each point's name to FILE as it is
  *                               reached (to list the points a run passes).
- * Point names are listed where they are called (grep test_point). */
+ * Point names are listed where they are called (grep test_point). Per task
+ * attempt, two points name the task and the attempt number:
+ *   worker-<task id>.a<N>       the worker that was sent attempt N of the
+ *                               task, before it hands it to its task process
+ *                               (stopped there, it is a silent busy worker);
+ *   child-<task id>.a<N>        the task process, as it starts the attempt
+ *                               (stopped there, a hung task).
+ * e.g. POND_TEST_STOP_AT=worker-s00-shuffle-t00000.a1 */
 #ifndef POND_UTIL_TESTPOINT_H
 #define POND_UTIL_TESTPOINT_H
 
 void test_point(const char *name);
+
+/* test_point() of a formatted name; nothing is formatted unless a hook is
+ * set. */
+void test_pointf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -23,16 +23,20 @@ EOF
 oracle() { q "SELECT count(*), sum(v), count(DISTINCT k) FROM read_parquet('in/*.parquet')"; }
 result() { q "SELECT count(*), sum(v), count(DISTINCT k) FROM $(parts out)"; }
 
+# has_commits JOBDIR PATTERN N: the journal has N commit lines of tasks
+# whose id contains PATTERN (fails the test if pond has ended first).
+has_commits() {
+	local n
+	n=$(grep -c "\"event\":\"commit\".*\"task\":\"[^\"]*$2" "$1/journal.jsonl" 2>/dev/null || true)
+	[ "${n:-0}" -lt "$3" ] || return 0
+	kill -0 "$POND_PID" 2>/dev/null || fail "pond ended before $3 '$2' commits"
+	return 1
+}
+
 # Waits (for a state, not a time) until the journal has N commit lines of
 # tasks whose id contains PATTERN.
 wait_commits() { # JOBDIR PATTERN N
-	local n=0
-	while [ "$n" -lt "$3" ]; do
-		kill -0 "$POND_PID" 2>/dev/null || fail "pond ended before $3 '$2' commits"
-		n=$(grep -c "\"event\":\"commit\".*\"task\":\"[^\"]*$2" "$1/journal.jsonl" 2>/dev/null || true)
-		n=${n:-0}
-		sleep 0.05
-	done
+	wait_until "$3 '$2' commits" has_commits "$@"
 }
 
 # pond in the background, sinks held until the file "go" exists.

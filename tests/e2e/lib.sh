@@ -6,7 +6,13 @@
 # same generated data. Nothing here types an expected value by hand.
 #
 # Environment: POND, DUCKQ (paths of the built binaries; CTest passes them),
-# E2E_ONLY (a substring: run only the matching tests), E2E_KEEP=1.
+# E2E_ONLY (a substring: run only the matching tests), E2E_KEEP=1,
+# HANG_GUARD (seconds, default 300: see wait_until).
+#
+# No test depends on timing or on an idle machine: a test waits for a state
+# (a file, a journal line, a pid, a stopped process), never for a sleep, and
+# asserts no durations. Where pond's own timing would make a test racy, a
+# test hook fixes it (POND_TEST_*, docs/FAULTS.md "Test hooks").
 
 set -uo pipefail
 
@@ -18,6 +24,7 @@ DUCKQ=$(cd "$(dirname "$DUCKQ")" && pwd)/$(basename "$DUCKQ")
 [ -x "$POND" ] || { echo "lib.sh: pond not found at $POND (set POND=)" >&2; exit 2; }
 [ -x "$DUCKQ" ] || { echo "lib.sh: duckq not found at $DUCKQ (set DUCKQ=)" >&2; exit 2; }
 W=${W:-2}
+HANG_GUARD=${HANG_GUARD:-300}
 
 E2E_PASS=0
 E2E_FAIL=0
@@ -251,14 +258,28 @@ tree_digest() {
 	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
 }
 
-# start_watchdog PID: SIGKILLs PID if it still runs after 120 s and leaves
-# a file "hung" in the cwd; sets WATCHDOG to the watchdog's pid (wait for
-# it once PID has ended, then check for "hung").
+# wait_until DESC COMMAND...: runs COMMAND every 20 ms until it succeeds: a
+# wait for a state, however slow the machine. The bound, HANG_GUARD
+# seconds, only catches a hang: reaching it fails the test naming DESC.
+wait_until() {
+	local desc=$1 t0=$SECONDS
+	shift
+	until "$@"; do
+		[ $((SECONDS - t0)) -lt "$HANG_GUARD" ] || fail "waited $HANG_GUARD s for $desc"
+		sleep 0.02
+	done
+}
+
+# start_watchdog PID: SIGKILLs PID if it still runs after HANG_GUARD
+# seconds (a hang, not a slow run) and leaves a file "hung" in the cwd;
+# sets WATCHDOG to the watchdog's pid (wait for it once PID has ended,
+# then check for "hung").
 start_watchdog() {
 	local pid=$1
 	rm -f hung
 	(
-		for _ in $(seq 1200); do
+		t0=$SECONDS
+		while [ $((SECONDS - t0)) -lt "$HANG_GUARD" ]; do
 			sleep 0.1
 			kill -0 "$pid" 2>/dev/null || exit 0
 		done
@@ -285,31 +306,34 @@ pond_bg_stopped() {
 	trap 'if jobs -p | grep -qx "$BG"; then kill -KILL "$BG" 2>/dev/null; fi' EXIT
 }
 
-# wait_stopped PIDFILE [PID]: waits (a state, not a time: the bound only
-# catches a hang) until the process that wrote PIDFILE is stopped, and
-# prints its pid; fails early if PID (the background pond) has ended.
-wait_stopped() {
+# stopped PIDFILE [PID]: the process that wrote PIDFILE is stopped (and
+# PIDFILE's pid is printed); fails the test if PID (the background pond)
+# has ended before.
+stopped() {
 	local f=$1 bg=${2:-} pid
-	for _ in $(seq 4800); do
-		if [ -s "$f" ]; then
-			pid=$(cat "$f")
-			if grep -q '^State:.*T (stopped)' "/proc/$pid/status" 2>/dev/null; then
-				echo "$pid"
-				return 0
-			fi
-		elif [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
-			fail "pond (pid $bg) ended before it stopped at its test point"
+	if [ -s "$f" ]; then
+		pid=$(cat "$f")
+		if grep -q '^State:.*T (stopped)' "/proc/$pid/status" 2>/dev/null; then
+			echo "$pid"
+			return 0
 		fi
-		sleep 0.025
-	done
-	fail "no process stopped at its test point (pid file $f)"
+	elif [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
+		fail "pond (pid $bg) ended before it stopped at its test point"
+	fi
+	return 1
 }
 
-# wait_gone PID: waits until process PID no longer exists (bounded).
+# wait_stopped PIDFILE [PID]: waits until the process that wrote PIDFILE
+# is stopped, and prints its pid; fails early if PID (the background pond)
+# has ended.
+wait_stopped() {
+	wait_until "a process stopped at its test point (pid file $1)" stopped "$@"
+}
+
+# gone PID: process PID no longer exists (a zombie still does).
+gone() { [ ! -e "/proc/$1" ]; }
+
+# wait_gone PID: waits until process PID no longer exists.
 wait_gone() {
-	for _ in $(seq 4800); do
-		[ -e "/proc/$1" ] || return 0
-		sleep 0.025
-	done
-	fail "process $1 did not end"
+	wait_until "process $1 to end" gone "$1"
 }

@@ -8,11 +8,11 @@
 # --threads 1) while a harness
 #   - SIGKILLs random workers (children of the driver) and task children
 #     (grandchildren) at random times,
-#   - SIGSTOPs a worker past the 10 s heartbeat timeout,
+#   - stops a worker past the 10 s heartbeat timeout,
 #   - passes --inject-faults 0.2,SEED for a few seeds,
 #   - SIGKILLs the driver mid-run and finishes the job with --resume,
-#   - SIGSTOPs a worker for a few seconds under --speculate,
-#   - SIGSTOPs a task child under --task-timeout,
+#   - stops a worker under --speculate until its task's twin commits,
+#   - stops a task child under --task-timeout,
 #   - and all of it at once (twice; the second time the driver dies too).
 # After every successful run: the same files with the same hashes as the
 # fault-free run, no attempt/spill dirs (job dir tmp/ gone or empty), no
@@ -21,8 +21,12 @@
 # output, no process left; then --resume must finish with the same hashes.
 #
 # The random choices come from CHAOS_SEED (printed; default: the time).
-# About 1 minute on 2 cores. Processes are found by parent pid and
-# signalled by pid; a watchdog kills a pond run that hangs (> 120 s).
+# About 2 minutes on 2 cores. Processes are found by parent pid and
+# signalled by pid, or stop themselves at a named test point
+# (POND_TEST_STOP_AT, src/util/testpoint.h); a watchdog kills a pond run
+# that hangs (HANG_GUARD, lib.sh). Nothing here waits for a time: the
+# random pauses between kills are the chaos, and every outcome they can
+# lead to is checked.
 source "$(dirname "$0")/../e2e/lib.sh"
 
 CHAOS_SEED=${CHAOS_SEED:-$(date +%s)}
@@ -81,7 +85,7 @@ echo "chaos: reference: $(wc -l <"$CH/ref.digest") files, $NTASKS tasks"
 
 # start_pond ARGS...: starts pond on the chaos pipeline in the background
 # (output $T/out, job dir $T/jd; stdout out.txt, stderr err.txt); sets PID.
-# A watchdog SIGKILLs it after 120 s and leaves a file "hung".
+# A watchdog SIGKILLs it after HANG_GUARD s and leaves a file "hung".
 start_pond() {
 	"$POND" run "$CH/job.pond" -D IN="$CH" -D OUT="$T/out" --job-dir "$T/jd" -w 3 --threads 1 \
 		--progress plain "$@" >out.txt 2>err.txt &
@@ -98,7 +102,7 @@ wait_pond() {
 	echo "chaos: pond (pid $PID) exited $RC"
 	if [ -e hung ]; then
 		tail -n 40 err.txt >&2
-		fail "pond hung: the watchdog killed it after 120 s"
+		fail "pond hung: the watchdog killed it after $HANG_GUARD s"
 	fi
 }
 
@@ -110,11 +114,13 @@ run_pond() {
 
 # On the way out of a test (pass or fail): nothing of ours may keep running.
 # Killing the driver by pid is enough: workers and task children die with
-# their parent (PR_SET_PDEATHSIG), stopped ones too (SIGKILL).
+# their parent (PR_SET_PDEATHSIG), stopped ones too (SIGKILL). Only while
+# it is this shell's un-reaped child: once reaped, its pid may be another
+# process's (pids wrap around, at 32768 here).
 kill_leftovers() {
-	local p
-	for p in ${STOPPED:-}; do kill -CONT "$p" 2>/dev/null || true; done
-	[ -z "${PID:-}" ] || kill -9 "$PID" 2>/dev/null || true
+	if [ -n "${PID:-}" ] && jobs -p | grep -qx "$PID"; then
+		kill -9 "$PID" 2>/dev/null || true
+	fi
 }
 
 workers() { pgrep -P "$PID" || true; }
@@ -130,20 +136,18 @@ alive() {
 	s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
 	[[ $s != Z* ]]
 }
+dead() { ! alive "$1"; }
+
+# three_workers: the driver has forked its 3 workers (or has ended). Its
+# only child before them is its plan-time DuckDB, which it has reaped.
+three_workers() { [ "$(workers | grep -c .)" -ge 3 ] || ! alive "$PID"; }
 
 # first_worker: once the driver has forked its 3 workers, the lowest pid
 # (worker 0, which gets the first task).
 first_worker() {
-	local ws
-	for _ in $(seq 1000); do
-		ws=$(workers | sort -n)
-		if [ "$(printf '%s\n' "$ws" | grep -c .)" -ge 3 ]; then
-			printf '%s\n' "$ws" | head -n 1
-			return 0
-		fi
-		sleep 0.01
-	done
-	fail "the driver did not start 3 workers"
+	wait_until "the driver's 3 workers" three_workers
+	alive "$PID" || fail "pond ended before it started 3 workers"
+	workers | sort -n | head -n 1
 }
 
 commits() {
@@ -152,17 +156,28 @@ commits() {
 	echo "${n:-0}"
 }
 
+# heartbeat_silence_at_least PID S: err.txt says worker PID sent no
+# heartbeat for S s or more (the driver notices at its next turn, so the
+# number printed may be higher, never lower).
+heartbeat_silence_at_least() {
+	local secs
+	secs=$(sed -n "s/.*worker [0-9]* (pid $1) sent no heartbeat for \([0-9]*\) s; its task will run again.*/\1/p" err.txt | head -n 1)
+	[ -n "$secs" ] || { cat err.txt >&2; fail "the silent worker $1 is not named"; }
+	[ "$secs" -ge "$2" ] || fail "worker $1 was declared lost after $secs s of silence, before the $2 s timeout"
+}
+
 # ---- invariants ----------------------------------------------------------------
 
-# No pond process of this test is left (workers, task children).
+no_processes() { ! pgrep -f -- "OUT=$T/out" >/dev/null; }
+
+# No pond process of this test is left (workers, task children): they
+# end with the driver, which has exited; wait for the kernel to reap them.
 assert_no_processes() {
-	local left=
-	for _ in $(seq 50); do
-		left=$(pgrep -f -- "OUT=$T/out" || true)
-		[ -n "$left" ] || return 0
-		sleep 0.1
-	done
-	fail "pond processes left behind: $(ps -o pid,ppid,stat,args -p "$(echo $left | tr ' ' ,)")"
+	local left
+	(wait_until "pond's processes to end" no_processes) || {
+		left=$(pgrep -f -- "OUT=$T/out" | paste -sd,)
+		fail "pond processes left behind: $(ps -o pid,ppid,stat,args -p "$left")"
+	}
 }
 
 # No attempt or spill directory, no staging/publish dir.
@@ -237,12 +252,18 @@ test_reference_matches_duckdb() {
 	[ "$(part_count "$ref/sorted")" -ge 2 ] || fail "the sort wrote fewer than 2 files"
 }
 
-# chaos_kills N LABEL: N times, after a random 0.1-0.6 s, SIGKILLs a random
-# worker or task child of the running pond. Appends each killed worker
-# that the driver must report (killed while tasks were left) to
-# "reported", and counts kills in "killed".
+# chaos_kills N LABEL: once the driver has forked its workers, N times,
+# after a random 0.1-0.6 s, SIGKILLs a random worker or task child of the
+# running pond. (Not before: the driver's one child until then is its
+# plan-time DuckDB, which is not a worker.) Appends each killed worker
+# that the driver must report to "reported", and counts kills in
+# "killed". The driver must report a worker killed while more tasks were
+# left than the other two workers can hold: at least one of them is then
+# dispatched after the kill, and the driver polls the dead worker's
+# socket, at EOF, on each turn before that.
 chaos_kills() {
 	local n=$1 label=$2 k v role victims in_loop
+	wait_until "the driver's 3 workers" three_workers
 	for ((k = 0; k < n; k++)); do
 		sleep "0.$((RANDOM % 6 + 1))"
 		alive "$PID" || break
@@ -251,7 +272,7 @@ chaos_kills() {
 		v=${victims[RANDOM % ${#victims[@]}]}
 		role="task child"
 		[ "$(ps -o ppid= -p "$v" 2>/dev/null | tr -d ' ')" != "$PID" ] || role=worker
-		in_loop=$(($(commits) < NTASKS - 1))
+		in_loop=$(($(commits) < NTASKS - 3))
 		if kill -9 "$v" 2>/dev/null; then
 			echo "chaos: $label: SIGKILL $role $v (commits so far: $(commits)/$NTASKS)"
 			echo "$v" >>killed
@@ -264,7 +285,10 @@ chaos_kills() {
 assert_losses_reported() {
 	local v
 	for v in $(cat reported 2>/dev/null); do
-		assert_matches "the loss of worker $v is reported" err.txt "worker [0-9]+ \\(pid $v\\) died"
+		# (killed just as its heartbeat timeout ran out, the worker may
+		# be reported silent rather than dead: a loss all the same)
+		assert_matches "the loss of worker $v is reported" err.txt \
+			"worker [0-9]+ \\(pid $v\\) (died|sent no heartbeat)"
 	done
 	: >reported
 }
@@ -273,15 +297,18 @@ assert_losses_reported() {
 # killed worker is replaced and its task re-run without counting an
 # attempt; a killed task child costs one attempt (--max-attempts 5 keeps
 # the job alive; if it still fails, it must fail cleanly and --resume
-# finish it).
+# finish it). One sink task waits until the kills are done
+# (POND_TEST_WAIT), so that however fast the machine, the job is still
+# running when they land.
 test_random_kills() {
 	trap kill_leftovers EXIT
 	local run
 	for run in 1 2 3 4; do
 		RANDOM=$((CHAOS_SEED + run))
-		rm -rf out jd
-		start_pond --max-attempts 5
+		rm -rf out jd go
+		POND_TEST_WAIT="s06-sink-t00005:$T/go" start_pond --max-attempts 5
 		chaos_kills 4 "run $run"
+		touch go
 		wait_pond
 		grep -v '^pond: \[' err.txt | sed 's/^/    err: /' | head -n 20
 		assert_losses_reported
@@ -292,32 +319,35 @@ test_random_kills() {
 
 # Everything at once, twice: --inject-faults, --speculate and
 # --task-timeout on, a worker SIGSTOPped, random SIGKILLs. Round 1 SIGCONTs
-# the worker after the kills; in round 2 the driver is SIGKILLed too (with
-# the worker still stopped) and --resume, under faults and kills again,
-# must finish the job.
+# the worker after the kills; in round 2 the driver is SIGKILLed too (held
+# at its 8th commit line, with the worker still stopped) and --resume,
+# under faults and kills again, must finish the job. (If the faults fail
+# the job before its 8th commit, the round checks that failure instead.)
+held_or_ended() { [ -s "$T/held" ] || ! alive "$PID"; }
+
 test_everything_at_once() {
 	trap kill_leftovers EXIT
-	local round w flags
+	local round w flags hold
 	for round in 1 2; do
 		RANDOM=$((CHAOS_SEED + 10 + round))
-		rm -rf out jd
+		rm -rf out jd "$T/held"
 		flags=(--speculate --task-timeout 30 --max-attempts 6)
-		start_pond --inject-faults "0.1,$((CHAOS_SEED % 1000 + round))" "${flags[@]}"
+		hold=
+		[ "$round" = 1 ] || hold=commit:8
+		POND_TEST_STOP_AT=$hold POND_TEST_STOP_FILE=$T/held \
+			start_pond --inject-faults "0.1,$((CHAOS_SEED % 1000 + round))" "${flags[@]}"
 		w=$(first_worker)
 		kill -STOP "$w"
-		STOPPED=$w
 		echo "chaos: round $round: SIGSTOP worker $w"
 		if [ "$round" = 1 ]; then
 			chaos_kills 3 "round $round"
 			kill -CONT "$w" 2>/dev/null || true
 			echo "chaos: round $round: SIGCONT worker $w"
 		else
-			for _ in $(seq 1000); do
-				[ "$(commits)" -lt 8 ] && alive "$PID" || break
-				sleep 0.02
-			done
-			chaos_kills 1 "round $round"
-			if alive "$PID"; then
+			wait_until "the driver held at its 8th commit" held_or_ended
+			if [ -s "$T/held" ]; then
+				wait_stopped "$T/held" >/dev/null
+				chaos_kills 1 "round $round"
 				echo "chaos: round $round: SIGKILL driver $PID after $(commits) commits"
 				kill -9 "$PID"
 				wait_pond
@@ -335,22 +365,22 @@ test_everything_at_once() {
 	done
 }
 
-# (b) A worker SIGSTOPped for good (right after it is forked, so it holds a
-# task): the driver hears no heartbeat for 10 s, says so, kills and
+# (b) A worker stopped for good while it holds a task (it stops itself as
+# it is sent the first attempt of the first task, POND_TEST_STOP_AT): the
+# driver hears no heartbeat for 10 s (the real timeout), says so, kills and
 # replaces it, and re-runs its task.
 test_stopped_worker_replaced() {
 	trap kill_leftovers EXIT
 	local w
-	start_pond
-	w=$(first_worker)
-	kill -STOP "$w"
-	STOPPED=$w
-	echo "chaos: SIGSTOP worker $w"
+	POND_TEST_STOP_AT=worker-s00-shuffle-t00000.a1 POND_TEST_STOP_FILE=$T/stopped start_pond
+	w=$(wait_stopped "$T/stopped" "$PID")
+	echo "chaos: worker $w stopped holding s00-shuffle-t00000"
 	wait_pond
 	check_success
-	assert_matches "the silent worker is named" err.txt "worker [0-9]+ \\(pid $w\\) sent no heartbeat for 1[0-9] s; its task will run again"
+	heartbeat_silence_at_least "$w" 10
 	! alive "$w" || fail "the stopped worker $w was not killed"
-	assert_matches "events.jsonl records the lost attempt" jd/events.jsonl '"error":"sent no heartbeat[^"]*","class":5'
+	assert_matches "events.jsonl records the lost attempt" jd/events.jsonl \
+		'"task":"s00-shuffle-t00000","attempt":1,.*"error":"sent no heartbeat[^"]*","class":5'
 }
 
 # (c) --inject-faults 0.2,SEED: seeded crashes at start, mid-query, after
@@ -372,38 +402,46 @@ test_inject_faults() {
 
 # A run that fails (every injected fault is final with --max-attempts 1)
 # publishes nothing; --resume without faults keeps its commits and
-# finishes with the reference's output.
+# finishes with the reference's output. Seed 136 at 0.1 kills attempt 1
+# of s02-sink-t00004 (mid-query), s05-shuffle-t00001 (before its commit),
+# s06-sink-t00002 (after it) and s08-sink-t00003 (at start): all in stages
+# that wait for others, so whichever dies first, the stage it waited for
+# has committed, whatever the timing (a seed that also hits a first-stage
+# task can fail the job before anything commits).
 test_failed_run_then_resume() {
 	trap kill_leftovers EXIT
-	run_pond --inject-faults 0.3,7 --max-attempts 1
+	local c
+	run_pond --inject-faults 0.1,136 --max-attempts 1
 	check_failed
-	assert_matches "a task and its step are named" err.txt "job.pond:[0-9]+[^ ]* [a-z_]+.*: task s[0-9]+-[a-z]+-t[0-9]+ failed"
+	assert_matches "a task is named at its script line" err.txt \
+		"job\\.pond:[0-9]+[^ ]* [a-z_]+.*: task s0[2568]-[a-z]+-t[0-9]+ failed"
+	c=$(grep '"event":"commit"' jd/journal.jsonl | sed 's/.*"task":"\([^"]*\)".*/\1/' | sort -u | wc -l)
+	[ "$c" -ge 4 ] || fail "only $c tasks committed before the failure (seed 136 no longer spares the first stages?)"
 	run_pond --resume
 	check_success
-	assert_matches "the resumed run skips committed tasks" err.txt "\\([1-9][0-9]* already committed\\)"
+	assert_matches "the resumed run skips every committed task" err.txt "\\($c already committed\\)"
 }
 
-# (d) The driver is SIGKILLed mid-run: its workers and task children die
-# with it, nothing is published; --resume re-runs only what the journal
-# does not show committed and gives the reference's output.
+# (d) The driver is SIGKILLed mid-run (held at its 10th commit line,
+# POND_TEST_STOP_AT=commit:10, while its workers go on): its workers and
+# task children die with it, nothing is published; --resume re-runs only
+# what the journal does not show committed and gives the reference's
+# output.
 test_driver_killed_then_resume() {
 	trap kill_leftovers EXIT
 	local procs p c n1 before skipped
-	start_pond
-	for _ in $(seq 600); do
-		c=$(commits)
-		[ "$c" -lt 10 ] || break
-		sleep 0.02
-	done
-	[ "$c" -ge 10 ] || fail "fewer than 10 commits after 12 s"
+	POND_TEST_STOP_AT=commit:10 POND_TEST_STOP_FILE=$T/stopped start_pond
+	p=$(wait_stopped "$T/stopped" "$PID")
+	[ "$p" = "$PID" ] || fail "the process stopped ($p) is not the driver ($PID)"
+	c=$(commits)
+	[ "$c" -ge 10 ] || fail "the driver stopped at its 10th commit with $c commit lines in the journal"
 	procs="$(workers) $(task_children)"
 	kill -9 "$PID"
 	echo "chaos: SIGKILL driver $PID after $c commits; its processes: $procs"
 	wait_pond
 	[ "$RC" = 137 ] || fail "the driver exited $RC after SIGKILL"
 	for p in $procs; do
-		for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
-		! alive "$p" || fail "process $p outlived the killed driver"
+		(wait_until "process $p to die with the driver" dead "$p") || fail "process $p outlived the killed driver"
 	done
 	assert_empty "_SUCCESS after the driver was killed" "$(find "$T/out" -name _SUCCESS 2>/dev/null)"
 	n1=$(wc -l <jd/journal.jsonl)
@@ -420,53 +458,65 @@ test_driver_killed_then_resume() {
 	done
 }
 
-# --speculate: worker 0 is SIGSTOPped (holding its first task) until the
-# driver starts a second attempt of that task elsewhere, then SIGCONTed
-# (before the heartbeat timeout). The first commit wins; the output is
-# the reference's.
+# --speculate: the worker sent the first attempt of s00-shuffle-t00000
+# stops itself there (POND_TEST_STOP_AT) and stays stopped until the
+# driver has started a second attempt of that task elsewhere and that
+# twin has committed; then it is continued, and its own attempt is
+# cancelled or discarded (the sinks that read the task's output wait
+# for that, POND_TEST_WAIT, so that the job cannot end first). The
+# output is the reference's. The straggler rule (3x its stage's median,
+# over 2 s) is met however slow the machine, since the stopped attempt
+# never ends; the heartbeat timeout is lifted (POND_TEST_HEARTBEAT_TIMEOUT)
+# so that the stopped worker is not declared lost first, which on a
+# loaded machine it could be.
+straggler_said() { grep -q 's00-shuffle-t00000 is a straggler' err.txt || ! alive "$PID"; }
+twin_committed() { grep -q '"event":"commit".*"task":"s00-shuffle-t00000"' jd/journal.jsonl || ! alive "$PID"; }
+first_reported() { grep -q '"task":"s00-shuffle-t00000","attempt":1,' jd/events.jsonl || ! alive "$PID"; }
+
 test_speculate_with_stopped_worker() {
 	trap kill_leftovers EXIT
-	local w
-	start_pond --speculate
-	w=$(first_worker)
-	kill -STOP "$w"
-	STOPPED=$w
-	echo "chaos: SIGSTOP worker $w"
-	for _ in $(seq 80); do
-		! grep -q 'is a straggler' err.txt || break
-		sleep 0.1
-	done
-	sleep 0.5
+	local w first
+	POND_TEST_STOP_AT=worker-s00-shuffle-t00000.a1 POND_TEST_STOP_FILE=$T/stopped POND_TEST_HEARTBEAT_TIMEOUT=3600 \
+		POND_TEST_WAIT="s02-sink:$T/go" start_pond --speculate
+	w=$(wait_stopped "$T/stopped" "$PID")
+	echo "chaos: worker $w stopped holding s00-shuffle-t00000"
+	wait_until "the straggler's second attempt" straggler_said
+	wait_until "the second attempt's commit" twin_committed
+	alive "$PID" || { cat err.txt >&2; fail "pond ended with a worker stopped"; }
 	kill -CONT "$w"
 	echo "chaos: SIGCONT worker $w"
+	wait_until "the first attempt's end" first_reported
+	touch go
 	wait_pond
 	check_success
-	assert_matches "a second attempt was started" err.txt "task s[0-9]+-[a-z]+-t[0-9]+ is a straggler; starting a second attempt"
+	assert_matches "a second attempt was started" err.txt "task s00-shuffle-t00000 is a straggler; starting a second attempt"
+	assert_matches "the twin (attempt 2) committed" jd/journal.jsonl '"event":"commit".*"task":"s00-shuffle-t00000","attempt":2,'
+	first=$(grep '"task":"s00-shuffle-t00000","attempt":1,' jd/events.jsonl)
+	[[ $first == *'"class":4,'* || $first == *'"duplicate":true'* ]] ||
+		fail "the first attempt was neither cancelled nor discarded: $first"
 	assert_not_contains "the worker was not declared lost" err.txt "sent no heartbeat"
 }
 
-# --task-timeout: a task child SIGSTOPped mid-job hangs its task (its
-# worker still sends heartbeats). Past the timeout the driver cancels it:
-# the worker kills the child, the attempt fails with class timeout, the
-# task is retried elsewhere, and the job succeeds.
+# --task-timeout: a task child stopped mid-job hangs its task (its worker
+# still sends heartbeats): the one running attempt 1 of s00-shuffle-t00001
+# stops itself as it starts it (POND_TEST_STOP_AT). Past the timeout the
+# driver cancels it: the worker kills the child, the attempt fails with
+# class timeout, the task is retried, and the job succeeds. The timeout
+# applies to that attempt only (POND_TEST_TIMEOUT_ATTEMPTS): on a loaded
+# machine an honest attempt, the retry too, can run longer than any
+# timeout a test can wait for.
 test_task_timeout_cancels_hung_task() {
 	trap kill_leftovers EXIT
-	local g=
-	start_pond --task-timeout 4
-	sleep 0.5
-	for _ in $(seq 500); do
-		g=$(task_children | head -n 1)
-		[ -z "$g" ] || break
-		sleep 0.01
-	done
-	[ -n "$g" ] || fail "no task child found"
-	kill -STOP "$g"
-	STOPPED=$g
-	echo "chaos: SIGSTOP task child $g"
+	local g
+	POND_TEST_STOP_AT=child-s00-shuffle-t00001.a1 POND_TEST_STOP_FILE=$T/stopped \
+		POND_TEST_TIMEOUT_ATTEMPTS=s00-shuffle-t00001.a1 start_pond --task-timeout 2
+	g=$(wait_stopped "$T/stopped" "$PID")
+	echo "chaos: task child $g stopped running s00-shuffle-t00001"
 	wait_pond
 	check_success
-	assert_matches "journal has a timeout line" jd/journal.jsonl '"event":"timeout"'
-	assert_matches "the timed-out attempt failed with class timeout" jd/journal.jsonl '"event":"fail".*"class":"timeout"'
+	assert_matches "journal has a timeout line" jd/journal.jsonl '"event":"timeout".*"task":"s00-shuffle-t00001","attempt":1'
+	assert_matches "the timed-out attempt failed with class timeout" jd/journal.jsonl \
+		'"event":"fail".*"task":"s00-shuffle-t00001","attempt":1,"class":"timeout"'
 	assert_contains "stderr says it was cancelled" err.txt "cancelled by the driver"
 	! alive "$g" || fail "the hung task child $g was not killed"
 }

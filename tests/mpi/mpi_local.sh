@@ -12,7 +12,7 @@ test_mpi_output_identical_to_local() {
 	gen_inputs
 	pond_ok job.pond -w 2 -D OUT=local --job-dir jl
 	mv out.txt local.txt
-	timeout 120 "${MPIRUN[@]}" "$POND" run job.pond -D OUT=mpi --job-dir jm --progress none >mpi.txt 2>mpierr.txt ||
+	timeout "$HANG_GUARD" "${MPIRUN[@]}" "$POND" run job.pond -D OUT=mpi --job-dir jm --progress none >mpi.txt 2>mpierr.txt ||
 		{ cat mpierr.txt; fail "mpirun exited $?"; }
 	assert_same "count() printed by rank 0" "$(cat mpi.txt)" "$(cat local.txt)"
 	for d in joined sorted shuffled csv; do
@@ -24,7 +24,7 @@ test_mpi_output_identical_to_local() {
 
 test_mpi_crashing_task_is_retried() {
 	gen_inputs
-	POND_TEST_CRASH=shuffle-t00001 timeout 120 "${MPIRUN[@]}" -x POND_TEST_CRASH "$POND" run job.pond -D OUT=mpi \
+	POND_TEST_CRASH=shuffle-t00001 timeout "$HANG_GUARD" "${MPIRUN[@]}" -x POND_TEST_CRASH "$POND" run job.pond -D OUT=mpi \
 		--job-dir jm --progress plain >mpi.txt 2>err.txt || { cat err.txt; fail "mpirun failed"; }
 	assert_contains "retry reported with the crash's stderr" err.txt "crashing on purpose"
 	assert_published mpi/joined
@@ -35,7 +35,7 @@ test_mpi_crashing_task_is_retried() {
 test_mpi_script_error_exits_2_everywhere() {
 	echo "x = read_parquet('nope/*.parquet'" > bad.pond
 	set +e
-	timeout 60 "${MPIRUN[@]}" "$POND" run bad.pond >o.txt 2>e.txt
+	timeout "$HANG_GUARD" "${MPIRUN[@]}" "$POND" run bad.pond >o.txt 2>e.txt
 	rc=$?
 	set -e
 	[ $rc -ne 124 ] || fail "mpirun hung"
