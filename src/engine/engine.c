@@ -658,10 +658,11 @@ static const char *locate_step(const ptask *t, const char *sql, pond_err *err)
 	/* the line on which each CTE's body starts: after "__pond_cK AS (" */
 	for (size_t i = 0; i < t->ncte_steps; i++) {
 		char marker[48];
-		const char *p = sql;
+		const char *p;
 		long l = 1;
 		snprintf(marker, sizeof(marker), "__pond_c%zu AS (\n", i);
-		if (!(p = strstr(sql, marker)))
+		p = strstr(sql, marker);
+		if (!p)
 			break;
 		for (const char *q = sql; q < p; q++)
 			l += *q == '\n';

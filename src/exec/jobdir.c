@@ -244,7 +244,7 @@ static char *plan_change(const char *old_text, const pplan *pp)
 
 /* Removes the entries an earlier run made; leaves the marker, the lock
  * and (by construction, see check_or_mark) nothing else is there. */
-static int clean(const char *dir, pond_err *err)
+static int clean_own(const char *dir, pond_err *err)
 {
 	char **names;
 	size_t n;
@@ -289,7 +289,7 @@ int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *sc
 		}
 		journal_committed(dir, committed);
 		*resumed = true;
-	} else if ((rc = clean(dir, err))) {
+	} else if ((rc = clean_own(dir, err))) {
 		goto out;
 	}
 	if (!(rc = fs_mkdir_p(tmp, err)) && !(rc = fs_mkdir_p(log, err)))

@@ -60,8 +60,7 @@ static int commit(const char *attempt, const char *dir, bool durable, pond_err *
 
 	if (durable)
 		fs_start_writeback(attempt);
-	if (!rc)
-		rc = fs_mkdir_p(parent, err);
+	rc = fs_mkdir_p(parent, err);
 	if (!rc && rename(attempt, dir) != 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY) {
 			fs_rm_rf(attempt, NULL);

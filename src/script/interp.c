@@ -194,9 +194,8 @@ static int expand_one(interp *in, lnode *n, const ast_node *at, const char *path
 			for (size_t i = 0; i < g.gl_pathc; i++)
 				if (!fs_is_dir(g.gl_pathv[i]))
 					add_file(n, g.gl_pathv[i]), added++;
-		}
-		if (r == 0)
 			globfree(&g);
+		}
 		if (!added)
 			rc = fail_at(in, at, POND_EINPUT, "no input files match '%s'", abs);
 	} else if (fs_is_dir(abs)) {

@@ -213,8 +213,8 @@ int fs_walk(const char *dir, char ***rel, size_t *n, pond_err *err)
 	int rc = walk(dir, "", &sv, up, 0, err);
 
 	free(up);
-	if (!sv.v)
-		push(&sv, NULL), sv.n = 0, sv.v[0] = NULL;
+	if (!sv.v) /* nothing found: still a NULL-terminated list */
+		sv.v = xcalloc(1, sizeof(char *));
 	*rel = sv.v;
 	*n = sv.n;
 	return rc;
