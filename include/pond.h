@@ -53,10 +53,10 @@ extern "C" {
 /* Status codes. Values are fixed; new ones are only appended. */
 typedef enum {
 	POND_OK = 0,
-	POND_EUSAGE = 1,  /* bad command line, script syntax or semantics */
-	POND_EINPUT = 2,  /* a missing or unreadable input path */
-	POND_ETASK = 3,   /* a task failed after all its attempts */
-	POND_EIO = 4,     /* the job directory or an output could not be written */
+	POND_EUSAGE = 1, /* bad command line, script syntax or semantics */
+	POND_EINPUT = 2, /* a missing or unreadable input path */
+	POND_ETASK = 3,  /* a task failed after all its attempts */
+	POND_EIO = 4,    /* the job directory or an output could not be written */
 	POND_ENOMEM = 5,
 	POND_EINTERNAL = 6,
 	POND_EEXISTS = 7, /* write mode='error' and the output is not empty */
@@ -65,29 +65,29 @@ typedef enum {
 } pond_status;
 
 typedef enum {
-	POND_PROGRESS_AUTO = 0, /* a redrawn line on a terminal, else plain */
-	POND_PROGRESS_PLAIN = 1,/* a line every few seconds */
+	POND_PROGRESS_AUTO = 0,  /* a redrawn line on a terminal, else plain */
+	POND_PROGRESS_PLAIN = 1, /* a line every few seconds */
 	POND_PROGRESS_NONE = 2,
 } pond_progress;
 
 typedef struct {
-	int workers;              /* local worker processes; 0 = number of cores */
-	int threads;              /* DuckDB threads per task; 0 = cores/workers */
-	int64_t memory_limit;     /* bytes per task; 0 = 80% of RAM / workers */
-	uint64_t seed;            /* job seed for sampling and random shuffles */
-	const char *job_dir;      /* NULL = .pond/<script name>-<8 hex>, the
-	                           * hex a hash of the script's path and defines */
-	bool resume;              /* skip tasks the journal says are committed */
-	int max_attempts;         /* per task; 0 = 3 */
+	int workers;          /* local worker processes; 0 = number of cores */
+	int threads;          /* DuckDB threads per task; 0 = cores/workers */
+	int64_t memory_limit; /* bytes per task; 0 = 80% of RAM / workers */
+	uint64_t seed;        /* job seed for sampling and random shuffles */
+	const char *job_dir;  /* NULL = .pond/<script name>-<8 hex>, the
+			       * hex a hash of the script's path and defines */
+	bool resume;          /* skip tasks the journal says are committed */
+	int max_attempts;     /* per task; 0 = 3 */
 	pond_progress progress;
 	const char *const *defines; /* "NAME=VALUE" for ${NAME} in scripts */
 	size_t ndefines;
-	bool mpi;                 /* run over MPI ranks; set by pond_mpi_join */
-	double task_timeout;      /* seconds a task attempt may run; 0 = no limit */
-	bool speculate;           /* start stragglers again elsewhere */
-	double inject_p;          /* fault injection: probability per attempt */
+	bool mpi;            /* run over MPI ranks; set by pond_mpi_join */
+	double task_timeout; /* seconds a task attempt may run; 0 = no limit */
+	bool speculate;      /* start stragglers again elsewhere */
+	double inject_p;     /* fault injection: probability per attempt */
 	uint64_t inject_seed;
-	bool keep_intermediates;  /* keep shuffle/materialised data after success */
+	bool keep_intermediates; /* keep shuffle/materialised data after success */
 } pond_options;
 
 typedef struct pond_session pond_session;

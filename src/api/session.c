@@ -33,12 +33,12 @@
 
 struct pond_session {
 	pond_options o;
-	char **defines;   /* owned copies of o.defines */
+	char **defines; /* owned copies of o.defines */
 	pond_err err;
 	lplan *lp;
 	char *script_path;
-	double t0;        /* when the session was made (clock_mono) */
-	bool mpi_joined;  /* pond_mpi_join: leave the MPI job when freed */
+	double t0;       /* when the session was made (clock_mono) */
+	bool mpi_joined; /* pond_mpi_join: leave the MPI job when freed */
 };
 
 void pond_options_init(pond_options *o)
@@ -214,7 +214,7 @@ static int check_interrupt(pond_session *s)
 typedef struct {
 	pond_session *s;
 	pplan *pp;
-	prepared prep;      /* the job directory, locked */
+	prepared prep; /* the job directory, locked */
 	journal j;
 	transport *t;
 	int workers;

@@ -172,8 +172,9 @@ static int set_memory_limit(cli *c, const char *v)
 
 static int set_progress(cli *c, const char *v)
 {
-	static const char *const modes[] = { [POND_PROGRESS_AUTO] = "auto", [POND_PROGRESS_PLAIN] = "plain",
-					     [POND_PROGRESS_NONE] = "none" };
+	static const char *const modes[] = {
+		[POND_PROGRESS_AUTO] = "auto", [POND_PROGRESS_PLAIN] = "plain", [POND_PROGRESS_NONE] = "none"
+	};
 	for (int m = POND_PROGRESS_AUTO; m <= POND_PROGRESS_NONE; m++)
 		if (!strcmp(v, modes[m])) {
 			c->o.progress = (pond_progress)m;

@@ -27,7 +27,7 @@ typedef struct {
 	duckdb_connection con;
 	const ptask *t;
 	const task_attempt *a;
-	char *failed_sql;  /* the statement that failed, if one did */
+	char *failed_sql; /* the statement that failed, if one did */
 } eng;
 
 static int64_t first_int(duckdb_result *r);
@@ -160,8 +160,9 @@ static char *task_of_dir(const char *dir)
 static int lost_input(error_class *cls, pond_err *err)
 {
 	*cls = EC_INPUT;
-	return pond_wrap(err, "an intermediate output is missing or damaged (run again with --resume to produce it "
-			      "again)");
+	return pond_wrap(err,
+			 "an intermediate output is missing or damaged (run again with --resume to produce it "
+			 "again)");
 }
 
 /* The manifests of the committed outputs a view reads, one per producer
@@ -246,7 +247,8 @@ static int shuffle_view_sql(const task_view *v, sb *out, error_class *cls, pond_
 	if (rc) {
 		/* reported */
 	} else if (nfiles) {
-		sb_addf(out, "SELECT __pond_t.* FROM read_parquet([%s], hive_partitioning=false) AS __pond_t", sb_str(&list));
+		sb_addf(out, "SELECT __pond_t.* FROM read_parquet([%s], hive_partitioning=false) AS __pond_t",
+			sb_str(&list));
 		if (v->order_by)
 			sb_addf(out, " ORDER BY %s", v->order_by);
 	} else if (schema) {
@@ -313,8 +315,8 @@ static int slice_view_sql(eng *e, const task_view *v, sb *out, error_class *cls,
 	if (rc)
 		return rc;
 	rows = first_int(&r);
-	sb_addf(out, "%s WHERE file_row_number >= %lld AND file_row_number < %lld", v->sql,
-		rows * k / K, rows * (k + 1) / K);
+	sb_addf(out, "%s WHERE file_row_number >= %lld AND file_row_number < %lld", v->sql, rows * k / K,
+		rows * (k + 1) / K);
 	return 0;
 }
 
@@ -358,8 +360,8 @@ static int rows_view_sql(eng *e, const task_view *v, sb *out, error_class *cls, 
 		long long a = lo > start ? lo - start : 0, b = hi - start < rows[i] ? hi - start : rows[i];
 		if (b <= a)
 			continue;
-		sb_addf(out, "%s(%s WHERE file_row_number >= %lld AND file_row_number < %lld)", branches++ ? " UNION ALL " : "",
-			v->rows_sql[i], a, b);
+		sb_addf(out, "%s(%s WHERE file_row_number >= %lld AND file_row_number < %lld)",
+			branches++ ? " UNION ALL " : "", v->rows_sql[i], a, b);
 	}
 	if (!branches)
 		sb_addf(out, "%s LIMIT 0", nf ? v->rows_sql[0] : "SELECT 1");
@@ -480,7 +482,8 @@ static int out_buckets(eng *e, sb *sql, task_result *res, error_class *cls, pond
 	free(exact);
 	free(full);
 	sb_sql_str(sql, adir);
-	sb_add(sql, " (FORMAT parquet, COMPRESSION uncompressed, PARTITION_BY (__pond_bucket), OVERWRITE_OR_IGNORE true)");
+	sb_add(sql,
+	       " (FORMAT parquet, COMPRESSION uncompressed, PARTITION_BY (__pond_bucket), OVERWRITE_OR_IGNORE true)");
 	if ((rc = run(e, sb_str(sql), &r, cls, err)))
 		return rc;
 	if ((res->rows = first_int(&r)) > 0)
@@ -683,8 +686,8 @@ static const char *locate_step(const ptask *t, const char *sql, pond_err *err)
  * alone would let DuckDB skip computing the columns. */
 static int probe(eng *e, const char *with, const char *rel)
 {
-	char *sql = xasprintf("%s%sSELECT count(*) FROM %s __pond_t WHERE __pond_t IS NOT NULL", with, *with ? "\n" : "",
-			      rel);
+	char *sql = xasprintf("%s%sSELECT count(*) FROM %s __pond_t WHERE __pond_t IS NOT NULL", with,
+			      *with ? "\n" : "", rel);
 	duckdb_result r;
 	int rc = duckdb_query(e->con, sql, &r) == DuckDBSuccess ? 0 : -1;
 

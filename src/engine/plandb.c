@@ -18,8 +18,8 @@
 
 #include "duckdb.h"
 #include "runtime/frame.h"
-#include "util/sb.h"
 #include "util/proc.h"
+#include "util/sb.h"
 
 struct plandb {
 	pid_t pid;
@@ -123,8 +123,9 @@ static void child_main(int fd)
 	while (frame_recv(fd, &msg, NULL) == 1) {
 		json_t *req = json_loads(msg, 0, NULL);
 		const char *sql = json_string_value(json_object_get(req, "sql"));
-		json_t *a = !sql ? failure(PDB_EOTHER, "bad request")
-			    : json_is_true(json_object_get(req, "prepare")) ? prepare(con, sql) : answer(con, sql);
+		json_t *a = !sql                                            ? failure(PDB_EOTHER, "bad request")
+			    : json_is_true(json_object_get(req, "prepare")) ? prepare(con, sql)
+									    : answer(con, sql);
 		json_decref(req);
 		char *text = json_dumps(a, JSON_COMPACT);
 		int rc = frame_send(fd, text, strlen(text));
@@ -247,7 +248,7 @@ void pdb_cell_columns(const pdb_result *r, size_t row, size_t col,
 	json_t *list = json_loads(text ? text : "[]", 0, NULL), *c;
 	size_t i;
 
-	json_array_foreach(list, i, c) {
+	json_array_foreach (list, i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
 		const char *type = json_string_value(json_object_get(c, "type"));
 		add(ctx, name ? name : "", type ? type : "");

@@ -15,16 +15,16 @@ typedef struct plandb plandb;
 /* A query's answer: every value as text (NULL for SQL NULL). */
 typedef struct {
 	size_t ncols, nrows;
-	char **names;   /* ncols */
-	char **cells;   /* nrows * ncols, row-major */
+	char **names; /* ncols */
+	char **cells; /* nrows * ncols, row-major */
 } pdb_result;
 
 /* What kind of error DuckDB reported, by value (DuckDB's error type). */
 typedef enum {
 	PDB_OK = 0,
-	PDB_ESQL,    /* parser, binder, catalog, type errors: the SQL is wrong */
-	PDB_EINPUT,  /* an input file could not be read or parsed */
-	PDB_EOTHER,  /* anything else, including the child dying */
+	PDB_ESQL,   /* parser, binder, catalog, type errors: the SQL is wrong */
+	PDB_EINPUT, /* an input file could not be read or parsed */
+	PDB_EOTHER, /* anything else, including the child dying */
 } pdb_error;
 
 int plandb_open(plandb **out, pond_err *err);

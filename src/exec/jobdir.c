@@ -33,10 +33,9 @@ static const struct {
 	const char *name;
 	bool clean;
 } own[] = {
-	{ JOBDIR_MARKER, false }, { "lock", false },	     { "plan.json", true },
-	{ "plan.json.tmp", true }, { "journal.jsonl", true }, { "events.jsonl", true },
-	{ "data", true },	   { "tmp", true },	     { "log", true },
-	{ "trace.json", true },	   { "trace.json.tmp", true },
+	{ JOBDIR_MARKER, false },  { "lock", false },        { "plan.json", true },      { "plan.json.tmp", true },
+	{ "journal.jsonl", true }, { "events.jsonl", true }, { "data", true },           { "tmp", true },
+	{ "log", true },           { "trace.json", true },   { "trace.json.tmp", true },
 };
 #define TRASH_PREFIX ".trash-" /* + pid: intermediates being deleted */
 
@@ -179,8 +178,9 @@ int jobdir_open(const char *dir, jobdir **out, pond_err *err)
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
-			pond_fail(err, POND_EIO, "cannot lock %s: %s (the job directory's file system must support flock)",
-				  path, strerror(errno));
+			pond_fail(err, POND_EIO,
+				  "cannot lock %s: %s (the job directory's file system must support flock)", path,
+				  strerror(errno));
 			goto fail;
 		}
 		pid = holder_pid(fd);

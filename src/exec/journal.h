@@ -20,7 +20,10 @@ typedef struct {
 	double synced; /* when the last fsync was (monotonic seconds) */
 } journal;
 
-#define JOURNAL_INIT { -1, -1, false, 0 }
+#define JOURNAL_INIT             \
+	{                        \
+		-1, -1, false, 0 \
+	}
 
 int journal_open(journal *j, const char *job_dir, pond_err *err);
 void journal_close(journal *j);

@@ -33,11 +33,13 @@ static int check_job_dir_place(const pplan *pp, pond_err *err)
 		if (fs_path_within(jd, out))
 			rc = pond_fail(err, POND_EUSAGE,
 				       "%s: output directory %s contains the job directory %s; "
-				       "write elsewhere or pass another --job-dir", a->where, a->dir, pp->job_dir);
+				       "write elsewhere or pass another --job-dir",
+				       a->where, a->dir, pp->job_dir);
 		else if (fs_path_within(out, jd))
 			rc = pond_fail(err, POND_EUSAGE,
 				       "%s: output directory %s is inside the job directory %s; "
-				       "write elsewhere or pass another --job-dir", a->where, a->dir, pp->job_dir);
+				       "write elsewhere or pass another --job-dir",
+				       a->where, a->dir, pp->job_dir);
 		free(out);
 	}
 	free(jd);
@@ -53,7 +55,8 @@ static int check_error_mode(const pplan *pp, const bool *published, pond_err *er
 		if (st->kind == ST_SINK && !published[i] && !st->act->overwrite && !fs_dir_is_empty(st->act->dir))
 			return pond_fail(err, POND_EEXISTS,
 					 "%s: output directory %s is not empty (mode='error'); "
-					 "pass mode='overwrite' to replace it", st->act->where, st->act->dir);
+					 "pass mode='overwrite' to replace it",
+					 st->act->where, st->act->dir);
 	}
 	return 0;
 }

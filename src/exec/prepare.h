@@ -14,16 +14,16 @@
 #include "util/err.h"
 
 typedef struct {
-	bool resume;         /* --resume */
-	const char *script;  /* the script's path, for messages */
+	bool resume;        /* --resume */
+	const char *script; /* the script's path, for messages */
 } prepare_opts;
 
 typedef struct {
-	jobdir *jd;            /* holds the lock until prepared_release */
-	bool resumed;          /* plan.json was this plan's: resuming */
-	commit_set committed;  /* resuming: the tasks whose outputs are kept */
-	bool *published;       /* by stage id: a sink an earlier run of this
-				* job published (resuming only) */
+	jobdir *jd;           /* holds the lock until prepared_release */
+	bool resumed;         /* plan.json was this plan's: resuming */
+	commit_set committed; /* resuming: the tasks whose outputs are kept */
+	bool *published;      /* by stage id: a sink an earlier run of this
+			       * job published (resuming only) */
 } prepared;
 
 /* Makes the job directory ready for pp, or fails with nothing run:

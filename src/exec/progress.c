@@ -43,8 +43,8 @@ void progress_init(progress *p, pond_progress mode)
 	p->drawn = 0;
 }
 
-void progress_update(progress *p, const char *stage, int64_t done, int64_t total, int64_t running,
-		     int64_t rows, int64_t bytes, int force)
+void progress_update(progress *p, const char *stage, int64_t done, int64_t total, int64_t running, int64_t rows,
+		     int64_t bytes, int force)
 {
 	double now = clock_mono(), el = now - p->start;
 	char r[32], b[32], e[32], eta[32] = "?";

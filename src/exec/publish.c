@@ -285,9 +285,10 @@ static int swap_in(const paths *p, pond_err *err)
 		if (fs_exists(p->prev) && !fs_exists(p->out))
 			rename(p->prev, p->out); /* put the old output back */
 		if (e == ENOTEMPTY || e == EEXIST)
-			return pond_fail(err, POND_EEXISTS,
-					 "%s: output directory %s is no longer empty (mode='error'); nothing was published",
-					 a->where, p->out);
+			return pond_fail(
+				err, POND_EEXISTS,
+				"%s: output directory %s is no longer empty (mode='error'); nothing was published",
+				a->where, p->out);
 		return pond_fail_errno(err, POND_EIO, e, "publish: rename %s to %s", p->fresh, p->out);
 	}
 	test_point("publish-rename");

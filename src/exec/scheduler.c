@@ -26,10 +26,10 @@
 #include "util/sb.h"
 #include "util/testpoint.h"
 
-#define MAX_LOST 10             /* re-runs after worker losses before giving up */
-#define HEARTBEAT_TIMEOUT 10.0  /* seconds of silence from a busy worker */
-#define SPECULATE_FACTOR 3.0    /* a straggler runs this many medians ... */
-#define SPECULATE_MIN 2.0       /* ... and at least this many seconds */
+#define MAX_LOST 10            /* re-runs after worker losses before giving up */
+#define HEARTBEAT_TIMEOUT 10.0 /* seconds of silence from a busy worker */
+#define SPECULATE_FACTOR 3.0   /* a straggler runs this many medians ... */
+#define SPECULATE_MIN 2.0      /* ... and at least this many seconds */
 #define MAX_RESOURCE_LEVEL 3
 
 static const char CANCEL_MSG[] = CODEC_MSG_CANCEL;
@@ -40,21 +40,21 @@ typedef struct {
 	const ptask *task;
 	int stage;
 	int state;
-	int attempts;  /* attempts that count against the task */
-	int lost;      /* attempts lost with their worker */
-	int seq;       /* attempt sequence number, for directory names */
-	int running;   /* attempts in flight (2 while speculating) */
-	int level;     /* resource retries so far: fewer threads, more memory */
-	double ms;     /* duration of the committed attempt */
+	int attempts; /* attempts that count against the task */
+	int lost;     /* attempts lost with their worker */
+	int seq;      /* attempt sequence number, for directory names */
+	int running;  /* attempts in flight (2 while speculating) */
+	int level;    /* resource retries so far: fewer threads, more memory */
+	double ms;    /* duration of the committed attempt */
 } tstate;
 
 typedef struct {
-	int task;          /* index in ts, -1 when idle */
-	int seq;           /* which attempt of it */
-	double started;    /* when it was sent */
-	double seen;       /* last message from this worker */
-	bool dead;         /* lost for good (an MPI rank cannot be replaced) */
-	bool cancelled;    /* told to cancel, waiting for it to say so */
+	int task;       /* index in ts, -1 when idle */
+	int seq;        /* which attempt of it */
+	double started; /* when it was sent */
+	double seen;    /* last message from this worker */
+	bool dead;      /* lost for good (an MPI rank cannot be replaced) */
+	bool cancelled; /* told to cancel, waiting for it to say so */
 } wstate;
 
 typedef struct {
@@ -65,24 +65,24 @@ typedef struct {
 	pond_err *err;
 	tstate *ts;
 	size_t nts;
-	size_t *stage_first;   /* index of each stage's first task in ts */
-	size_t *stage_left;    /* tasks not yet done */
-	size_t *deps_left;     /* stages it waits for */
-	size_t *queue;         /* ready task indexes (FIFO ring) */
+	size_t *stage_first; /* index of each stage's first task in ts */
+	size_t *stage_left;  /* tasks not yet done */
+	size_t *deps_left;   /* stages it waits for */
+	size_t *queue;       /* ready task indexes (FIFO ring) */
 	size_t qhead, qlen;
 	wstate *w;
 	int nw;
 	int64_t done, rows, bytes;
 	int failed;
-	char *fail_key;        /* the error that failed the job (see error_key) */
-	int same_failures;     /* other tasks that then failed the same way */
-	char **retry_keys;     /* errors already printed once as "retrying" */
-	int *retry_counts;     /* ... and how many more retries they caused */
+	char *fail_key;    /* the error that failed the job (see error_key) */
+	int same_failures; /* other tasks that then failed the same way */
+	char **retry_keys; /* errors already printed once as "retrying" */
+	int *retry_counts; /* ... and how many more retries they caused */
 	size_t nretry_keys;
 	progress pr;
 	sched_summary *sum;
-	double hb_timeout;         /* HEARTBEAT_TIMEOUT, or a test's (test_hooks) */
-	const char *timeout_only;  /* a test's: --task-timeout for these attempts only */
+	double hb_timeout;        /* HEARTBEAT_TIMEOUT, or a test's (test_hooks) */
+	const char *timeout_only; /* a test's: --task-timeout for these attempts only */
 } sched;
 
 /* Test hooks, never set in production (docs/FAULTS.md, "Test hooks"): the
@@ -195,8 +195,11 @@ static int dispatch(sched *s, int w, size_t i)
 		ts->state = T_RUNNING;
 		ts->running++;
 		s->w[w] = (wstate){ (int)i, ts->seq, clock_mono(), clock_mono(), false, false };
-		journal_append(s->j, (journal_entry){ .event = "start", .task = task_id(s, i), .attempt = a.attempt,
-						       .worker = s->t->ops->describe(s->t, w) },
+		journal_append(s->j,
+			       (journal_entry){ .event = "start",
+						.task = task_id(s, i),
+						.attempt = a.attempt,
+						.worker = s->t->ops->describe(s->t, w) },
 			       false, NULL);
 	}
 	task_attempt_release(&a);
@@ -338,9 +341,10 @@ static void on_commit(sched *s, int w, size_t i, const task_result *res)
 		return; /* its twin committed first; this one was discarded */
 	/* with the manifest's hash: --resume trusts this output only if its
 	 * manifest is still the one committed (util/manifest.h) */
-	if (journal_append(s->j, (journal_entry){ .event = "commit", .task = ts->task->id, .attempt = res->attempt,
-						   .res = res },
-			   true, s->err))
+	if (journal_append(
+		    s->j,
+		    (journal_entry){ .event = "commit", .task = ts->task->id, .attempt = res->attempt, .res = res },
+		    true, s->err))
 		s->failed = 1;
 	test_point("commit"); /* a commit line is on disk */
 	s->rows += res->rows;
@@ -368,7 +372,8 @@ static void on_result(sched *s, int w, const task_result *res)
 	journal_attempt(s->j, res);
 	if (res->ok)
 		return on_commit(s, w, (size_t)i, res);
-	journal_append(s->j, (journal_entry){ .event = "fail", .task = ts->task->id, .attempt = res->attempt, .res = res },
+	journal_append(s->j,
+		       (journal_entry){ .event = "fail", .task = ts->task->id, .attempt = res->attempt, .res = res },
 		       false, NULL);
 	attempt_failed(s, (size_t)i, res->cls, res->error ? res->error : "unknown error", res->step);
 }
@@ -388,7 +393,9 @@ static void worker_lost(sched *s, int w, const char *why)
 		say(s, "pond: %s is not replaced: %s%s\n", desc, e.msg, "");
 	}
 	if (i >= 0) {
-		task_result lost = { .task = xstrdup(task_id(s, (size_t)i)), .attempt = s->w[w].seq, .cls = EC_LOST,
+		task_result lost = { .task = xstrdup(task_id(s, (size_t)i)),
+				     .attempt = s->w[w].seq,
+				     .cls = EC_LOST,
 				     .error = xstrdup(why) };
 		journal_attempt(s->j, &lost);
 		task_result_release(&lost);
@@ -397,8 +404,8 @@ static void worker_lost(sched *s, int w, const char *why)
 	for (int k = 0; k < s->nw; k++)
 		if (!s->w[k].dead)
 			return;
-	pond_fail(s->err, POND_EIO, "every worker is lost (last: %s %s); rerun with --resume to finish the job",
-		  desc, why);
+	pond_fail(s->err, POND_EIO, "every worker is lost (last: %s %s); rerun with --resume to finish the job", desc,
+		  why);
 	s->failed = 1;
 }
 
@@ -470,8 +477,10 @@ static void watch(sched *s)
 			snprintf(why, sizeof(why), "sent no heartbeat for %.0f s", now - w->seen);
 			worker_lost(s, k, why);
 		} else if (!w->cancelled && timed(s, w) && now - w->started > s->o->task_timeout) {
-			journal_append(s->j, (journal_entry){ .event = "timeout", .task = task_id(s, (size_t)w->task),
-							       .attempt = w->seq },
+			journal_append(s->j,
+				       (journal_entry){ .event = "timeout",
+							.task = task_id(s, (size_t)w->task),
+							.attempt = w->seq },
 				       false, NULL);
 			s->t->ops->send(s->t, k, CANCEL_MSG, sizeof(CANCEL_MSG) - 1, NULL);
 			w->cancelled = true;
@@ -552,7 +561,8 @@ static void fill_workers(sched *s)
 				i = (int)q;
 		}
 		if (i < 0 && s->o->speculate && (i = straggler(s, clock_mono())) >= 0)
-			say(s, "pond: task %s is a straggler; starting a second attempt%s%s\n", task_id(s, (size_t)i), "", "");
+			say(s, "pond: task %s is a straggler; starting a second attempt%s%s\n", task_id(s, (size_t)i),
+			    "", "");
 		if (i < 0)
 			return;
 		if (dispatch(s, k, (size_t)i)) {
@@ -570,15 +580,17 @@ static void report_repeats(sched *s)
 {
 	for (size_t k = 0; k < s->nretry_keys; k++) {
 		if (s->retry_counts[k] && s->o->progress != POND_PROGRESS_NONE)
-			fprintf(stderr, "pond: %d more attempt%s failed with the same error as task attempts above and %s retried\n",
-				s->retry_counts[k], s->retry_counts[k] == 1 ? "" : "s", s->retry_counts[k] == 1 ? "was" : "were");
+			fprintf(stderr,
+				"pond: %d more attempt%s failed with the same error as task attempts above and %s retried\n",
+				s->retry_counts[k], s->retry_counts[k] == 1 ? "" : "s",
+				s->retry_counts[k] == 1 ? "was" : "were");
 		free(s->retry_keys[k]);
 	}
 	free(s->retry_keys);
 	free(s->retry_counts);
 	if (s->failed && s->same_failures) {
-		char *more = xasprintf("%s\n  %d other task%s failed with the same error", s->err->msg, s->same_failures,
-				       s->same_failures == 1 ? "" : "s");
+		char *more = xasprintf("%s\n  %d other task%s failed with the same error", s->err->msg,
+				       s->same_failures, s->same_failures == 1 ? "" : "s");
 		snprintf(s->err->msg, sizeof(s->err->msg), "%s", more);
 		free(more);
 	}
@@ -595,8 +607,7 @@ static void cancel_running(sched *s)
 		}
 }
 
-int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
-	      pond_err *err)
+int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum, pond_err *err)
 {
 	sched s = { .pp = pp, .t = t, .o = o, .j = j, .err = err, .sum = sum };
 	double t0 = clock_mono();

@@ -12,13 +12,13 @@
 
 typedef struct {
 	int max_attempts;
-	int threads;            /* per task; 0 = the worker's host share */
-	int64_t memory_limit;   /* bytes per task; 0 = the worker's host share */
+	int threads;          /* per task; 0 = the worker's host share */
+	int64_t memory_limit; /* bytes per task; 0 = the worker's host share */
 	pond_progress progress;
 	const commit_set *committed; /* --resume: tasks already committed, or NULL */
-	double task_timeout;    /* seconds; 0 = none */
-	bool speculate;         /* re-run stragglers elsewhere */
-	double inject_p;        /* --inject-faults probability, 0 = off */
+	double task_timeout;         /* seconds; 0 = none */
+	bool speculate;              /* re-run stragglers elsewhere */
+	double inject_p;             /* --inject-faults probability, 0 = off */
 	uint64_t inject_seed;
 	/* set (by a signal handler) to stop the job: sched_run then fails
 	 * with POND_EINTR at once; NULL = never */
@@ -30,7 +30,6 @@ typedef struct {
 	double seconds;
 } sched_summary;
 
-int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum,
-	      pond_err *err);
+int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum, pond_err *err);
 
 #endif

@@ -191,15 +191,16 @@ static void add_column(void *cols, const char *name, const char *type)
 static int sniff_file(binder *bd, const lnode *n, size_t f, dialect *d, schema *cols)
 {
 	static const char *const text[][2] = {
-		{ "Delimiter", "delim" }, { "Quote", "quote" }, { "Escape", "escape" },
+		{ "Delimiter", "delim" },           { "Quote", "quote" },     { "Escape", "escape" },
 		{ "NewLineDelimiter", "new_line" }, { "Comment", "comment" },
 	};
 	sb q = SB_INIT;
 	pdb_result r;
 	int rc = 0;
 
-	sb_add(&q, "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, DateFormat, "
-		   "TimestampFormat, to_json(Columns)::VARCHAR FROM sniff_csv(");
+	sb_add(&q,
+	       "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, DateFormat, "
+	       "TimestampFormat, to_json(Columns)::VARCHAR FROM sniff_csv(");
 	sb_sql_path(&q, n->files[f]);
 	for (size_t i = 0; i < n->nopts; i++) {
 		const read_opt *o = &n->opts[i];
@@ -224,9 +225,12 @@ static int sniff_file(binder *bd, const lnode *n, size_t f, dialect *d, schema *
 		return pond_fail(bd->err, POND_EINPUT, "sniff_csv gave no answer");
 	}
 	for (size_t k = 0; k < sizeof(text) / sizeof(text[0]); k++)
-		opts_set(&d->opts, &d->nopts, text[k][1], OPT_STR, false, 0, sniffed(pdb_cell(&r, 0, k)) ? sniffed(pdb_cell(&r, 0, k)) : "");
-	opts_set(&d->opts, &d->nopts, "skip", OPT_INT, false, pdb_cell(&r, 0, 5) ? strtoll(pdb_cell(&r, 0, 5), NULL, 10) : 0, NULL);
-	opts_set(&d->opts, &d->nopts, "header", OPT_BOOL, pdb_cell(&r, 0, 6) && !strcmp(pdb_cell(&r, 0, 6), "true"), 0, NULL);
+		opts_set(&d->opts, &d->nopts, text[k][1], OPT_STR, false, 0,
+			 sniffed(pdb_cell(&r, 0, k)) ? sniffed(pdb_cell(&r, 0, k)) : "");
+	opts_set(&d->opts, &d->nopts, "skip", OPT_INT, false,
+		 pdb_cell(&r, 0, 5) ? strtoll(pdb_cell(&r, 0, 5), NULL, 10) : 0, NULL);
+	opts_set(&d->opts, &d->nopts, "header", OPT_BOOL, pdb_cell(&r, 0, 6) && !strcmp(pdb_cell(&r, 0, 6), "true"), 0,
+		 NULL);
 	for (size_t k = 7; k <= 8; k++)
 		if (pdb_cell(&r, 0, k) && *pdb_cell(&r, 0, k))
 			opts_set(&d->opts, &d->nopts, k == 7 ? "dateformat" : "timestampformat", OPT_STR, false, 0,
@@ -429,7 +433,7 @@ static bool same_schema(const schema *a, const schema *b)
 
 static bool is_integer_type(const char *t)
 {
-	static const char *const ints[] = { "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+	static const char *const ints[] = { "TINYINT",   "SMALLINT", "INTEGER", "BIGINT",   "HUGEINT", "UTINYINT",
 					    "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", NULL };
 	for (int i = 0; ints[i]; i++)
 		if (!strcmp(t, ints[i]))
@@ -653,7 +657,8 @@ static size_t chain_length(const lplan *lp, size_t i)
 
 	while (i + n < lp->nnodes && n < MAX_BATCH) {
 		const lnode *x = lp->nodes[i + n];
-		if (x->kind != L_PARTIAL || !x->keeps_schema || x->ninputs != 1 || (n && x->inputs[0] != lp->nodes[i + n - 1]))
+		if (x->kind != L_PARTIAL || !x->keeps_schema || x->ninputs != 1 ||
+		    (n && x->inputs[0] != lp->nodes[i + n - 1]))
 			break;
 		n++;
 	}

@@ -76,11 +76,11 @@ static bool has_subquery(const json_t *j)
 	if (json_is_object(j)) {
 		if (!strcmp(str(j, "class"), "SUBQUERY") || !strcmp(str(j, "type"), "SUBQUERY"))
 			return true;
-		json_object_foreach((json_t *)j, key, v)
+		json_object_foreach ((json_t *)j, key, v)
 			if (has_subquery(v))
 				return true;
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
+		json_array_foreach (j, i, v)
 			if (has_subquery(v))
 				return true;
 	}
@@ -105,13 +105,13 @@ char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys
 	    json_array_size(json_object_get(json_object_get(node, "cte_map"), "map")) ||
 	    !json_is_null(json_object_get(node, "having")) || !json_is_null(json_object_get(node, "qualify")) ||
 	    !json_is_null(json_object_get(node, "sample")) ||
-	    strcmp(str(node, "aggregate_handling"), "STANDARD_HANDLING") ||
-	    strcmp(str(from, "type"), "BASE_TABLE") || strcmp(str(from, "table_name"), "__pond_in") ||
-	    *str(from, "schema_name") || !json_is_null(json_object_get(from, "sample")) || ng == 0 ||
+	    strcmp(str(node, "aggregate_handling"), "STANDARD_HANDLING") || strcmp(str(from, "type"), "BASE_TABLE") ||
+	    strcmp(str(from, "table_name"), "__pond_in") || *str(from, "schema_name") ||
+	    !json_is_null(json_object_get(from, "sample")) || ng == 0 ||
 	    json_array_size(json_object_get(node, "group_sets")) != 1 || has_subquery(node))
 		return NULL;
 	gcols = xcalloc(ng + 1, sizeof(char *));
-	json_array_foreach(groups, i, e) {
+	json_array_foreach (groups, i, e) {
 		const char *c = column_of(e);
 		if (!c) {
 			ok = false;
@@ -124,7 +124,7 @@ char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys
 	for (i = 0; ok && i < nkeys; i++)
 		ok = in_list(keys[i], gcols, ng);
 	sb_add(&q, "SELECT ");
-	json_array_foreach(list, i, e) {
+	json_array_foreach (list, i, e) {
 		const char *c = column_of(e), *alias = str(e, "alias");
 		if (!ok)
 			break;
@@ -149,7 +149,7 @@ char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys
 	for (i = 0; ok && i < ng; i++) {
 		bool seen = false;
 		size_t k;
-		json_array_foreach(list, k, e) {
+		json_array_foreach (list, k, e) {
 			const char *c = column_of(e), *alias = str(e, "alias");
 			seen |= c && !strcasecmp(c, gcols[i]) && (!*alias || !strcasecmp(alias, c));
 		}

@@ -8,9 +8,8 @@
 
 static void print_node(const lnode *n, FILE *out)
 {
-	fprintf(out, "  #%d %-12s %s%s%s  [%d partition%s]  (%s)\n", n->id, n->func,
-		n->name ? "'" : "", n->name ? n->name : "", n->name ? "'" : "", n->nparts,
-		n->nparts == 1 ? "" : "s", n->where);
+	fprintf(out, "  #%d %-12s %s%s%s  [%d partition%s]  (%s)\n", n->id, n->func, n->name ? "'" : "",
+		n->name ? n->name : "", n->name ? "'" : "", n->nparts, n->nparts == 1 ? "" : "s", n->where);
 	if (n->kind == L_SOURCE)
 		fprintf(out, "      %zu file%s%s%s\n", n->nfiles, n->nfiles == 1 ? "" : "s",
 			n->nfiles ? ", first " : "", n->nfiles ? n->files[0] : "");
@@ -25,15 +24,15 @@ static void print_view(const task_view *v, FILE *out)
 {
 	switch (v->kind) {
 	case VIEW_SLICE:
-		fprintf(out, "    view %s: rows slice %d of %d of: %.300s%s\n", v->name, v->slice + 1, v->nslices, v->sql,
-			strlen(v->sql) > 300 ? " ..." : "");
+		fprintf(out, "    view %s: rows slice %d of %d of: %.300s%s\n", v->name, v->slice + 1, v->nslices,
+			v->sql, strlen(v->sql) > 300 ? " ..." : "");
 		break;
 	case VIEW_SQL:
 		fprintf(out, "    view %s: %.300s%s\n", v->name, v->sql, strlen(v->sql) > 300 ? " ..." : "");
 		break;
 	case VIEW_ROWS:
-		fprintf(out, "    view %s: rows part %d of %d of %zu Parquet files (no shuffle)\n", v->name, v->rows_part + 1,
-			v->rows_parts, v->nrows_files);
+		fprintf(out, "    view %s: rows part %d of %d of %zu Parquet files (no shuffle)\n", v->name,
+			v->rows_part + 1, v->rows_parts, v->nrows_files);
 		break;
 	case VIEW_PARTS:
 		fprintf(out, "    view %s: the %zu materialised partitions of a stage\n", v->name, v->ndirs);
@@ -81,8 +80,10 @@ void pplan_explain(const lplan *lp, const pplan *p, FILE *out)
 			fprintf(out, "  after:");
 			for (size_t d = 0; d < s->ndeps; d++)
 				fprintf(out, " %s", p->stages[s->deps[d]]->name);
-			fprintf(out, "%s\n", s->kind == ST_SHUFFLE || p->stages[s->deps[0]]->kind == ST_SHUFFLE
-						     ? "  (shuffle boundary)" : "");
+			fprintf(out, "%s\n",
+				s->kind == ST_SHUFFLE || p->stages[s->deps[0]]->kind == ST_SHUFFLE
+					? "  (shuffle boundary)"
+					: "");
 		}
 		if (!s->ntasks)
 			continue;

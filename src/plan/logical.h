@@ -61,35 +61,35 @@ typedef struct dialect {
 } dialect;
 
 typedef struct lnode {
-	int id;                 /* index in lplan.nodes */
+	int id; /* index in lplan.nodes */
 	lnode_kind kind;
-	int nparts;             /* number of partitions of this dataset */
-	char *func;             /* script function that made it, for messages */
-	char *where;            /* "file:line" of that call */
-	int line, col;          /* its position, for file:line:col messages */
-	char *name;             /* dataset name if bound (last binding), or NULL */
+	int nparts;    /* number of partitions of this dataset */
+	char *func;    /* script function that made it, for messages */
+	char *where;   /* "file:line" of that call */
+	int line, col; /* its position, for file:line:col messages */
+	char *name;    /* dataset name if bound (last binding), or NULL */
 
 	/* L_SOURCE */
 	file_format format;
-	char **files;           /* absolute paths, sorted, expanded from globs */
+	char **files; /* absolute paths, sorted, expanded from globs */
 	int64_t *sizes;
 	size_t nfiles;
-	read_opt *opts;         /* options passed to read_xxx() */
+	read_opt *opts; /* options passed to read_xxx() */
 	size_t nopts;
-	schema columns;         /* CSV/JSON columns= (given; for JSON without
-				 * it, the types of the whole source) */
-	schema types;           /* CSV without columns=: the types DuckDB gives
-				 * the whole source, so every reader of a part
-				 * agrees (as columns= with dialects, else types=) */
+	schema columns; /* CSV/JSON columns= (given; for JSON without
+			 * it, the types of the whole source) */
+	schema types;   /* CSV without columns=: the types DuckDB gives
+			 * the whole source, so every reader of a part
+			 * agrees (as columns= with dialects, else types=) */
 	/* CSV without columns=: each file's dialect (delim, quote, header, …)
 	 * as DuckDB sniffed it when the plan was bound, so tasks read their
 	 * files without sniffing them again (sniffing costs about as much as
 	 * parsing 100,000 rows). Files that agree share an entry. */
 	struct dialect *dialects;
 	size_t ndialects;
-	int *file_dialect;      /* by file; NULL when not sniffed */
-	char **select;          /* read_parquet(columns=): the columns kept, or */
-	size_t nselect;         /* none for all */
+	int *file_dialect; /* by file; NULL when not sniffed */
+	char **select;     /* read_parquet(columns=): the columns kept, or */
+	size_t nselect;    /* none for all */
 
 	/* Every node: its columns, found by binding the plan in DuckDB
 	 * (plan/bind.c) before anything runs. Sources read in parts cast to
@@ -98,23 +98,23 @@ typedef struct lnode {
 
 	/* L_QUERY, L_PARTIAL, L_SQL: query with {0}, {1}, {partition} */
 	char *query;
-	bool rowwise;           /* filter/map/flat_map: may be split by files */
-	bool keeps_schema;      /* filter/partial_sort: the input's columns */
+	bool rowwise;      /* filter/map/flat_map: may be split by files */
+	bool keeps_schema; /* filter/partial_sort: the input's columns */
 	struct lnode **inputs;
 	size_t ninputs;
 
 	/* L_REPARTITION */
 	rp_mode mode;
-	char *key;              /* SQL: key expr list (hash, range) or expr (by) */
-	char *key_desc;         /* what the user wrote, for messages */
-	char **key_names;       /* hash_by/range_by columns, unquoted */
+	char *key;        /* SQL: key expr list (hash, range) or expr (by) */
+	char *key_desc;   /* what the user wrote, for messages */
+	char **key_names; /* hash_by/range_by columns, unquoted */
 	size_t nkeys;
-	char **key_types;       /* their types (plan/bind.c); by=: the expr's */
-	char **key_casts;       /* hash_by: per key, a type to hash it as, or
-				 * NULL: co-partitioned inputs of one query
-				 * hash their keys in a common type, so that
-				 * equal keys meet whatever their types */
-	char *expr_type;        /* by=: the type of the expression */
+	char **key_types; /* their types (plan/bind.c); by=: the expr's */
+	char **key_casts; /* hash_by: per key, a type to hash it as, or
+			   * NULL: co-partitioned inputs of one query
+			   * hash their keys in a common type, so that
+			   * equal keys meet whatever their types */
+	char *expr_type;  /* by=: the type of the expression */
 
 	/* L_PARTIAL after a hash shuffle, when combine.c proved it safe: the
 	 * query that merges producers' partial aggregates (with {0}); the
@@ -130,13 +130,13 @@ typedef enum { A_WRITE_PARQUET, A_WRITE_CSV, A_SHOW, A_COUNT } action_kind;
 typedef struct action {
 	action_kind kind;
 	lnode *input;
-	char *where;            /* "file:line" */
-	int line, col;          /* position of the call */
+	char *where;   /* "file:line" */
+	int line, col; /* position of the call */
 	/* writes */
-	char *dir;              /* absolute output directory */
-	char *partition_by;     /* quoted column list, or NULL */
-	char *copy_options;     /* e.g. "COMPRESSION 'zstd'" or CSV options */
-	bool overwrite;         /* mode='overwrite' (else 'error') */
+	char *dir;          /* absolute output directory */
+	char *partition_by; /* quoted column list, or NULL */
+	char *copy_options; /* e.g. "COMPRESSION 'zstd'" or CSV options */
+	bool overwrite;     /* mode='overwrite' (else 'error') */
 	/* show */
 	int64_t n;
 } action;
@@ -146,7 +146,7 @@ typedef struct {
 	size_t nnodes;
 	action *actions;
 	size_t nactions;
-	char *script_path;      /* absolute */
+	char *script_path; /* absolute */
 } lplan;
 
 lplan *lplan_new(void);

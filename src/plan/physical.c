@@ -62,16 +62,16 @@ typedef struct {
 	size_t nviews;
 	int *deps;
 	size_t ndeps;
-	char **memo;          /* by lnode id: CTE/view name for this task */
+	char **memo; /* by lnode id: CTE/view name for this task */
 	/* When set, the source `split_node` is read from files [lo, hi) only:
 	 * a shuffle producer's share of a one-partition source. */
 	const lnode *split_node;
 	size_t split_lo, split_hi;
-	int slice, nslices;      /* nslices > 1: rows slice/nslices of one file */
-	bool rownum;             /* Parquet sources also give __pond_rn, the row's
-				  * number in its file (for deterministic sampling) */
+	int slice, nslices; /* nslices > 1: rows slice/nslices of one file */
+	bool rownum;        /* Parquet sources also give __pond_rn, the row's
+			     * number in its file (for deterministic sampling) */
 	char **cte_names;
-	char **cte_steps;        /* per CTE: "file:line:col: func", or NULL */
+	char **cte_steps; /* per CTE: "file:line:col: func", or NULL */
 } tctx;
 
 char *pplan_staging_dir(const char *job_dir, const char *out_dir)
@@ -198,8 +198,12 @@ static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
 	sb b = SB_INIT;
 
 	numbered_file_sql(&b, c, n, f);
-	return add_view(c, (task_view){ .kind = VIEW_SLICE, .sql = sb_detach(&b), .slice_file = xstrdup(n->files[f]),
-					.step = step_of(n), .slice = k, .nslices = K });
+	return add_view(c, (task_view){ .kind = VIEW_SLICE,
+					.sql = sb_detach(&b),
+					.slice_file = xstrdup(n->files[f]),
+					.step = step_of(n),
+					.slice = k,
+					.nslices = K });
 }
 
 static stage *new_stage(planner *pl, stage_kind kind, const char *step)
@@ -350,7 +354,8 @@ static const char *rows_view(tctx *c, const lnode *rp, int i)
  * a group lacking a column could not give the whole source's columns. */
 static bool is_files_split(const lnode *rp)
 {
-	return rp->mode == RP_FILES && rp->inputs[0]->kind == L_SOURCE && !lnode_opt_bool(rp->inputs[0], "union_by_name");
+	return rp->mode == RP_FILES && rp->inputs[0]->kind == L_SOURCE &&
+	       !lnode_opt_bool(rp->inputs[0], "union_by_name");
 }
 
 static const char *compile_uncached(tctx *c, const lnode *n, int i)
@@ -655,8 +660,8 @@ static void hash_keys(sb *b, const lnode *rp)
 static void expr_bucket(sb *b, const lnode *rp, const char *src)
 {
 	int n = rp->nparts;
-	char *head = xasprintf("%s:%d: repartition(%d, by='%s') gave partition index ", rp->where, rp->col, n,
-			       rp->key_desc);
+	char *head =
+		xasprintf("%s:%d: repartition(%d, by='%s') gave partition index ", rp->where, rp->col, n, rp->key_desc);
 	/* the binder allows only numeric types: those of integers say INT */
 	bool integral = rp->expr_type && strstr(rp->expr_type, "INT");
 
@@ -670,8 +675,10 @@ static void expr_bucket(sb *b, const lnode *rp, const char *src)
 	}
 	sb_addf(b, " WHEN __pond_b >= 0 AND __pond_b < %d THEN __pond_b::BIGINT ELSE error(", n);
 	sb_sql_str(b, head);
-	sb_addf(b, " || __pond_b::VARCHAR || ', outside [0, %d)') END AS __pond_bucket "
-		   "FROM (SELECT *, %s AS __pond_b FROM %s)", n, rp->key, src);
+	sb_addf(b,
+		" || __pond_b::VARCHAR || ', outside [0, %d)') END AS __pond_bucket "
+		"FROM (SELECT *, %s AS __pond_b FROM %s)",
+		n, rp->key, src);
 	free(head);
 }
 
@@ -693,12 +700,14 @@ static char *bucket_select(planner *pl, const lnode *rp, const char *src, size_t
 		sb_addf(&b, ", %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s", seed, n, src);
 		break;
 	case RP_RANDOM:
-		sb_addf(&b, "SELECT *, (hash(__pond_t, %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s AS __pond_t", seed, n, src);
+		sb_addf(&b, "SELECT *, (hash(__pond_t, %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s AS __pond_t",
+			seed, n, src);
 		break;
 	case RP_FILES:
 	case RP_ROWS:
 		/* round robin, each producer starting one further along */
-		sb_addf(&b, "SELECT *, ((row_number() OVER () - 1 + %zu) %% %d) AS __pond_bucket FROM %s", producer, n, src);
+		sb_addf(&b, "SELECT *, ((row_number() OVER () - 1 + %zu) %% %d) AS __pond_bucket FROM %s", producer, n,
+			src);
 		break;
 	case RP_EXPR:
 		expr_bucket(&b, rp, src);
@@ -767,8 +776,9 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 		 * apart, so the rows of smallest seeded hash are a uniform
 		 * sample found in one pass with a top-N, whatever the order in
 		 * which DuckDB's threads deliver them. */
-		q = xasprintf("SELECT %s AS __pond_k FROM %s ORDER BY hash(%s, __pond_rn, %llu::UBIGINT), __pond_k LIMIT %zu",
-			      key, root, key, (unsigned long long)(pl->o->seed + p), rows);
+		q = xasprintf(
+			"SELECT %s AS __pond_k FROM %s ORDER BY hash(%s, __pond_rn, %llu::UBIGINT), __pond_k LIMIT %zu",
+			key, root, key, (unsigned long long)(pl->o->seed + p), rows);
 		add_task(pl, s, c, add_cte(c, NULL, q), output_of(OUT_PARQUET));
 		free(q);
 		free(key);
@@ -780,17 +790,18 @@ static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const c
 	 * smallest seeded hash samples uniformly from the multiset of keys.
 	 * The rank comes from a PARTITION BY window (a hash partitioning):
 	 * an ORDER BY window would sort every key, ~15x slower. */
-	q = xasprintf("SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (PARTITION BY %s) AS __pond_rn "
-			    "FROM %s) ORDER BY hash(__pond_k, __pond_rn, %llu::UBIGINT), __pond_k, __pond_rn LIMIT %zu",
-			    key, key, root, (unsigned long long)(pl->o->seed + p), rows);
+	q = xasprintf(
+		"SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (PARTITION BY %s) AS __pond_rn "
+		"FROM %s) ORDER BY hash(__pond_k, __pond_rn, %llu::UBIGINT), __pond_k, __pond_rn LIMIT %zu",
+		key, key, root, (unsigned long long)(pl->o->seed + p), rows);
 	add_task(pl, s, c, add_cte(c, NULL, q), output_of(OUT_PARQUET));
 	free(q);
 	free(key);
 }
 
 typedef struct {
-	stage *splits;     /* range shuffles: the split points */
-	const lnode *pre;  /* combined shuffles: aggregate before bucketing */
+	stage *splits;    /* range shuffles: the split points */
+	const lnode *pre; /* combined shuffles: aggregate before bucketing */
 } producer_args;
 
 static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
@@ -799,8 +810,9 @@ static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const
 	task_output out = output_of(OUT_BUCKETS);
 
 	if (a->splits)
-		out.prelude = xasprintf("SET VARIABLE __pond_splits = (SELECT list(__pond_k ORDER BY __pond_k) FROM %s)",
-					parts_view(c, a->splits));
+		out.prelude =
+			xasprintf("SET VARIABLE __pond_splits = (SELECT list(__pond_k ORDER BY __pond_k) FROM %s)",
+				  parts_view(c, a->splits));
 	if (a->pre) {
 		char *in = xstrdup(root);
 		char *q = query_substitute(a->pre->query, &in, 1, (int)p);
@@ -823,7 +835,9 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
 		return s;
 	if (rp->key_desc)
 		step = xasprintf("%s %s(%d, %s=%s)", rp->where, rp->func, rp->nparts,
-				 rp->mode == RP_HASH ? "hash_by" : rp->mode == RP_RANGE ? "range_by" : "by",
+				 rp->mode == RP_HASH    ? "hash_by"
+				 : rp->mode == RP_RANGE ? "range_by"
+							: "by",
 				 rp->key_desc);
 	else
 		step = xasprintf("%s %s(%d%s)", rp->where, rp->func, rp->nparts,
@@ -843,9 +857,10 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
 		 * steps up, i.e. the boundaries of n equal-count groups */
 		splits = new_stage(pl, ST_SPLITS, step);
 		tctx_init(&c, pl);
-		q = xasprintf("SELECT __pond_k FROM (SELECT __pond_k, row_number() OVER (ORDER BY __pond_k) AS rn, "
-			      "count(*) OVER () AS c FROM %s) WHERE rn < c AND (rn * %d) // c > ((rn - 1) * %d) // c",
-			      parts_view(&c, sample), rp->nparts, rp->nparts);
+		q = xasprintf(
+			"SELECT __pond_k FROM (SELECT __pond_k, row_number() OVER (ORDER BY __pond_k) AS rn, "
+			"count(*) OVER () AS c FROM %s) WHERE rn < c AND (rn * %d) // c > ((rn - 1) * %d) // c",
+			parts_view(&c, sample), rp->nparts, rp->nparts);
 		add_task(pl, splits, &c, add_cte(&c, NULL, q), output_of(OUT_PARQUET));
 		free(q);
 		tctx_release(&c);

@@ -17,8 +17,8 @@
  * job whose inputs changed since. */
 typedef struct {
 	char *path;
-	int64_t size;        /* -1 if it could not be read */
-	int64_t mtime_ns;    /* -1 if it could not be read */
+	int64_t size;     /* -1 if it could not be read */
+	int64_t mtime_ns; /* -1 if it could not be read */
 } plan_input;
 
 void plan_inputs_free(plan_input *v, size_t n);
@@ -28,7 +28,7 @@ typedef struct {
 	size_t nstages;
 	char *job_dir;
 	uint64_t seed;
-	plan_input *inputs;  /* every input file */
+	plan_input *inputs; /* every input file */
 	size_t ninputs;
 } pplan;
 
@@ -38,7 +38,7 @@ typedef struct {
 } plan_opts;
 
 int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err);
-void pplan_free(pplan *p);             /* accepts NULL */
+void pplan_free(pplan *p); /* accepts NULL */
 void pplan_explain(const lplan *lp, const pplan *p, FILE *out);
 
 /* Where a sink's committed task outputs wait for publishing:

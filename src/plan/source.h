@@ -11,10 +11,10 @@
 #include "util/sb.h"
 
 enum {
-	SRC_ROWNUM = 1,  /* also select file_row_number AS __pond_rn (Parquet) */
-	SRC_ROWS = 2,    /* read with file_row_number=true so that a WHERE on
-			  * file_row_number may follow (Parquet row ranges) */
-	SRC_CAST = 4,    /* cast every column to the source's bound schema */
+	SRC_ROWNUM = 1, /* also select file_row_number AS __pond_rn (Parquet) */
+	SRC_ROWS = 2,   /* read with file_row_number=true so that a WHERE on
+			 * file_row_number may follow (Parquet row ranges) */
+	SRC_CAST = 4,   /* cast every column to the source's bound schema */
 };
 
 /* SELECT ... FROM read_xxx([files lo..hi), options). With SRC_ROWS the

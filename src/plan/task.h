@@ -32,15 +32,15 @@ typedef enum {
 
 typedef struct {
 	view_kind kind;
-	char *name;          /* __pond_v<k> */
-	char *step;          /* SQL/SLICE/ROWS: the read_* call it reads for
-			      * ("job.pond:1:8: read_parquet"), else NULL */
+	char *name; /* __pond_v<k> */
+	char *step; /* SQL/SLICE/ROWS: the read_* call it reads for
+		     * ("job.pond:1:8: read_parquet"), else NULL */
 	/* VIEW_SQL: the SELECT; VIEW_SLICE: the SELECT of the file with its
 	 * file_row_number, to which the engine appends the range */
 	char *sql;
 	/* VIEW_SLICE */
 	char *slice_file;
-	int slice, nslices;  /* slice k of K */
+	int slice, nslices; /* slice k of K */
 	/* VIEW_ROWS: each file with its numbered SELECT */
 	char **rows_files;
 	char **rows_sql;
@@ -50,9 +50,9 @@ typedef struct {
 	char **dirs;
 	size_t ndirs;
 	/* VIEW_SHUFFLE */
-	int bucket;          /* -1: every bucket, in order */
+	int bucket; /* -1: every bucket, in order */
 	int buckets;
-	char *order_by;      /* random_shuffle consumers: ORDER BY this, or NULL */
+	char *order_by; /* random_shuffle consumers: ORDER BY this, or NULL */
 } task_view;
 
 void task_view_release(task_view *v);
@@ -68,13 +68,13 @@ typedef enum {
 
 typedef struct {
 	output_kind kind;
-	char *prelude;       /* BUCKETS: a statement run first (range shuffles
-			      * set their split points), or NULL */
-	char *select;        /* BUCKETS: adds __pond_bucket to the rows */
-	char *file;          /* SINK: "part-00003" */
-	char *ext;           /* SINK: "parquet", "csv" */
-	char *copy_options;  /* SINK: "FORMAT parquet, COMPRESSION 'zstd'" */
-	char *partition_by;  /* SINK: quoted column list, or NULL */
+	char *prelude;      /* BUCKETS: a statement run first (range shuffles
+			     * set their split points), or NULL */
+	char *select;       /* BUCKETS: adds __pond_bucket to the rows */
+	char *file;         /* SINK: "part-00003" */
+	char *ext;          /* SINK: "parquet", "csv" */
+	char *copy_options; /* SINK: "FORMAT parquet, COMPRESSION 'zstd'" */
+	char *partition_by; /* SINK: quoted column list, or NULL */
 } task_output;
 
 const char *output_kind_name(output_kind k); /* "parquet", "buckets", … */
@@ -82,22 +82,22 @@ const char *output_kind_name(output_kind k); /* "parquet", "buckets", … */
 /* One task of the plan: everything it needs to run, with no reference to
  * the plan around it, so that it can cross a process boundary. */
 typedef struct {
-	char *id;            /* "s01-map-t00002": stage name + index; the
-			      * journal's key */
-	int stage;           /* its stage's id */
-	int index;           /* its index in the stage */
-	char *step;          /* the stage's script step, for messages */
+	char *id;   /* "s01-map-t00002": stage name + index; the
+		     * journal's key */
+	int stage;  /* its stage's id */
+	int index;  /* its index in the stage */
+	char *step; /* the stage's script step, for messages */
 	task_view *views;
 	size_t nviews;
-	char *with;          /* "WITH __pond_c0 AS (…), …" or "" */
-	char *query;         /* with + "SELECT * FROM <root>" */
-	char **cte_steps;    /* per CTE: the script step it computes, or NULL
-			      * for pond's own wrappers */
+	char *with;       /* "WITH __pond_c0 AS (…), …" or "" */
+	char *query;      /* with + "SELECT * FROM <root>" */
+	char **cte_steps; /* per CTE: the script step it computes, or NULL
+			   * for pond's own wrappers */
 	size_t ncte_steps;
 	task_output output;
-	bool durable;        /* a sink's: writeback starts at commit */
-	char *dir;           /* the final place, the commit's rename target */
-	char *attempts_dir;  /* where attempt directories are made */
+	bool durable;       /* a sink's: writeback starts at commit */
+	char *dir;          /* the final place, the commit's rename target */
+	char *attempts_dir; /* where attempt directories are made */
 } ptask;
 
 void ptask_release(ptask *t);
@@ -118,11 +118,11 @@ struct action; /* plan/logical.h */
 typedef struct {
 	int id;
 	stage_kind kind;
-	char *name;          /* "s03-shuffle" */
-	char *step;          /* "job.pond:5 repartition(hash_by=k)" */
-	int *deps;           /* stage ids that must finish first */
+	char *name; /* "s03-shuffle" */
+	char *step; /* "job.pond:5 repartition(hash_by=k)" */
+	int *deps;  /* stage ids that must finish first */
 	size_t ndeps;
-	ptask *tasks;        /* owned */
+	ptask *tasks; /* owned */
 	size_t ntasks;
 	const struct action *act; /* for sinks, show, count */
 } stage;
@@ -152,21 +152,21 @@ void task_attempt_release(task_attempt *a);
 /* How an attempt ended, as the task child, the worker and the scheduler
  * see it. */
 typedef struct {
-	char *task;          /* the task's id */
+	char *task; /* the task's id */
 	int attempt;
 	bool ok;
-	bool duplicate;      /* ok, but another attempt had committed first;
-			      * manifest is that output's */
-	bool crashed;        /* the task child died without a result */
-	int64_t rows;        /* rows written (or shown, counted) */
-	int64_t bytes;       /* bytes of the files written */
-	int64_t files;       /* files written */
-	char manifest[17];   /* ok: the hash of the output's manifest */
-	error_class cls;     /* failed: why */
-	char *error;         /* failed: the message */
-	char *sql;           /* failed: the statement that failed, or NULL */
-	char *step;          /* failed: the script step it failed in, or NULL */
-	double ms;           /* the attempt's duration, as the worker saw it */
+	bool duplicate;    /* ok, but another attempt had committed first;
+			    * manifest is that output's */
+	bool crashed;      /* the task child died without a result */
+	int64_t rows;      /* rows written (or shown, counted) */
+	int64_t bytes;     /* bytes of the files written */
+	int64_t files;     /* files written */
+	char manifest[17]; /* ok: the hash of the output's manifest */
+	error_class cls;   /* failed: why */
+	char *error;       /* failed: the message */
+	char *sql;         /* failed: the statement that failed, or NULL */
+	char *step;        /* failed: the script step it failed in, or NULL */
+	double ms;         /* the attempt's duration, as the worker saw it */
 } task_result;
 
 void task_result_release(task_result *r);

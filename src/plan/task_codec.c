@@ -68,7 +68,7 @@ static char **get_strs(const json_t *a, size_t *n)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(a, i, e)
+	json_array_foreach (a, i, e)
 		v[i] = json_is_string(e) ? xstrdup(json_string_value(e)) : NULL;
 	*n = json_array_size(a);
 	return v;
@@ -219,7 +219,7 @@ static int task_from(const json_t *o, ptask *t)
 	t->index = (int)get_int(o, "index");
 	t->step = get_text(o, "step");
 	t->views = xcalloc(json_array_size(views) + 1, sizeof(task_view));
-	json_array_foreach(views, i, v)
+	json_array_foreach (views, i, v)
 		view_from(v, &t->views[t->nviews++]);
 	t->with = get_text(o, "with");
 	t->query = get_text(o, "query");
@@ -280,7 +280,7 @@ int codec_plan_inputs(const char *text, plan_input **out, size_t *n)
 		return -1;
 	}
 	*out = xcalloc(json_array_size(a) + 1, sizeof(plan_input));
-	json_array_foreach(a, i, e) {
+	json_array_foreach (a, i, e) {
 		plan_input *in = &(*out)[(*n)++];
 		in->path = get_text(e, "path");
 		in->size = json_object_get(e, "size") ? get_int(e, "size") : -1;
@@ -307,8 +307,8 @@ static json_t *attempt_json(const task_attempt *a)
 	if (a->memory_mul > 0)
 		json_object_set_new(o, "memory_mul", json_real(a->memory_mul));
 	if (a->inject_p > 0)
-		json_object_set_new(o, "inject", json_pack("{s:f, s:I}", "p", a->inject_p, "seed",
-							   (json_int_t)a->inject_seed));
+		json_object_set_new(o, "inject",
+				    json_pack("{s:f, s:I}", "p", a->inject_p, "seed", (json_int_t)a->inject_seed));
 	return o;
 }
 
@@ -344,9 +344,9 @@ codec_cmd codec_read_cmd(const char *text, ptask *t, task_attempt *a)
 	json_t *o = json_loads(text, 0, NULL);
 	const char *cmd = json_string_value(json_object_get(o, "cmd"));
 	codec_cmd c = !cmd || !strcmp(cmd, "exit") ? CMD_EXIT
-		      : !strcmp(cmd, "cancel")      ? CMD_CANCEL
-		      : !strcmp(cmd, "task")        ? CMD_TASK
-						    : CMD_OTHER;
+		      : !strcmp(cmd, "cancel")     ? CMD_CANCEL
+		      : !strcmp(cmd, "task")       ? CMD_TASK
+						   : CMD_OTHER;
 
 	if (c == CMD_TASK) {
 		attempt_from(json_object_get(o, "attempt"), a);

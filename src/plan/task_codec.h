@@ -35,10 +35,10 @@ char *codec_task_msg(const ptask *t, const task_attempt *a);
 #define CODEC_MSG_HEARTBEAT "{\"hb\":true}"
 
 typedef enum {
-	CMD_EXIT,   /* also a message that is not a command */
-	CMD_TASK,   /* *t and *a filled */
+	CMD_EXIT, /* also a message that is not a command */
+	CMD_TASK, /* *t and *a filled */
 	CMD_CANCEL,
-	CMD_OTHER,  /* a command this side does not know: ignored */
+	CMD_OTHER, /* a command this side does not know: ignored */
 } codec_cmd;
 
 codec_cmd codec_read_cmd(const char *text, ptask *t, task_attempt *a);
@@ -53,13 +53,13 @@ int codec_read_result(const char *text, task_result *r);
 
 /* One line of journal.jsonl, without its newline. */
 typedef struct {
-	const char *event;       /* "start", "commit", "fail", "timeout", "done" */
-	double t;                /* unix seconds */
-	const char *task;        /* the task's id; NULL for "done" */
+	const char *event; /* "start", "commit", "fail", "timeout", "done" */
+	double t;          /* unix seconds */
+	const char *task;  /* the task's id; NULL for "done" */
 	int attempt;
-	const char *worker;      /* start: the worker's description */
-	const task_result *res;  /* commit: its rows, bytes, files, manifest;
-				  * fail: its class and error */
+	const char *worker;     /* start: the worker's description */
+	const task_result *res; /* commit: its rows, bytes, files, manifest;
+				 * fail: its class and error */
 } journal_entry;
 
 char *codec_journal_line(const journal_entry *e);

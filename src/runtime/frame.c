@@ -49,8 +49,8 @@ static int read_all(int fd, char *p, size_t n)
 
 int frame_send(int fd, const char *msg, size_t len)
 {
-	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
-			       (unsigned char)(len >> 8), (unsigned char)len };
+	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+			       (unsigned char)len };
 	if (len > MAX_FRAME) {
 		errno = EMSGSIZE;
 		return -1;

@@ -25,7 +25,7 @@
 typedef struct {
 	transport base;
 	int n;
-	int *fd;    /* driver's end; -1 when dead */
+	int *fd; /* driver's end; -1 when dead */
 	pid_t *pid;
 	char desc[64];
 } local_t;

@@ -32,8 +32,8 @@ static char **hosts;         /* rank 0: host name of every rank */
 /* Set by a launcher that wires the ranks together (mpirun, Hydra, srun --mpi=pmix/pmi2). */
 static bool launcher_env(void)
 {
-	static const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS",
-				      "PMI_RANK", NULL };
+	static const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK",
+				      "MPI_LOCALNRANKS",      "PMI_RANK", NULL };
 	for (int i = 0; vars[i]; i++)
 		if (getenv(vars[i]))
 			return true;
@@ -76,8 +76,9 @@ pond_status mpi_init(int *rank, int *size, char *err, size_t errlen)
 	 * Open MPI's MPI_Init sees a direct launch it cannot join and aborts the
 	 * process itself; say why before it gets the chance. */
 	if (srun_tasks() && !launcher_env()) {
-		snprintf(err, errlen, "started by srun with %s tasks, but without an MPI launch (no PMIx): "
-				      "run `srun --mpi=pmix pond run ...` so the tasks form one MPI job",
+		snprintf(err, errlen,
+			 "started by srun with %s tasks, but without an MPI launch (no PMIx): "
+			 "run `srun --mpi=pmix pond run ...` so the tasks form one MPI job",
 			 getenv("SLURM_NTASKS"));
 		return POND_EUSAGE;
 	}
@@ -97,8 +98,9 @@ pond_status mpi_init(int *rank, int *size, char *err, size_t errlen)
 	*rank = world_rank;
 	*size = world_size;
 	if (world_size == 1 && slurm_ntasks() > 1) {
-		snprintf(err, errlen, "started by srun with %s tasks, but MPI sees a single rank: "
-				      "run `srun --mpi=pmix pond run ...` so the tasks form one MPI job",
+		snprintf(err, errlen,
+			 "started by srun with %s tasks, but MPI sees a single rank: "
+			 "run `srun --mpi=pmix pond run ...` so the tasks form one MPI job",
 			 getenv("SLURM_NTASKS"));
 		return POND_EUSAGE;
 	}
@@ -239,8 +241,8 @@ static int m_send(transport *t, int w, const char *msg, size_t len, pond_err *er
 {
 	char e[512];
 	if (send_msg(w + 1, msg, len, e, sizeof(e)))
-		return pond_fail(err, POND_EIO, "%s: %s; rerun with --resume to finish the job",
-				 t->ops->describe(t, w), e);
+		return pond_fail(err, POND_EIO, "%s: %s; rerun with --resume to finish the job", t->ops->describe(t, w),
+				 e);
 	return 0;
 }
 

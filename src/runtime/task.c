@@ -351,8 +351,8 @@ static void kill_child(int *status)
 	stop_child();
 }
 
-void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr_path, int (*tick)(void *),
-		       void *ctx, task_result *res)
+void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr_path, int (*tick)(void *), void *ctx,
+		       task_result *res)
 {
 	pond_err err = { 0 };
 	double t0 = clock_mono();
@@ -371,7 +371,8 @@ void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr
 		got = exchange(t, a, tick, ctx, res);
 		if (got < 0) {
 			kill_child(NULL);
-			failure(res, "cancelled by the driver (past --task-timeout, or a speculative twin finished first)",
+			failure(res,
+				"cancelled by the driver (past --task-timeout, or a speculative twin finished first)",
 				EC_TIMEOUT);
 		} else if (got == 0) {
 			kill_child(&status); /* the child died: collect it and say how */

@@ -14,8 +14,8 @@
  * tail of its stderr, which goes to stderr_path. While the task runs,
  * tick(ctx) is called every second; if it returns 1 the child is killed
  * and the result is a cancelled (timeout class) failure. */
-void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr_path, int (*tick)(void *),
-		       void *ctx, task_result *res);
+void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr_path, int (*tick)(void *), void *ctx,
+		       task_result *res);
 
 /* Ends the task child (at worker exit). */
 void task_child_stop(void);

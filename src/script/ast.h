@@ -4,9 +4,9 @@
 #ifndef POND_SCRIPT_AST_H
 #define POND_SCRIPT_AST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
 typedef enum {
 	AST_STRING, /* 'text' or "text", ${NAME} already substituted: str */
@@ -14,38 +14,38 @@ typedef enum {
 	AST_FLOAT,  /* f */
 	AST_BOOL,   /* b */
 	AST_NULL,
-	AST_LIST,   /* items[0..n) */
-	AST_MAP,    /* keys[0..n) (strings) -> items[0..n) */
-	AST_NAME,   /* a bare identifier (a dataset name): str */
-	AST_CALL,   /* str = function name; items[0..n) positional args;
-	             * kwargs: kw_names[0..nkw) -> kw_values[0..nkw).
-	             * x.f(a) is parsed as f(x, a): x becomes items[0]. */
+	AST_LIST, /* items[0..n) */
+	AST_MAP,  /* keys[0..n) (strings) -> items[0..n) */
+	AST_NAME, /* a bare identifier (a dataset name): str */
+	AST_CALL, /* str = function name; items[0..n) positional args;
+		   * kwargs: kw_names[0..nkw) -> kw_values[0..nkw).
+		   * x.f(a) is parsed as f(x, a): x becomes items[0]. */
 } ast_kind;
 
 typedef struct ast_node {
 	ast_kind kind;
-	int line, col;          /* 1-based position of the node's first char */
+	int line, col; /* 1-based position of the node's first char */
 	char *str;
 	int64_t i;
 	double f;
 	bool b;
 	struct ast_node **items;
-	char **keys;            /* AST_MAP only */
+	char **keys; /* AST_MAP only */
 	size_t n;
-	char **kw_names;        /* AST_CALL only */
+	char **kw_names; /* AST_CALL only */
 	struct ast_node **kw_values;
-	int *kw_lines, *kw_cols;/* position of each keyword name */
+	int *kw_lines, *kw_cols; /* position of each keyword name */
 	size_t nkw;
 } ast_node;
 
 typedef struct {
-	char *target;           /* NULL for a bare action statement */
-	int line, col;          /* position of the statement's first token */
+	char *target;  /* NULL for a bare action statement */
+	int line, col; /* position of the statement's first token */
 	ast_node *expr;
 } ast_stmt;
 
 typedef struct {
-	char *filename;         /* as given to script_parse, for messages */
+	char *filename; /* as given to script_parse, for messages */
 	ast_stmt *stmts;
 	size_t nstmts;
 } script;
@@ -60,8 +60,7 @@ typedef struct {
  * script_free). On error returns -1, sets *out to NULL and writes
  * "filename:line:col: message" into err[errlen]. Columns count characters
  * (code points), not bytes. */
-int script_parse(const char *filename, const char *text, size_t len,
-		 const char *const *defines, size_t ndefines,
+int script_parse(const char *filename, const char *text, size_t len, const char *const *defines, size_t ndefines,
 		 script **out, char *err, size_t errlen);
 
 void script_free(script *s); /* accepts NULL */

@@ -23,16 +23,16 @@ typedef struct {
 	const script *s;
 	lplan *plan;
 	pond_err *err;
-	char **names;    /* bound dataset names ... */
-	lnode **values;  /* ... and their datasets */
+	char **names;   /* bound dataset names ... */
+	lnode **values; /* ... and their datasets */
 	size_t nnames;
 } interp;
 
 /* A call's arguments matched to a function's parameters. */
 typedef struct {
 	const ast_node *call;
-	const ast_node *arg[MAX_ARGS];     /* by parameter index, NULL if absent */
-	const ast_node **rest;             /* extra positionals (variadic) */
+	const ast_node *arg[MAX_ARGS]; /* by parameter index, NULL if absent */
+	const ast_node **rest;         /* extra positionals (variadic) */
 	size_t nrest;
 } bound;
 
@@ -41,8 +41,8 @@ typedef int (*func_fn)(interp *in, const func *f, bound *b, lnode **out);
 
 struct func {
 	const char *name;
-	const char *params[MAX_ARGS];  /* leading '*' marks a required one */
-	bool variadic;                 /* extra positionals become inputs */
+	const char *params[MAX_ARGS]; /* leading '*' marks a required one */
+	bool variadic;                /* extra positionals become inputs */
 	func_fn fn;
 };
 
@@ -71,8 +71,8 @@ static char *where_of(interp *in, const ast_node *at)
 
 static const char *kind_name(ast_kind k)
 {
-	static const char *names[] = { "a string", "an integer", "a float", "a boolean",
-				       "null", "a list", "a map", "a name", "a call" };
+	static const char *names[] = { "a string", "an integer", "a float", "a boolean", "null",
+				       "a list",   "a map",      "a name",  "a call" };
 	return names[k];
 }
 
@@ -86,14 +86,13 @@ static int want_string(interp *in, const ast_node *v, const char *what, const ch
 	return 0;
 }
 
-static int want_int(interp *in, const ast_node *v, const char *what, int64_t lo, int64_t hi,
-		    int64_t *out)
+static int want_int(interp *in, const ast_node *v, const char *what, int64_t lo, int64_t hi, int64_t *out)
 {
 	if (v->kind != AST_INT)
 		return fail_at(in, v, POND_EUSAGE, "%s must be an integer, not %s", what, kind_name(v->kind));
 	if (v->i < lo || v->i > hi)
-		return fail_at(in, v, POND_EUSAGE, "%s must be between %lld and %lld, not %lld", what,
-			       (long long)lo, (long long)hi, (long long)v->i);
+		return fail_at(in, v, POND_EUSAGE, "%s must be between %lld and %lld, not %lld", what, (long long)lo,
+			       (long long)hi, (long long)v->i);
 	*out = v->i;
 	return 0;
 }
@@ -166,8 +165,7 @@ static bool has_ext(const char *path, file_format f)
 		size_t m = strlen(exts[f][i]);
 		if (n > m && !strcasecmp(path + n - m, exts[f][i]))
 			return true;
-		if (n > m + 3 && !strcasecmp(path + n - 3, ".gz") &&
-		    !strncasecmp(path + n - 3 - m, exts[f][i], m))
+		if (n > m + 3 && !strcasecmp(path + n - 3, ".gz") && !strncasecmp(path + n - 3 - m, exts[f][i], m))
 			return true;
 	}
 	return false;
@@ -211,7 +209,9 @@ static int expand_one(interp *in, lnode *n, const ast_node *at, const char *path
 			}
 			if (!added)
 				rc = fail_at(in, at, POND_EINPUT, "input directory %s has no %s files", abs,
-					     n->format == FMT_PARQUET ? "parquet" : n->format == FMT_CSV ? "csv" : "json");
+					     n->format == FMT_PARQUET ? "parquet"
+					     : n->format == FMT_CSV   ? "csv"
+								      : "json");
 		} else {
 			char msg[sizeof(in->err->msg)];
 			snprintf(msg, sizeof(msg), "%s", in->err->msg);
@@ -274,7 +274,8 @@ static int columns_map(interp *in, const ast_node *v, schema *out)
 		return fail_at(in, v, POND_EUSAGE, "columns must be a map {'name': 'TYPE', ...}");
 	for (size_t i = 0; i < v->n; i++) {
 		if (v->items[i]->kind != AST_STRING)
-			return fail_at(in, v->items[i], POND_EUSAGE, "the type of column '%s' must be a string such as 'INTEGER'", v->keys[i]);
+			return fail_at(in, v->items[i], POND_EUSAGE,
+				       "the type of column '%s' must be a string such as 'INTEGER'", v->keys[i]);
 		schema_add(out, v->keys[i], v->items[i]->str);
 	}
 	return 0;
@@ -287,17 +288,36 @@ static const struct {
 	const char *name;
 	opt_type type;
 } reader_opts[] = {
-	{ "union_by_name", OPT_BOOL }, { "hive_partitioning", OPT_BOOL }, { "filename", OPT_BOOL },
+	{ "union_by_name", OPT_BOOL },
+	{ "hive_partitioning", OPT_BOOL },
+	{ "filename", OPT_BOOL },
 	{ "binary_as_string", OPT_BOOL },
-	{ "header", OPT_BOOL }, { "delim", OPT_STR }, { "quote", OPT_STR },
-	{ "escape", OPT_STR }, { "skip", OPT_INT }, { "nullstr", OPT_STR }, { "all_varchar", OPT_BOOL },
-	{ "dateformat", OPT_STR }, { "timestampformat", OPT_STR }, { "compression", OPT_STR },
-	{ "ignore_errors", OPT_BOOL }, { "null_padding", OPT_BOOL }, { "strict_mode", OPT_BOOL },
-	{ "new_line", OPT_STR }, { "comment", OPT_STR }, { "decimal_separator", OPT_STR },
-	{ "sample_size", OPT_INT }, { "max_line_size", OPT_INT }, { "encoding", OPT_STR },
-	{ "parallel", OPT_BOOL }, { "normalize_names", OPT_BOOL },
-	{ "format", OPT_STR }, { "records", OPT_STR }, { "maximum_object_size", OPT_INT },
-	{ "maximum_depth", OPT_INT }, { "convert_strings_to_integers", OPT_BOOL },
+	{ "header", OPT_BOOL },
+	{ "delim", OPT_STR },
+	{ "quote", OPT_STR },
+	{ "escape", OPT_STR },
+	{ "skip", OPT_INT },
+	{ "nullstr", OPT_STR },
+	{ "all_varchar", OPT_BOOL },
+	{ "dateformat", OPT_STR },
+	{ "timestampformat", OPT_STR },
+	{ "compression", OPT_STR },
+	{ "ignore_errors", OPT_BOOL },
+	{ "null_padding", OPT_BOOL },
+	{ "strict_mode", OPT_BOOL },
+	{ "new_line", OPT_STR },
+	{ "comment", OPT_STR },
+	{ "decimal_separator", OPT_STR },
+	{ "sample_size", OPT_INT },
+	{ "max_line_size", OPT_INT },
+	{ "encoding", OPT_STR },
+	{ "parallel", OPT_BOOL },
+	{ "normalize_names", OPT_BOOL },
+	{ "format", OPT_STR },
+	{ "records", OPT_STR },
+	{ "maximum_object_size", OPT_INT },
+	{ "maximum_depth", OPT_INT },
+	{ "convert_strings_to_integers", OPT_BOOL },
 };
 
 /* Arguments from index `first` on are reader options: typed, checked,
@@ -318,7 +338,8 @@ static int take_reader_opts(interp *in, const func *f, bound *b, size_t first, l
 		switch (reader_opts[k].type) {
 		case OPT_BOOL:
 			if (v->kind != AST_BOOL)
-				return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name, kind_name(v->kind));
+				return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name,
+					       kind_name(v->kind));
 			lnode_set_opt(n, name, OPT_BOOL, v->b, 0, NULL);
 			break;
 		case OPT_INT:
@@ -328,7 +349,8 @@ static int take_reader_opts(interp *in, const func *f, bound *b, size_t first, l
 			break;
 		case OPT_STR:
 			if (v->kind != AST_STRING)
-				return fail_at(in, v, POND_EUSAGE, "%s must be a string, not %s", name, kind_name(v->kind));
+				return fail_at(in, v, POND_EUSAGE, "%s must be a string, not %s", name,
+					       kind_name(v->kind));
 			lnode_set_opt(n, name, OPT_STR, false, 0, v->str);
 			break;
 		}
@@ -375,7 +397,8 @@ static int fn_read_parquet(interp *in, const func *f, bound *b, lnode **out)
 				n->select[n->nselect++] = xstrdup(cols->items[i]->str);
 			}
 		} else {
-			return fail_at(in, cols, POND_EUSAGE, "columns must be a column name or a non-empty list of them");
+			return fail_at(in, cols, POND_EUSAGE,
+				       "columns must be a column name or a non-empty list of them");
 		}
 	}
 	lnode_set_opt(n, "hive_partitioning", OPT_BOOL, false, 0, NULL);
@@ -421,8 +444,8 @@ static int check_placeholders(interp *in, const ast_node *q, size_t ninputs)
 		if (*end != '}')
 			continue;
 		if ((size_t)k >= ninputs)
-			return fail_at(in, q, POND_EUSAGE, "the query uses {%ld} but has %zu input%s", k,
-				       ninputs, ninputs == 1 ? "" : "s");
+			return fail_at(in, q, POND_EUSAGE, "the query uses {%ld} but has %zu input%s", k, ninputs,
+				       ninputs == 1 ? "" : "s");
 	}
 	return 0;
 }
@@ -477,7 +500,8 @@ static int fn_partial_sql(interp *in, const func *f, bound *b, lnode **out)
 		if (parts != 1)
 			return fail_at(in, b->rest[i], POND_EUSAGE,
 				       "partial_sql inputs have %d and %d partitions: they must be equal, "
-				       "or 1 (broadcast to every partition)", parts, p);
+				       "or 1 (broadcast to every partition)",
+				       parts, p);
 		parts = p;
 	}
 	n->nparts = parts;
@@ -560,7 +584,8 @@ static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
 		if (chosen)
 			return fail_at(in, v, POND_EUSAGE,
 				       "repartition takes one of by_rows, hash_by, by, range_by; "
-				       "'%s' conflicts with the one at column %d", f->params[i], chosen->col);
+				       "'%s' conflicts with the one at column %d",
+				       f->params[i], chosen->col);
 		chosen = v;
 		if (i == 4) {
 			const char *expr = NULL;
@@ -611,15 +636,14 @@ static int fn_limit(interp *in, const func *f, bound *b, lnode **out)
 	return want_int(in, b->arg[1], "the limit", 0, INT64_MAX, &n->limit);
 }
 
-static const char *compressions[] = { "zstd", "snappy", "gzip", "lz4", "lz4_raw", "brotli",
-				      "uncompressed", NULL };
+static const char *compressions[] = { "zstd", "snappy", "gzip", "lz4", "lz4_raw", "brotli", "uncompressed", NULL };
 
 /* One path a read_*() call of the script names, for check_output_dir. */
 typedef struct {
 	interp *in;
-	const ast_node *at;  /* the write's directory argument */
+	const ast_node *at; /* the write's directory argument */
 	const action *a;
-	const char *out;     /* real path of the output directory */
+	const char *out; /* real path of the output directory */
 } out_check;
 
 /* The output must not hold this input (a file, or a directory walked for
@@ -636,9 +660,10 @@ static int check_against_input(out_check *c, const ast_node *src)
 			for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
 				char *real = fs_realpath(g.gl_pathv[i]);
 				if (fs_path_within(real, c->out))
-					rc = fail_at(c->in, c->at, POND_EUSAGE,
-						     "output directory %s contains %s, an input of the script (read at %d:%d)",
-						     c->a->dir, g.gl_pathv[i], src->line, src->col);
+					rc = fail_at(
+						c->in, c->at, POND_EUSAGE,
+						"output directory %s contains %s, an input of the script (read at %d:%d)",
+						c->a->dir, g.gl_pathv[i], src->line, src->col);
 				free(real);
 			}
 			globfree(&g);
@@ -650,10 +675,11 @@ static int check_against_input(out_check *c, const ast_node *src)
 				     "output directory %s contains %s, an input of the script (read at %d:%d)",
 				     c->a->dir, abs, src->line, src->col);
 		else if (fs_is_dir(real) && fs_path_within(c->out, real))
-			rc = fail_at(c->in, c->at, POND_EUSAGE,
-				     "output directory %s is inside %s, an input directory of the script (read at %d:%d): "
-				     "a later run would read the output as input",
-				     c->a->dir, abs, src->line, src->col);
+			rc = fail_at(
+				c->in, c->at, POND_EUSAGE,
+				"output directory %s is inside %s, an input directory of the script (read at %d:%d): "
+				"a later run would read the output as input",
+				c->a->dir, abs, src->line, src->col);
 		free(real);
 	}
 	free(abs);
@@ -717,8 +743,10 @@ static int check_output_dir(interp *in, const ast_node *at, action *a)
 		}
 		other = fs_realpath(o->dir);
 		if (fs_path_within(out, other) || fs_path_within(other, out))
-			rc = fail_at(in, at, POND_EUSAGE, "output directory %s and the output %s written at %s are nested: "
-				     "publishing one would replace or move the other", a->dir, o->dir, o->where);
+			rc = fail_at(in, at, POND_EUSAGE,
+				     "output directory %s and the output %s written at %s are nested: "
+				     "publishing one would replace or move the other",
+				     a->dir, o->dir, o->where);
 		free(other);
 	}
 	if (rc == 0 && fs_exists(a->dir) && !fs_is_dir(a->dir))
@@ -731,7 +759,8 @@ static int check_output_dir(interp *in, const ast_node *at, action *a)
 	if (rc == 0 && is_mount_point(a->dir))
 		rc = fail_at(in, at, POND_EUSAGE,
 			     "output directory %s is a mount point: pond publishes by renaming a directory into its "
-			     "place, which cannot replace a mount point; write to a directory inside it", a->dir);
+			     "place, which cannot replace a mount point; write to a directory inside it",
+			     a->dir);
 	free(out);
 	free(script);
 	return rc;
@@ -756,13 +785,13 @@ static int write_common(interp *in, const func *f, bound *b, action_kind kind, i
 	a->col = b->call->col;
 	*out = a;
 	a->dir = fs_abspath(dir);
-	if (b->arg[2] && b->arg[2]->kind != AST_NULL &&
-	    want_columns(in, b->arg[2], "partition_by", &a->partition_by))
+	if (b->arg[2] && b->arg[2]->kind != AST_NULL && want_columns(in, b->arg[2], "partition_by", &a->partition_by))
 		return -1;
 	if (b->arg[mode_arg] && want_string(in, b->arg[mode_arg], "mode", &mode))
 		return -1;
 	if (strcmp(mode, "error") && strcmp(mode, "overwrite"))
-		return fail_at(in, b->arg[mode_arg], POND_EUSAGE, "mode must be 'error' or 'overwrite', not '%s'", mode);
+		return fail_at(in, b->arg[mode_arg], POND_EUSAGE, "mode must be 'error' or 'overwrite', not '%s'",
+			       mode);
 	a->overwrite = !strcmp(mode, "overwrite");
 	(void)f;
 	return check_output_dir(in, b->arg[1], a);
@@ -784,7 +813,8 @@ static int fn_write_parquet(interp *in, const func *f, bound *b, lnode **out)
 		ok |= !strcasecmp(comp, compressions[i]);
 	if (!ok)
 		return fail_at(in, b->arg[3], POND_EUSAGE,
-			       "unknown compression '%s' (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)", comp);
+			       "unknown compression '%s' (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)",
+			       comp);
 	sb_add(&opts, "FORMAT parquet, COMPRESSION ");
 	sb_sql_str(&opts, comp);
 	a->copy_options = sb_detach(&opts);
@@ -848,6 +878,9 @@ static int fn_count(interp *in, const func *f, bound *b, lnode **out)
 	return 0;
 }
 
+/* The language: one entry per function, its parameters filled to the
+ * width (clang-format would put one a line). */
+/* clang-format off */
 static const func funcs[] = {
 	{ "read_parquet", { "*paths", "columns", "union_by_name", "hive_partitioning", "filename", "binary_as_string" },
 	  false, fn_read_parquet },
@@ -875,6 +908,7 @@ static const func funcs[] = {
 	{ "show", { "*df", "n" }, false, fn_show },
 	{ "count", { "*df" }, false, fn_count },
 };
+/* clang-format on */
 
 static const char *pname(const char *p)
 {
@@ -912,7 +946,7 @@ static int bind(interp *in, const func *f, const ast_node *call, bound *b)
 				sb_addf(&known, "%s%s", q ? ", " : "", pname(f->params[q]));
 			ast_node at = { .line = call->kw_lines[k], .col = call->kw_cols[k] };
 			fail_at_msg(in, &at, POND_EUSAGE, "%s() has no argument '%s' (it takes: %s)", f->name,
-				call->kw_names[k], sb_str(&known));
+				    call->kw_names[k], sb_str(&known));
 			sb_release(&known);
 			return -1;
 		}
@@ -1023,8 +1057,9 @@ int interp_script(const script *s, lplan *plan, pond_err *err)
 			break;
 		if (st->target) {
 			if (!v) {
-				rc = fail_at(&in, st->expr, POND_EUSAGE, "'%s' is an action and returns nothing to bind to '%s'",
-					     st->expr->str, st->target);
+				rc = fail_at(&in, st->expr, POND_EUSAGE,
+					     "'%s' is an action and returns nothing to bind to '%s'", st->expr->str,
+					     st->target);
 				break;
 			}
 			in.names = xgrow(in.names, in.nnames, sizeof(char *));
@@ -1042,7 +1077,10 @@ int interp_script(const script *s, lplan *plan, pond_err *err)
 	if (rc == 0)
 		renumber(plan);
 	if (rc == 0 && plan->nactions == 0)
-		rc = pond_fail(err, POND_EUSAGE, "%s: the script has no action (write_parquet, write_csv, show or count), so nothing would run", s->filename);
+		rc = pond_fail(
+			err, POND_EUSAGE,
+			"%s: the script has no action (write_parquet, write_csv, show or count), so nothing would run",
+			s->filename);
 	free(in.names);
 	free(in.values);
 	return rc;

@@ -17,8 +17,25 @@
 #define MAX_DEPTH 200 /* nesting of lists/maps/calls/method chains */
 
 enum {
-	T_EOF, T_NL, T_NAME, T_STR, T_INT, T_FLOAT, T_TRUE, T_FALSE, T_NULL,
-	T_LP, T_RP, T_LB, T_RB, T_LC, T_RC, T_COMMA, T_COLON, T_DOT, T_EQ,
+	T_EOF,
+	T_NL,
+	T_NAME,
+	T_STR,
+	T_INT,
+	T_FLOAT,
+	T_TRUE,
+	T_FALSE,
+	T_NULL,
+	T_LP,
+	T_RP,
+	T_LB,
+	T_RB,
+	T_LC,
+	T_RC,
+	T_COMMA,
+	T_COLON,
+	T_DOT,
+	T_EQ,
 };
 
 typedef struct {
@@ -26,7 +43,7 @@ typedef struct {
 	int line, col;
 	const char *s; /* source text of the token */
 	size_t len;
-	char *str;     /* T_STR: decoded, substituted value (owned) */
+	char *str; /* T_STR: decoded, substituted value (owned) */
 	int64_t i;
 	double f;
 } tok;
@@ -35,10 +52,10 @@ typedef struct {
 	const char *fn, *src;
 	size_t pos;
 	int line, col;
-	int nest;      /* open brackets: newlines inside them are skipped */
+	int nest; /* open brackets: newlines inside them are skipped */
 	const char *const *defs;
 	size_t ndefs;
-	tok la[2];     /* lookahead */
+	tok la[2]; /* lookahead */
 	int nla;
 	int depth;
 	bool failed;
@@ -53,7 +70,8 @@ typedef struct {
 
 /* ---- errors ---------------------------------------------------------- */
 
-__attribute__((format(printf, 4, 5)))
+static void fail(parser *p, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static void fail(parser *p, int line, int col, const char *fmt, ...)
 {
 	char msg[512];
@@ -78,12 +96,14 @@ static void oom(parser *p)
 static const char *desc(const tok *t, char *b, size_t blen)
 {
 	switch (t->kind) {
-	case T_EOF: return "end of input";
-	case T_NL: return "end of line";
-	case T_STR: return "a string";
+	case T_EOF:
+		return "end of input";
+	case T_NL:
+		return "end of line";
+	case T_STR:
+		return "a string";
 	default:
-		snprintf(b, blen, "'%.*s'%s", (int)(t->len > 40 ? 40 : t->len),
-			 t->s, t->len > 40 ? "..." : "");
+		snprintf(b, blen, "'%.*s'%s", (int)(t->len > 40 ? 40 : t->len), t->s, t->len > 40 ? "..." : "");
 		return b;
 	}
 }
@@ -122,14 +142,21 @@ static char *dupn(const char *s, size_t n)
 
 /* ---- lexer ----------------------------------------------------------- */
 
-static int cur(const parser *p) { return (unsigned char)p->src[p->pos]; }
+static int cur(const parser *p)
+{
+	return (unsigned char)p->src[p->pos];
+}
 
 static int nxt(const parser *p)
 {
 	return p->src[p->pos] ? (unsigned char)p->src[p->pos + 1] : 0;
 }
 
-static bool iscont(int c) { return (c & 0xc0) == 0x80; } /* 10xxxxxx */
+/* A UTF-8 continuation byte: 10xxxxxx. */
+static bool iscont(int c)
+{
+	return (c & 0xc0) == 0x80;
+}
 
 /* Moves past one byte; a column is a character, so the continuation bytes
  * of a multi-byte character do not count. */
@@ -148,12 +175,18 @@ static void adv(parser *p)
 	p->pos++;
 }
 
-static bool isdig(int c) { return c >= '0' && c <= '9'; }
+static bool isdig(int c)
+{
+	return c >= '0' && c <= '9';
+}
 static bool isalph(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-static bool isalnm(int c) { return isalph(c) || isdig(c); }
+static bool isalnm(int c)
+{
+	return isalph(c) || isdig(c);
+}
 
 /* ---- input check ----------------------------------------------------- */
 
@@ -162,8 +195,7 @@ static bool isalnm(int c) { return isalph(c) || isdig(c); }
  * forms, no UTF-16 surrogates, nothing above U+10FFFF. */
 static size_t utf8len(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 :
-		     s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
 	unsigned lo = s[0] == 0xe0 ? 0xa0 : s[0] == 0xf0 ? 0x90 : 0x80;
 	unsigned hi = s[0] == 0xed ? 0x9f : s[0] == 0xf4 ? 0x8f : 0xbf;
 
@@ -179,25 +211,21 @@ static size_t utf8len(const unsigned char *s, size_t n)
 
 /* Why utf8len rejected the bytes at s, naming them: people fix what they
  * can see, and "0xe9 0x20" says Latin-1 to whoever knows encodings. */
-static void why_not_utf8(const unsigned char *s, size_t n, char *b,
-			 size_t blen)
+static void why_not_utf8(const unsigned char *s, size_t n, char *b, size_t blen)
 {
 	size_t want = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4, k = 1, m;
 	const char *what;
 
 	if (iscont(s[0]) || s[0] >= 0xf5) {
-		snprintf(b, blen, "byte 0x%02x%s", s[0], iscont(s[0]) ?
-			 ", which continues no character" : "");
+		snprintf(b, blen, "byte 0x%02x%s", s[0], iscont(s[0]) ? ", which continues no character" : "");
 		return;
 	}
 	while (k < want && k < n && iscont(s[k]))
 		k++;
 	if (k < want) {
-		what = k < n ? "an incomplete character" :
-			"an incomplete character at the end of the script";
+		what = k < n ? "an incomplete character" : "an incomplete character at the end of the script";
 		k += k < n; /* show the byte that cut it short */
-	} else if (s[0] < 0xc2 || (s[0] == 0xe0 && s[1] < 0xa0) ||
-		   (s[0] == 0xf0 && s[1] < 0x90)) {
+	} else if (s[0] < 0xc2 || (s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xf0 && s[1] < 0x90)) {
 		what = "an overlong encoding";
 	} else if (s[0] == 0xed) {
 		what = "a UTF-16 surrogate";
@@ -221,26 +249,21 @@ static int check_input(parser *p, size_t len)
 	char why[96];
 
 	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
-		fail(p, 1, 1, "the script starts with a UTF-8 byte order mark; "
-		     "save it as UTF-8 without BOM");
+		fail(p, 1, 1, "the script starts with a UTF-8 byte order mark; save it as UTF-8 without BOM");
 		return -1;
 	}
-	if (len >= 2 && (memcmp(s, "\xff\xfe", 2) == 0 ||
-			 memcmp(s, "\xfe\xff", 2) == 0)) {
-		fail(p, 1, 1, "the script starts with a UTF-16 byte order mark; "
-		     "save it as UTF-8");
+	if (len >= 2 && (memcmp(s, "\xff\xfe", 2) == 0 || memcmp(s, "\xfe\xff", 2) == 0)) {
+		fail(p, 1, 1, "the script starts with a UTF-16 byte order mark; save it as UTF-8");
 		return -1;
 	}
 	for (size_t i = 0, k; i < len; i += k) {
 		if (s[i] == 0) {
-			fail(p, line, col, "NUL byte in the script (is this a "
-			     "binary file?)");
+			fail(p, line, col, "NUL byte in the script (is this a binary file?)");
 			return -1;
 		}
 		if (!(k = utf8len(s + i, len - i))) {
 			why_not_utf8(s + i, len - i, why, sizeof why);
-			fail(p, line, col, "invalid UTF-8 (%s); save the script "
-			     "as UTF-8", why);
+			fail(p, line, col, "invalid UTF-8 (%s); save the script as UTF-8", why);
 			return -1;
 		}
 		if (s[i] == '\n') {
@@ -257,8 +280,7 @@ static void skipspace(parser *p)
 {
 	for (;;) {
 		int c = cur(p);
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' ||
-		    (c == '\n' && p->nest > 0)) {
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || (c == '\n' && p->nest > 0)) {
 			adv(p);
 		} else if (c == '#') {
 			while (cur(p) && cur(p) != '\n')
@@ -292,8 +314,7 @@ static const char *param(parser *p, const char **name, int *nlen)
 	adv(p);
 	size_t start = p->pos;
 	if (!isalph(cur(p))) {
-		fail(p, line, col, "expected a parameter name after '${' "
-		     "(like ${DATA})");
+		fail(p, line, col, "expected a parameter name after '${' (like ${DATA})");
 		return NULL;
 	}
 	while (isalnm(cur(p)))
@@ -301,15 +322,13 @@ static const char *param(parser *p, const char **name, int *nlen)
 	*name = p->src + start;
 	*nlen = (int)(p->pos - start > 64 ? 64 : p->pos - start);
 	if (cur(p) != '}') {
-		fail(p, line, col, "expected '}' to close '${%.*s'", *nlen,
-		     *name);
+		fail(p, line, col, "expected '}' to close '${%.*s'", *nlen, *name);
 		return NULL;
 	}
 	adv(p);
 	const char *v = lookup(p, *name, p->pos - 1 - start);
 	if (!v)
-		fail(p, line, col, "undefined parameter ${%.*s} (pass -D "
-		     "%.*s=...)", *nlen, *name, *nlen, *name);
+		fail(p, line, col, "undefined parameter ${%.*s} (pass -D %.*s=...)", *nlen, *name, *nlen, *name);
 	return v;
 }
 
@@ -333,7 +352,7 @@ static int subst(parser *p, buf *b)
 static int lexstr(parser *p, tok *t)
 {
 	int q = cur(p);
-	buf b = {0};
+	buf b = { 0 };
 
 	adv(p);
 	if (bput(&b, "", 0) < 0)
@@ -375,8 +394,7 @@ static int badnum(parser *p, tok *t)
 	while (isalnm(cur(p)) || cur(p) == '.')
 		adv(p);
 	t->len = (size_t)(p->src + p->pos - t->s);
-	fail(p, t->line, t->col, "malformed number '%.*s'",
-	     (int)(t->len > 40 ? 40 : t->len), t->s);
+	fail(p, t->line, t->col, "malformed number '%.*s'", (int)(t->len > 40 ? 40 : t->len), t->s);
 	return -1;
 }
 
@@ -460,8 +478,7 @@ static int lexparam(parser *p, tok *t)
 	}
 	if (*v == '-' || isdig((unsigned char)*v)) {
 		/* the number lexer, run over the value alone */
-		parser q = { .fn = "-D", .src = v, .line = 1, .col = 1,
-			     .err = why, .errlen = sizeof why };
+		parser q = { .fn = "-D", .src = v, .line = 1, .col = 1, .err = why, .errlen = sizeof why };
 		tok u = { .s = v, .line = 1, .col = 1 };
 		if (lexnum(&q, &u) == 0 && q.pos == strlen(v)) {
 			t->kind = u.kind;
@@ -471,10 +488,11 @@ static int lexparam(parser *p, tok *t)
 		}
 		msg = strchr(why, ' '); /* after q's "-D:line:col:" */
 	}
-	fail(p, t->line, t->col, "${%.*s} is '%.64s'%s%s%s, but outside a "
+	fail(p, t->line, t->col,
+	     "${%.*s} is '%.64s'%s%s%s, but outside a "
 	     "string it must be a number (or true/false); write '${%.*s}' "
-	     "for a string", nlen, name, v, msg ? " (" : "", msg ? msg + 1 :
-	     "", msg ? ")" : "", nlen, name);
+	     "for a string",
+	     nlen, name, v, msg ? " (" : "", msg ? msg + 1 : "", msg ? ")" : "", nlen, name);
 	return -1;
 }
 
@@ -496,18 +514,30 @@ static int lexname(parser *p, tok *t)
 static int punct(int c)
 {
 	switch (c) {
-	case '(': return T_LP;
-	case ')': return T_RP;
-	case '[': return T_LB;
-	case ']': return T_RB;
-	case '{': return T_LC;
-	case '}': return T_RC;
-	case ',': return T_COMMA;
-	case ':': return T_COLON;
-	case '.': return T_DOT;
-	case '=': return T_EQ;
-	case '\n': return T_NL;
-	default: return -1;
+	case '(':
+		return T_LP;
+	case ')':
+		return T_RP;
+	case '[':
+		return T_LB;
+	case ']':
+		return T_RB;
+	case '{':
+		return T_LC;
+	case '}':
+		return T_RC;
+	case ',':
+		return T_COMMA;
+	case ':':
+		return T_COLON;
+	case '.':
+		return T_DOT;
+	case '=':
+		return T_EQ;
+	case '\n':
+		return T_NL;
+	default:
+		return -1;
 	}
 }
 
@@ -523,16 +553,13 @@ static int unexpected(parser *p, tok *t)
 	for (size_t k = 1; k < n; k++)
 		cp = cp << 6 | (s[k] & 0x3f);
 	if (s[0] == '$')
-		fail(p, t->line, t->col, "unexpected character '$' (a "
-		     "parameter is written ${NAME})");
+		fail(p, t->line, t->col, "unexpected character '$' (a parameter is written ${NAME})");
 	else if (s[0] >= 0x20 && s[0] < 0x7f)
 		fail(p, t->line, t->col, "unexpected character '%c'", s[0]);
 	else if (s[0] < 0x80)
-		fail(p, t->line, t->col, "unexpected control character 0x%02x",
-		     s[0]);
+		fail(p, t->line, t->col, "unexpected control character 0x%02x", s[0]);
 	else
-		fail(p, t->line, t->col, "unexpected character '%.*s' (U+%04X)",
-		     (int)n, t->s, cp);
+		fail(p, t->line, t->col, "unexpected character '%.*s' (U+%04X)", (int)n, t->s, cp);
 	return -1;
 }
 
@@ -553,8 +580,7 @@ static int lex(parser *p, tok *t)
 	if (isalph(c))
 		return lexname(p, t);
 	if (c == ';') {
-		fail(p, t->line, t->col, "unexpected ';' (statements are "
-		     "separated by newlines, not ';')");
+		fail(p, t->line, t->col, "unexpected ';' (statements are separated by newlines, not ';')");
 		return -1;
 	}
 	if (c == '$' && nxt(p) == '{')
@@ -734,11 +760,10 @@ static int sep(parser *p, int closer, const char *what, int line)
 	}
 	char c = (char)(closer == T_RP ? ')' : closer == T_RB ? ']' : '}');
 	if (t->kind == T_EOF)
-		fail(p, t->line, t->col, "expected '%c' to close %s opened at "
-		     "line %d, found end of input", c, what, line);
+		fail(p, t->line, t->col, "expected '%c' to close %s opened at line %d, found end of input", c, what,
+		     line);
 	else
-		fail(p, t->line, t->col, "expected ',' or '%c' to close %s "
-		     "opened at line %d, found %s", c, what, line,
+		fail(p, t->line, t->col, "expected ',' or '%c' to close %s opened at line %d, found %s", c, what, line,
 		     desc(t, b, sizeof b));
 	return -1;
 }
@@ -746,8 +771,7 @@ static int sep(parser *p, int closer, const char *what, int line)
 static bool haskw(const ast_node *n, const tok *t)
 {
 	for (size_t k = 0; k < n->nkw; k++)
-		if (strlen(n->kw_names[k]) == t->len &&
-		    memcmp(n->kw_names[k], t->s, t->len) == 0)
+		if (strlen(n->kw_names[k]) == t->len && memcmp(n->kw_names[k], t->s, t->len) == 0)
 			return true;
 	return false;
 }
@@ -775,9 +799,8 @@ static int args(parser *p, ast_node *call)
 		if (t->kind == T_NAME && peek(p, 1)->kind == T_EQ) {
 			tok name = *t;
 			if (haskw(call, &name)) {
-				fail(p, name.line, name.col, "duplicate keyword "
-				     "argument '%.*s'", (int)(name.len > 64 ?
-				     64 : name.len), name.s);
+				fail(p, name.line, name.col, "duplicate keyword argument '%.*s'",
+				     (int)(name.len > 64 ? 64 : name.len), name.s);
 				return -1;
 			}
 			drop(p);
@@ -788,8 +811,7 @@ static int args(parser *p, ast_node *call)
 			seenkw = true;
 		} else {
 			if (seenkw) {
-				fail(p, t->line, t->col, "positional argument "
-				     "after keyword argument");
+				fail(p, t->line, t->col, "positional argument after keyword argument");
 				return -1;
 			}
 			ast_node *v = expr(p);
@@ -838,8 +860,7 @@ static int entry(parser *p, ast_node *n)
 	char b[64];
 	tok *t = peek(p, 0);
 	if (t->kind != T_STR) {
-		fail(p, t->line, t->col, "map keys must be strings, found %s",
-		     desc(t, b, sizeof b));
+		fail(p, t->line, t->col, "map keys must be strings, found %s", desc(t, b, sizeof b));
 		return -1;
 	}
 	if (haskey(n, t->str)) {
@@ -851,8 +872,7 @@ static int entry(parser *p, ast_node *n)
 	drop(p);
 	t = peek(p, 0);
 	if (t->kind != T_COLON) {
-		fail(p, t->line, t->col, "expected ':' after map key '%.64s', "
-		     "found %s", key, desc(t, b, sizeof b));
+		fail(p, t->line, t->col, "expected ':' after map key '%.64s', found %s", key, desc(t, b, sizeof b));
 		free(key);
 		return -1;
 	}
@@ -912,9 +932,8 @@ static ast_node *call(parser *p)
 static ast_node *literal(parser *p, tok *t)
 {
 	static const ast_kind kinds[] = {
-		[T_STR] = AST_STRING, [T_INT] = AST_INT, [T_FLOAT] = AST_FLOAT,
-		[T_TRUE] = AST_BOOL, [T_FALSE] = AST_BOOL, [T_NULL] = AST_NULL,
-		[T_NAME] = AST_NAME,
+		[T_STR] = AST_STRING, [T_INT] = AST_INT,   [T_FLOAT] = AST_FLOAT, [T_TRUE] = AST_BOOL,
+		[T_FALSE] = AST_BOOL, [T_NULL] = AST_NULL, [T_NAME] = AST_NAME,
 	};
 	ast_node *n = mknode(p, kinds[t->kind], t);
 	if (!n)
@@ -943,20 +962,24 @@ static ast_node *primary(parser *p)
 		if (peek(p, 1)->kind == T_LP)
 			return call(p);
 		/* fall through */
-	case T_STR: case T_INT: case T_FLOAT:
-	case T_TRUE: case T_FALSE: case T_NULL:
+	case T_STR:
+	case T_INT:
+	case T_FLOAT:
+	case T_TRUE:
+	case T_FALSE:
+	case T_NULL:
 		return literal(p, t);
 	case T_LB:
 		return list(p);
 	case T_LC:
 		return map(p);
 	case T_DOT:
-		fail(p, t->line, t->col, "expected a value, found '.' (a method "
+		fail(p, t->line, t->col,
+		     "expected a value, found '.' (a method "
 		     "call continues its statement only inside parentheses)");
 		return NULL;
 	default:
-		fail(p, t->line, t->col, "expected a value, found %s",
-		     desc(t, b, sizeof b));
+		fail(p, t->line, t->col, "expected a value, found %s", desc(t, b, sizeof b));
 		return NULL;
 	}
 }
@@ -968,15 +991,14 @@ static ast_node *method(parser *p, ast_node *n)
 	drop(p); /* '.' */
 	tok *t = peek(p, 0);
 	if (t->kind != T_NAME) {
-		fail(p, t->line, t->col, "expected a method name after '.', "
-		     "found %s", desc(t, b, sizeof b));
+		fail(p, t->line, t->col, "expected a method name after '.', found %s", desc(t, b, sizeof b));
 		freenode(n);
 		return NULL;
 	}
 	if (peek(p, 1)->kind != T_LP) {
 		tok *u = peek(p, 1);
-		fail(p, u->line, u->col, "expected '(' after method name "
-		     "'%.*s'", (int)(t->len > 64 ? 64 : t->len), t->s);
+		fail(p, u->line, u->col, "expected '(' after method name '%.*s'", (int)(t->len > 64 ? 64 : t->len),
+		     t->s);
 		freenode(n);
 		return NULL;
 	}
@@ -1000,16 +1022,14 @@ static ast_node *expr(parser *p)
 	ast_node *n = NULL;
 	if (++p->depth > MAX_DEPTH) {
 		tok *t = peek(p, 0);
-		fail(p, t->line, t->col, "nesting too deep (more than %d "
-		     "levels)", MAX_DEPTH);
+		fail(p, t->line, t->col, "nesting too deep (more than %d levels)", MAX_DEPTH);
 		goto out;
 	}
 	n = primary(p);
 	while (n && peek(p, 0)->kind == T_DOT) {
 		if (++p->depth > MAX_DEPTH) { /* each call in a chain nests */
 			tok *t = peek(p, 1);
-			fail(p, t->line, t->col, "nesting too deep (more than "
-			     "%d levels)", MAX_DEPTH);
+			fail(p, t->line, t->col, "nesting too deep (more than %d levels)", MAX_DEPTH);
 			freenode(n);
 			n = NULL;
 			break;
@@ -1039,7 +1059,7 @@ static int addstmt(parser *p, script *s, ast_stmt st)
 static int stmt(parser *p, script *s)
 {
 	char b[64];
-	ast_stmt st = {0};
+	ast_stmt st = { 0 };
 	tok *t = peek(p, 0);
 	st.line = t->line;
 	st.col = t->col;
@@ -1050,10 +1070,9 @@ static int stmt(parser *p, script *s)
 		}
 		drop(p);
 		drop(p);
-	} else if (t->kind >= T_STR && t->kind <= T_NULL &&
-		   peek(p, 1)->kind == T_EQ) {
-		fail(p, t->line, t->col, "cannot assign to %s (the left side "
-		     "of '=' must be a name)", desc(t, b, sizeof b));
+	} else if (t->kind >= T_STR && t->kind <= T_NULL && peek(p, 1)->kind == T_EQ) {
+		fail(p, t->line, t->col, "cannot assign to %s (the left side of '=' must be a name)",
+		     desc(t, b, sizeof b));
 		return -1;
 	}
 	if (!(st.expr = expr(p))) {
@@ -1062,8 +1081,7 @@ static int stmt(parser *p, script *s)
 	}
 	t = peek(p, 0);
 	if (t->kind != T_NL && t->kind != T_EOF) {
-		fail(p, t->line, t->col, "expected end of line after statement, "
-		     "found %s", desc(t, b, sizeof b));
+		fail(p, t->line, t->col, "expected end of line after statement, found %s", desc(t, b, sizeof b));
 		free(st.target);
 		freenode(st.expr);
 		return -1;
@@ -1071,14 +1089,17 @@ static int stmt(parser *p, script *s)
 	return addstmt(p, s, st);
 }
 
-int script_parse(const char *filename, const char *text, size_t len,
-		 const char *const *defines, size_t ndefines,
+int script_parse(const char *filename, const char *text, size_t len, const char *const *defines, size_t ndefines,
 		 script **out, char *err, size_t errlen)
 {
 	parser p = {
 		.fn = filename ? filename : "<script>",
-		.line = 1, .col = 1, .defs = defines, .ndefs = ndefines,
-		.err = err, .errlen = errlen,
+		.line = 1,
+		.col = 1,
+		.defs = defines,
+		.ndefs = ndefines,
+		.err = err,
+		.errlen = errlen,
 	};
 	script *s = NULL;
 	char *src = NULL;

@@ -7,13 +7,12 @@
 
 typedef struct {
 	pond_status code;
-	int errnum;     /* the errno of a failed system call, or 0 */
+	int errnum; /* the errno of a failed system call, or 0 */
 	char msg[8192];
 } pond_err;
 
 /* Sets err (if not NULL) and returns -1. */
-int pond_fail(pond_err *err, pond_status code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int pond_fail(pond_err *err, pond_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The same for a failed system call: the message gets ": strerror(errnum)"
  * appended and err->errnum keeps the value, so that callers classify by
@@ -22,7 +21,6 @@ int pond_fail_errno(pond_err *err, pond_status code, int errnum, const char *fmt
 	__attribute__((format(printf, 4, 5)));
 
 /* Prefixes the existing message with "prefix: ". Returns -1. */
-int pond_wrap(pond_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int pond_wrap(pond_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

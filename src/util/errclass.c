@@ -6,7 +6,8 @@
 
 const char *error_class_name(error_class c)
 {
-	static const char *const names[] = { "none", "input", "resource", "internal", "timeout", "lost", "I/O", "resource" };
+	static const char *const names[] = { "none",    "input", "resource", "internal",
+					     "timeout", "lost",  "I/O",      "resource" };
 	return c >= EC_NONE && c <= EC_NOSPACE ? names[c] : "internal";
 }
 

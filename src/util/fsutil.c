@@ -3,9 +3,9 @@
 #include "util/fsutil.h"
 
 #include <dirent.h>
-#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -117,8 +117,7 @@ int fs_list(const char *dir, char ***names, size_t *n, pond_err *err)
 	*n = 0;
 	*names = NULL;
 	if (!d)
-		return pond_fail_errno(err, errno == ENOENT ? POND_EINPUT : POND_EIO, errno,
-				 "%s", dir);
+		return pond_fail_errno(err, errno == ENOENT ? POND_EINPUT : POND_EIO, errno, "%s", dir);
 	*names = xmalloc(cap * sizeof(char *));
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -179,8 +178,8 @@ static int walk(const char *root, const char *rel, strvec *out, dir_id *up, size
 	}
 	for (size_t k = 0; k < depth; k++)
 		if (up[k].dev == st.st_dev && up[k].ino == st.st_ino) {
-			rc = pond_fail(err, POND_EINPUT, "%s: a symbolic link loop (it leads back to a directory above it)",
-				       dir);
+			rc = pond_fail(err, POND_EINPUT,
+				       "%s: a symbolic link loop (it leads back to a directory above it)", dir);
 			goto out;
 		}
 	if (depth >= FS_WALK_MAX_DEPTH) {
@@ -333,8 +332,7 @@ int fs_read(const char *path, char **out, size_t *len, pond_err *err)
 
 	*out = NULL;
 	if (!f)
-		return pond_fail_errno(err, errno == ENOENT ? POND_EINPUT : POND_EIO, errno,
-				 "%s", path);
+		return pond_fail_errno(err, errno == ENOENT ? POND_EINPUT : POND_EIO, errno, "%s", path);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sb_addn(&b, buf, n);
 	if (ferror(f)) {

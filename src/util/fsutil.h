@@ -5,17 +5,17 @@
 #define POND_UTIL_FSUTIL_H
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
 int fs_mkdir_p(const char *path, pond_err *err);
-int fs_rm_rf(const char *path, pond_err *err);        /* missing is fine */
+int fs_rm_rf(const char *path, pond_err *err); /* missing is fine */
 bool fs_exists(const char *path);
 bool fs_is_dir(const char *path);
-bool fs_dir_is_empty(const char *path);               /* true if missing */
-int64_t fs_size(const char *path);                    /* -1 if missing */
+bool fs_dir_is_empty(const char *path); /* true if missing */
+int64_t fs_size(const char *path);      /* -1 if missing */
 
 /* Sorted names in dir (no . and ..); *names is a NULL-terminated array,
  * free with fs_free_list. */
@@ -28,8 +28,8 @@ void fs_free_list(char **names);
 #define FS_WALK_MAX_DEPTH 256
 int fs_walk(const char *dir, char ***rel, size_t *n, pond_err *err);
 
-int fs_fsync_path(const char *path, pond_err *err);   /* file or dir */
-int fs_fsync_tree(const char *dir, pond_err *err);    /* files, then dirs */
+int fs_fsync_path(const char *path, pond_err *err); /* file or dir */
+int fs_fsync_tree(const char *dir, pond_err *err);  /* files, then dirs */
 /* Starts writing every file below dir back to disk and returns at once
  * (Linux sync_file_range): a later fsync then finds little left to do. */
 void fs_start_writeback(const char *dir);
@@ -46,7 +46,7 @@ int fs_read(const char *path, char **out, size_t *len, pond_err *err);
 
 /* Absolute, normalised version of path (need not exist); caller frees. */
 char *fs_abspath(const char *path);
-char *fs_dirname(const char *path);                   /* caller frees */
+char *fs_dirname(const char *path); /* caller frees */
 
 /* path with symlinks resolved; for a path that does not exist (yet), the
  * real path of its longest existing ancestor plus the rest. Absolute,
@@ -60,6 +60,6 @@ bool fs_path_within(const char *inner, const char *outer);
  * process that must not keep its parent's files open: a lock, the pipe
  * a reader waits on for EOF. */
 void fs_close_fds(int keep);
-const char *fs_basename(const char *path);            /* points into path */
+const char *fs_basename(const char *path); /* points into path */
 
 #endif

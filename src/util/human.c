@@ -10,10 +10,9 @@ static const struct {
 	const char *unit;
 	double bytes;
 } units[] = {
-	{ "", 1 },	       { "B", 1 },		   { "KB", 1e3 },		  { "MB", 1e6 },
-	{ "GB", 1e9 },	       { "TB", 1e12 },		   { "KiB", 1024.0 },		  { "MiB", 1048576.0 },
-	{ "GiB", 1073741824.0 }, { "TiB", 1099511627776.0 }, { "K", 1e3 },		  { "M", 1e6 },
-	{ "G", 1e9 },	       { "T", 1e12 },
+	{ "", 1 },      { "B", 1 },        { "KB", 1e3 },        { "MB", 1e6 },           { "GB", 1e9 },
+	{ "TB", 1e12 }, { "KiB", 1024.0 }, { "MiB", 1048576.0 }, { "GiB", 1073741824.0 }, { "TiB", 1099511627776.0 },
+	{ "K", 1e3 },   { "M", 1e6 },      { "G", 1e9 },         { "T", 1e12 },
 };
 
 int human_parse_bytes(const char *s, int64_t *out)

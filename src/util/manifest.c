@@ -74,7 +74,7 @@ int manifest_read(const char *dir, manifest *m, char *hash, pond_err *err)
 	}
 	if (hash)
 		hash_of(text, len, hash);
-	json_array_foreach(json_object_get(doc, "files"), i, f)
+	json_array_foreach (json_object_get(doc, "files"), i, f)
 		manifest_add(m, json_string_value(json_array_get(f, 0)) ? json_string_value(json_array_get(f, 0)) : "",
 			     json_integer_value(json_array_get(f, 1)), json_integer_value(json_array_get(f, 2)));
 out:

@@ -16,8 +16,8 @@
 #define MANIFEST_NAME "_manifest.json"
 
 typedef struct {
-	char *path;    /* relative to the task directory */
-	int64_t rows;  /* -1 when unknown (a CSV part of a partitioned sink) */
+	char *path;   /* relative to the task directory */
+	int64_t rows; /* -1 when unknown (a CSV part of a partitioned sink) */
 	int64_t bytes;
 } mfile;
 

@@ -12,12 +12,15 @@ typedef struct {
 	size_t len, cap;
 } sb;
 
-#define SB_INIT { NULL, 0, 0 }
+#define SB_INIT            \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 void sb_init(sb *b);
-void sb_release(sb *b);                /* frees, back to empty */
-char *sb_detach(sb *b);                /* caller frees; never NULL */
-const char *sb_str(const sb *b);       /* "" when empty */
+void sb_release(sb *b);          /* frees, back to empty */
+char *sb_detach(sb *b);          /* caller frees; never NULL */
+const char *sb_str(const sb *b); /* "" when empty */
 void sb_add(sb *b, const char *s);
 void sb_addn(sb *b, const char *s, size_t n);
 void sb_addf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
