@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# README command 2: build pond and run the whole test suite, twice: a
-# normal build, then an AddressSanitizer + UBSan build. Then fuzzes the
-# script parser briefly (FUZZ_SECONDS, default 30).
+# README command 2: lint the sources (scripts/lint.sh), then build pond and
+# run the whole test suite, twice: a normal build, then an AddressSanitizer
+# + UBSan build. Then fuzzes the script parser briefly (FUZZ_SECONDS,
+# default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
-bash scripts/setup-test-deps.sh   # Slurm + munge for tests/slurm
+bash scripts/setup.sh             # DuckDB, which lint's clang-tidy reads
+bash scripts/setup-test-deps.sh   # Slurm + munge for tests/slurm; the linters
+
+echo "== lint"
+bash scripts/lint.sh
 
 echo "== build and test"
 bash scripts/build.sh build
