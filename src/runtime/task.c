@@ -5,7 +5,7 @@
  * (a fresh connection each), because opening DuckDB (~9 ms) would
  * otherwise dominate small tasks. A child that crashes or is killed takes
  * only its current task with it; the next task gets a new child. The child
- * commits its own output (fsync, then one rename); the worker reports. */
+ * commits its own output (one rename, see commit()); the worker reports. */
 #include "runtime/task.h"
 
 #include <errno.h>
