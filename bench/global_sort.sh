@@ -94,6 +94,6 @@ log "verify: rows input $n_in pond $n_p duckdb $n_d; checksum input $sum_in pond
 
 R=$(ratio "$T_pond" "$T_duckdb")
 MET=no
-le "$R" 1.5 && MET=yes
+le "$R" 1.4 && MET=yes
 top_tasks "$WORK/pond.best" 6 >&2
-report global_sort "$T_pond" "$T_duckdb" "$R" "<= 1.5" "$MET" "$C_pond" "$C_duckdb"
+report global_sort "$T_pond" "$T_duckdb" "$R" "<= 1.4" "$MET" "$C_pond" "$C_duckdb"
