@@ -88,6 +88,9 @@ typedef struct {
 	double inject_p;     /* fault injection: probability per attempt */
 	uint64_t inject_seed;
 	bool keep_intermediates; /* keep shuffle/materialised data after success */
+	const char *report;      /* --report: write the run report (one HTML
+				  * file) here at the end, also when the run
+				  * fails; NULL = none */
 } pond_options;
 
 typedef struct pond_session pond_session;
@@ -152,8 +155,24 @@ POND_API pond_status pond_explain(pond_session *s, FILE *out);
  * POND_EIO (the job directory or an output could not be written, or every
  * worker was lost), POND_EINTR (pond_interrupt) or POND_EINTERNAL. A
  * failed or interrupted run is finished by running it again with
- * o.resume set. */
+ * o.resume set. Once it holds the job directory, it writes
+ * DIR/trace.json at its end, and the run report to o.report if set (see
+ * pond_report), whether the run succeeded or not; o.report's directory
+ * must exist (else POND_EUSAGE before anything runs), and a report that
+ * cannot be written is said on stderr without changing the status. */
 POND_API pond_status pond_run(pond_session *s);
+
+/* Makes the run report of the job directory job_dir from its plan.json,
+ * journal.jsonl and events.jsonl, also of a run that failed or was
+ * killed: one self-contained HTML page (no network fetches) written to
+ * html_path (NULL = job_dir/report.html), and job_dir/trace.json (Chrome's
+ * trace format) unless a run holds the job directory's lock (it writes
+ * its own at its end). Both are written atomically (a temporary file,
+ * then rename). Reads the files as they are; runs nothing. The path
+ * written is in *written (lives until the next call on the session; may
+ * be NULL). Returns POND_OK, POND_EUSAGE (not a job directory pond has
+ * run) or POND_EIO. */
+POND_API pond_status pond_report(pond_session *s, const char *job_dir, const char *html_path, const char **written);
 
 /* Async-signal-safe: asks a running pond_run to stop (call it from a
  * SIGINT/SIGTERM handler). The run stops its workers, publishes nothing

@@ -23,6 +23,7 @@
 #include "exec/scheduler.h"
 #include "plan/bind.h"
 #include "plan/physical.h"
+#include "report/report.h"
 #include "runtime/transport.h"
 #include "script/ast.h"
 #include "script/interp.h"
@@ -39,6 +40,7 @@ struct pond_session {
 	char *script_path;
 	double t0;       /* when the session was made (clock_mono) */
 	bool mpi_joined; /* pond_mpi_join: leave the MPI job when freed */
+	char *written;   /* pond_report's page */
 };
 
 void pond_options_init(pond_options *o)
@@ -57,6 +59,7 @@ pond_status pond_session_new(const pond_options *o, pond_session **out)
 		s->defines[i] = xstrdup(o->defines[i]);
 	s->o.defines = (const char *const *)s->defines;
 	s->o.job_dir = o->job_dir ? xstrdup(o->job_dir) : NULL;
+	s->o.report = o->report ? xstrdup(o->report) : NULL;
 	s->t0 = clock_mono();
 	if (s->o.max_attempts <= 0)
 		s->o.max_attempts = 3;
@@ -72,6 +75,8 @@ void pond_session_free(pond_session *s)
 		free(s->defines[i]);
 	free(s->defines);
 	free((char *)s->o.job_dir);
+	free((char *)s->o.report);
+	free(s->written);
 	lplan_free(s->lp);
 	free(s->script_path);
 	if (s->mpi_joined)
@@ -238,7 +243,8 @@ static long cores(void)
 	return n > 0 ? n : 1;
 }
 
-/* Step 3: the workers, local processes or MPI ranks. */
+/* Step 3: the workers, local processes or MPI ranks; the journal's "run"
+ * line says how many (the run report's first record of this run). */
 static int start_transport(run *r)
 {
 	const pond_options *o = &r->s->o;
@@ -248,7 +254,8 @@ static int start_transport(run *r)
 	if (!r->t)
 		return -1;
 	r->workers = r->t->ops->nworkers(r->t);
-	return 0;
+	return journal_append(&r->j, (journal_entry){ .event = "run", .workers = r->workers, .resume = o->resume },
+			      true, &r->s->err);
 }
 
 /* Step 4: every task run and committed; the workers stopped either way. */
@@ -345,6 +352,40 @@ static void summary(const run *r)
 		r->workers);
 }
 
+/* --report's directory must be there before anything runs. */
+static int check_report_path(pond_session *s)
+{
+	char *dir;
+	int rc = 0;
+
+	if (!s->o.report)
+		return 0;
+	dir = fs_dirname(s->o.report);
+	if (!*s->o.report || fs_is_dir(s->o.report))
+		rc = pond_fail(&s->err, POND_EUSAGE, "--report %s: give the path of a file to write", s->o.report);
+	else if (!fs_is_dir(dir))
+		rc = pond_fail(&s->err, POND_EUSAGE, "--report %s: directory %s does not exist", s->o.report, dir);
+	free(dir);
+	return rc;
+}
+
+/* Step 8, after any run that held the job directory: trace.json and the
+ * run report, from what the journal and events.jsonl now hold. A failure
+ * here is said, and does not change how the run went. */
+static void observe(run *r)
+{
+	pond_err e = { 0 };
+	char *trace = xasprintf("%s/trace.json", r->pp->job_dir);
+	char *html = r->s->o.report ? fs_abspath(r->s->o.report) : NULL;
+
+	if (report_make(r->pp->job_dir, html, trace, &e))
+		fprintf(stderr, "pond: the run report could not be written: %s\n", e.msg);
+	else if (html && r->s->o.progress != POND_PROGRESS_NONE)
+		fprintf(stderr, "pond: report: %s\n", html);
+	free(trace);
+	free(html);
+}
+
 pond_status pond_run(pond_session *s)
 {
 	run r = { .s = s, .j = JOURNAL_INIT };
@@ -352,6 +393,8 @@ pond_status pond_run(pond_session *s)
 
 	memset(&s->err, 0, sizeof(s->err));
 	rc = check_interrupt(s);
+	if (!rc)
+		rc = check_report_path(s);
 	if (!rc)
 		rc = build(s, &r.pp);
 	if (!rc)
@@ -365,6 +408,12 @@ pond_status pond_run(pond_session *s)
 	if (!rc) {
 		clean_up(&r);
 		summary(&r);
+	} else if (r.j.fd >= 0) {
+		journal_append(&r.j, (journal_entry){ .event = "stopped", .error = s->err.msg }, true, NULL);
+	}
+	if (r.j.fd >= 0) { /* the job directory was made ready: report it */
+		journal_close(&r.j);
+		observe(&r);
 	}
 	journal_close(&r.j);
 	prepared_release(&r.prep); /* the lock goes last */
@@ -397,4 +446,40 @@ pond_status pond_mpi_join(pond_session *s, bool *worker)
 	}
 	s->o.mpi = size > 1; /* a single rank runs local workers */
 	return POND_OK;
+}
+
+pond_status pond_report(pond_session *s, const char *job_dir, const char *html_path, const char **written)
+{
+	char *dir = fs_abspath(job_dir), *marker = xasprintf("%s/" JOBDIR_MARKER, dir);
+	char *html = html_path ? fs_abspath(html_path) : xasprintf("%s/report.html", dir);
+	char *trace = xasprintf("%s/trace.json", dir);
+	jobdir *jd = NULL;
+	int rc = 0;
+
+	memset(&s->err, 0, sizeof(s->err));
+	free(s->written);
+	s->written = NULL;
+	if (!fs_exists(marker))
+		rc = pond_fail(&s->err, POND_EUSAGE, "%s is not a pond job directory (it has no %s)", dir,
+			       JOBDIR_MARKER);
+	/* a run that holds the lock writes its own trace.json at its end */
+	if (!rc && jobdir_open(dir, &jd, &s->err)) {
+		memset(&s->err, 0, sizeof(s->err));
+		free(trace);
+		trace = NULL;
+	}
+	if (!rc)
+		rc = report_make(dir, html, trace, &s->err);
+	jobdir_close(jd);
+	if (!rc) {
+		s->written = html;
+		html = NULL;
+	}
+	if (written)
+		*written = s->written;
+	free(html);
+	free(trace);
+	free(marker);
+	free(dir);
+	return rc ? failed(s) : POND_OK;
 }

@@ -15,7 +15,7 @@ static const char *usage_run =
 	"                [--threads T] [--memory-limit SIZE] [--seed S]\n"
 	"                [--progress auto|plain|none] [--max-attempts N]\n"
 	"                [--task-timeout SECONDS] [--speculate] [--inject-faults P[,SEED]]\n"
-	"                [--keep-intermediates]\n"
+	"                [--keep-intermediates] [--report FILE.html]\n"
 	"\n"
 	"Runs a pipeline script on this machine's cores (or, under mpirun/srun, on\n"
 	"the MPI ranks). Output directories get _SUCCESS when complete.\n"
@@ -37,7 +37,17 @@ static const char *usage_run =
 	"  --inject-faults P[,SEED]  kill task attempts with probability P at seeded\n"
 	"                     random points (start, mid-query, before/after commit)\n"
 	"  --keep-intermediates  keep shuffle and other intermediate files in the job\n"
-	"                     directory after success (they are removed by default)\n";
+	"                     directory after success (they are removed by default)\n"
+	"  --report FILE.html write a self-contained run report (stages, task times,\n"
+	"                     timeline, failures) at the end, also when the run fails;\n"
+	"                     every run also writes DIR/trace.json (open it in Perfetto)\n";
+
+static const char *usage_report =
+	"usage: pond report JOBDIR [-o FILE.html]\n"
+	"\n"
+	"Makes the run report of a job directory, also of a run that failed or was\n"
+	"killed: one self-contained HTML page (default JOBDIR/report.html) and\n"
+	"JOBDIR/trace.json. Prints the page's path.\n";
 
 static const char *usage_explain =
 	"usage: pond explain SCRIPT [-D NAME=VALUE]... [--job-dir DIR] [--seed S]\n"
@@ -50,6 +60,7 @@ static const char *usage_main =
 	"\n"
 	"  run SCRIPT       run a pipeline script\n"
 	"  explain SCRIPT   show how a script would run\n"
+	"  report JOBDIR    make the HTML report of a run (also a failed one)\n"
 	"  version          print the version\n"
 	"  help [COMMAND]   show help\n";
 
@@ -205,6 +216,12 @@ static int set_inject_faults(cli *c, const char *v)
 	return errno || end == v || *end || c->o.inject_p < 0 || c->o.inject_p > 1 ? -1 : 0;
 }
 
+static int set_report(cli *c, const char *v)
+{
+	c->o.report = v;
+	return *v ? 0 : -1;
+}
+
 static int set_resume(cli *c, const char *v)
 {
 	(void)v;
@@ -248,6 +265,7 @@ static const struct flag {
 	{ "--task-timeout", true, false, set_task_timeout, "--task-timeout takes a number of seconds > 0, not '%s'" },
 	{ "--inject-faults", true, false, set_inject_faults,
 	  "--inject-faults takes P[,SEED] with 0 <= P <= 1, not '%s'" },
+	{ "--report", true, false, set_report, "--report takes the path of an HTML file to write, not '%s'" },
 	{ "--resume", false, false, set_resume, NULL },
 	{ "--speculate", false, false, set_speculate, NULL },
 	{ "--keep-intermediates", false, false, set_keep_intermediates, NULL },
@@ -340,6 +358,43 @@ static int cmd_run(int argc, char **argv, bool explain)
 	return status_exit(st);
 }
 
+/* pond report JOBDIR [-o FILE.html] */
+static int cmd_report(int argc, char **argv)
+{
+	const char *dir = NULL, *out = NULL, *written = NULL;
+	pond_options o;
+	pond_session *s = NULL;
+	pond_status st;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_report, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-o")) {
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", "-o", usage_report);
+			out = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return usage_error("unknown option '%s'", argv[i], usage_report);
+		} else if (!dir) {
+			dir = argv[i];
+		} else {
+			return usage_error("unexpected argument '%s' (one job directory)", argv[i], usage_report);
+		}
+	}
+	if (!dir)
+		return usage_error("%s", "missing the JOBDIR to report on", usage_report);
+	pond_options_init(&o);
+	pond_session_new(&o, &s);
+	st = pond_report(s, dir, out, &written);
+	if (st == POND_OK)
+		printf("%s\n", written);
+	else
+		fprintf(stderr, "pond: %s\n", pond_errmsg(s));
+	pond_session_free(s);
+	return status_exit(st);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -352,6 +407,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2, false);
 	if (!strcmp(cmd, "explain"))
 		return cmd_run(argc - 2, argv + 2, true);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc - 2, argv + 2);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("pond %s\n", POND_VERSION);
 		return 0;
@@ -364,6 +421,8 @@ int main(int argc, char **argv)
 			fputs(usage_run, stdout);
 		else if (!strcmp(topic, "explain"))
 			fputs(usage_explain, stdout);
+		else if (!strcmp(topic, "report"))
+			fputs(usage_report, stdout);
 		else
 			return usage_error("no help for '%s'", topic, usage_main);
 		return 0;

@@ -124,22 +124,50 @@ void engine_close(engine *e)
 	free(e);
 }
 
-/* A fresh connection, then the attempt's threads and memory limit. */
+/* The metrics DuckDB's profiler keeps for a task (task_metrics): only
+ * the query-level ones, so that no operator is timed. Profiling settings
+ * are the connection's, so every task sets them again. */
+#define PROFILING                                                                              \
+	"PRAGMA enable_profiling = 'no_output'; SET custom_profiling_settings = "              \
+	"'{\"SYSTEM_PEAK_BUFFER_MEMORY\": \"true\", \"SYSTEM_PEAK_TEMP_DIR_SIZE\": \"true\", " \
+	"\"CUMULATIVE_ROWS_SCANNED\": \"true\"}'"
+
+/* A fresh connection, then the attempt's threads and memory limit and
+ * profiling, in one call (each call costs a round through the parser). */
 static int begin_task(eng *e, error_class *cls, pond_err *err)
 {
-	char sql[128];
-	int rc;
+	char sql[512];
 
 	if (duckdb_connect(e->db, &e->con) != DuckDBSuccess) {
 		*cls = EC_INTERNAL;
 		return pond_fail(err, POND_ETASK, "cannot connect to DuckDB");
 	}
-	snprintf(sql, sizeof(sql), "SET threads = %lld", (long long)e->a->threads);
-	rc = run(e, sql, NULL, cls, err);
-	snprintf(sql, sizeof(sql), "SET memory_limit = '%lldB'", (long long)e->a->memory_limit);
-	if (!rc)
-		rc = run(e, sql, NULL, cls, err);
-	return rc;
+	snprintf(sql, sizeof(sql), "SET threads = %lld; SET memory_limit = '%lldB'; " PROFILING,
+		 (long long)e->a->threads, (long long)e->a->memory_limit);
+	return run(e, sql, NULL, cls, err);
+}
+
+/* One query-level metric of the last statement, or -1. */
+static int64_t metric(duckdb_profiling_info p, const char *key)
+{
+	duckdb_value v = duckdb_profiling_info_get_value(p, key);
+	int64_t x = v ? duckdb_get_int64(v) : -1;
+
+	if (v)
+		duckdb_destroy_value(&v);
+	return x;
+}
+
+/* What DuckDB's profiler measured of the task's main statement. */
+static void take_profile(eng *e, task_metrics *m)
+{
+	duckdb_profiling_info p = duckdb_get_profiling_info(e->con);
+
+	if (!p)
+		return;
+	m->peak_mem = metric(p, "SYSTEM_PEAK_BUFFER_MEMORY");
+	m->spill = metric(p, "SYSTEM_PEAK_TEMP_DIR_SIZE");
+	m->rows_in = metric(p, "CUMULATIVE_ROWS_SCANNED");
 }
 
 static bool is_parquet(const char *name)
@@ -584,6 +612,8 @@ static int run_output(eng *e, task_result *res, error_class *cls, pond_err *err)
 		rc = run(e, o->prelude, NULL, cls, err);
 	if (!rc)
 		rc = writers[o->kind](e, &sql, res, cls, err);
+	if (!rc)
+		take_profile(e, &res->m);
 	sb_release(&sql);
 	return rc;
 }

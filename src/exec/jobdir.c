@@ -33,9 +33,19 @@ static const struct {
 	const char *name;
 	bool clean;
 } own[] = {
-	{ JOBDIR_MARKER, false },  { "lock", false },        { "plan.json", true },      { "plan.json.tmp", true },
-	{ "journal.jsonl", true }, { "events.jsonl", true }, { "data", true },           { "tmp", true },
-	{ "log", true },           { "trace.json", true },   { "trace.json.tmp", true },
+	{ JOBDIR_MARKER, false },
+	{ "lock", false },
+	{ "plan.json", true },
+	{ "plan.json.tmp", true },
+	{ "journal.jsonl", true },
+	{ "events.jsonl", true },
+	{ "data", true },
+	{ "tmp", true },
+	{ "log", true },
+	{ "trace.json", true },
+	{ "trace.json.tmp", true },
+	{ "report.html", true },
+	{ "report.html.tmp", true },
 };
 #define TRASH_PREFIX ".trash-" /* + pid: intermediates being deleted */
 

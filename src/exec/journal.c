@@ -83,9 +83,10 @@ int journal_flush(journal *j, bool force, pond_err *err)
 	return 0;
 }
 
-void journal_attempt(journal *j, const task_result *r)
+void journal_attempt(journal *j, const task_result *r, double start, int w, const char *where)
 {
-	write_line(j->events_fd, codec_event_line(r, clock_unix()), NULL);
+	event_entry e = { .res = r, .start = start, .t = clock_unix(), .worker = w, .where = where };
+	write_line(j->events_fd, codec_event_line(&e), NULL);
 }
 
 /* By id, then by line: the last line of an id is its last commit. */

@@ -37,7 +37,9 @@ void journal_close(journal *j);
 int journal_append(journal *j, journal_entry e, bool sync, pond_err *err);
 /* fsyncs what needs it; with `force` false only if a second has passed. */
 int journal_flush(journal *j, bool force, pond_err *err);
-void journal_attempt(journal *j, const task_result *r); /* events.jsonl */
+/* Appends attempt r's line to events.jsonl: its result, when it was sent
+ * (start, unix seconds) to worker w (described as `where`), and now. */
+void journal_attempt(journal *j, const task_result *r, double start, int w, const char *where);
 
 /* A task the journal shows committed, with the hash of its output's
  * manifest ("" from an older journal that recorded none: not checked). */

@@ -55,6 +55,7 @@ typedef struct {
 	double seen;    /* last message from this worker */
 	bool dead;      /* lost for good (an MPI rank cannot be replaced) */
 	bool cancelled; /* told to cancel, waiting for it to say so */
+	double sent;    /* when it was sent, unix seconds (events.jsonl) */
 } wstate;
 
 typedef struct {
@@ -194,7 +195,7 @@ static int dispatch(sched *s, int w, size_t i)
 		ts->seq = a.attempt;
 		ts->state = T_RUNNING;
 		ts->running++;
-		s->w[w] = (wstate){ (int)i, ts->seq, clock_mono(), clock_mono(), false, false };
+		s->w[w] = (wstate){ (int)i, ts->seq, clock_mono(), clock_mono(), false, false, clock_unix() };
 		journal_append(s->j,
 			       (journal_entry){ .event = "start",
 						.task = task_id(s, i),
@@ -369,7 +370,7 @@ static void on_result(sched *s, int w, const task_result *res)
 	if (i < 0 || res->attempt != s->w[w].seq)
 		return; /* a late answer from an attempt we gave up on */
 	ts = &s->ts[i];
-	journal_attempt(s->j, res);
+	journal_attempt(s->j, res, s->w[w].sent, w, s->t->ops->describe(s->t, w));
 	if (res->ok)
 		return on_commit(s, w, (size_t)i, res);
 	journal_append(s->j,
@@ -396,8 +397,9 @@ static void worker_lost(sched *s, int w, const char *why)
 		task_result lost = { .task = xstrdup(task_id(s, (size_t)i)),
 				     .attempt = s->w[w].seq,
 				     .cls = EC_LOST,
-				     .error = xstrdup(why) };
-		journal_attempt(s->j, &lost);
+				     .error = xstrdup(why),
+				     .m = TASK_METRICS_NONE };
+		journal_attempt(s->j, &lost, s->w[w].sent, w, desc);
 		task_result_release(&lost);
 		attempt_failed(s, (size_t)i, EC_LOST, why, NULL);
 	}

@@ -72,4 +72,5 @@ void task_result_release(task_result *r)
 	free(r->sql);
 	free(r->step);
 	memset(r, 0, sizeof(*r));
+	r->m = TASK_METRICS_NONE;
 }

@@ -149,6 +149,24 @@ typedef struct {
 
 void task_attempt_release(task_attempt *a);
 
+/* What an attempt cost, measured in its task process: -1 where not
+ * measured (a crash, a failed statement, an older events.jsonl). DuckDB's
+ * profiling of the task's main statement gives peak_mem, spill and
+ * rows_in; the process's own counters give cpu_ms (getrusage: every DuckDB
+ * thread, Parquet writing included) and read/written (/proc/self/io rchar
+ * and wchar: DuckDB's total_bytes_read/written count only a database
+ * file's I/O, which an in-memory database has none of). */
+typedef struct {
+	double cpu_ms;       /* user + system CPU time */
+	int64_t peak_mem;    /* DuckDB's peak buffer memory (system_peak_buffer_memory) */
+	int64_t spill;       /* DuckDB's peak temp directory size: bytes spilled */
+	int64_t rows_in;     /* rows scanned (cumulative_rows_scanned) */
+	int64_t read_bytes;  /* bytes read by the process (files, spill) */
+	int64_t write_bytes; /* bytes written (outputs, spill) */
+} task_metrics;
+
+#define TASK_METRICS_NONE ((task_metrics){ -1, -1, -1, -1, -1, -1 })
+
 /* How an attempt ended, as the task child, the worker and the scheduler
  * see it. */
 typedef struct {
@@ -167,6 +185,7 @@ typedef struct {
 	char *sql;         /* failed: the statement that failed, or NULL */
 	char *step;        /* failed: the script step it failed in, or NULL */
 	double ms;         /* the attempt's duration, as the worker saw it */
+	task_metrics m;    /* what it cost (set by the task child) */
 } task_result;
 
 void task_result_release(task_result *r);

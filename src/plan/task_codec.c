@@ -360,6 +360,42 @@ codec_cmd codec_read_cmd(const char *text, ptask *t, task_attempt *a)
 	return c;
 }
 
+/* The metrics that were measured (>= 0); the rest are left out. */
+static void metrics_json(json_t *o, const task_metrics *m)
+{
+	if (m->cpu_ms >= 0)
+		json_object_set_new(o, "cpu_ms", json_real(m->cpu_ms));
+	if (m->peak_mem >= 0)
+		json_object_set_new(o, "peak_mem", json_integer(m->peak_mem));
+	if (m->spill >= 0)
+		json_object_set_new(o, "spill", json_integer(m->spill));
+	if (m->rows_in >= 0)
+		json_object_set_new(o, "rows_in", json_integer(m->rows_in));
+	if (m->read_bytes >= 0)
+		json_object_set_new(o, "read", json_integer(m->read_bytes));
+	if (m->write_bytes >= 0)
+		json_object_set_new(o, "written", json_integer(m->write_bytes));
+}
+
+/* An integer member, or -1 when absent. */
+static int64_t get_opt(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+static void metrics_from(const json_t *o, task_metrics *m)
+{
+	const json_t *cpu = json_object_get(o, "cpu_ms");
+
+	m->cpu_ms = json_is_number(cpu) ? json_number_value(cpu) : -1;
+	m->peak_mem = get_opt(o, "peak_mem");
+	m->spill = get_opt(o, "spill");
+	m->rows_in = get_opt(o, "rows_in");
+	m->read_bytes = get_opt(o, "read");
+	m->write_bytes = get_opt(o, "written");
+}
+
 /* The result's members in the order events.jsonl shows them. */
 static json_t *result_json(const task_result *r)
 {
@@ -384,6 +420,7 @@ static json_t *result_json(const task_result *r)
 	set_str(o, "task", r->task);
 	json_object_set_new(o, "attempt", json_integer(r->attempt));
 	json_object_set_new(o, "ms", json_real(r->ms));
+	metrics_json(o, &r->m);
 	return o;
 }
 
@@ -398,6 +435,7 @@ int codec_read_result(const char *text, task_result *r)
 	const char *manifest = json_string_value(json_object_get(o, "manifest"));
 
 	memset(r, 0, sizeof(*r));
+	r->m = TASK_METRICS_NONE;
 	if (!json_is_object(o)) {
 		json_decref(o);
 		return -1;
@@ -420,6 +458,7 @@ int codec_read_result(const char *text, task_result *r)
 	r->sql = get_str(o, "sql");
 	r->step = get_str(o, "step");
 	r->ms = json_number_value(json_object_get(o, "ms"));
+	metrics_from(o, &r->m);
 	json_decref(o);
 	return 0;
 }
@@ -447,7 +486,41 @@ char *codec_journal_line(const journal_entry *e)
 		json_object_set_new(o, "class", json_string(error_class_name(r->cls)));
 		json_object_set_new(o, "error", json_string(r->error ? r->error : "?"));
 	}
+	if (!strcmp(e->event, "run")) {
+		json_object_set_new(o, "workers", json_integer(e->workers));
+		json_object_set_new(o, "resume", json_boolean(e->resume));
+	}
+	set_str(o, "error", e->error);
 	return dump(o, JSON_COMPACT);
+}
+
+int codec_read_journal(const char *line, journal_rec *r)
+{
+	json_t *o = json_loads(line, 0, NULL);
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "event"))) {
+		json_decref(o);
+		return -1;
+	}
+	r->event = get_str(o, "event");
+	r->task = get_str(o, "task");
+	r->worker = get_str(o, "worker");
+	r->error = get_str(o, "error");
+	r->t = json_number_value(json_object_get(o, "t"));
+	r->attempt = (int)get_int(o, "attempt");
+	r->workers = (int)get_int(o, "workers");
+	json_decref(o);
+	return 0;
+}
+
+void journal_rec_release(journal_rec *r)
+{
+	free(r->event);
+	free(r->task);
+	free(r->worker);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
 }
 
 int codec_journal_commit(const char *line, char **task, char *hash)
@@ -466,9 +539,93 @@ int codec_journal_commit(const char *line, char **task, char *hash)
 	return found;
 }
 
-char *codec_event_line(const task_result *r, double t)
+char *codec_event_line(const event_entry *e)
 {
-	json_t *o = result_json(r);
-	json_object_set_new(o, "t", json_real(t));
+	json_t *o = result_json(e->res);
+
+	if (e->start > 0)
+		json_object_set_new(o, "start", json_real(e->start));
+	json_object_set_new(o, "worker", json_integer(e->worker));
+	set_str(o, "where", e->where);
+	json_object_set_new(o, "t", json_real(e->t));
 	return dump(o, JSON_COMPACT);
+}
+
+int codec_read_event(const char *line, event_rec *r)
+{
+	const json_t *w;
+	json_t *o;
+
+	memset(r, 0, sizeof(*r));
+	r->worker = -1;
+	if (codec_read_result(line, &r->res) != 0)
+		return -1; /* not a result (a torn line), or a heartbeat */
+	o = json_loads(line, 0, NULL);
+	w = json_object_get(o, "worker");
+	r->start = json_number_value(json_object_get(o, "start"));
+	r->t = json_number_value(json_object_get(o, "t"));
+	r->worker = json_is_integer(w) ? (int)json_integer_value(w) : -1;
+	r->where = get_str(o, "where");
+	json_decref(o);
+	return 0;
+}
+
+void event_rec_release(event_rec *r)
+{
+	task_result_release(&r->res);
+	free(r->where);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- plan.json's stages, for the run report ----------------------------- */
+
+static int stage_kind_of(const char *name, stage_kind *k)
+{
+	for (int i = ST_MAP; name && i <= ST_COUNT; i++)
+		if (!strcmp(name, stage_kind_name((stage_kind)i))) {
+			*k = (stage_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+int codec_plan_stages(const char *text, plan_stage_info **out, size_t *n)
+{
+	json_t *doc = json_loads(text, 0, NULL);
+	const json_t *a = json_object_get(doc, "stages");
+	size_t i, d;
+	json_t *e, *dep;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(a)) {
+		json_decref(doc);
+		return -1;
+	}
+	*out = xcalloc(json_array_size(a) + 1, sizeof(plan_stage_info));
+	json_array_foreach (a, i, e) {
+		plan_stage_info *st = &(*out)[(*n)++];
+		const json_t *deps = json_object_get(e, "deps");
+		st->id = (int)get_int(e, "id");
+		if (stage_kind_of(json_string_value(json_object_get(e, "kind")), &st->kind))
+			st->kind = ST_MAP;
+		st->name = get_text(e, "name");
+		st->step = get_text(e, "step");
+		st->ntasks = json_array_size(json_object_get(e, "tasks"));
+		st->deps = xcalloc(json_array_size(deps) + 1, sizeof(int));
+		json_array_foreach (deps, d, dep)
+			st->deps[st->ndeps++] = (int)json_integer_value(dep);
+	}
+	json_decref(doc);
+	return 0;
+}
+
+void plan_stages_free(plan_stage_info *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].step);
+		free(v[i].deps);
+	}
+	free(v);
 }

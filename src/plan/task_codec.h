@@ -8,6 +8,7 @@
 #ifndef POND_PLAN_TASK_CODEC_H
 #define POND_PLAN_TASK_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "plan/physical.h"
@@ -53,13 +54,17 @@ int codec_read_result(const char *text, task_result *r);
 
 /* One line of journal.jsonl, without its newline. */
 typedef struct {
-	const char *event; /* "start", "commit", "fail", "timeout", "done" */
+	const char *event; /* "run", "start", "commit", "fail", "timeout",
+			    * "done", "stopped" */
 	double t;          /* unix seconds */
-	const char *task;  /* the task's id; NULL for "done" */
+	const char *task;  /* the task's id; NULL for "run", "done", "stopped" */
 	int attempt;
 	const char *worker;     /* start: the worker's description */
 	const task_result *res; /* commit: its rows, bytes, files, manifest;
 				 * fail: its class and error */
+	int workers;            /* run: how many workers it has */
+	bool resume;            /* run: --resume */
+	const char *error;      /* stopped: why the run stopped */
 } journal_entry;
 
 char *codec_journal_line(const journal_entry *e);
@@ -69,7 +74,57 @@ char *codec_journal_line(const journal_entry *e);
  * any other line, a torn one included. */
 int codec_journal_commit(const char *line, char **task, char *hash);
 
-/* One line of events.jsonl: the attempt's result and the time. */
-char *codec_event_line(const task_result *r, double t);
+/* Any journal.jsonl line, as the run report reads them back: 0 with *r
+ * filled (release with journal_rec_release), -1 for a line that is not
+ * one (a torn last line). */
+typedef struct {
+	char *event, *task, *worker, *error; /* NULL when absent */
+	double t;
+	int attempt;
+	int workers;
+} journal_rec;
+
+int codec_read_journal(const char *line, journal_rec *r);
+void journal_rec_release(journal_rec *r);
+
+/* One line of events.jsonl: an attempt's result, with when it was sent
+ * and to which worker, and when its result came back. */
+typedef struct {
+	const task_result *res;
+	double start, t;   /* unix seconds; start 0 = not known */
+	int worker;        /* the worker's index */
+	const char *where; /* the worker's description ("worker 0 (pid 7)",
+			    * "rank 2 on node1") */
+} event_entry;
+
+char *codec_event_line(const event_entry *e);
+
+/* An events.jsonl line read back: 0 with *r filled (release with
+ * event_rec_release), -1 for a line that is not one. Metrics and times an
+ * older line lacks are -1 (start: 0). */
+typedef struct {
+	task_result res;
+	double start, t;
+	int worker; /* -1 when not known */
+	char *where;
+} event_rec;
+
+int codec_read_event(const char *line, event_rec *r);
+void event_rec_release(event_rec *r);
+
+/* The stages of a plan.json text, without their tasks' bodies, for the
+ * run report: -1 if the text is no plan. Free with plan_stages_free. */
+typedef struct {
+	int id;
+	stage_kind kind;
+	char *name; /* "s03-shuffle" */
+	char *step;
+	int *deps;
+	size_t ndeps;
+	size_t ntasks;
+} plan_stage_info;
+
+int codec_plan_stages(const char *text, plan_stage_info **out, size_t *n);
+void plan_stages_free(plan_stage_info *v, size_t n);
 
 #endif

@@ -177,6 +177,20 @@ static int commit_output(const ptask *t, const task_attempt *a, int fault, task_
 	return rc;
 }
 
+/* The process's usage since *before, into the attempt's metrics. */
+static void measure(const proc_usage *before, task_metrics *m)
+{
+	proc_usage now;
+
+	proc_usage_now(&now);
+	if (before->cpu_ms >= 0 && now.cpu_ms >= 0)
+		m->cpu_ms = now.cpu_ms - before->cpu_ms;
+	if (before->read_bytes >= 0 && now.read_bytes >= 0) {
+		m->read_bytes = now.read_bytes - before->read_bytes;
+		m->write_bytes = now.write_bytes - before->write_bytes;
+	}
+}
+
 /* One attempt in the child: run, commit, and say how it went in *res. */
 static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_result *res)
 {
@@ -184,8 +198,11 @@ static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_re
 	int fault = fault_point(t, a, &delay);
 	pond_err err = { 0 };
 	int rc = 0;
+	proc_usage before;
 
 	memset(res, 0, sizeof(*res));
+	res->m = TASK_METRICS_NONE;
+	proc_usage_now(&before);
 	if (!*eng && (rc = open_engine(eng, a, &err)))
 		res->cls = error_class_of_errno(err.errnum, EC_INTERNAL);
 	if (fault == FAULT_START)
@@ -200,6 +217,7 @@ static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_re
 		die("after writing, before commit", t);
 	if (rc == 0)
 		rc = commit_output(t, a, fault, res, &err);
+	measure(&before, &res->m);
 	res->ok = rc >= 0;
 	if (!res->ok)
 		res->error = xstrdup(err.msg);
@@ -359,6 +377,7 @@ void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr
 	int got, status = 0;
 
 	memset(res, 0, sizeof(*res));
+	res->m = TASK_METRICS_NONE;
 	fs_rm_rf(a->attempt_dir, NULL);
 	if (fs_mkdir_p(a->attempt_dir, &err)) {
 		failure(res, err.msg, error_class_of_errno(err.errnum, EC_RESOURCE));

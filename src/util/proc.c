@@ -2,9 +2,12 @@
 #include "util/proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,4 +82,34 @@ void proc_reap_all(pid_t *pids, size_t n, int grace_ms)
 		if (left)
 			usleep(10000);
 	}
+}
+
+/* One read of /proc/self/io: "rchar: N\nwchar: N\n…". */
+static void io_counters(int64_t *rchar, int64_t *wchar)
+{
+	char buf[512], *p;
+	int fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	*rchar = *wchar = -1;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "rchar:")))
+		*rchar = strtoll(p + 6, NULL, 10);
+	if ((p = strstr(buf, "wchar:")))
+		*wchar = strtoll(p + 6, NULL, 10);
+}
+
+void proc_usage_now(proc_usage *u)
+{
+	struct rusage ru;
+
+	u->cpu_ms = -1;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		u->cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	io_counters(&u->read_bytes, &u->write_bytes);
 }

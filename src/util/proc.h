@@ -4,6 +4,7 @@
 #ifndef POND_UTIL_PROC_H
 #define POND_UTIL_PROC_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/err.h"
@@ -28,5 +29,16 @@ int proc_kill(pid_t pid, int *status);
 /* Waits for every pids[i] > 0 to end; those still running after grace_ms
  * are killed (SIGKILL). Each pids[i] becomes -1. */
 void proc_reap_all(pid_t *pids, size_t n, int grace_ms);
+
+/* What this process has used so far, for the cost of a task: CPU time of
+ * all its threads, and the bytes it read and wrote through system calls
+ * (/proc/self/io rchar/wchar: page-cache hits included; -1 where /proc
+ * cannot say). */
+typedef struct {
+	double cpu_ms;
+	int64_t read_bytes, write_bytes;
+} proc_usage;
+
+void proc_usage_now(proc_usage *u);
 
 #endif

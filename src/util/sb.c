@@ -176,3 +176,33 @@ void sb_sql_path(sb *b, const char *path)
 	sb_sql_str(b, sb_str(&lit));
 	sb_release(&lit);
 }
+
+void sb_html(sb *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			sb_add(b, "&amp;");
+			break;
+		case '<':
+			sb_add(b, "&lt;");
+			break;
+		case '>':
+			sb_add(b, "&gt;");
+			break;
+		case '"':
+			sb_add(b, "&quot;");
+			break;
+		case '\'':
+			sb_add(b, "&#39;");
+			break;
+		default:
+			/* control characters other than tab and newline are not
+			 * allowed in HTML or XML text (the SVG is XML) */
+			if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
+				sb_add(b, "\xef\xbf\xbd"); /* U+FFFD */
+			else
+				sb_addn(b, s, 1);
+		}
+	}
+}

@@ -36,6 +36,11 @@ void sb_sql_path(sb *b, const char *path);
 /* Appends s as a SQL identifier: "my ""col""". */
 void sb_sql_ident(sb *b, const char *s);
 
+/* Appends s as HTML text or an attribute value (also inside inline SVG):
+ * & < > " ' escaped, control characters replaced. Every string from a job
+ * (paths, task ids, errors, SQL) enters the run report through here. */
+void sb_html(sb *b, const char *s);
+
 /* Out-of-memory is fatal (abort) inside sb: the alternative is unchecked
  * NULLs everywhere. */
 void *xmalloc(size_t n);
