@@ -1,6 +1,8 @@
 /* progress.c — progress reporting for the driver (see progress.h). */
 #include "exec/progress.h"
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,38 +40,104 @@ double progress_process_age(void)
 
 void progress_init(progress *p, pond_progress mode)
 {
+	double age = progress_process_age();
+
 	p->mode = mode == POND_PROGRESS_AUTO ? (isatty(2) ? POND_PROGRESS_AUTO : POND_PROGRESS_PLAIN) : (int)mode;
-	p->start = p->last = clock_mono();
+	p->last = clock_mono();
+	/* elapsed counts from the process's start, like the summary's wall */
+	p->start = age >= 0 ? p->last - age : p->last;
 	p->drawn = 0;
+	p->eta = -1;
+	p->eta_at = 0;
 }
 
-void progress_update(progress *p, const char *stage, int64_t done, int64_t total, int64_t running, int64_t rows,
-		     int64_t bytes, int force)
+int progress_due(const progress *p)
 {
-	double now = clock_mono(), el = now - p->start;
-	char r[32], b[32], e[32], eta[32] = "?";
+	return p->mode != POND_PROGRESS_NONE && clock_mono() - p->last >= (p->mode == POND_PROGRESS_PLAIN ? 5.0 : 0.2);
+}
 
-	if (p->mode == POND_PROGRESS_NONE)
-		return;
-	if (!force && now - p->last < (p->mode == POND_PROGRESS_PLAIN ? 5.0 : 0.2))
-		return;
-	p->last = now;
-	human_count(r, sizeof(r), rows);
-	human_bytes(b, sizeof(b), bytes);
-	human_time(e, sizeof(e), el);
-	if (done > 0 && done < total)
-		human_time(eta, sizeof(eta), el / (double)done * (double)(total - done));
-	else if (done >= total)
-		human_time(eta, sizeof(eta), 0);
-	if (p->mode == POND_PROGRESS_AUTO) {
-		fprintf(stderr, "\r\033[K[%s] %lld/%lld tasks (%lld running) | %s rows out | %s | %s elapsed | ETA %s",
-			stage, (long long)done, (long long)total, (long long)running, r, b, e, eta);
-		p->drawn = 1;
+double progress_eta(const eta_stage *st, size_t n, int workers)
+{
+	int64_t done = 0;
+	double ms = 0, left = 0;
+	bool ready = false;
+
+	for (size_t i = 0; i < n; i++) {
+		done += st[i].done;
+		ms += st[i].done_ms;
+		ready |= st[i].done >= ETA_MIN_DONE;
+	}
+	if (!ready || workers < 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		double mean = st[i].done ? st[i].done_ms / (double)st[i].done : ms / (double)done;
+		double work = (double)st[i].left * mean - st[i].running_ms;
+		int64_t share = st[i].left < workers ? st[i].left : workers;
+		if (st[i].left > 0 && work > 0)
+			left += work / (double)share;
+	}
+	return left / 1e3;
+}
+
+/* The estimate shown moves towards the new one (by a time constant of
+ * 5 s) and counts down in between, so that it does not jump about as
+ * tasks of uneven length finish. */
+static double smooth(progress *p, double eta)
+{
+	double now = clock_mono(), dt = now - p->eta_at;
+
+	if (eta < 0)
+		return p->eta;
+	if (p->eta < 0) {
+		p->eta = eta;
 	} else {
-		fprintf(stderr, "pond: [%s] %lld/%lld tasks (%lld running), %s rows out, %s, %s elapsed, ETA %s\n",
-			stage, (long long)done, (long long)total, (long long)running, r, b, e, eta);
+		double a = 1 - exp(-dt / 5.0), down = p->eta - dt;
+		p->eta = (1 - a) * (down > 0 ? down : 0) + a * eta;
+	}
+	p->eta_at = now;
+	return p->eta;
+}
+
+static void draw(progress *p, const progress_state *st, bool final)
+{
+	double el = clock_mono() - p->start, eta = final ? 0 : smooth(p, st->eta);
+	char r[32], b[32], e[32], left[48] = "";
+
+	human_count(r, sizeof(r), st->rows);
+	human_bytes(b, sizeof(b), st->bytes);
+	human_time(e, sizeof(e), el);
+	if (!final && eta >= 0) {
+		char t[32];
+		human_time(t, sizeof(t), eta);
+		snprintf(left, sizeof(left), p->mode == POND_PROGRESS_AUTO ? " | ETA %s" : ", ETA %s", t);
+	} else if (!final) {
+		snprintf(left, sizeof(left), p->mode == POND_PROGRESS_AUTO ? " | ETA -" : ", ETA -");
+	}
+	if (p->mode == POND_PROGRESS_AUTO) {
+		fprintf(stderr, "\r\033[K[%s] %lld/%lld tasks (%lld running) | %s rows out | %s | %s elapsed%s%s", st->stage,
+			(long long)st->done, (long long)st->total, (long long)st->running, r, b, e, left, final ? "\n" : "");
+		p->drawn = !final;
+	} else {
+		fprintf(stderr, "pond: [%s] %lld/%lld tasks (%lld running), %s rows out, %s, %s elapsed%s\n", st->stage,
+			(long long)st->done, (long long)st->total, (long long)st->running, r, b, e, left);
 	}
 	fflush(stderr);
+}
+
+void progress_update(progress *p, const progress_state *st, int force)
+{
+	if (p->mode == POND_PROGRESS_NONE || (!force && !progress_due(p)))
+		return;
+	p->last = clock_mono();
+	draw(p, st, false);
+}
+
+void progress_final(progress *p, const progress_state *st)
+{
+	if (p->mode == POND_PROGRESS_NONE)
+		return;
+	p->last = clock_mono();
+	draw(p, st, true);
 }
 
 void progress_end(progress *p)

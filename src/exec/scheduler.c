@@ -506,6 +506,39 @@ static int running_count(const sched *s)
 	return n;
 }
 
+/* The progress line's estimate of the time left (progress_eta). */
+static double eta(const sched *s)
+{
+	eta_stage *st = xcalloc(s->pp->nstages + 1, sizeof(eta_stage));
+	double now = clock_mono(), left;
+	int live = 0;
+
+	for (size_t i = 0; i < s->nts; i++) {
+		const tstate *t = &s->ts[i];
+		eta_stage *e = &st[t->stage];
+		if (t->state != T_DONE)
+			e->left++;
+		else if (t->ms > 0) { /* committed by this run, not resumed */
+			e->done++;
+			e->done_ms += t->ms;
+		}
+	}
+	for (int k = 0; k < s->nw; k++) {
+		live += !s->w[k].dead;
+		if (s->w[k].task >= 0)
+			st[s->ts[s->w[k].task].stage].running_ms += (now - s->w[k].started) * 1e3;
+	}
+	left = progress_eta(st, s->pp->nstages, live);
+	free(st);
+	return left;
+}
+
+static progress_state progress_now(const sched *s, const char *stage, double eta_s)
+{
+	return (progress_state){ stage, s->done, (int64_t)s->nts, running_count(s), s->sum->rows_out,
+				 s->sum->bytes_out, eta_s };
+}
+
 static void init_state(sched *s)
 {
 	const pplan *pp = s->pp;
@@ -664,13 +697,16 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 		if (journal_flush(j, false, err))
 			s.failed = 1;
 		/* what users see: rows and bytes of output, not intermediates */
-		progress_update(&s.pr, current_stage(&s), s.done, (int64_t)s.nts, running_count(&s), sum->rows_out,
-				sum->bytes_out, 0);
+		if (progress_due(&s.pr)) {
+			progress_state ps = progress_now(&s, current_stage(&s), eta(&s));
+			progress_update(&s.pr, &ps, 1);
+		}
 	}
-	if (!s.failed)
-		progress_update(&s.pr, "done", s.done, (int64_t)s.nts, 0, sum->rows_out, sum->bytes_out,
-				s.pr.mode != POND_PROGRESS_AUTO ? 0 : 1);
 	progress_end(&s.pr);
+	if (!s.failed) { /* drawn once, and left on screen */
+		progress_state ps = progress_now(&s, "done", 0);
+		progress_final(&s.pr, &ps);
+	}
 	if (journal_flush(j, true, s.failed ? NULL : err))
 		s.failed = 1;
 	report_repeats(&s);
