@@ -114,8 +114,9 @@ static void draw(progress *p, const progress_state *st, bool final)
 		snprintf(left, sizeof(left), p->mode == POND_PROGRESS_AUTO ? " | ETA -" : ", ETA -");
 	}
 	if (p->mode == POND_PROGRESS_AUTO) {
-		fprintf(stderr, "\r\033[K[%s] %lld/%lld tasks (%lld running) | %s rows out | %s | %s elapsed%s%s", st->stage,
-			(long long)st->done, (long long)st->total, (long long)st->running, r, b, e, left, final ? "\n" : "");
+		fprintf(stderr, "\r\033[K[%s] %lld/%lld tasks (%lld running) | %s rows out | %s | %s elapsed%s%s",
+			st->stage, (long long)st->done, (long long)st->total, (long long)st->running, r, b, e, left,
+			final ? "\n" : "");
 		p->drawn = !final;
 	} else {
 		fprintf(stderr, "pond: [%s] %lld/%lld tasks (%lld running), %s rows out, %s, %s elapsed%s\n", st->stage,

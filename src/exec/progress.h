@@ -19,9 +19,9 @@
 typedef struct {
 	int mode; /* POND_PROGRESS_*, AUTO resolved at init */
 	double start, last;
-	int drawn;        /* a redrawn line is on screen */
-	double eta;       /* the estimate shown, seconds; < 0 none yet */
-	double eta_at;    /* when it was last updated (monotonic) */
+	int drawn;     /* a redrawn line is on screen */
+	double eta;    /* the estimate shown, seconds; < 0 none yet */
+	double eta_at; /* when it was last updated (monotonic) */
 } progress;
 
 /* What a line shows. */

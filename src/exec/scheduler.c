@@ -535,8 +535,8 @@ static double eta(const sched *s)
 
 static progress_state progress_now(const sched *s, const char *stage, double eta_s)
 {
-	return (progress_state){ stage, s->done, (int64_t)s->nts, running_count(s), s->sum->rows_out,
-				 s->sum->bytes_out, eta_s };
+	return (progress_state){ stage, s->done, (int64_t)s->nts, running_count(s), s->sum->rows_out, s->sum->bytes_out,
+				 eta_s };
 }
 
 static void init_state(sched *s)

@@ -135,10 +135,16 @@ static void summary(const report *r, sb *out)
 		sb_html(out, r->error);
 		sb_add(out, "</pre>\n");
 	}
-	sb_add(out, "<table class=\"totals\">\n");
+	/* the numbers as data-* attributes too, for tests and scripts */
+	sb_addf(out,
+		"<table class=\"totals\" id=\"totals\" data-tasks=\"%zu\" data-committed=\"%zu\" "
+		"data-attempts=\"%zu\" data-failed=\"%zu\" data-unfinished=\"%zu\" data-rows-out=\"%lld\" "
+		"data-bytes-out=\"%lld\" data-lanes=\"%zu\">\n",
+		r->tasks, r->committed, r->natt, failed, r->unfinished, (long long)r->rows_out, (long long)r->bytes_out,
+		r->nlanes);
 	utc(a, sizeof(a), r->run_start);
 	totals_row(out, "started", a);
-	human_time(a, sizeof(a), r->t1 - r->run_start);
+	human_ms(a, sizeof(a), (r->t1 - r->run_start) * 1e3);
 	snprintf(c, sizeof(c), "%s%s", a, r->runs > 1 ? " (the last run)" : "");
 	totals_row(out, "wall time", c);
 	snprintf(c, sizeof(c), "%d%s", r->runs, r->runs > 1 ? " (--resume)" : "");
@@ -177,7 +183,12 @@ static void stage_row(const report *r, size_t i, sb *out)
 
 	sb_add(out, "<tr id=\"stage-");
 	sb_html(out, st->info.name);
-	sb_addf(out, "\"><td class=\"l\"><span class=\"sw\" style=\"background:%s\"></span>", report_colour((int)i));
+	sb_addf(out,
+		"\" data-tasks=\"%zu\" data-committed=\"%zu\" data-attempts=\"%zu\" data-rows-out=\"%lld\" "
+		"data-bytes-out=\"%lld\" data-median-ms=\"%.6f\" data-p90-ms=\"%.6f\" data-max-ms=\"%.6f\" "
+		"data-skew=\"%d\"><td class=\"l\"><span class=\"sw\" style=\"background:%s\"></span>",
+		st->info.ntasks, st->committed, st->attempts, (long long)st->rows_out, (long long)st->bytes_out,
+		st->time.median, st->time.p90, st->time.max, st->time.skew, report_colour((int)i));
 	sb_html(out, st->info.name);
 	sb_add(out, "</td><td class=\"l\">");
 	sb_html(out, st->info.step);
@@ -232,8 +243,8 @@ static void timeline(const report *r, sb *out)
 	       "<span><span class=\"sw\" style=\"background:#d62728\"></span>failed</span></p>\n<div "
 	       "class=\"scroll\">");
 	report_svg_timeline(r, out);
-	sb_addf(out, "</div>\n<p class=\"note\">%zu attempts of the %s run, a lane per worker%s.%s</p></section>\n",
-		drawn, r->runs > 1 ? "last" : "", r->nlanes && r->lanes[0].host ? " (rank on host)" : "",
+	sb_addf(out, "</div>\n<p class=\"note\">%zu attempts of %s, a lane per worker%s.%s</p></section>\n", drawn,
+		r->runs > 1 ? "the last run" : "the run", r->nlanes && r->lanes[0].host ? " (rank on host)" : "",
 		drawn > 2000 ? " Too many to draw one by one: each cell has the colour of the stage that kept the "
 			       "worker busiest in it, and is as opaque as the worker was busy."
 			     : " Hover over a bar for its task.");

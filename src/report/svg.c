@@ -24,7 +24,9 @@
 #define PLOT_W 900
 #define AXIS_H 26
 #define DETAIL_MAX 2000
-#define BINS 450
+#define BINS 450          /* cells across a lane, at most */
+#define CELL_BUDGET 12000 /* cells over all lanes: ~1 MB at the worst */
+#define TITLE_ERROR 300   /* characters of an error in a bar's tooltip */
 
 static const char *const palette[] = {
 	"#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948",
@@ -140,6 +142,7 @@ typedef struct {
 	double t0, span; /* the drawn run: its start, its length (s) */
 	int lane_h;
 	int last_run;
+	int bins; /* cells across a lane (binned mode) */
 } frame;
 
 static double xpos(const frame *f, double t)
@@ -201,8 +204,10 @@ static void bars(const report *r, const frame *f, sb *out)
 		sb_html(out, a->task);
 		sb_addf(out, " attempt %d: %s, %s, %lld rows", a->attempt, outcome(a), ms, (long long)a->rows);
 		if (a->error) {
-			sb_add(out, "\n");
-			sb_html(out, a->error);
+			char *cut =
+				xasprintf("\n%.*s%s", TITLE_ERROR, a->error, strlen(a->error) > TITLE_ERROR ? "…" : "");
+			sb_html(out, cut);
+			free(cut);
 		}
 		sb_add(out, "</title></rect>\n");
 	}
@@ -214,12 +219,12 @@ typedef struct {
 	bool failed;
 } cell;
 
-/* One lane's attempts binned into cells. */
+/* One lane's attempts binned into f->bins cells. */
 static void bin_lane(const report *r, const frame *f, int lane, cell *c)
 {
-	double w = f->span / BINS;
+	double w = f->span / f->bins;
 
-	memset(c, 0, BINS * sizeof(cell));
+	memset(c, 0, (size_t)f->bins * sizeof(cell));
 	for (size_t i = 0; i < r->natt; i++) {
 		const rep_attempt *a = &r->att[i];
 		long b0, b1;
@@ -227,7 +232,7 @@ static void bin_lane(const report *r, const frame *f, int lane, cell *c)
 			continue;
 		b0 = (long)floor((a->start - f->t0) / w);
 		b1 = (long)floor((a->end - f->t0) / w);
-		for (long b = b0 < 0 ? 0 : b0; b <= b1 && b < BINS; b++) {
+		for (long b = b0 < 0 ? 0 : b0; b <= b1 && b < f->bins; b++) {
 			double lo = f->t0 + (double)b * w, hi = lo + w;
 			double ov = (a->end < hi ? a->end : hi) - (a->start > lo ? a->start : lo);
 			if (ov <= 0)
@@ -249,32 +254,34 @@ static int level(const cell *c)
 	return q < 0 ? 0 : q > 4 ? 4 : q;
 }
 
+static bool same_look(const cell *a, const cell *b)
+{
+	return level(a) == level(b) && a->failed == b->failed && (a->failed || a->stage == b->stage);
+}
+
+/* At most one rect per cell, and one per run of cells that look alike: a
+ * cell with a failed attempt in it is red. */
 static void cells(const report *r, const frame *f, sb *out)
 {
-	cell *c = xcalloc(BINS, sizeof(cell));
-	double px = (double)PLOT_W / BINS;
+	cell *c = xcalloc((size_t)f->bins, sizeof(cell));
+	double px = (double)PLOT_W / f->bins;
 
 	for (size_t lane = 0; lane < r->nlanes; lane++) {
 		int y = AXIS_H + (int)lane * f->lane_h + 1;
 		bin_lane(r, f, (int)lane, c);
-		for (int b = 0; b < BINS;) {
+		for (int b = 0; b < f->bins;) {
 			int e = b + 1, lv = level(&c[b]);
-			while (e < BINS && level(&c[e]) == lv && c[e].stage == c[b].stage)
+			while (e < f->bins && same_look(&c[b], &c[e]))
 				e++;
-			if (lv > 0)
+			if (lv > 0 || c[b].failed)
 				sb_addf(out,
 					"<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
 					"fill-opacity=\"%.2f\"/>\n",
-					LABEL_W + b * px, y, (e - b) * px, f->lane_h - 2, report_colour(c[b].stage),
-					lv / 4.0);
+					LABEL_W + b * px, y, (e - b) * px, f->lane_h - 2,
+					c[b].failed ? FAIL_COLOUR : report_colour(c[b].stage),
+					c[b].failed ? 1 : lv / 4.0);
 			b = e;
 		}
-		for (int b = 0; b < BINS; b++)
-			if (c[b].failed)
-				sb_addf(out,
-					"<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"" FAIL_COLOUR
-					"\"/>",
-					LABEL_W + b * px, y, px, f->lane_h - 2);
 	}
 	free(c);
 }
@@ -287,6 +294,8 @@ void report_svg_timeline(const report *r, sb *out)
 
 	f.span = r->t1 - f.t0 > 1e-3 ? r->t1 - f.t0 : 1e-3;
 	f.lane_h = r->nlanes <= 40 ? 18 : r->nlanes <= 160 ? 720 / (int)r->nlanes : 4;
+	f.bins = r->nlanes ? CELL_BUDGET / (int)r->nlanes : BINS;
+	f.bins = f.bins > BINS ? BINS : f.bins < 20 ? 20 : f.bins;
 	for (size_t i = 0; i < r->natt; i++)
 		drawn += r->att[i].run == f.last_run;
 	h = AXIS_H + (int)r->nlanes * f.lane_h + 4;
