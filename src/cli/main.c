@@ -367,20 +367,22 @@ static int cmd_report(int argc, char **argv)
 	pond_status st;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage_report, stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "-o")) {
-			if (i + 1 >= argc)
-				return usage_error("%s needs a value", "-o", usage_report);
-			out = argv[++i];
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return usage_error("unknown option '%s'", argv[i], usage_report);
-		} else if (!dir) {
-			dir = argv[i];
-		} else {
-			return usage_error("unexpected argument '%s' (one job directory)", argv[i], usage_report);
 		}
+		if (!strcmp(a, "-o")) {
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", a, usage_report);
+			out = argv[++i];
+			continue;
+		}
+		if (a[0] == '-' && a[1])
+			return usage_error("unknown option '%s'", a, usage_report);
+		if (dir)
+			return usage_error("unexpected argument '%s' (one job directory)", a, usage_report);
+		dir = a;
 	}
 	if (!dir)
 		return usage_error("%s", "missing the JOBDIR to report on", usage_report);

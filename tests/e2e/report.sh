@@ -131,6 +131,25 @@ test_console_check_sees_errors() {
 	grep -q 'CONSOLE.*"boom"' dom.html.log || fail "a console error went unseen"
 }
 
+# ---- the progress line ------------------------------------------------------------
+
+# The final state is drawn once, with every task done and the rows of the
+# outputs (not intermediates); the summary's wall time is the run's.
+test_progress_final_line_once() {
+	make_join_job
+	"$POND" run job.pond --progress plain -w "$W" --job-dir jd >out.txt 2>err.txt || { cat err.txt >&2; fail "pond failed"; }
+	local total rows
+	total=$(q "SELECT sum(len(s.tasks)) FROM (SELECT unnest(stages) AS s FROM read_json_auto('jd/plan.json'))")
+	assert_same "one final line" "$(grep -c '^pond: \[done\]' err.txt)" 1
+	assert_contains "all tasks done" err.txt "pond: [done] $total/$total tasks (0 running)"
+	rows=$(q "SELECT count(*) FROM read_parquet('out/sorted/*.parquet')")
+	# 20.0K: the rows written to the output, human_count's way
+	assert_contains "rows of the output" err.txt "$(awk -v n="$rows" 'BEGIN { printf "%.1fK rows out", n / 1000 }')"
+	assert_matches "the summary after it" err.txt '^pond: done: [0-9]+ tasks'
+	# the final line has no estimate left to give
+	assert_not_contains "no ETA in the final line" <(grep '^pond: \[done\]' err.txt) "ETA"
+}
+
 # ---- a failed run ---------------------------------------------------------------
 
 test_report_of_failed_run_names_the_error_escaped() {
@@ -276,6 +295,7 @@ test_report_of_10000_tasks_is_under_2mb() {
 
 run_test report_of_shuffle_sort_join test_report_of_shuffle_sort_join
 run_test console_check_sees_errors test_console_check_sees_errors
+run_test progress_final_line_once test_progress_final_line_once
 run_test report_of_failed_run_names_the_error_escaped test_report_of_failed_run_names_the_error_escaped
 run_test report_flag_needs_an_existing_directory test_report_flag_needs_an_existing_directory
 run_test report_of_killed_run_with_torn_line test_report_of_killed_run_with_torn_line
