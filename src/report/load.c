@@ -294,9 +294,13 @@ static int cmp_lane(const void *a, const void *b)
 /* Lanes in order (by host, then worker), the attempts' indexes moved. */
 static void sort_lanes(report *r)
 {
-	rep_lane *old = xcalloc(r->nlanes + 1, sizeof(rep_lane));
-	int *to = xcalloc(r->nlanes + 1, sizeof(int));
+	rep_lane *old;
+	int *to;
 
+	if (!r->nlanes)
+		return;
+	old = xcalloc(r->nlanes + 1, sizeof(rep_lane));
+	to = xcalloc(r->nlanes + 1, sizeof(int));
 	memcpy(old, r->lanes, r->nlanes * sizeof(rep_lane));
 	qsort(r->lanes, r->nlanes, sizeof(rep_lane), cmp_lane);
 	for (size_t i = 0; i < r->nlanes; i++)
@@ -341,7 +345,8 @@ static void count_tasks(report *r)
 	for (size_t i = 0; i < r->natt; i++)
 		if (r->att[i].stage >= 0)
 			v[n++] = &r->att[i];
-	qsort(v, n, sizeof(rep_attempt *), cmp_task_of);
+	if (n)
+		qsort(v, n, sizeof(rep_attempt *), cmp_task_of);
 	for (size_t i = 0; i < n;) {
 		rep_stage *st = &r->stages[v[i]->stage];
 		size_t j = i;
@@ -483,7 +488,8 @@ int report_load(const char *job_dir, report **out, pond_err *err)
 		rc = each_line(&L, "journal.jsonl", journal_line, err);
 	}
 	if (!rc) {
-		qsort(L.starts, L.nstarts, sizeof(start_rec), cmp_start);
+		if (L.nstarts)
+			qsort(L.starts, L.nstarts, sizeof(start_rec), cmp_start);
 		rc = each_line(&L, "journal.jsonl", timeout_line, err);
 	}
 	if (!rc)
@@ -491,7 +497,8 @@ int report_load(const char *job_dir, report **out, pond_err *err)
 	if (!rc) {
 		unfinished(&L);
 		sort_lanes(r);
-		qsort(r->att, r->natt, sizeof(rep_attempt), cmp_attempt_start);
+		if (r->natt)
+			qsort(r->att, r->natt, sizeof(rep_attempt), cmp_attempt_start);
 		r->runs = L.nruns ? (int)L.nruns : 1;
 		r->run_start = L.nruns ? L.runs[L.nruns - 1] : r->t0;
 		count_tasks(r);

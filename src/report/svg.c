@@ -163,8 +163,8 @@ static void axis(const frame *f, int height, sb *out)
 			step = steps[i];
 			break;
 		}
-	for (double t = 0; t <= f->span + 1e-9; t += step) {
-		double x = xpos(f, f->t0 + t);
+	for (int k = 0; k * step <= f->span + 1e-9; k++) {
+		double t = k * step, x = xpos(f, f->t0 + t);
 		char label[32];
 		if (f->span < 60)
 			snprintf(label, sizeof(label), "%g s", t);
