@@ -4,12 +4,14 @@
 # the PMIx plugin mpi_pmix in slurm-wlm-basic-plugins) and munge, for
 # tests/slurm/slurm_srun.sh, which starts a throwaway one-node Slurm cluster.
 # The packages' own services are not started (no systemd here; the test starts
-# its private daemons itself). And the linters scripts/lint.sh runs:
-# clang-tidy, cppcheck and clang-format. Idempotent: skips what is installed.
+# its private daemons itself). The linters scripts/lint.sh runs:
+# clang-tidy, cppcheck and clang-format. And Chromium, which
+# tests/e2e/report.sh runs headless to render the run report. Idempotent:
+# skips what is installed.
 set -euo pipefail
 
 need=()
-for p in slurmctld slurmd slurm-client munge clang-tidy cppcheck clang-format; do
+for p in slurmctld slurmd slurm-client munge clang-tidy cppcheck clang-format chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 bash scripts/setup.sh             # DuckDB, which lint's clang-tidy reads
-bash scripts/setup-test-deps.sh   # Slurm + munge for tests/slurm; the linters
+bash scripts/setup-test-deps.sh   # Slurm + munge for tests/slurm; the linters; chromium
 
 echo "== lint"
 bash scripts/lint.sh
