@@ -25,6 +25,7 @@ typedef struct {
 	char *worker;
 	bool matched;   /* an events.jsonl line ended it */
 	bool timed_out; /* a "timeout" line named it */
+	bool committed; /* a "commit" line named it */
 } start_rec;
 
 typedef struct {
@@ -101,7 +102,8 @@ static int journal_line(loader *L, const char *line)
 		r->state = JOB_UNFINISHED;
 	} else if (!strcmp(j.event, "start") && j.task) {
 		L->starts = xgrow(L->starts, L->nstarts, sizeof(start_rec));
-		L->starts[L->nstarts++] = (start_rec){ current_run(L), j.task, j.attempt, j.t, j.worker, false, false };
+		L->starts[L->nstarts++] =
+			(start_rec){ current_run(L), j.task, j.attempt, j.t, j.worker, false, false, false };
 		j.task = j.worker = NULL; /* kept */
 	} else if (!strcmp(j.event, "done")) {
 		r->state = JOB_DONE;
@@ -115,8 +117,8 @@ static int journal_line(loader *L, const char *line)
 	return 0;
 }
 
-/* The timeouts, once the starts are sorted (a second pass). */
-static int timeout_line(loader *L, const char *line)
+/* The commits and timeouts, once the starts are sorted (a second pass). */
+static int second_pass_line(loader *L, const char *line)
 {
 	journal_rec j;
 	int run = 0;
@@ -126,10 +128,12 @@ static int timeout_line(loader *L, const char *line)
 	for (size_t k = 0; k < L->nruns; k++)
 		if (L->runs[k] <= j.t)
 			run = (int)k;
-	if (!strcmp(j.event, "timeout") && j.task) {
+	if ((!strcmp(j.event, "timeout") || !strcmp(j.event, "commit")) && j.task) {
 		start_rec *s = find_start(L, run, j.task, j.attempt);
-		if (s)
+		if (s && j.event[0] == 't')
 			s->timed_out = true;
+		else if (s)
+			s->committed = true;
 	}
 	journal_rec_release(&j);
 	return 0;
@@ -199,6 +203,18 @@ static rep_attempt *new_attempt(report *r)
 	return &r->att[r->natt++];
 }
 
+/* The attempt the journal's commit line names committed its task (a
+ * retry that found its output already there, after a kill between commit
+ * and report, included); another that finished is a duplicate. */
+static attempt_end how_it_ended(const task_result *res, const start_rec *s)
+{
+	if (!res->ok)
+		return res->cls == EC_LOST ? AT_LOST : AT_FAILED;
+	if (s)
+		return s->committed ? AT_OK : AT_DUPLICATE;
+	return res->duplicate ? AT_DUPLICATE : AT_OK; /* no start line to go by */
+}
+
 static int event_line(loader *L, const char *line)
 {
 	report *r = L->r;
@@ -224,7 +240,7 @@ static int event_line(loader *L, const char *line)
 	a->start = e.start > 0 ? e.start : s ? s->t : e.t - e.res.ms / 1e3;
 	a->end = e.t;
 	a->lane = lane_of(r, e.where ? e.where : s ? s->worker : NULL);
-	a->how = e.res.ok ? (e.res.duplicate ? AT_DUPLICATE : AT_OK) : e.res.cls == EC_LOST ? AT_LOST : AT_FAILED;
+	a->how = how_it_ended(&e.res, s);
 	a->timed_out = s && s->timed_out;
 	a->cls = (int)e.res.cls;
 	a->error = e.res.error ? xstrdup(e.res.error) : NULL;
@@ -490,7 +506,7 @@ int report_load(const char *job_dir, report **out, pond_err *err)
 	if (!rc) {
 		if (L.nstarts)
 			qsort(L.starts, L.nstarts, sizeof(start_rec), cmp_start);
-		rc = each_line(&L, "journal.jsonl", timeout_line, err);
+		rc = each_line(&L, "journal.jsonl", second_pass_line, err);
 	}
 	if (!rc)
 		rc = each_line(&L, "events.jsonl", event_line, err);

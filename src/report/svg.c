@@ -15,9 +15,9 @@
 #include "report/report.h"
 #include "util/human.h"
 
-#define NODE_W 190
+#define NODE_W 180
 #define NODE_H 60
-#define COL_W 240
+#define COL_W 206
 #define ROW_H 76
 
 #define LABEL_W 160
@@ -81,8 +81,11 @@ static void node(const report *r, size_t i, int x, int y, sb *out)
 	sb_html(out, st->info.name);
 	sb_add(out, ": ");
 	sb_html(out, st->info.step);
+	/* opaque underneath: an edge that passes behind a node stays hidden */
+	sb_addf(out, "</title><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"6\" fill=\"#fff\"/>", x, y,
+		NODE_W, NODE_H);
 	sb_addf(out,
-		"</title><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"6\" fill=\"%s\" "
+		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"6\" fill=\"%s\" "
 		"fill-opacity=\"0.16\" stroke=\"%s\" stroke-width=\"2\"/>",
 		x, y, NODE_W, NODE_H, report_colour((int)i), report_colour((int)i));
 	sb_addf(out, "<text x=\"%d\" y=\"%d\" class=\"nn\">", x + 8, y + 17);
@@ -90,10 +93,11 @@ static void node(const report *r, size_t i, int x, int y, sb *out)
 	sb_addf(out, "</text><text x=\"%d\" y=\"%d\">%zu/%zu tasks", x + 8, y + 34, st->committed, st->info.ntasks);
 	if (st->failed)
 		sb_addf(out, " <tspan fill=\"" FAIL_COLOUR "\">%zu failed</tspan>", st->failed);
+	if (st->time.skew)
+		sb_add(out, " <tspan class=\"skew\">skew</tspan>");
 	sb_add(out, "</text>");
 	if (st->time.n)
-		sb_addf(out, "<text x=\"%d\" y=\"%d\">median %s · max %s%s</text>", x + 8, y + 51, med, mx,
-			st->time.skew ? " <tspan class=\"skew\">skew</tspan>" : "");
+		sb_addf(out, "<text x=\"%d\" y=\"%d\">median %s · max %s</text>", x + 8, y + 51, med, mx);
 	sb_add(out, "</g>\n");
 }
 
