@@ -265,6 +265,7 @@ synth_job() {
 		SELECT 'run' AS event, 1.8e9 - 1 AS t, NULL AS task, NULL::INT AS attempt, NULL AS worker, 64 AS workers
 		UNION ALL SELECT 'start', 1.8e9 + (n // 64) * 0.6, task, attempt,
 		       'worker ' || (n % 64) || ' (pid ' || (1000 + n % 64) || ')', NULL FROM a
+		UNION ALL SELECT 'commit', 1.8e9 + (n // 64) * 0.6 + secs, task, attempt, NULL, NULL FROM a WHERE NOT bad
 		UNION ALL SELECT 'done', 1.8e9 + 200, NULL, NULL, NULL, NULL) ORDER BY t)
 		TO 'jd/journal.jsonl' (FORMAT json)" >/dev/null
 }
@@ -279,6 +280,8 @@ test_report_of_10000_tasks_is_under_2mb() {
 	assert_same "attempts" "$(attr big.html totals attempts)" \
 		"$(q "SELECT count(*) FROM read_json_auto('jd/events.jsonl')")"
 	assert_same "lanes" "$(attr big.html totals lanes)" 64
+	assert_same "committed" "$(attr big.html totals committed)" \
+		"$(q "SELECT count(DISTINCT task) FROM read_json_auto('jd/journal.jsonl') WHERE event = 'commit'")"
 	assert_same "skew of s01-map (stragglers)" "$(attr big.html stage-s01-map skew)" \
 		"$(q "SELECT (max(ms) > 1.5 * quantile_cont(ms, 0.75) AND max(ms) > 1000)::INT
 		      FROM read_json_auto('jd/events.jsonl') WHERE ok AND task LIKE 's01-map-t%'")"
