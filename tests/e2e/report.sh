@@ -219,6 +219,28 @@ test_report_of_killed_run_with_torn_line() {
 	fi
 }
 
+# While a run holds the job directory, pond report reads it as it is and
+# leaves trace.json to the run; the run, interrupted, still writes its
+# --report, naming the interruption.
+test_report_of_live_then_interrupted_run() {
+	make_join_job
+	POND_TEST_WAIT="sink-t00001:$T/never" "$POND" run job.pond --progress none -w "$W" --job-dir jd \
+		--report "$T/run.html" >run.out 2>run.err &
+	local pid=$! rc=0
+	trap 'if jobs -p | grep -qx "$pid"; then kill -KILL "$pid" 2>/dev/null; fi' EXIT
+	wait_until "the held sink task to start" journal_has_start sink-t00001
+	pond_cli 0 report jd -o "$T/live.html"
+	assert_contains "a live run has no end yet" live.html 'id="job-state">no end recorded'
+	assert_missing jd/trace.json
+	kill -INT "$pid"
+	wait "$pid" || rc=$?
+	assert_same "pond died of SIGINT" "$rc" 130
+	assert_exists jd/trace.json
+	assert_contains "the run's own report" run.html 'id="job-state">failed<'
+	assert_contains "says it was interrupted" run.html "interrupted"
+	assert_same "the journal's last line" "$(tail -n 1 jd/journal.jsonl | sed 's/.*"event":"\([a-z]*\)".*/\1/')" stopped
+}
+
 test_report_refuses_what_is_not_a_job_dir() {
 	mkdir plain
 	pond_cli 2 report plain
@@ -302,6 +324,7 @@ run_test progress_final_line_once test_progress_final_line_once
 run_test report_of_failed_run_names_the_error_escaped test_report_of_failed_run_names_the_error_escaped
 run_test report_flag_needs_an_existing_directory test_report_flag_needs_an_existing_directory
 run_test report_of_killed_run_with_torn_line test_report_of_killed_run_with_torn_line
+run_test report_of_live_then_interrupted_run test_report_of_live_then_interrupted_run
 run_test report_refuses_what_is_not_a_job_dir test_report_refuses_what_is_not_a_job_dir
 run_test report_of_10000_tasks_is_under_2mb test_report_of_10000_tasks_is_under_2mb
 if [ -z "$CHROMIUM" ] && [ "$E2E_FAIL" = 0 ]; then
