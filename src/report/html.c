@@ -296,7 +296,7 @@ static void failure_group(const report *r, size_t first, size_t count, sb *out)
 static void failures(const report *r, sb *out)
 {
 	size_t *first = xcalloc(r->natt + 1, sizeof(size_t)), *count = xcalloc(r->natt + 1, sizeof(size_t));
-	size_t ng = 0, shown = 0;
+	size_t ng = 0, others = 0;
 
 	for (size_t i = 0; i < r->natt; i++) {
 		size_t g;
@@ -304,6 +304,10 @@ static void failures(const report *r, sb *out)
 			continue;
 		for (g = 0; g < ng && !alike(&r->att[first[g]], &r->att[i]); g++)
 			;
+		if (g == ng && ng == MAX_FAILURE_GROUPS) {
+			others++; /* kinds past those shown are only counted */
+			continue;
+		}
 		if (g == ng)
 			first[ng++] = i;
 		count[g]++;
@@ -311,10 +315,12 @@ static void failures(const report *r, sb *out)
 	sb_addf(out, "<section id=\"failures\"><h2>Failures</h2>\n");
 	if (!ng)
 		sb_add(out, "<p>No attempt failed.</p>\n");
-	for (size_t g = 0; g < ng && shown < MAX_FAILURE_GROUPS; g++, shown++)
+	for (size_t g = 0; g < ng; g++)
 		failure_group(r, first[g], count[g], out);
-	if (ng > shown)
-		sb_addf(out, "<p class=\"note\">%zu more kinds of failure are in events.jsonl.</p>\n", ng - shown);
+	if (others)
+		sb_addf(out,
+			"<p class=\"note\">%zu more failed attempts, with other errors, are in events.jsonl.</p>\n",
+			others);
 	if (r->unfinished)
 		sb_addf(out, "<p>%zu attempt%s started and never ended (the run was killed while %s ran).</p>\n",
 			r->unfinished, r->unfinished == 1 ? "" : "s", r->unfinished == 1 ? "it" : "they");

@@ -406,18 +406,27 @@ static void stage_sums(report *r)
 	}
 }
 
-/* Task-time statistics over each stage's committing attempts. */
+/* Task-time statistics over each stage's committing attempts: their
+ * times grouped by stage in one pass (a counting sort), then summarised. */
 static void stage_times(report *r)
 {
+	size_t *first = xcalloc(r->nstages + 2, sizeof(size_t)), *fill = xcalloc(r->nstages + 1, sizeof(size_t));
 	double *v = xcalloc(r->natt + 1, sizeof(double));
 
-	for (size_t i = 0; i < r->nstages; i++) {
-		size_t n = 0;
-		for (size_t k = 0; k < r->natt; k++)
-			if (r->att[k].stage == (int)i && r->att[k].how == AT_OK)
-				v[n++] = r->att[k].ms;
-		stats_summarize(v, n, &r->stages[i].time);
+	for (size_t k = 0; k < r->natt; k++)
+		if (r->att[k].stage >= 0 && r->att[k].how == AT_OK)
+			first[r->att[k].stage + 1]++;
+	for (size_t i = 0; i < r->nstages; i++)
+		first[i + 1] += first[i];
+	for (size_t k = 0; k < r->natt; k++) {
+		const rep_attempt *a = &r->att[k];
+		if (a->stage >= 0 && a->how == AT_OK)
+			v[first[a->stage] + fill[a->stage]++] = a->ms;
 	}
+	for (size_t i = 0; i < r->nstages; i++)
+		stats_summarize(v + first[i], first[i + 1] - first[i], &r->stages[i].time);
+	free(first);
+	free(fill);
 	free(v);
 }
 
