@@ -94,8 +94,10 @@ int report_load(const char *job_dir, report **out, pond_err *err);
 void report_free(report *r); /* accepts NULL */
 
 /* The HTML page, written atomically (path.tmp, then rename): never half
- * written. Under 2 MB however many tasks: the timeline is binned when
- * there are too many attempts to draw one by one. */
+ * written. Past 2,000 attempts the timeline is binned into at most 12,000
+ * cells (20 a lane beyond 600 workers), and failures past 50 kinds are
+ * counted, so the page's size follows the stages and workers, not the
+ * tasks: about 460 KB for 10,000 tasks on 64 workers. */
 int report_write_html(const report *r, const char *path, pond_err *err);
 
 /* trace.json: one complete event ("ph": "X") per attempt, a process per
