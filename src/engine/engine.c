@@ -28,6 +28,7 @@ typedef struct {
 	const ptask *t;
 	const task_attempt *a;
 	char *failed_sql; /* the statement that failed, if one did */
+	bool profile;     /* DuckDB's profiler on for this task */
 } eng;
 
 static int64_t first_int(duckdb_result *r);
@@ -142,8 +143,8 @@ static int begin_task(eng *e, error_class *cls, pond_err *err)
 		*cls = EC_INTERNAL;
 		return pond_fail(err, POND_ETASK, "cannot connect to DuckDB");
 	}
-	snprintf(sql, sizeof(sql), "SET threads = %lld; SET memory_limit = '%lldB'; " PROFILING,
-		 (long long)e->a->threads, (long long)e->a->memory_limit);
+	snprintf(sql, sizeof(sql), "SET threads = %lld; SET memory_limit = '%lldB'%s", (long long)e->a->threads,
+		 (long long)e->a->memory_limit, e->profile ? "; " PROFILING : "");
 	return run(e, sql, NULL, cls, err);
 }
 
@@ -612,7 +613,7 @@ static int run_output(eng *e, task_result *res, error_class *cls, pond_err *err)
 		rc = run(e, o->prelude, NULL, cls, err);
 	if (!rc)
 		rc = writers[o->kind](e, &sql, res, cls, err);
-	if (!rc)
+	if (!rc && e->profile)
 		take_profile(e, &res->m);
 	sb_release(&sql);
 	return rc;
@@ -755,9 +756,9 @@ static const char *blame_step(eng *e, const ptask *t)
 	return NULL;
 }
 
-int engine_run_task(engine *en, const ptask *t, const task_attempt *a, task_result *res, pond_err *err)
+int engine_run_task(engine *en, const ptask *t, const task_attempt *a, bool profile, task_result *res, pond_err *err)
 {
-	eng e = { en->db, NULL, t, a, NULL };
+	eng e = { en->db, NULL, t, a, NULL, profile };
 	error_class cls = EC_NONE;
 	int rc;
 

@@ -165,6 +165,16 @@ typedef struct {
 	int64_t write_bytes; /* bytes written (outputs, spill) */
 } task_metrics;
 
+/* DuckDB's profiler costs about half a millisecond a task, which tasks
+ * of a few milliseconds would feel: after a task of a stage ran under
+ * PROFILE_MIN_MS in a task process, the next tasks of that stage there run
+ * without it (peak_mem, spill, rows_in -1), but one in PROFILE_SAMPLE, so
+ * that a stage of tiny tasks still has some measured (runtime/task.c).
+ * CPU time and bytes read and written are always measured: they cost
+ * microseconds. */
+#define PROFILE_MIN_MS 50.0
+#define PROFILE_SAMPLE 16
+
 #define TASK_METRICS_NONE ((task_metrics){ -1, -1, -1, -1, -1, -1 })
 
 /* How an attempt ended, as the task child, the worker and the scheduler

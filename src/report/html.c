@@ -63,6 +63,19 @@ static void cell_count(sb *out, int64_t v)
 	sb_addf(out, "<td>%s</td>", v < 0 ? "–" : b);
 }
 
+/* A sum over the tasks DuckDB's profiler measured: marked when that was
+ * only some of them. */
+static void cell_sampled(sb *out, int64_t v, bool bytes, bool some)
+{
+	char b[32];
+
+	if (bytes)
+		human_bytes(b, sizeof(b), v);
+	else
+		human_count(b, sizeof(b), v);
+	sb_addf(out, "<td>%s%s</td>", v < 0 ? "–" : b, v >= 0 && some ? "*" : "");
+}
+
 static void cell_ms(sb *out, double ms)
 {
 	char b[32];
@@ -199,12 +212,12 @@ static void stage_row(const report *r, size_t i, sb *out)
 	cell_ms(out, st->time.n ? st->time.p90 : -1);
 	cell_ms(out, st->time.n ? st->time.max : -1);
 	sb_addf(out, "<td>%s</td>", st->time.skew ? "<span class=\"skew\">skew</span>" : "");
-	cell_count(out, st->rows_in);
+	cell_sampled(out, st->rows_in, false, st->profiled < st->committed);
 	cell_count(out, st->rows_out);
 	cell_bytes(out, st->read);
 	cell_bytes(out, st->bytes_out);
-	cell_bytes(out, st->spill);
-	cell_bytes(out, st->peak_mem);
+	cell_sampled(out, st->spill, true, st->profiled < st->committed);
+	cell_sampled(out, st->peak_mem, true, st->profiled < st->committed);
 	cell_ms(out, st->cpu_ms);
 	sb_add(out, "</tr>\n");
 }
@@ -222,9 +235,10 @@ static void stages(const report *r, sb *out)
 		"</table></div>\n<p class=\"note\">Task times are those of the attempts that committed; "
 		"<span class=\"skew\">skew</span>: the slowest task took over %.1f× the 75th percentile and "
 		"over %.0f s. Rows in: rows DuckDB scanned; bytes read: what the task processes read (inputs, "
-		"spill); peak mem: the largest task's DuckDB buffer memory; spilled and CPU: all attempts.</p>"
-		"</section>\n",
-		SKEW_FACTOR, SKEW_MIN_MS / 1e3);
+		"spill); peak mem: the largest task's DuckDB buffer memory; spilled and CPU: all attempts. *: "
+		"DuckDB's profiler measured only some of the stage's tasks (after a task under %.0f ms, one in %d "
+		"of the stage's next tasks on that worker).</p></section>\n",
+		SKEW_FACTOR, SKEW_MIN_MS / 1e3, PROFILE_MIN_MS, PROFILE_SAMPLE);
 }
 
 static void timeline(const report *r, sb *out)

@@ -403,6 +403,7 @@ static void stage_sums(report *r)
 		st->rows_out += a->rows;
 		st->bytes_out += a->bytes;
 		add_metric(&st->rows_in, a->m.rows_in);
+		st->profiled += a->m.rows_in >= 0;
 	}
 }
 

@@ -52,6 +52,9 @@ typedef struct {
 	int64_t rows_out, bytes_out;           /* of committing attempts */
 	int64_t rows_in, read, written, spill; /* sums of the measured; -1 none */
 	int64_t peak_mem;                      /* the largest task's; -1 none */
+	size_t profiled;                       /* committing attempts DuckDB's profiler measured
+			  * (rows_in, spill, peak_mem: tiny tasks are
+			  * sampled, PROFILE_MIN_MS in plan/task.h) */
 	double cpu_ms;                         /* -1 none */
 	int depth;                             /* its column in the plan graph */
 } rep_stage;

@@ -177,6 +177,25 @@ static int commit_output(const ptask *t, const task_attempt *a, int fault, task_
 	return rc;
 }
 
+/* What the child remembers of its last task, for profile_next. */
+static struct {
+	int stage;   /* -1: none yet */
+	double ms;   /* how long it took, here */
+	int skipped; /* tasks run without the profiler since the last with */
+} last = { -1, 0, 0 };
+
+/* Whether DuckDB's profiler measures this task (see PROFILE_MIN_MS). */
+static bool profile_next(const ptask *t)
+{
+	bool tiny = t->stage == last.stage && last.ms < PROFILE_MIN_MS;
+
+	if (!tiny || ++last.skipped >= PROFILE_SAMPLE) {
+		last.skipped = 0;
+		return true;
+	}
+	return false;
+}
+
 /* The process's usage since *before, into the attempt's metrics. */
 static void measure(const proc_usage *before, task_metrics *m)
 {
@@ -199,6 +218,8 @@ static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_re
 	pond_err err = { 0 };
 	int rc = 0;
 	proc_usage before;
+	double t0 = clock_mono();
+	bool profile = profile_next(t);
 
 	memset(res, 0, sizeof(*res));
 	res->m = TASK_METRICS_NONE;
@@ -210,7 +231,7 @@ static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_re
 	if (fault == FAULT_MID_QUERY)
 		alarm_in(t, delay);
 	if (!rc)
-		rc = engine_run_task(*eng, t, a, res, &err);
+		rc = engine_run_task(*eng, t, a, profile, res, &err);
 	if (fault == FAULT_MID_QUERY)
 		alarm_in(t, 0);
 	if (rc == 0 && fault == FAULT_BEFORE_COMMIT)
@@ -218,6 +239,8 @@ static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_re
 	if (rc == 0)
 		rc = commit_output(t, a, fault, res, &err);
 	measure(&before, &res->m);
+	last.stage = t->stage;
+	last.ms = (clock_mono() - t0) * 1e3;
 	res->ok = rc >= 0;
 	if (!res->ok)
 		res->error = xstrdup(err.msg);
