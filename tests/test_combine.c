@@ -17,10 +17,10 @@
 #include "util/sb.h"
 
 typedef struct {
-	const char *name;   /* what the case checks */
-	const char *query;  /* the user's partial_sql query, with {0} */
-	const char *keys;   /* the shuffle's hash_by keys, comma-separated */
-	const char *want;   /* the consumer's merge query, or NULL: refused */
+	const char *name;  /* what the case checks */
+	const char *query; /* the user's partial_sql query, with {0} */
+	const char *keys;  /* the shuffle's hash_by keys, comma-separated */
+	const char *want;  /* the consumer's merge query, or NULL: refused */
 } rewrite_case;
 
 static const rewrite_case cases[] = {
@@ -29,8 +29,8 @@ static const rewrite_case cases[] = {
 	  "SELECT \"k\", sum(\"n\")::BIGINT AS \"n\" FROM {0} GROUP BY \"k\"" },
 	{ "count_column_becomes_sum_bigint", "SELECT k, count(v) AS n FROM {0} GROUP BY k", "k",
 	  "SELECT \"k\", sum(\"n\")::BIGINT AS \"n\" FROM {0} GROUP BY \"k\"" },
-	{ "sum_min_max_merge_as_themselves",
-	  "SELECT k, sum(v) AS s, min(v) AS lo, max(v) AS hi FROM {0} GROUP BY k", "k",
+	{ "sum_min_max_merge_as_themselves", "SELECT k, sum(v) AS s, min(v) AS lo, max(v) AS hi FROM {0} GROUP BY k",
+	  "k",
 	  "SELECT \"k\", sum(\"s\") AS \"s\", min(\"lo\") AS \"lo\", max(\"hi\") AS \"hi\" FROM {0} GROUP BY \"k\"" },
 	{ "where_stays_with_the_producers", "SELECT k, count(*) AS n FROM {0} WHERE v > 10 GROUP BY k", "k",
 	  "SELECT \"k\", sum(\"n\")::BIGINT AS \"n\" FROM {0} GROUP BY \"k\"" },
@@ -85,21 +85,6 @@ static const rewrite_case cases[] = {
 	{ "two_argument_aggregate", "SELECT k, max(v, 2) AS m FROM {0} GROUP BY k", "k", NULL },
 };
 
-/* q with {0} named __pond_in, as combine.c hands it to the parser. */
-static char *as_table(const char *q)
-{
-	sb b = SB_INIT;
-	for (const char *p = q; *p;) {
-		if (!strncmp(p, "{0}", 3)) {
-			sb_add(&b, "__pond_in");
-			p += 3;
-		} else {
-			sb_addn(&b, p++, 1);
-		}
-	}
-	return sb_detach(&b);
-}
-
 /* DuckDB's parse tree of q, or NULL if it does not parse. */
 static json_t *parse_tree(duckdb_connection con, const char *q)
 {
@@ -140,7 +125,7 @@ static char **split_keys(const char *keys, size_t *n)
 
 static int run_case(duckdb_connection con, const rewrite_case *c)
 {
-	char *q = as_table(c->query), *got = NULL;
+	char *q = combine_as_table(c->query), *got = NULL;
 	json_t *tree = parse_tree(con, q);
 	size_t nkeys;
 	char **keys = split_keys(c->keys, &nkeys);

@@ -178,7 +178,7 @@ static bool candidate(const lnode *n)
 }
 
 /* The query with {0} named __pond_in, as the parser will see it. */
-static char *as_table(const char *q)
+char *combine_as_table(const char *q)
 {
 	sb b = SB_INIT;
 	for (const char *p = q; *p;) {
@@ -222,7 +222,7 @@ void combine_plan(lplan *lp, plandb *db)
 		json_t *t;
 		if (!candidate(n))
 			continue;
-		q = as_table(n->query);
+		q = combine_as_table(n->query);
 		t = parse_tree(db, q);
 		if (t)
 			n->combine = combine_consumer_query(t, n->inputs[0]->key_names, n->inputs[0]->nkeys);

@@ -21,4 +21,7 @@ void combine_plan(lplan *lp, plandb *db);
  * NULL when the rewrite would not be exact. Exposed for tests. */
 char *combine_consumer_query(const json_t *tree, char *const *keys, size_t nkeys);
 
+/* q with {0} named __pond_in, as the rewrite's parser sees it (caller frees). */
+char *combine_as_table(const char *q);
+
 #endif

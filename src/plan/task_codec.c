@@ -401,6 +401,9 @@ static json_t *result_json(const task_result *r)
 {
 	json_t *o = json_object();
 
+	/* task and attempt first: a line of events.jsonl reads (and greps) by them */
+	set_str(o, "task", r->task);
+	json_object_set_new(o, "attempt", json_integer(r->attempt));
 	json_object_set_new(o, "ok", json_boolean(r->ok));
 	json_object_set_new(o, "rows", json_integer(r->rows));
 	json_object_set_new(o, "bytes", json_integer(r->bytes));
@@ -417,8 +420,6 @@ static json_t *result_json(const task_result *r)
 		json_object_set_new(o, "duplicate", json_true());
 	if (r->crashed)
 		json_object_set_new(o, "crashed", json_true());
-	set_str(o, "task", r->task);
-	json_object_set_new(o, "attempt", json_integer(r->attempt));
 	json_object_set_new(o, "ms", json_real(r->ms));
 	metrics_json(o, &r->m);
 	return o;

@@ -34,24 +34,26 @@ int human_parse_bytes(const char *s, int64_t *out)
 	return -1;
 }
 
+/* v in steps of 1000 with the unit names u[0..nu-1]: "%.0f" unscaled,
+ * "%.1f" once scaled; `sep` between the number and the unit. */
+static void scaled(char *buf, size_t n, double v, const char *const *u, int nu, const char *sep)
+{
+	int i = 0;
+	while (v >= 1000 && i < nu - 1)
+		v /= 1000, i++;
+	snprintf(buf, n, i ? "%.1f%s%s" : "%.0f%s%s", v, sep, u[i]);
+}
+
 void human_bytes(char *buf, size_t n, int64_t b)
 {
-	const char *u[] = { "B", "KB", "MB", "GB", "TB", "PB" };
-	double v = (double)b;
-	int i = 0;
-	while (v >= 1000 && i < 5)
-		v /= 1000, i++;
-	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+	static const char *const u[] = { "B", "KB", "MB", "GB", "TB", "PB" };
+	scaled(buf, n, (double)b, u, 6, " ");
 }
 
 void human_count(char *buf, size_t n, int64_t c)
 {
-	const char *u[] = { "", "K", "M", "G", "T" };
-	double v = (double)c;
-	int i = 0;
-	while (v >= 1000 && i < 4)
-		v /= 1000, i++;
-	snprintf(buf, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+	static const char *const u[] = { "", "K", "M", "G", "T" };
+	scaled(buf, n, (double)c, u, 5, "");
 }
 
 void human_time(char *buf, size_t n, double s)
