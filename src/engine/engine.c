@@ -562,12 +562,18 @@ static int out_show(eng *e, sb *sql, task_result *res, error_class *cls, pond_er
 {
 	duckdb_result r;
 	char *text;
+	int64_t total = -1;
 	int rc;
 
+	if (e->t->output.total) { /* the whole result's size, said under the table */
+		if ((rc = run(e, e->t->output.total, &r, cls, err)))
+			return rc;
+		total = first_int(&r);
+	}
 	sb_addf(sql, "SELECT COLUMNS(*)::VARCHAR FROM (%s)", e->t->query);
 	if ((rc = run(e, sb_str(sql), &r, cls, err)))
 		return rc;
-	text = table_format(&r);
+	text = table_format(&r, total);
 	res->rows = (int64_t)duckdb_row_count(&r);
 	duckdb_destroy_result(&r);
 	rc = write_text(e->a->attempt_dir, "show.txt", text, err);

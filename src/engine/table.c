@@ -55,7 +55,7 @@ static void rule(sb *b, const size_t *w, idx_t ncol, const char *l, const char *
 	sb_add(b, "\n");
 }
 
-char *table_format(duckdb_result *r)
+char *table_format(duckdb_result *r, int64_t total)
 {
 	idx_t ncol = duckdb_column_count(r), nrow = duckdb_row_count(r);
 	size_t *w = xcalloc(ncol + 1, sizeof(size_t));
@@ -100,7 +100,11 @@ char *table_format(duckdb_result *r)
 		}
 		rule(&b, w, ncol, "└", "┴", "┘");
 	}
-	sb_addf(&b, "%llu row%s\n", (unsigned long long)nrow, nrow == 1 ? "" : "s");
+	if (total >= 0 && (uint64_t)total != (uint64_t)nrow)
+		sb_addf(&b, "%lld row%s (%llu shown)\n", (long long)total, total == 1 ? "" : "s",
+			(unsigned long long)nrow);
+	else
+		sb_addf(&b, "%llu row%s\n", (unsigned long long)nrow, nrow == 1 ? "" : "s");
 	for (size_t i = 0; i < (size_t)(ncol * nrow); i++)
 		free(cells[i]);
 	free(cells);

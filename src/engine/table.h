@@ -5,7 +5,9 @@
 
 #include "duckdb.h"
 
-/* Returns a malloc'ed, box-drawn table with a header row; NULL as "NULL". */
-char *table_format(duckdb_result *r);
+/* Returns a malloc'ed, box-drawn table with a header row; NULL as "NULL".
+ * Its last line counts the rows: r's, or `total` (when >= 0) with how
+ * many of them are shown. */
+char *table_format(duckdb_result *r, int64_t total);
 
 #endif

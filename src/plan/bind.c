@@ -98,7 +98,10 @@ static int fail_node(binder *bd, const lnode *n, pond_status code, const char *m
 	 * key check) DuckDB's LINE context would quote pond's SQL */
 	if (n->kind != L_QUERY && n->kind != L_PARTIAL && n->kind != L_SQL && strstr(m, "\n\nLINE "))
 		*strstr(m, "\n\nLINE ") = '\0';
-	pond_fail(bd->err, code, "%s:%d:%d: %s: %s", bd->script, n->line, n->col, n->func, m);
+	if (n->line > 0)
+		pond_fail(bd->err, code, "%s:%d:%d: %s: %s", bd->script, n->line, n->col, n->func, m);
+	else /* pond sql's nodes have no script position */
+		pond_fail(bd->err, code, "%s: %s: %s", bd->script, n->func, m);
 	free(m);
 	return -1;
 }
@@ -697,11 +700,13 @@ static int bind_chain(binder *bd, size_t i, size_t n)
 	return rc;
 }
 
-static int bind_all(binder *bd)
+static int bind_all(binder *bd, size_t first)
 {
 	lplan *lp = bd->lp;
 
-	for (size_t i = 0; i < lp->nnodes;) {
+	for (size_t i = 0; i < first; i++)
+		bd->table[i] = (int)i; /* bound by an earlier call */
+	for (size_t i = first; i < lp->nnodes;) {
 		size_t n = chain_length(lp, i);
 		if (n > 1 ? bind_chain(bd, i, n) : bind_node(bd, lp->nodes[i]))
 			return -1;
@@ -720,8 +725,13 @@ static int bind_all(binder *bd)
 
 int plan_bind(lplan *lp, plandb *db, const char *script, pond_err *err)
 {
+	return plan_bind_from(lp, db, 0, script, err);
+}
+
+int plan_bind_from(lplan *lp, plandb *db, size_t first, const char *script, pond_err *err)
+{
 	binder bd = { lp, db, err, script, xcalloc(lp->nnodes + 1, sizeof(int)) };
-	int rc = bind_all(&bd);
+	int rc = bind_all(&bd, first);
 
 	free(bd.table);
 	return rc;

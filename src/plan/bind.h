@@ -17,4 +17,10 @@
  * input (POND_EINPUT). `script` is the script's name for messages. */
 int plan_bind(lplan *lp, plandb *db, const char *script, pond_err *err);
 
+/* The same for nodes [first, nnodes) of a plan whose nodes before first
+ * were bound by an earlier call on the same db (each keeps its own
+ * table); the actions are checked again. pond sql binds its sources,
+ * then the nodes it builds over them (plan/sqlplan.c). */
+int plan_bind_from(lplan *lp, plandb *db, size_t first, const char *script, pond_err *err);
+
 #endif

@@ -62,8 +62,11 @@ static void print_task(const ptask *t, FILE *out)
 
 void pplan_explain(const lplan *lp, const pplan *p, FILE *out)
 {
-	static const char *what[] = { "action write_parquet", "action write_csv", "action show", "action count" };
+	static const char *what[] = { "action write_parquet", "action write_csv", "action show", "action count",
+				      "action print" };
 
+	if (lp->notes)
+		fprintf(out, "%s\n", lp->notes);
 	fprintf(out, "Logical plan (%zu datasets, %zu actions)\n", lp->nnodes, lp->nactions);
 	for (size_t i = 0; i < lp->nnodes; i++)
 		print_node(lp->nodes[i], out);

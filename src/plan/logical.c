@@ -161,6 +161,7 @@ void lplan_free(lplan *p)
 	}
 	free(p->actions);
 	free(p->script_path);
+	free(p->notes);
 	free(p);
 }
 

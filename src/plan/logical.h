@@ -115,6 +115,9 @@ typedef struct lnode {
 			   * hash their keys in a common type, so that
 			   * equal keys meet whatever their types */
 	char *expr_type;  /* by=: the type of the expression */
+	/* range_by with one key (the SQL planner's ORDER BY): partition 0
+	 * holds the largest keys; NULL keys go to partition 0, not n-1 */
+	bool range_desc, range_nulls_first;
 
 	/* L_PARTIAL after a hash shuffle, when combine.c proved it safe: the
 	 * query that merges producers' partial aggregates (with {0}); the
@@ -125,7 +128,13 @@ typedef struct lnode {
 	int64_t limit;
 } lnode;
 
-typedef enum { A_WRITE_PARQUET, A_WRITE_CSV, A_SHOW, A_COUNT } action_kind;
+typedef enum {
+	A_WRITE_PARQUET,
+	A_WRITE_CSV,
+	A_SHOW,
+	A_COUNT,
+	A_PRINT, /* pond sql without -o: the first n rows and the row count */
+} action_kind;
 
 typedef struct action {
 	action_kind kind;
@@ -147,6 +156,8 @@ typedef struct {
 	action *actions;
 	size_t nactions;
 	char *script_path; /* absolute */
+	char *notes;       /* pond sql: how the query was planned, for
+			    * explain (plan/sqlplan.c), or NULL */
 } lplan;
 
 lplan *lplan_new(void);

@@ -713,13 +713,18 @@ static char *bucket_select(planner *pl, const lnode *rp, const char *src, size_t
 		expr_bucket(&b, rp, src);
 		break;
 	case RP_RANGE: {
+		/* descending: the partitions in reverse, so partition 0 holds
+		 * the largest keys */
 		char *key = range_key(rp);
-		sb_addf(&b, "SELECT %s.*, CASE WHEN %s IS NULL THEN %d ELSE ", src, key, n - 1);
+		sb_addf(&b, "SELECT %s.*, CASE WHEN %s IS NULL THEN %d ELSE ", src, key,
+			rp->range_nulls_first ? 0 : n - 1);
+		if (rp->range_desc)
+			sb_addf(&b, "%d - (", n - 1);
 		if (n <= MAX_BSEARCH_PARTITIONS)
 			bsearch_sql(&b, key, 0, n - 1);
 		else
 			sb_addf(&b, "coalesce(len(list_filter(" SPLITS_VAR ", __pond_x -> __pond_x < %s)), 0)", key);
-		sb_addf(&b, " END AS __pond_bucket FROM %s", src);
+		sb_addf(&b, "%s END AS __pond_bucket FROM %s", rp->range_desc ? ")" : "", src);
 		free(key);
 		break;
 	}
@@ -873,12 +878,41 @@ static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
 	return s;
 }
 
+/* pond sql's printed result: the first n rows of the whole result (its
+ * partitions materialised, read in order) and the number of rows. */
+static void plan_print(planner *pl, const action *a)
+{
+	const lnode *n = a->input;
+	bool gather = n->kind == L_SQL || n->kind == L_LIMIT;
+	stage *in = gather ? ensure_gather(pl, n) : ensure_materialized(pl, n);
+	char *step = xasprintf("%s print", a->where);
+	stage *s = new_stage(pl, ST_SHOW, step);
+	task_output out = output_of(OUT_SHOW);
+	const char *v;
+	char *q;
+	tctx c;
+
+	tctx_init(&c, pl);
+	v = parts_view(&c, in);
+	q = xasprintf("SELECT * FROM %s LIMIT %lld", v, (long long)a->n);
+	out.total = xasprintf("SELECT count(*) FROM %s", v);
+	s->act = a;
+	add_task(pl, s, &c, add_cte(&c, NULL, q), out);
+	free(q);
+	free(step);
+	tctx_release(&c);
+}
+
 static void plan_action(planner *pl, const action *a)
 {
 	const lnode *n = a->input;
 	stage *s;
 	tctx c;
 
+	if (a->kind == A_PRINT) {
+		plan_print(pl, a);
+		return;
+	}
 	if (a->kind == A_WRITE_PARQUET || a->kind == A_WRITE_CSV) {
 		char *staging = pplan_staging_dir(pl->o->job_dir, a->dir);
 		char *step = xasprintf("%s %s", a->where, a->kind == A_WRITE_PARQUET ? "write_parquet" : "write_csv");

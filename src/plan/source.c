@@ -6,8 +6,13 @@
  * hashes. */
 #include "plan/source.h"
 
+#include <glob.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "util/fsutil.h"
 
 static const char *const reader[] = { "read_parquet", "read_csv", "read_json" };
 
@@ -120,4 +125,108 @@ void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags
 void source_file_sql(sb *b, const lnode *n, size_t f, unsigned flags)
 {
 	source_read_sql(b, n, f, f + 1, flags);
+}
+
+bool source_has_ext(const char *path, file_format f)
+{
+	static const char *exts[][4] = {
+		[FMT_PARQUET] = { ".parquet", ".parq", NULL },
+		[FMT_CSV] = { ".csv", ".tsv", ".txt", NULL },
+		[FMT_JSON] = { ".json", ".jsonl", ".ndjson", NULL },
+	};
+	size_t n = strlen(path);
+	for (int i = 0; exts[f][i]; i++) {
+		size_t m = strlen(exts[f][i]);
+		if (n > m && !strcasecmp(path + n - m, exts[f][i]))
+			return true;
+		if (n > m + 3 && !strcasecmp(path + n - 3, ".gz") && !strncasecmp(path + n - 3 - m, exts[f][i], m))
+			return true;
+	}
+	return false;
+}
+
+static void add_file(lnode *n, const char *path)
+{
+	n->files = xrealloc(n->files, (n->nfiles + 1) * sizeof(char *));
+	n->sizes = xrealloc(n->sizes, (n->nfiles + 1) * sizeof(int64_t));
+	n->files[n->nfiles] = xstrdup(path);
+	n->sizes[n->nfiles++] = fs_size(path);
+}
+
+static int add_glob(lnode *n, const char *abs, pond_err *err)
+{
+	glob_t g;
+	size_t added = 0;
+
+	if (glob(abs, GLOB_ERR, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			if (!fs_is_dir(g.gl_pathv[i]))
+				add_file(n, g.gl_pathv[i]), added++;
+		globfree(&g);
+	}
+	return added ? 0 : pond_fail(err, POND_EINPUT, "no input files match '%s'", abs);
+}
+
+static int add_dir(lnode *n, const char *abs, pond_err *err)
+{
+	static const char *const what[] = { "parquet", "csv", "json" };
+	char **rel;
+	size_t nrel, added = 0;
+
+	if (fs_walk(abs, &rel, &nrel, err)) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return pond_fail(err, POND_EINPUT, "cannot list input directory %s: %s", abs, msg);
+	}
+	for (size_t i = 0; i < nrel; i++) {
+		if (source_has_ext(rel[i], n->format) && rel[i][0] != '_' && rel[i][0] != '.') {
+			char *p = xasprintf("%s/%s", abs, rel[i]);
+			add_file(n, p), added++;
+			free(p);
+		}
+	}
+	fs_free_list(rel);
+	return added ? 0 : pond_fail(err, POND_EINPUT, "input directory %s has no %s files", abs, what[n->format]);
+}
+
+int source_add_path(lnode *n, const char *path, pond_err *err)
+{
+	char *abs = fs_abspath(path);
+	int rc = 0;
+
+	if (strpbrk(path, "*?["))
+		rc = add_glob(n, abs, err);
+	else if (fs_is_dir(abs))
+		rc = add_dir(n, abs, err);
+	else if (fs_exists(abs))
+		add_file(n, abs);
+	else
+		rc = pond_fail(err, POND_EINPUT, "input not found: %s", abs);
+	free(abs);
+	return rc;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void source_sort_files(lnode *n)
+{
+	size_t m = 0;
+	char **f = n->files;
+
+	if (!n->nfiles)
+		return;
+	qsort(f, n->nfiles, sizeof(char *), cmp_path);
+	for (size_t i = 0; i < n->nfiles; i++) {
+		if (m && !strcmp(f[m - 1], f[i])) {
+			free(f[i]);
+			continue;
+		}
+		f[m++] = f[i];
+	}
+	n->nfiles = m;
+	for (size_t i = 0; i < m; i++)
+		n->sizes[i] = fs_size(f[i]);
 }

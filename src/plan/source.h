@@ -5,9 +5,11 @@
 #ifndef POND_PLAN_SOURCE_H
 #define POND_PLAN_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "plan/logical.h"
+#include "util/err.h"
 #include "util/sb.h"
 
 enum {
@@ -23,5 +25,19 @@ void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags
 
 /* The same for a single file f. */
 void source_file_sql(sb *b, const lnode *n, size_t f, unsigned flags);
+
+/* Whether path names a file of format f by its extension (.parquet, .csv,
+ * .json, …, also compressed with .gz). */
+bool source_has_ext(const char *path, file_format f);
+
+/* Adds the files `path` names to source n, each with its size: a file, the
+ * files a glob matches, or a directory's files of n's format (walked,
+ * names starting with _ or . skipped). POND_EINPUT when it names nothing
+ * or cannot be read. Relative paths are made absolute. */
+int source_add_path(lnode *n, const char *path, pond_err *err);
+
+/* Sorts n's files and drops duplicates: the partitioning must not depend
+ * on the order in which the file system lists things. */
+void source_sort_files(lnode *n);
 
 #endif

@@ -40,6 +40,7 @@ void ptask_release(ptask *t)
 	free(t->output.ext);
 	free(t->output.copy_options);
 	free(t->output.partition_by);
+	free(t->output.total);
 	free(t->dir);
 	free(t->attempts_dir);
 	memset(t, 0, sizeof(*t));

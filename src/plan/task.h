@@ -75,6 +75,8 @@ typedef struct {
 	char *ext;          /* SINK: "parquet", "csv" */
 	char *copy_options; /* SINK: "FORMAT parquet, COMPRESSION 'zstd'" */
 	char *partition_by; /* SINK: quoted column list, or NULL */
+	char *total;        /* SHOW: a query giving the number of rows of the
+			     * whole result, said under the table, or NULL */
 } task_output;
 
 const char *output_kind_name(output_kind k); /* "parquet", "buckets", … */

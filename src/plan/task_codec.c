@@ -160,6 +160,7 @@ static json_t *output_json(const task_output *out)
 	set_str(o, "ext", out->ext);
 	set_str(o, "copy_options", out->copy_options);
 	set_str(o, "partition_by", out->partition_by);
+	set_str(o, "total", out->total);
 	return o;
 }
 
@@ -181,6 +182,7 @@ static int output_from(const json_t *o, task_output *out)
 	out->ext = get_str(o, "ext");
 	out->copy_options = get_str(o, "copy_options");
 	out->partition_by = get_str(o, "partition_by");
+	out->total = get_str(o, "total");
 	return 0;
 }
 

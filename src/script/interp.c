@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "plan/source.h"
 #include "util/fsutil.h"
 #include "util/sb.h"
 
@@ -153,83 +154,13 @@ static bool has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-static bool has_ext(const char *path, file_format f)
-{
-	static const char *exts[][4] = {
-		[FMT_PARQUET] = { ".parquet", ".parq", NULL },
-		[FMT_CSV] = { ".csv", ".tsv", ".txt", NULL },
-		[FMT_JSON] = { ".json", ".jsonl", ".ndjson", NULL },
-	};
-	size_t n = strlen(path);
-	for (int i = 0; exts[f][i]; i++) {
-		size_t m = strlen(exts[f][i]);
-		if (n > m && !strcasecmp(path + n - m, exts[f][i]))
-			return true;
-		if (n > m + 3 && !strcasecmp(path + n - 3, ".gz") && !strncasecmp(path + n - 3 - m, exts[f][i], m))
-			return true;
-	}
-	return false;
-}
-
-static void add_file(lnode *n, const char *path)
-{
-	n->files = xrealloc(n->files, (n->nfiles + 1) * sizeof(char *));
-	n->sizes = xrealloc(n->sizes, (n->nfiles + 1) * sizeof(int64_t));
-	n->files[n->nfiles] = xstrdup(path);
-	n->sizes[n->nfiles++] = fs_size(path);
-}
-
 static int expand_one(interp *in, lnode *n, const ast_node *at, const char *path)
 {
-	char *abs = fs_abspath(path);
-	int rc = 0;
+	pond_err e = { 0 };
 
-	if (has_glob(path)) {
-		glob_t g;
-		int r = glob(abs, GLOB_ERR, NULL, &g);
-		size_t added = 0;
-		if (r == 0) {
-			for (size_t i = 0; i < g.gl_pathc; i++)
-				if (!fs_is_dir(g.gl_pathv[i]))
-					add_file(n, g.gl_pathv[i]), added++;
-			globfree(&g);
-		}
-		if (!added)
-			rc = fail_at(in, at, POND_EINPUT, "no input files match '%s'", abs);
-	} else if (fs_is_dir(abs)) {
-		char **rel;
-		size_t nrel, added = 0;
-		if (fs_walk(abs, &rel, &nrel, in->err) == 0) {
-			for (size_t i = 0; i < nrel; i++) {
-				if (has_ext(rel[i], n->format) && rel[i][0] != '_' && rel[i][0] != '.') {
-					char *p = xasprintf("%s/%s", abs, rel[i]);
-					add_file(n, p), added++;
-					free(p);
-				}
-			}
-			if (!added)
-				rc = fail_at(in, at, POND_EINPUT, "input directory %s has no %s files", abs,
-					     n->format == FMT_PARQUET ? "parquet"
-					     : n->format == FMT_CSV   ? "csv"
-								      : "json");
-		} else {
-			char msg[sizeof(in->err->msg)];
-			snprintf(msg, sizeof(msg), "%s", in->err->msg);
-			rc = fail_at(in, at, POND_EINPUT, "cannot list input directory %s: %s", abs, msg);
-		}
-		fs_free_list(rel);
-	} else if (fs_exists(abs)) {
-		add_file(n, abs);
-	} else {
-		rc = fail_at(in, at, POND_EINPUT, "input not found: %s", abs);
-	}
-	free(abs);
-	return rc;
-}
-
-static int cmp_path(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	if (source_add_path(n, path, &e))
+		return fail_at(in, at, e.code, "%s", e.msg);
+	return 0;
 }
 
 static int expand_paths(interp *in, lnode *n, const ast_node *v)
@@ -247,23 +178,7 @@ static int expand_paths(interp *in, lnode *n, const ast_node *v)
 	} else {
 		return fail_at(in, v, POND_EUSAGE, "paths must be a string or a non-empty list of strings");
 	}
-	/* Sorted and de-duplicated: the partitioning must not depend on the
-	 * order in which the file system lists things. Sizes follow files. */
-	{
-		size_t m = 0;
-		char **f = n->files;
-		qsort(f, n->nfiles, sizeof(char *), cmp_path);
-		for (size_t i = 0; i < n->nfiles; i++) {
-			if (m && !strcmp(f[m - 1], f[i])) {
-				free(f[i]);
-				continue;
-			}
-			f[m++] = f[i];
-		}
-		n->nfiles = m;
-		for (size_t i = 0; i < m; i++)
-			n->sizes[i] = fs_size(f[i]);
-	}
+	source_sort_files(n);
 	return 0;
 }
 
