@@ -133,6 +133,36 @@ POND_API pond_status pond_parse_size(const char *text, int64_t *bytes);
  * one. */
 POND_API pond_status pond_load_script(pond_session *s, const char *path);
 
+/* ---- pond sql (docs/SQL.md): one query over files, planned across workers */
+typedef enum { POND_SQL_PARQUET = 0, POND_SQL_CSV = 1 } pond_sql_format;
+
+typedef struct {
+	const char *query;         /* the query's text; or NULL, and file: */
+	const char *file;          /* a file holding the query (-f FILE.sql) */
+	const char *const *tables; /* -t NAME=PATHS: a table name for files
+				    * (PATHS comma-separated; Parquet, CSV or
+				    * JSON by extension; a directory: its files) */
+	size_t ntables;
+	const char *tables_dir; /* --tables DIR: every DIR/NAME.{parquet,csv,
+				 * json} and DIR/NAME/ is table NAME; or NULL */
+	const char *output;     /* -o DIR: write the result there (part files,
+				 * then _SUCCESS); NULL: print it */
+	pond_sql_format format; /* of the output files */
+	int64_t max_rows;       /* rows printed without output; 0 = 40 */
+} pond_sql;
+
+/* Loads one query as pond_load_script loads a script: its tables are
+ * found and read (footers, CSV samples), DuckDB binds the query, and the
+ * planner cuts it into stages (or one task where it cannot), so that
+ * pond_explain and pond_run then work on it. The job directory defaults
+ * to .pond/<file name or "sql">-<8 hex of the query, its tables and
+ * output>. Nothing runs and nothing is written. Returns POND_OK,
+ * POND_EUSAGE (the file cannot be read; DuckDB rejects the query, with
+ * its message; a bad table binding; an output that holds an input),
+ * POND_EINPUT (a table's files are missing or unreadable) or
+ * POND_EINTERNAL. Replaces a loaded script or query. */
+POND_API pond_status pond_load_sql(pond_session *s, const pond_sql *q);
+
 /* Writes the logical plan and the physical stages (task counts, shuffle
  * boundaries, the fused SQL of one task per stage) to out. Touches no
  * file. Returns POND_OK, or POND_EUSAGE when no script is loaded. */

@@ -23,6 +23,7 @@
 #include "exec/scheduler.h"
 #include "plan/bind.h"
 #include "plan/physical.h"
+#include "plan/sqlplan.h"
 #include "report/report.h"
 #include "runtime/transport.h"
 #include "script/ast.h"
@@ -38,9 +39,10 @@ struct pond_session {
 	pond_err err;
 	lplan *lp;
 	char *script_path;
-	double t0;       /* when the session was made (clock_mono) */
-	bool mpi_joined; /* pond_mpi_join: leave the MPI job when freed */
-	char *written;   /* pond_report's page */
+	double t0;         /* when the session was made (clock_mono) */
+	bool mpi_joined;   /* pond_mpi_join: leave the MPI job when freed */
+	char *written;     /* pond_report's page */
+	char *sql_job_dir; /* pond_load_sql: the default job directory */
 };
 
 void pond_options_init(pond_options *o)
@@ -77,6 +79,7 @@ void pond_session_free(pond_session *s)
 	free((char *)s->o.job_dir);
 	free((char *)s->o.report);
 	free(s->written);
+	free(s->sql_job_dir);
 	lplan_free(s->lp);
 	free(s->script_path);
 	if (s->mpi_joined)
@@ -150,6 +153,8 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	lplan_free(s->lp);
 	s->lp = lplan_new();
 	s->lp->script_path = fs_abspath(path);
+	free(s->sql_job_dir);
+	s->sql_job_dir = NULL;
 	free(s->script_path);
 	s->script_path = xstrdup(path);
 	if (interp_script(sc, s->lp, &s->err)) {
@@ -160,10 +165,69 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	return bind_plan(s, path);
 }
 
+/* pond sql's default job directory: named for the query's file (or
+ * "sql"), hashed from what the plan depends on. */
+static char *sql_job_dir(const pond_sql *q, const char *text)
+{
+	const char **parts = xcalloc(q->ntables + 8, sizeof(char *));
+	char *name = xstrdup(q->file ? fs_basename(q->file) : "sql"), *dot = strrchr(name, '.'), *out, *dir, *job;
+	size_t n = 0;
+
+	if (dot && dot != name)
+		*dot = '\0';
+	out = q->output ? fs_abspath(q->output) : NULL;
+	dir = q->tables_dir ? fs_abspath(q->tables_dir) : NULL;
+	parts[n++] = text;
+	parts[n++] = out ? out : "(print)";
+	parts[n++] = dir ? dir : "";
+	parts[n++] = q->format == POND_SQL_CSV ? "csv" : "parquet";
+	for (size_t i = 0; i < q->ntables; i++)
+		parts[n++] = q->tables[i];
+	job = jobdir_named(name, parts, n);
+	free(out);
+	free(dir);
+	free(name);
+	free(parts);
+	return job;
+}
+
+pond_status pond_load_sql(pond_session *s, const pond_sql *q)
+{
+	char *text = NULL, *out = q->output ? fs_abspath(q->output) : NULL;
+	sql_request rq = { .tables = q->tables,
+			   .ntables = q->ntables,
+			   .tables_dir = q->tables_dir,
+			   .output = out,
+			   .csv = q->format == POND_SQL_CSV,
+			   .max_rows = q->max_rows > 0 ? q->max_rows : 40 };
+	int rc;
+
+	memset(&s->err, 0, sizeof(s->err));
+	if (q->file && fs_read(q->file, &text, NULL, NULL)) {
+		free(out);
+		pond_fail_errno(&s->err, POND_EUSAGE, errno, "cannot read the query file %s", q->file);
+		return POND_EUSAGE;
+	}
+	rq.query = text ? text : q->query ? q->query : "";
+	rq.origin = q->file ? q->file : "the query";
+	lplan_free(s->lp);
+	s->lp = lplan_new();
+	free(s->script_path);
+	s->script_path = xstrdup(q->file ? q->file : "the query");
+	free(s->sql_job_dir);
+	s->sql_job_dir = sql_job_dir(q, rq.query);
+	rc = sql_plan(s->lp, &rq, &s->err);
+	free(text);
+	free(out);
+	return rc ? failed(s) : POND_OK;
+}
+
 static char *job_dir_of(pond_session *s)
 {
 	if (s->o.job_dir)
 		return fs_abspath(s->o.job_dir);
+	if (s->sql_job_dir)
+		return xstrdup(s->sql_job_dir);
 	return jobdir_default(s->script_path, s->o.defines, s->o.ndefines);
 }
 

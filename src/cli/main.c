@@ -55,11 +55,38 @@ static const char *usage_explain =
 	"Prints the logical plan and the stages (task counts, shuffle boundaries,\n"
 	"the fused SQL of one task of each stage) without running anything.\n";
 
+static const char *usage_sql =
+	"usage: pond sql QUERY | -f FILE.sql [-t NAME=PATHS]... [--tables DIR] [-o DIR]\n"
+	"                [--format parquet|csv] [--explain] [--max-rows N] [run flags]\n"
+	"\n"
+	"Runs one DuckDB query over files, planned across the workers (see\n"
+	"docs/SQL.md): the rows single-process DuckDB would return.\n"
+	"  QUERY              the query; tables are paths or globs in it\n"
+	"                     ('sales/*.parquet'), read_parquet/read_csv/read_json\n"
+	"                     calls, or names bound by -t and --tables\n"
+	"  -f FILE.sql        read the query from FILE.sql\n"
+	"  -t NAME=PATHS      table NAME is these files (comma-separated paths or\n"
+	"                     globs; Parquet, CSV or JSON by extension; a directory:\n"
+	"                     its files)\n"
+	"  --tables DIR       every DIR/NAME.parquet|csv|json and DIR/NAME/ is table NAME\n"
+	"  -o DIR             write the result to DIR (part files in order, then\n"
+	"                     _SUCCESS); without it the result is printed\n"
+	"  --format F         parquet (default) or csv, for -o\n"
+	"  --explain          print how the query is planned (stages, shuffle keys,\n"
+	"                     what runs as one task and why) without running it\n"
+	"  --max-rows N       rows printed without -o (default 40), then the row count\n"
+	"  run flags          -w, --job-dir, --resume, --threads, --memory-limit, --seed,\n"
+	"                     --progress, --max-attempts, --task-timeout, --speculate,\n"
+	"                     --inject-faults, --keep-intermediates, --report: as for\n"
+	"                     pond run (the default job directory is\n"
+	"                     .pond/<FILE or sql>-<hash of the query, tables and output>)\n";
+
 static const char *usage_main =
 	"usage: pond COMMAND [ARGS]\n"
 	"\n"
 	"  run SCRIPT       run a pipeline script\n"
 	"  explain SCRIPT   show how a script would run\n"
+	"  sql QUERY        run one query over files, planned across workers\n"
 	"  report JOBDIR    make the HTML report of a run (also a failed one)\n"
 	"  version          print the version\n"
 	"  help [COMMAND]   show help\n";
@@ -115,11 +142,16 @@ static int status_exit(pond_status st)
 
 /* The command line being parsed: the options it fills, and the -D values
  * (pointers into argv) they point to. */
+typedef enum { CMD_RUN = 1, CMD_EXPLAIN = 2, CMD_SQL = 4 } command;
+
 typedef struct {
 	pond_options o;
 	const char **defines;
-	const char *script;
-	bool explain;
+	const char *script; /* pond sql: the query */
+	command cmd;
+	pond_sql q; /* pond sql */
+	const char **tables;
+	bool explain; /* pond sql --explain */
 } cli;
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -222,6 +254,56 @@ static int set_report(cli *c, const char *v)
 	return *v ? 0 : -1;
 }
 
+static int set_sql_file(cli *c, const char *v)
+{
+	c->q.file = v;
+	return 0;
+}
+
+static int set_sql_table(cli *c, const char *v)
+{
+	if (!strchr(v, '=') || v[0] == '=')
+		return -1;
+	c->tables[c->q.ntables++] = v;
+	return 0;
+}
+
+static int set_sql_tables(cli *c, const char *v)
+{
+	c->q.tables_dir = v;
+	return 0;
+}
+
+static int set_sql_output(cli *c, const char *v)
+{
+	c->q.output = v;
+	return *v ? 0 : -1;
+}
+
+static int set_sql_format(cli *c, const char *v)
+{
+	if (!strcmp(v, "parquet") || !strcmp(v, "csv")) {
+		c->q.format = !strcmp(v, "csv") ? POND_SQL_CSV : POND_SQL_PARQUET;
+		return 0;
+	}
+	return -1;
+}
+
+static int set_sql_max_rows(cli *c, const char *v)
+{
+	long n;
+	int rc = parse_int(v, 1, 1000000, &n);
+	c->q.max_rows = n;
+	return rc;
+}
+
+static int set_sql_explain(cli *c, const char *v)
+{
+	(void)v;
+	c->explain = true;
+	return 0;
+}
+
 static int set_resume(cli *c, const char *v)
 {
 	(void)v;
@@ -246,35 +328,45 @@ static int set_keep_intermediates(cli *c, const char *v)
 /* Every flag: its name, whether it takes a value, whether `pond explain`
  * takes it too (only those that change the plan), its parser, and the
  * message for a value the parser refuses. */
+#define RUN_SQL (CMD_RUN | CMD_SQL)
+#define ALL (CMD_RUN | CMD_EXPLAIN | CMD_SQL)
+
 static const struct flag {
 	const char *name;
 	bool value;
-	bool explain;
+	unsigned cmds; /* the commands that take it */
 	int (*set)(cli *c, const char *v);
 	const char *bad;
 } flags[] = {
-	{ "-D", true, true, set_define, "-D takes NAME=VALUE, not '%s'" },
-	{ "--job-dir", true, true, set_job_dir, NULL },
-	{ "--seed", true, true, set_seed, "--seed takes a non-negative integer, not '%s'" },
-	{ "-w", true, false, set_workers, "-w takes a number of workers from 1 to 4096, not '%s'" },
-	{ "--threads", true, false, set_threads, "--threads takes a number from 1 to 1024, not '%s'" },
-	{ "--max-attempts", true, false, set_max_attempts, "--max-attempts takes a number from 1 to 100, not '%s'" },
-	{ "--memory-limit", true, false, set_memory_limit,
+	{ "-D", true, CMD_RUN | CMD_EXPLAIN, set_define, "-D takes NAME=VALUE, not '%s'" },
+	{ "--job-dir", true, ALL, set_job_dir, NULL },
+	{ "--seed", true, ALL, set_seed, "--seed takes a non-negative integer, not '%s'" },
+	{ "-f", true, CMD_SQL, set_sql_file, NULL },
+	{ "-t", true, CMD_SQL, set_sql_table, "-t takes NAME=PATHS, not '%s'" },
+	{ "--tables", true, CMD_SQL, set_sql_tables, NULL },
+	{ "-o", true, CMD_SQL, set_sql_output, "-o takes a directory, not '%s'" },
+	{ "--format", true, CMD_SQL, set_sql_format, "--format takes parquet or csv, not '%s'" },
+	{ "--max-rows", true, CMD_SQL, set_sql_max_rows, "--max-rows takes a number from 1 to 1000000, not '%s'" },
+	{ "--explain", false, CMD_SQL, set_sql_explain, NULL },
+	{ "-w", true, RUN_SQL, set_workers, "-w takes a number of workers from 1 to 4096, not '%s'" },
+	{ "--threads", true, RUN_SQL, set_threads, "--threads takes a number from 1 to 1024, not '%s'" },
+	{ "--max-attempts", true, RUN_SQL, set_max_attempts, "--max-attempts takes a number from 1 to 100, not '%s'" },
+	{ "--memory-limit", true, RUN_SQL, set_memory_limit,
 	  "--memory-limit takes a size such as 4GB or 512MiB, not '%s'" },
-	{ "--progress", true, false, set_progress, "--progress takes auto, plain or none, not '%s'" },
-	{ "--task-timeout", true, false, set_task_timeout, "--task-timeout takes a number of seconds > 0, not '%s'" },
-	{ "--inject-faults", true, false, set_inject_faults,
+	{ "--progress", true, RUN_SQL, set_progress, "--progress takes auto, plain or none, not '%s'" },
+	{ "--task-timeout", true, RUN_SQL, set_task_timeout, "--task-timeout takes a number of seconds > 0, not '%s'" },
+	{ "--inject-faults", true, RUN_SQL, set_inject_faults,
 	  "--inject-faults takes P[,SEED] with 0 <= P <= 1, not '%s'" },
-	{ "--report", true, false, set_report, "--report takes the path of an HTML file to write, not '%s'" },
-	{ "--resume", false, false, set_resume, NULL },
-	{ "--speculate", false, false, set_speculate, NULL },
-	{ "--keep-intermediates", false, false, set_keep_intermediates, NULL },
+	{ "--report", true, RUN_SQL, set_report, "--report takes the path of an HTML file to write, not '%s'" },
+	{ "--resume", false, RUN_SQL, set_resume, NULL },
+	{ "--speculate", false, RUN_SQL, set_speculate, NULL },
+	{ "--keep-intermediates", false, RUN_SQL, set_keep_intermediates, NULL },
 };
 
-static const struct flag *find_flag(const char *name, bool explain)
+static const struct flag *find_flag(const char *name, command cmd)
 {
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (!strcmp(name, flags[i].name) && (flags[i].explain || !explain))
+		if (!strcmp(name, flags[i].name) && (flags[i].cmds & cmd))
 			return &flags[i];
 	return NULL;
 }
@@ -285,8 +377,8 @@ static int parse_args(cli *c, int argc, char **argv, const char *usage)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		const struct flag *f = find_flag(a, c->explain);
-		if (!f && !strncmp(a, "-D", 2) && a[2]) { /* -DNAME=VALUE */
+		const struct flag *f = find_flag(a, c->cmd);
+		if (!f && c->cmd != CMD_SQL && !strncmp(a, "-D", 2) && a[2]) { /* -DNAME=VALUE */
 			if (!strchr(a + 2, '='))
 				return usage_error("-D takes NAME=VALUE, not '%s'", a + 2, usage);
 			c->defines[c->o.ndefines++] = a + 2;
@@ -305,10 +397,16 @@ static int parse_args(cli *c, int argc, char **argv, const char *usage)
 		} else if (!c->script) {
 			c->script = a;
 		} else {
-			return usage_error("unexpected argument '%s' (one script at a time)", a, usage);
+			return usage_error(c->cmd == CMD_SQL ? "unexpected argument '%s' (one query at a time)"
+							     : "unexpected argument '%s' (one script at a time)",
+					   a, usage);
 		}
 	}
-	if (!c->script)
+	if (c->cmd == CMD_SQL && !c->script == !c->q.file)
+		return usage_error("%s",
+				   c->script ? "give the query or -f FILE.sql, not both" : "missing the QUERY to run",
+				   usage);
+	if (!c->script && c->cmd != CMD_SQL)
 		return usage_error("%s", "missing the SCRIPT to run", usage);
 	c->o.defines = c->defines;
 	return 0;
@@ -328,7 +426,7 @@ static void die_of_signal(void)
 static int cmd_run(int argc, char **argv, bool explain)
 {
 	const char *usage = explain ? usage_explain : usage_run;
-	cli c = { .defines = calloc((size_t)argc + 1, sizeof(char *)), .explain = explain };
+	cli c = { .defines = calloc((size_t)argc + 1, sizeof(char *)), .cmd = explain ? CMD_EXPLAIN : CMD_RUN };
 	pond_session *s = NULL;
 	pond_status st = POND_OK;
 	bool worker = false;
@@ -353,6 +451,46 @@ static int cmd_run(int argc, char **argv, bool explain)
 		fprintf(stderr, "pond: %s\n", pond_errmsg(s));
 	pond_session_free(s); /* under MPI: releases the worker ranks */
 	free(c.defines);
+	if (st == POND_EINTR && got_signal)
+		die_of_signal();
+	return status_exit(st);
+}
+
+/* pond sql QUERY | -f FILE.sql [...]: like pond run (or, with --explain,
+ * pond explain) on a query instead of a script. */
+static int cmd_sql(int argc, char **argv)
+{
+	cli c = { .defines = calloc((size_t)argc + 1, sizeof(char *)),
+		  .tables = calloc((size_t)argc + 1, sizeof(char *)),
+		  .cmd = CMD_SQL };
+	pond_session *s = NULL;
+	pond_status st = POND_OK;
+	bool worker = false;
+	int code;
+
+	pond_options_init(&c.o);
+	code = parse_args(&c, argc, argv, usage_sql);
+	if (code) {
+		free(c.defines);
+		free(c.tables);
+		return code == 1 ? 0 : code;
+	}
+	c.q.query = c.script;
+	c.q.tables = c.tables;
+	pond_session_new(&c.o, &s);
+	if (!c.explain)
+		st = pond_mpi_join(s, &worker); /* under mpirun/srun; no-op otherwise */
+	if (!c.explain && st == POND_OK && !worker)
+		catch_signals();
+	if (st == POND_OK && !worker)
+		st = pond_load_sql(s, &c.q);
+	if (st == POND_OK && !worker)
+		st = c.explain ? pond_explain(s, stdout) : pond_run(s);
+	if (st != POND_OK)
+		fprintf(stderr, "pond: %s\n", pond_errmsg(s));
+	pond_session_free(s);
+	free(c.defines);
+	free(c.tables);
 	if (st == POND_EINTR && got_signal)
 		die_of_signal();
 	return status_exit(st);
@@ -411,6 +549,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2, true);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 2, argv + 2);
+	if (!strcmp(cmd, "sql"))
+		return cmd_sql(argc - 2, argv + 2);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("pond %s\n", POND_VERSION);
 		return 0;
@@ -425,6 +565,8 @@ int main(int argc, char **argv)
 			fputs(usage_explain, stdout);
 		else if (!strcmp(topic, "report"))
 			fputs(usage_report, stdout);
+		else if (!strcmp(topic, "sql"))
+			fputs(usage_sql, stdout);
 		else
 			return usage_error("no help for '%s'", topic, usage_main);
 		return 0;

@@ -104,6 +104,19 @@ char *jobdir_default(const char *script_path, const char *const *defines, size_t
 	return abs;
 }
 
+char *jobdir_named(const char *name, const char *const *parts, size_t nparts)
+{
+	uint64_t h = fnv1a64(FNV1A64_INIT, "pond-sql", sizeof("pond-sql"));
+	char *rel, *abs;
+
+	for (size_t i = 0; i < nparts; i++)
+		h = fnv1a64(h, parts[i] ? parts[i] : "", strlen(parts[i] ? parts[i] : "") + 1);
+	rel = xasprintf(".pond/%s-%08x", name, hash_fold32(h));
+	abs = fs_abspath(rel);
+	free(rel);
+	return abs;
+}
+
 static const char marker_text[] =
 	"This is a pond job directory (plan, journal, intermediate data of one job).\n"
 	"A fresh run deletes its own entries here (data/ tmp/ log/ plan.json journal.jsonl\n"

@@ -25,6 +25,10 @@ typedef struct jobdir jobdir;
  * of the -D flags does not matter. Caller frees. */
 char *jobdir_default(const char *script_path, const char *const *defines, size_t ndefines);
 
+/* pond sql's default: .pond/<name>-<8 hex of FNV-1a over parts>, absolute
+ * (parts: the query, its tables, its output). Caller frees. */
+char *jobdir_named(const char *name, const char *const *parts, size_t nparts);
+
 /* Refuses (POND_EUSAGE) a directory pond may not use as a job directory:
  * a non-empty one without the marker, or a marked one holding an entry
  * pond does not make; the message names the directory and one entry.

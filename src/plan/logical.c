@@ -145,13 +145,12 @@ static void lnode_free(lnode *n)
 	free(n);
 }
 
-void lplan_free(lplan *p)
+void lplan_truncate(lplan *p, size_t n)
 {
-	if (!p)
-		return;
-	for (size_t i = 0; i < p->nnodes; i++)
+	for (size_t i = n; i < p->nnodes; i++)
 		lnode_free(p->nodes[i]);
-	free(p->nodes);
+	if (n < p->nnodes)
+		p->nnodes = n;
 	for (size_t i = 0; i < p->nactions; i++) {
 		action *a = &p->actions[i];
 		free(a->where);
@@ -160,6 +159,16 @@ void lplan_free(lplan *p)
 		free(a->copy_options);
 	}
 	free(p->actions);
+	p->actions = NULL;
+	p->nactions = 0;
+}
+
+void lplan_free(lplan *p)
+{
+	if (!p)
+		return;
+	lplan_truncate(p, 0);
+	free(p->nodes);
 	free(p->script_path);
 	free(p->notes);
 	free(p);

@@ -176,6 +176,9 @@ void opts_release(read_opt *opts, size_t nopts);
 char *query_substitute(const char *query, char *const *names, size_t nnames, int partition);
 
 void lplan_free(lplan *p); /* accepts NULL */
+/* Frees nodes [n, nnodes) and every action: back to the first n nodes
+ * (pond sql drops a plan it built and builds another). */
+void lplan_truncate(lplan *p, size_t n);
 lnode *lplan_add(lplan *p, lnode_kind kind, const char *func, const char *where);
 action *lplan_add_action(lplan *p, action_kind kind, lnode *input, const char *where);
 

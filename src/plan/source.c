@@ -127,6 +127,55 @@ void source_file_sql(sb *b, const lnode *n, size_t f, unsigned flags)
 	source_read_sql(b, n, f, f + 1, flags);
 }
 
+/* Options of the readers, by name, with the type each takes. They are
+ * DuckDB's own (read_csv, read_json, read_parquet); DuckDB checks their
+ * values when the plan is bound, before anything runs. */
+static const struct {
+	const char *name;
+	opt_type type;
+} reader_opts[] = {
+	{ "union_by_name", OPT_BOOL },
+	{ "hive_partitioning", OPT_BOOL },
+	{ "filename", OPT_BOOL },
+	{ "binary_as_string", OPT_BOOL },
+	{ "header", OPT_BOOL },
+	{ "delim", OPT_STR },
+	{ "quote", OPT_STR },
+	{ "escape", OPT_STR },
+	{ "skip", OPT_INT },
+	{ "nullstr", OPT_STR },
+	{ "all_varchar", OPT_BOOL },
+	{ "dateformat", OPT_STR },
+	{ "timestampformat", OPT_STR },
+	{ "compression", OPT_STR },
+	{ "ignore_errors", OPT_BOOL },
+	{ "null_padding", OPT_BOOL },
+	{ "strict_mode", OPT_BOOL },
+	{ "new_line", OPT_STR },
+	{ "comment", OPT_STR },
+	{ "decimal_separator", OPT_STR },
+	{ "sample_size", OPT_INT },
+	{ "max_line_size", OPT_INT },
+	{ "encoding", OPT_STR },
+	{ "parallel", OPT_BOOL },
+	{ "normalize_names", OPT_BOOL },
+	{ "format", OPT_STR },
+	{ "records", OPT_STR },
+	{ "maximum_object_size", OPT_INT },
+	{ "maximum_depth", OPT_INT },
+	{ "convert_strings_to_integers", OPT_BOOL },
+};
+
+bool source_opt_type(const char *name, opt_type *type)
+{
+	for (size_t k = 0; k < sizeof(reader_opts) / sizeof(reader_opts[0]); k++)
+		if (!strcmp(reader_opts[k].name, name)) {
+			*type = reader_opts[k].type;
+			return true;
+		}
+	return false;
+}
+
 bool source_has_ext(const char *path, file_format f)
 {
 	static const char *exts[][4] = {

@@ -26,6 +26,11 @@ void source_read_sql(sb *b, const lnode *n, size_t lo, size_t hi, unsigned flags
 /* The same for a single file f. */
 void source_file_sql(sb *b, const lnode *n, size_t f, unsigned flags);
 
+/* The type of the reader option `name` (header, delim, …), or false for a
+ * name that is not one pond passes on. The options are DuckDB's own
+ * (read_csv, read_json, read_parquet); DuckDB checks their values. */
+bool source_opt_type(const char *name, opt_type *type);
+
 /* Whether path names a file of format f by its extension (.parquet, .csv,
  * .json, …, also compressed with .gz). */
 bool source_has_ext(const char *path, file_format f);

@@ -252,6 +252,7 @@ static sq_expr *load_expr(const json_t *j)
 	e->kind = kind_of(e->cls);
 	e->sval = xstrdup("");
 	e->subquery_type = xstrdup("");
+	e->type_id = xstrdup("");
 	switch (e->kind) {
 	case SQ_COLUMN:
 		e->names = load_strings(json_object_get(j, "column_names"), &e->nnames);
@@ -270,9 +271,13 @@ static sq_expr *load_expr(const json_t *j)
 		e->subquery_type = xstrdup(str(j, "subquery_type"));
 		load_operands(e, raw);
 		break;
+	case SQ_CAST:
+		free(e->type_id);
+		e->type_id = xstrdup(str(json_object_get(j, "cast_type"), "id"));
+		load_operands(e, raw);
+		break;
 	case SQ_COMPARISON:
 	case SQ_CONJUNCTION:
-	case SQ_CAST:
 		load_operands(e, raw);
 		break;
 	case SQ_STAR:
@@ -1071,6 +1076,7 @@ void sq_expr_free(sq_expr *e)
 	free_list(e->more, e->nmore);
 	sq_query_free(e->subquery);
 	free(e->subquery_type);
+	free(e->type_id);
 	json_decref(e->raw);
 	free(e);
 }

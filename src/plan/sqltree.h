@@ -68,6 +68,7 @@ struct sq_expr {
 	size_t nargs;
 	sq_expr **more; /* SQ_WINDOW: frame bounds, filter, …; in raw's order */
 	size_t nmore;
+	char *type_id;       /* SQ_CAST: the target type's id ("BOOLEAN", "DECIMAL") */
 	sq_query *subquery;  /* SQ_SUBQUERY */
 	char *subquery_type; /* SQ_SUBQUERY: "EXISTS", "ANY", "SCALAR", … */
 	sq_slot *slots;      /* where args (SQ_OTHER) or more sit in raw */

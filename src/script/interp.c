@@ -196,45 +196,6 @@ static int columns_map(interp *in, const ast_node *v, schema *out)
 	return 0;
 }
 
-/* Options of the readers, by name, with the type each takes. They are
- * DuckDB's own (read_csv, read_json, read_parquet); DuckDB checks their
- * values when the plan is bound, before anything runs. */
-static const struct {
-	const char *name;
-	opt_type type;
-} reader_opts[] = {
-	{ "union_by_name", OPT_BOOL },
-	{ "hive_partitioning", OPT_BOOL },
-	{ "filename", OPT_BOOL },
-	{ "binary_as_string", OPT_BOOL },
-	{ "header", OPT_BOOL },
-	{ "delim", OPT_STR },
-	{ "quote", OPT_STR },
-	{ "escape", OPT_STR },
-	{ "skip", OPT_INT },
-	{ "nullstr", OPT_STR },
-	{ "all_varchar", OPT_BOOL },
-	{ "dateformat", OPT_STR },
-	{ "timestampformat", OPT_STR },
-	{ "compression", OPT_STR },
-	{ "ignore_errors", OPT_BOOL },
-	{ "null_padding", OPT_BOOL },
-	{ "strict_mode", OPT_BOOL },
-	{ "new_line", OPT_STR },
-	{ "comment", OPT_STR },
-	{ "decimal_separator", OPT_STR },
-	{ "sample_size", OPT_INT },
-	{ "max_line_size", OPT_INT },
-	{ "encoding", OPT_STR },
-	{ "parallel", OPT_BOOL },
-	{ "normalize_names", OPT_BOOL },
-	{ "format", OPT_STR },
-	{ "records", OPT_STR },
-	{ "maximum_object_size", OPT_INT },
-	{ "maximum_depth", OPT_INT },
-	{ "convert_strings_to_integers", OPT_BOOL },
-};
-
 /* Arguments from index `first` on are reader options: typed, checked,
  * kept on the node in the order of the function's parameters. */
 static int take_reader_opts(interp *in, const func *f, bound *b, size_t first, lnode *n)
@@ -242,15 +203,12 @@ static int take_reader_opts(interp *in, const func *f, bound *b, size_t first, l
 	for (size_t j = first; j < MAX_ARGS && f->params[j]; j++) {
 		const ast_node *v = b->arg[j];
 		const char *name = f->params[j];
-		size_t k;
+		opt_type type;
 		if (!v || v->kind == AST_NULL)
 			continue;
-		for (k = 0; k < sizeof(reader_opts) / sizeof(reader_opts[0]); k++)
-			if (!strcmp(reader_opts[k].name, name))
-				break;
-		if (k == sizeof(reader_opts) / sizeof(reader_opts[0]))
+		if (!source_opt_type(name, &type))
 			return fail_at(in, v, POND_EINTERNAL, "%s: no type for option %s", f->name, name);
-		switch (reader_opts[k].type) {
+		switch (type) {
 		case OPT_BOOL:
 			if (v->kind != AST_BOOL)
 				return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name,

@@ -1,0 +1,377 @@
+/* sqlplan.c — pond sql's planner, the driver (see sqlplan.h, docs/SQL.md).
+ * Called by the session. DuckDB parses and binds; this file checks the
+ * query with DuckDB, turns its tables into sources (sqltables.c), asks
+ * sqlshape.c for the distributed stages and checks that they bind and
+ * give DuckDB's columns, or else plans the query as one task: a plan that
+ * is not proven to give the query's own columns is never run. */
+#include "plan/sqlplan.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "plan/bind.h"
+#include "plan/sqlplan_int.h"
+#include "util/fsutil.h"
+#include "util/human.h"
+
+#define WHERE "sql"
+
+/* ---- helpers the planner's files share ------------------------------------ */
+
+lnode *sql_node(sqlp *p, lnode_kind kind, const char *role)
+{
+	return lplan_add(p->lp, kind, role, WHERE);
+}
+
+lnode *sql_partial(sqlp *p, const char *role, const char *query, lnode *in)
+{
+	lnode *n = sql_node(p, L_PARTIAL, role);
+
+	n->query = xstrdup(query);
+	n->inputs = xcalloc(1, sizeof(lnode *));
+	n->inputs[0] = in;
+	n->ninputs = 1;
+	n->nparts = in->nparts;
+	return n;
+}
+
+lnode *sql_gather(sqlp *p, const char *role, const char *query, lnode **in, size_t nin)
+{
+	lnode *n = sql_node(p, L_SQL, role);
+
+	n->query = xstrdup(query);
+	n->inputs = xcalloc(nin + 1, sizeof(lnode *));
+	for (size_t i = 0; i < nin; i++)
+		n->inputs[i] = in[i];
+	n->ninputs = nin;
+	return n;
+}
+
+lnode *sql_not(sqlp *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->why)
+		return NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&p->why, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return NULL;
+}
+
+void sql_note(sqlp *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	sb_addf(&p->notes, "  %s\n", s);
+	free(s);
+}
+
+char *sql_text(sqlp *p, const sq_query *q)
+{
+	pond_err quiet = { 0 };
+	char *s = NULL;
+
+	if (sqltree_sql(p->db, q, &s, &quiet)) {
+		sql_not(p, "DuckDB could not print a stage's query back (%s)", quiet.msg);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- checks with DuckDB ---------------------------------------------------- */
+
+/* pond's stage queries name their inputs {0}, {1}: a query whose own text
+ * has such a sequence would be changed by the substitution. */
+static int check_placeholders(sqlp *p)
+{
+	for (const char *s = p->rq->query; (s = strchr(s, '{')); s++) {
+		size_t d = strspn(s + 1, "0123456789");
+		if ((d && s[1 + d] == '}') || !strncmp(s, "{partition}", 11))
+			return pond_fail(p->err, POND_EUSAGE,
+					 "the query contains '%.*s', which pond uses to name its inputs: "
+					 "write it as '{' || '%.*s' if it is in a string",
+					 (int)(d ? d + 2 : 11), s, (int)(d ? d + 1 : 10), s + 1);
+	}
+	return 0;
+}
+
+/* Every source gets a view under the name the query uses for it, so that
+ * DuckDB binds the user's query, as written, against what pond reads. */
+static int name_views(sqlp *p, const sq_query *orig)
+{
+	(void)orig;
+	for (size_t i = 0; i < p->ntabs; i++) {
+		const sql_tab *t = &p->tabs[i];
+		sb q = SB_INIT;
+		int rc;
+		if (strncmp(t->key, "name:", 5))
+			continue; /* a read_*() call: DuckDB reads it itself */
+		sb_add(&q, "CREATE OR REPLACE TEMP VIEW ");
+		sb_sql_ident(&q, t->key + 5);
+		sb_addf(&q, " AS SELECT * FROM __pond_n%d", t->src->id);
+		rc = plandb_query(p->db, sb_str(&q), NULL, p->err);
+		sb_release(&q);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* DuckDB binds the query: its message if it rejects it, else the result's
+ * columns. */
+static int check_query(sqlp *p)
+{
+	pdb_result r;
+	char *sql;
+	pdb_error e;
+
+	if (plandb_prepare(p->db, p->rq->query, p->err)) {
+		p->err->code = POND_EUSAGE;
+		return -1;
+	}
+	sql = xasprintf("DESCRIBE (%s)", p->rq->query);
+	e = plandb_query(p->db, sql, &r, p->err);
+	free(sql);
+	if (e)
+		return -1;
+	for (size_t i = 0; i < r.nrows; i++)
+		schema_add(&p->out, pdb_cell(&r, i, 0), pdb_cell(&r, i, 1));
+	pdb_result_release(&r);
+	return 0;
+}
+
+/* DuckDB's aggregate functions: what the shapes must merge or shuffle. */
+static int load_aggregates(sqlp *p)
+{
+	pdb_result r;
+
+	if (plandb_query(p->db,
+			 "SELECT DISTINCT function_name FROM duckdb_functions() "
+			 "WHERE function_type = 'aggregate' ORDER BY 1",
+			 &r, p->err))
+		return -1;
+	p->aggs = xcalloc(r.nrows + 1, sizeof(char *));
+	for (size_t i = 0; i < r.nrows; i++)
+		p->aggs[p->naggs++] = xstrdup(pdb_cell(&r, i, 0) ? pdb_cell(&r, i, 0) : "");
+	pdb_result_release(&r);
+	return 0;
+}
+
+/* ---- the plan -------------------------------------------------------------- */
+
+/* The query as one task over whole sources: correct for any shape. */
+static lnode *one_task(sqlp *p, const sq_query *q)
+{
+	lnode **in = xcalloc(p->ntabs + 1, sizeof(lnode *));
+	char *text = sql_text(p, q);
+	lnode *n = NULL;
+
+	for (size_t i = 0; i < p->ntabs; i++)
+		in[i] = p->tabs[i].src;
+	if (text)
+		n = sql_gather(p, "query", text, in, p->ntabs);
+	free(in);
+	free(text);
+	return n;
+}
+
+static bool same_columns(const schema *a, const schema *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->cols[i].name, b->cols[i].name) || strcmp(a->cols[i].type, b->cols[i].type))
+			return false;
+	return true;
+}
+
+/* Drops the nodes built after the sources, and their tables in DuckDB. */
+static void undo(sqlp *p)
+{
+	for (size_t i = p->nsources; i < p->lp->nnodes; i++) {
+		char *q = xasprintf("DROP TABLE IF EXISTS __pond_n%zu", i);
+		pond_err quiet = { 0 };
+		plandb_query(p->db, q, NULL, &quiet);
+		free(q);
+	}
+	lplan_truncate(p->lp, p->nsources);
+}
+
+/* The distributed stages if they bind and give the query's columns. */
+static lnode *distributed(sqlp *p, const sq_query *q)
+{
+	pond_err e = { 0 };
+	lnode *n = sql_shape(p, q);
+
+	if (!n) {
+		undo(p);
+		return NULL;
+	}
+	if (plan_bind_from(p->lp, p->db, p->nsources, "pond sql", &e)) {
+		char *nl = strchr(e.msg, '\n');
+		if (nl)
+			*nl = '\0';
+		sql_not(p, "pond's stages did not bind (%s); this is a bug in pond", e.msg);
+		undo(p);
+		return NULL;
+	}
+	if (!same_columns(&n->schema, &p->out)) {
+		sql_not(p, "pond's stages gave other columns than DuckDB's; this is a bug in pond");
+		undo(p);
+		return NULL;
+	}
+	return n;
+}
+
+/* -o DIR must not hold an input, lie inside a directory read for tables,
+ * or be a mount point (pond publishes by renaming a directory there). */
+static int check_output(sqlp *p)
+{
+	const char *dir = p->rq->output;
+	char *out = fs_realpath(dir), *parent = fs_dirname(dir);
+	struct stat st, up;
+	int rc = 0;
+
+	if (fs_exists(dir) && !fs_is_dir(dir))
+		rc = pond_fail(p->err, POND_EUSAGE, "-o %s exists and is not a directory", dir);
+	for (size_t i = 0; !rc && i < p->ntabs; i++) {
+		const lnode *n = p->tabs[i].src;
+		for (size_t f = 0; !rc && f < n->nfiles; f++) {
+			char *real = fs_realpath(n->files[f]);
+			if (fs_path_within(real, out))
+				rc = pond_fail(p->err, POND_EUSAGE, "-o %s contains %s, an input of the query", dir,
+					       n->files[f]);
+			free(real);
+		}
+	}
+	for (size_t i = 0; !rc && i < p->nbinds; i++)
+		for (size_t k = 0; !rc && k < p->binds[i].npaths; k++) {
+			char *real = fs_realpath(p->binds[i].paths[k]);
+			if (fs_is_dir(real) && fs_path_within(out, real))
+				rc = pond_fail(p->err, POND_EUSAGE,
+					       "-o %s is inside %s, a directory of table %s: a later run would read "
+					       "the output as input",
+					       dir, p->binds[i].paths[k], p->binds[i].name);
+			free(real);
+		}
+	if (!rc && stat(dir, &st) == 0 && stat(parent, &up) == 0 && (st.st_dev != up.st_dev || st.st_ino == up.st_ino))
+		rc = pond_fail(p->err, POND_EUSAGE, "-o %s is a mount point: write to a directory inside it", dir);
+	free(out);
+	free(parent);
+	return rc;
+}
+
+static void add_action(sqlp *p, lnode *n)
+{
+	const sql_request *rq = p->rq;
+	action *a;
+
+	if (!rq->output) {
+		a = lplan_add_action(p->lp, A_PRINT, n, WHERE);
+		a->n = rq->max_rows;
+		return;
+	}
+	a = lplan_add_action(p->lp, rq->csv ? A_WRITE_CSV : A_WRITE_PARQUET, n, WHERE);
+	a->dir = xstrdup(rq->output);
+	a->copy_options =
+		xstrdup(rq->csv ? "FORMAT csv, HEADER true, DELIMITER ','" : "FORMAT parquet, COMPRESSION 'zstd'");
+}
+
+static void note_tables(sqlp *p)
+{
+	static const char *const fmt[] = { "Parquet", "CSV", "JSON" };
+
+	for (size_t i = 0; i < p->ntabs; i++) {
+		const lnode *n = p->tabs[i].src;
+		char size[32];
+		int64_t total = 0;
+		for (size_t f = 0; f < n->nfiles; f++)
+			total += n->sizes[f] > 0 ? n->sizes[f] : 0;
+		human_bytes(size, sizeof(size), total);
+		sql_note(p, "table {%zu} = %s: %zu %s file%s, %s", i, p->tabs[i].label, n->nfiles, fmt[n->format],
+			 n->nfiles == 1 ? "" : "s", size);
+	}
+}
+
+/* Tables, DuckDB's checks, then the stages or one task. */
+static int plan_query(sqlp *p)
+{
+	sq_query *q = NULL;
+	lnode *n;
+	size_t mark;
+	int rc = -1;
+
+	if (sqltree_parse(p->db, p->rq->query, &q, p->err)) {
+		pond_err e = { 0 };
+		/* DuckDB's own message, with its LINE context, when it has one */
+		if (plandb_prepare(p->db, p->rq->query, &e) != PDB_OK)
+			*p->err = e;
+		p->err->code = POND_EUSAGE;
+		return -1;
+	}
+	if (sql_bindings(p) || sql_tables(p, q))
+		goto out;
+	p->nsources = p->lp->nnodes;
+	if (plan_bind(p->lp, p->db, "pond sql", p->err) || name_views(p, q) || check_query(p) || load_aggregates(p) ||
+	    (p->rq->output && check_output(p)))
+		goto out;
+	sb_add(&p->notes, "pond sql: how the query is planned\n");
+	note_tables(p);
+	mark = p->notes.len;
+	n = distributed(p, q);
+	if (!n) {
+		p->notes.len = mark;
+		p->notes.buf[mark] = '\0';
+		sql_note(p, "not distributed: %s; the query runs as one task over whole tables",
+			 p->why ? p->why : "no reason known");
+		n = one_task(p, q);
+		if (!n || plan_bind_from(p->lp, p->db, p->nsources, "pond sql", p->err))
+			goto out;
+	}
+	add_action(p, n);
+	p->lp->notes = sb_detach(&p->notes);
+	rc = 0;
+out:
+	sq_query_free(q);
+	return rc;
+}
+
+int sql_plan(lplan *lp, const sql_request *rq, pond_err *err)
+{
+	sqlp p = { .lp = lp, .rq = rq, .err = err };
+	int rc;
+
+	if (check_placeholders(&p) || plandb_open(&p.db, err))
+		return -1;
+	rc = plan_query(&p);
+	plandb_close(p.db);
+	for (size_t i = 0; i < p.nbinds; i++) {
+		free(p.binds[i].name);
+		free(p.binds[i].from);
+		for (size_t k = 0; k < p.binds[i].npaths; k++)
+			free(p.binds[i].paths[k]);
+		free(p.binds[i].paths);
+	}
+	free(p.binds);
+	for (size_t i = 0; i < p.ntabs; i++) {
+		free(p.tabs[i].key);
+		free(p.tabs[i].label);
+	}
+	free(p.tabs);
+	schema_release(&p.out);
+	for (size_t i = 0; i < p.naggs; i++)
+		free(p.aggs[i]);
+	free(p.aggs);
+	sb_release(&p.notes);
+	free(p.why);
+	return rc;
+}

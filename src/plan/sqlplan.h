@@ -1,0 +1,36 @@
+/* sqlplan.h — pond sql: one DuckDB query planned across workers
+ * (docs/SQL.md). Called by the session (pond_load_sql). Builds the same
+ * logical plan a pipeline script would give (sources, repartitions,
+ * per-partition queries, gathers, one action) and binds it, so that the
+ * physical planner and a run treat it like any script's. */
+#ifndef POND_PLAN_SQLPLAN_H
+#define POND_PLAN_SQLPLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan/logical.h"
+#include "util/err.h"
+
+typedef struct {
+	const char *query;         /* the query's text */
+	const char *origin;        /* where it came from, for messages ("-f x.sql") */
+	const char *const *tables; /* -t NAME=PATHS (PATHS comma-separated) */
+	size_t ntables;
+	const char *tables_dir; /* --tables DIR, or NULL */
+	const char *output;     /* -o DIR (absolute), or NULL: print */
+	bool csv;               /* --format csv */
+	int64_t max_rows;       /* rows printed without -o */
+} sql_request;
+
+/* Fills the empty plan lp from the query: its tables as sources, the
+ * stages' nodes (or one task over everything, when the shape is not one
+ * the planner distributes), and the print or write action; lp->notes says
+ * how it was planned. Forks the plan-time DuckDB and ends it within the
+ * call. Errors: POND_EUSAGE (DuckDB rejects the query, with its message;
+ * a bad -t or --tables; an output that holds an input), POND_EINPUT (a
+ * table's files are missing or unreadable), POND_EINTERNAL. */
+int sql_plan(lplan *lp, const sql_request *rq, pond_err *err);
+
+#endif

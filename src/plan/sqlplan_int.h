@@ -1,0 +1,75 @@
+/* sqlplan_int.h — what the files of pond sql's planner share:
+ * sqlplan.c (the driver: DuckDB's checks, the fallback, the action),
+ * sqltables.c (tables as sources) and sqlshape.c (the shapes it
+ * distributes). Not used outside them. */
+#ifndef POND_PLAN_SQLPLAN_INT_H
+#define POND_PLAN_SQLPLAN_INT_H
+
+#include "engine/plandb.h"
+#include "plan/sqlplan.h"
+#include "plan/sqltree.h"
+#include "util/sb.h"
+
+/* A table the query reads: a source, {index} in the stages' queries. */
+typedef struct {
+	char *key;   /* "name:<lower case name>" or the read call's SQL */
+	char *label; /* for --explain: "'sales.parquet'", "sales (-t)" */
+	lnode *src;
+} sql_tab;
+
+/* A -t or --tables binding: NAME and its paths. */
+typedef struct {
+	char *name;
+	char **paths;
+	size_t npaths;
+	char *from; /* "-t" or "--tables" */
+} sql_binding;
+
+typedef struct {
+	lplan *lp;
+	plandb *db;
+	pond_err *err;
+	const sql_request *rq;
+	sql_binding *binds;
+	size_t nbinds;
+	sql_tab *tabs;
+	size_t ntabs;
+	schema out;  /* DuckDB's DESCRIBE of the query: the result's columns */
+	char **aggs; /* DuckDB's aggregate functions, sorted */
+	size_t naggs;
+	sb notes;        /* --explain: how the query is planned */
+	size_t nsources; /* nodes [0, nsources) are the sources, bound */
+	char *why;       /* why the query is not distributed, or NULL */
+} sqlp;
+
+/* sqltables.c */
+/* The -t and --tables bindings, checked (POND_EUSAGE). */
+int sql_bindings(sqlp *p);
+/* Every table q reads (FROM clauses, joins, subqueries; not CTE names)
+ * becomes a source, once per distinct table, and its reference in q the
+ * base table "{k}" (keeping the name DuckDB would give it as an alias).
+ * A read_* call pond cannot take apart stays as it is. */
+int sql_tables(sqlp *p, sq_query *q);
+
+/* sqlshape.c */
+/* Builds the stages of q (its tables already "{k}") on the sources, and
+ * returns the node whose partitions, read in order, are the result with
+ * exactly DuckDB's columns, or NULL with p->why set when q has no shape
+ * the planner distributes (nothing is left in the plan then). */
+lnode *sql_shape(sqlp *p, const sq_query *q);
+
+/* sqlplan.c: helpers the others share */
+/* A new node of pond sql's plan: its role as func ("partial aggregate"). */
+lnode *sql_node(sqlp *p, lnode_kind kind, const char *role);
+/* A per-partition query over one input. */
+lnode *sql_partial(sqlp *p, const char *role, const char *query, lnode *in);
+/* One task over the whole of its inputs. */
+lnode *sql_gather(sqlp *p, const char *role, const char *query, lnode **in, size_t nin);
+/* q printed back as SQL, or NULL (and p->why set) if DuckDB cannot. */
+char *sql_text(sqlp *p, const sq_query *q);
+/* Says why the query is not distributed (the first reason wins); returns
+ * NULL for `return sql_not(...)`. */
+lnode *sql_not(sqlp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sql_note(sqlp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
