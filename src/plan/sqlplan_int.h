@@ -51,12 +51,49 @@ int sql_bindings(sqlp *p);
  * A read_* call pond cannot take apart stays as it is. */
 int sql_tables(sqlp *p, sq_query *q);
 
+/* One query over one table, as the shapes see it (sqlshape.c, sqlagg.c). */
+typedef struct {
+	sqlp *p;
+	sq_query *w;       /* a copy of the query, columns of the table unqualified */
+	const char *alias; /* the table's name in the query */
+	lnode *src;        /* the table */
+	lnode *parts;      /* the table read in parts (a files or rows split) */
+	/* ORDER BY: each key computed as a hidden column __pond_s<i> */
+	sq_expr **keys;
+	sq_order *orders; /* direction and nulls of each key (e unused) */
+	size_t nkeys;
+	int64_t limit, offset; /* -1: none */
+} shape;
+
 /* sqlshape.c */
 /* Builds the stages of q (its tables already "{k}") on the sources, and
  * returns the node whose partitions, read in order, are the result with
  * exactly DuckDB's columns, or NULL with p->why set when q has no shape
  * the planner distributes (nothing is left in the plan then). */
 lnode *sql_shape(sqlp *p, const sq_query *q);
+
+/* Whether e is a call of one of DuckDB's aggregate functions. */
+bool sql_is_agg(const sqlp *p, const sq_expr *e);
+/* Whether an aggregate call is anywhere in e (not in subqueries). */
+bool sql_has_agg(const sqlp *p, sq_expr *e);
+/* Whether e is, or holds, a node of kind k. */
+bool sql_has_kind(sq_expr *e, sq_kind k);
+/* " AS alias" free: e's copy without its alias. */
+sq_expr *sql_bare(const sq_expr *e);
+/* Whether the table has a column of this name. */
+bool sql_table_has(const shape *s, const char *name);
+/* The hidden sort keys as select items "k AS __pond_s<i>", rewritten by
+ * fn (NULL: as they are), appended to q. */
+void sql_add_keys(shape *s, sq_query *q, sq_visit_fn fn, void *ctx);
+/* The last steps on rel (whose partitions hold the query's columns, then
+ * the hidden sort keys): ORDER BY, LIMIT, and the columns renamed and
+ * cast to exactly DuckDB's. */
+lnode *sql_finish(shape *s, lnode *rel);
+
+/* sqlagg.c */
+/* GROUP BY and aggregates over the table's parts: the node of the
+ * aggregated rows, or NULL (p->why set). */
+lnode *sql_aggregate(shape *s);
 
 /* sqlplan.c: helpers the others share */
 /* A new node of pond sql's plan: its role as func ("partial aggregate"). */

@@ -1,13 +1,461 @@
 /* sqlshape.c — the shapes of a query pond sql distributes (docs/SQL.md,
  * "Shapes"), each turned into stages. Called by sqlplan.c; a shape it does
- * not know returns NULL with the reason, and the query runs as one task. */
+ * not know returns NULL with the reason, and the query runs as one task.
+ *
+ * Every shape is one SELECT over one table read in parts. The rows part
+ * (a scan, or an aggregation in sqlagg.c) gives partitions holding the
+ * query's columns, then one hidden column __pond_s<i> per ORDER BY key;
+ * sql_finish sorts (range partitions, then a sort per partition) or takes
+ * the top n, and renames and casts the columns to exactly DuckDB's. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "plan/sqlplan_int.h"
 
+/* A source's part is at most this many bytes, and there are at least
+ * MIN_PARTS of them (the rule of physical.c's shuffle producers). */
+#define PART_BYTES (128LL << 20)
+#define MIN_PARTS 4
+#define MAX_PARTS 4096
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool sql_is_agg(const sqlp *p, const sq_expr *e)
+{
+	const char *name = e->fname;
+
+	return e->kind == SQ_FUNCTION && !e->qualified && bsearch(&name, p->aggs, p->naggs, sizeof(char *), cmp_name);
+}
+
+typedef struct {
+	const sqlp *p;
+	sq_kind kind;
+	bool found;
+} finder;
+
+static bool find_agg(sq_expr **slot, void *ctx)
+{
+	finder *f = ctx;
+	f->found |= sql_is_agg(f->p, *slot);
+	return !f->found;
+}
+
+bool sql_has_agg(const sqlp *p, sq_expr *e)
+{
+	finder f = { p, SQ_OTHER, false };
+	sq_visit(&e, find_agg, &f);
+	return f.found;
+}
+
+static bool find_kind(sq_expr **slot, void *ctx)
+{
+	finder *f = ctx;
+	f->found |= (*slot)->kind == f->kind;
+	return !f->found;
+}
+
+bool sql_has_kind(sq_expr *e, sq_kind k)
+{
+	finder f = { NULL, k, false };
+	sq_visit(&e, find_kind, &f);
+	return f.found;
+}
+
+sq_expr *sql_bare(const sq_expr *e)
+{
+	sq_expr *c = sq_expr_dup(e);
+	sq_set_alias(c, "");
+	return c;
+}
+
+bool sql_table_has(const shape *s, const char *name)
+{
+	for (size_t i = 0; i < s->src->schema.n; i++)
+		if (!strcasecmp(s->src->schema.cols[i].name, name))
+			return true;
+	return false;
+}
+
+/* Every expression of a SELECT: select list, WHERE, GROUP BY, HAVING,
+ * QUALIFY, ORDER BY, LIMIT. */
+static bool any_expr(const sq_query *q, bool (*test)(sq_expr *e, const void *arg), const void *arg)
+{
+	sq_expr *single[] = { q->where, q->having, q->qualify, q->limit, q->offset };
+
+	for (size_t i = 0; i < q->nselect; i++)
+		if (test(q->select[i], arg))
+			return true;
+	for (size_t i = 0; i < q->ngroups; i++)
+		if (test(q->groups[i], arg))
+			return true;
+	for (size_t i = 0; i < q->norders; i++)
+		if (test(q->orders[i].e, arg))
+			return true;
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		if (single[i] && test(single[i], arg))
+			return true;
+	return false;
+}
+
+static bool has_kind_test(sq_expr *e, const void *k)
+{
+	return sql_has_kind(e, *(const sq_kind *)k);
+}
+
+/* Why q is no shape pond distributes, or NULL. */
+static const char *unsupported(const sq_query *q)
+{
+	static const sq_kind sub = SQ_SUBQUERY, win = SQ_WINDOW;
+	const sq_table *t = q->from;
+
+	if (q->kind == SQ_SETOP)
+		return "set operations (UNION, INTERSECT, EXCEPT) are not distributed yet";
+	if (q->kind != SQ_SELECT)
+		return "only SELECT queries are distributed";
+	if (q->nctes)
+		return "CTEs (WITH) are not distributed yet";
+	if (!t || t->kind == SQ_EMPTY)
+		return "the query reads no table";
+	if (t->kind == SQ_JOIN)
+		return "joins are not distributed yet";
+	if (t->kind == SQ_SUBQUERY_REF)
+		return "a subquery in FROM is not distributed yet";
+	if (t->kind != SQ_BASE || t->name[0] != '{')
+		return "the query reads no table pond knows (a table function, a CTE or a view)";
+	if (t->sample || q->sample)
+		return "samples (TABLESAMPLE, USING SAMPLE) are not distributed";
+	if (t->ncol_aliases)
+		return "column aliases on a table are not distributed yet";
+	if (q->odd_modifier)
+		return "LIMIT with a percentage is not distributed";
+	if (q->ndistinct_on)
+		return "DISTINCT ON is not distributed yet";
+	if (q->qualify)
+		return "QUALIFY is not distributed yet";
+	if (!q->plain_groups)
+		return "GROUPING SETS, ROLLUP and CUBE are not distributed yet";
+	if (any_expr(q, has_kind_test, &sub))
+		return "subqueries are not distributed yet";
+	if (any_expr(q, has_kind_test, &win))
+		return "window functions are not distributed yet";
+	return NULL;
+}
+
+/* t.a -> a for the query's one table t, so that equal expressions look
+ * equal (GROUP BY a, SELECT t.a). */
+static bool unqualify(sq_expr **slot, void *alias)
+{
+	sq_expr *e = *slot;
+
+	if (e->kind == SQ_COLUMN && e->nnames >= 2 && !strcasecmp(e->names[0], alias)) {
+		free(e->names[0]);
+		memmove(e->names, e->names + 1, (e->nnames - 1) * sizeof(char *));
+		e->names[--e->nnames] = NULL;
+	}
+	return true;
+}
+
+static void unqualify_all(sq_query *q, const char *alias)
+{
+	sq_expr **single[] = { &q->where, &q->having, &q->limit, &q->offset };
+
+	for (size_t i = 0; i < q->nselect; i++)
+		sq_visit(&q->select[i], unqualify, (void *)alias);
+	for (size_t i = 0; i < q->ngroups; i++)
+		sq_visit(&q->groups[i], unqualify, (void *)alias);
+	for (size_t i = 0; i < q->norders; i++)
+		sq_visit(&q->orders[i].e, unqualify, (void *)alias);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		sq_visit(single[i], unqualify, (void *)alias);
+}
+
+/* ---- the table in parts ---------------------------------------------------- */
+
+/* The table read in parts without moving data: groups of its files, or
+ * row ranges of its Parquet files when it has fewer files than parts. The
+ * count follows the bytes only (never the workers), as a shuffle's
+ * producers do, so the output does not depend on -w. NULL when the table
+ * cannot be split (then one task reads it, and nothing is gained). */
+static lnode *split(shape *s)
+{
+	sqlp *p = s->p;
+	lnode *src = s->src, *rp;
+	int64_t total = 0;
+	size_t want;
+
+	if (lnode_opt_bool(src, "union_by_name"))
+		return sql_not(p, "the table is read with union_by_name: its parts could disagree on columns");
+	if (src->format != FMT_PARQUET && (src->nfiles < 2 || (!src->columns.n && !src->types.n)))
+		return sql_not(p, "the table is one CSV/JSON file, or its files could not be read alike");
+	for (size_t i = 0; i < src->nfiles; i++)
+		total += src->sizes[i] > 0 ? src->sizes[i] : 0;
+	want = (size_t)((total + PART_BYTES - 1) / PART_BYTES);
+	want = want < MIN_PARTS ? MIN_PARTS : want > MAX_PARTS ? MAX_PARTS : want;
+	rp = sql_node(p, L_REPARTITION, "parts");
+	rp->inputs = xcalloc(1, sizeof(lnode *));
+	rp->inputs[0] = src;
+	rp->ninputs = 1;
+	if (src->nfiles >= want || src->format != FMT_PARQUET) {
+		rp->mode = RP_FILES;
+		rp->nparts = (int)(want < src->nfiles ? want : src->nfiles);
+		sql_note(p, "read in %d parts: groups of its files", rp->nparts);
+	} else {
+		rp->mode = RP_ROWS;
+		rp->nparts = (int)want;
+		sql_note(p, "read in %d parts: row ranges of its %zu file%s", rp->nparts, src->nfiles,
+			 src->nfiles == 1 ? "" : "s");
+	}
+	return rp;
+}
+
+/* ---- ORDER BY and LIMIT ---------------------------------------------------- */
+
+/* The expression an ORDER BY item sorts by: a select item (by position or
+ * alias), or the item itself. */
+static sq_expr *key_of(shape *s, const sq_expr *e)
+{
+	const sq_query *w = s->w;
+
+	if (e->kind == SQ_STAR)
+		return sql_not(s->p, "ORDER BY ALL is not distributed yet"), NULL;
+	if (e->kind == SQ_CONSTANT && e->is_int) {
+		if (e->ival < 1 || (size_t)e->ival > w->nselect)
+			return sql_not(s->p, "ORDER BY %lld is not a select item", (long long)e->ival), NULL;
+		for (int64_t i = 0; i < e->ival; i++)
+			if (w->select[i]->kind == SQ_STAR)
+				return sql_not(s->p, "ORDER BY a position after a * is not distributed"), NULL;
+		return sql_bare(w->select[e->ival - 1]);
+	}
+	if (e->kind == SQ_COLUMN && e->nnames == 1)
+		for (size_t i = 0; i < w->nselect; i++)
+			if (!strcasecmp(w->select[i]->alias, e->names[0]))
+				return sql_bare(w->select[i]);
+	return sql_bare(e);
+}
+
+static bool const_count(const sq_expr *e, int64_t *v)
+{
+	if (!e) {
+		*v = -1;
+		return true;
+	}
+	if (e->kind == SQ_CONSTANT && e->is_int && e->ival >= 0) {
+		*v = e->ival;
+		return true;
+	}
+	return false;
+}
+
+static bool take_order_limit(shape *s)
+{
+	sq_query *w = s->w;
+
+	s->limit = s->offset = -1;
+	if (w->has_limit && (!const_count(w->limit, &s->limit) || !const_count(w->offset, &s->offset)))
+		return sql_not(s->p, "LIMIT and OFFSET other than constant numbers are not distributed"), false;
+	if (w->has_limit && s->limit < 0)
+		return sql_not(s->p, "OFFSET without LIMIT is not distributed yet"), false;
+	if (s->offset < 0)
+		s->offset = 0;
+	s->keys = xcalloc(w->norders + 1, sizeof(sq_expr *));
+	s->orders = xcalloc(w->norders + 1, sizeof(sq_order));
+	for (size_t i = 0; i < w->norders; i++) {
+		if (!(s->keys[i] = key_of(s, w->orders[i].e)))
+			return false;
+		s->orders[i] = (sq_order){ w->orders[i].dir, w->orders[i].nulls, NULL };
+		s->nkeys++;
+	}
+	return true;
+}
+
+void sql_add_keys(shape *s, sq_query *q, sq_visit_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->nkeys; i++) {
+		sq_expr *k = sq_expr_dup(s->keys[i]);
+		char *name = xasprintf("__pond_s%zu", i);
+		if (fn)
+			sq_visit(&k, fn, ctx);
+		sq_set_alias(k, name);
+		sq_add_select(q, k);
+		free(name);
+	}
+}
+
+/* "CAST(#1 AS T1) AS "name1", …": the query's columns by position, as
+ * DuckDB names and types them. */
+static void rename_list(sb *b, const sqlp *p)
+{
+	for (size_t i = 0; i < p->out.n; i++) {
+		sb_addf(b, "%sCAST(#%zu AS %s) AS ", i ? ", " : "", i + 1, p->out.cols[i].type);
+		sb_sql_ident(b, p->out.cols[i].name);
+	}
+}
+
+/* " ORDER BY "__pond_s0" DESC NULLS FIRST, …" as the query said it. */
+static void order_list(sb *b, const shape *s)
+{
+	static const char *const dirs[] = { "", " ASC", " DESC" };
+	static const char *const nulls[] = { "", " NULLS FIRST", " NULLS LAST" };
+
+	for (size_t i = 0; i < s->nkeys; i++)
+		sb_addf(b, "%s\"__pond_s%zu\"%s%s", i ? ", " : " ORDER BY ", i, dirs[s->orders[i].dir],
+			nulls[s->orders[i].nulls]);
+}
+
+/* The first sort key's range partitions, in the key's order. */
+static lnode *range_on_first_key(shape *s, lnode *rel)
+{
+	lnode *rp = sql_node(s->p, L_REPARTITION, "order by");
+
+	rp->mode = RP_RANGE;
+	rp->nparts = rel->nparts;
+	rp->inputs = xcalloc(1, sizeof(lnode *));
+	rp->inputs[0] = rel;
+	rp->ninputs = 1;
+	rp->key = xstrdup("\"__pond_s0\"");
+	rp->key_desc = xstrdup("the first ORDER BY key");
+	rp->key_names = xcalloc(2, sizeof(char *));
+	rp->key_names[0] = xstrdup("__pond_s0");
+	rp->nkeys = 1;
+	rp->range_desc = s->orders[0].dir == SQ_DESC;
+	rp->range_nulls_first = s->orders[0].nulls == SQ_NULLS_FIRST;
+	return rp;
+}
+
+lnode *sql_finish(shape *s, lnode *rel)
+{
+	sqlp *p = s->p;
+	sb q = SB_INIT, order = SB_INIT;
+	lnode *n;
+
+	order_list(&order, s);
+	sb_add(&q, "SELECT ");
+	rename_list(&q, p);
+	sb_add(&q, " FROM \"{0}\"");
+	sb_add(&q, sb_str(&order));
+	if (s->limit >= 0) {
+		int64_t top = s->limit > INT64_MAX - s->offset ? INT64_MAX : s->limit + s->offset;
+		if (rel->nparts > 1) {
+			char *pre = xasprintf("SELECT * FROM \"{0}\"%s LIMIT %lld", sb_str(&order), (long long)top);
+			rel = sql_partial(p, s->nkeys ? "top n per part" : "limit per part", pre, rel);
+			free(pre);
+		}
+		sb_addf(&q, " LIMIT %lld OFFSET %lld", (long long)s->limit, (long long)s->offset);
+		n = sql_gather(p, s->nkeys ? "top n" : "limit", sb_str(&q), &rel, 1);
+		sql_note(p, "%s: %s per part, then one task", s->nkeys ? "ORDER BY … LIMIT" : "LIMIT",
+			 s->nkeys ? "the top rows" : "the first rows");
+	} else {
+		if (s->nkeys && rel->nparts > 1) {
+			rel = range_on_first_key(s, rel);
+			sql_note(p, "ORDER BY: range partitions on the first key (%s) into %d, sorted each",
+				 s->orders[0].dir == SQ_DESC ? "descending: the partitions reversed" : "ascending",
+				 rel->nparts);
+		}
+		n = sql_partial(p, s->nkeys ? "sort" : "result", sb_str(&q), rel);
+		if (n->nparts > 1)
+			sql_note(p, "result: %d parts, read in order", n->nparts);
+	}
+	sb_release(&q);
+	sb_release(&order);
+	return n;
+}
+
+/* ---- rows: scans, filters, projections, DISTINCT ---------------------------- */
+
+/* DISTINCT over rows already distinct per partition: a shuffle on a hash
+ * of the whole row (equal rows meet), then DISTINCT again. */
+static lnode *distinct(shape *s, lnode *n)
+{
+	lnode *rp = sql_node(s->p, L_REPARTITION, "distinct");
+
+	rp->mode = RP_RANDOM;
+	rp->nparts = n->nparts;
+	rp->inputs = xcalloc(1, sizeof(lnode *));
+	rp->inputs[0] = n;
+	rp->ninputs = 1;
+	sql_note(s->p, "DISTINCT: distinct per partition, hash shuffle on every column into %d, distinct", n->nparts);
+	return sql_partial(s->p, "distinct", "SELECT DISTINCT * FROM \"{0}\"", rp);
+}
+
+static lnode *rows(shape *s)
+{
+	sqlp *p = s->p;
+	sq_query *core = sq_query_dup(s->w);
+	char *text;
+	lnode *n;
+
+	/* ORDER BY and LIMIT come later (sql_finish) */
+	core->has_order = core->has_limit = false;
+	sql_add_keys(s, core, NULL, NULL);
+	text = sql_text(p, core);
+	sq_query_free(core);
+	if (!text)
+		return NULL;
+	n = sql_partial(p, s->w->distinct ? "distinct per part" : "scan", text, s->parts);
+	free(text);
+	sql_note(p, "scan: filter and project each part");
+	return s->w->distinct ? distinct(s, n) : n;
+}
+
+/* ---- the driver -------------------------------------------------------------- */
+
+static void shape_release(shape *s)
+{
+	for (size_t i = 0; i < s->nkeys; i++)
+		sq_expr_free(s->keys[i]);
+	free(s->keys);
+	free(s->orders);
+	sq_query_free(s->w);
+}
+
+static bool is_aggregate(const shape *s)
+{
+	const sq_query *w = s->w;
+
+	if (w->ngroups || w->group_all || w->having)
+		return true;
+	for (size_t i = 0; i < w->nselect; i++)
+		if (sql_has_agg(s->p, w->select[i]))
+			return true;
+	for (size_t i = 0; i < w->norders; i++)
+		if (sql_has_agg(s->p, w->orders[i].e))
+			return true;
+	return false;
+}
+
 lnode *sql_shape(sqlp *p, const sq_query *q)
 {
-	(void)q;
-	return sql_not(p, "no shape is distributed yet");
+	shape s = { .p = p };
+	const char *why = unsupported(q);
+	lnode *n = NULL;
+	int k;
+
+	if (why)
+		return sql_not(p, "%s", why);
+	k = (int)strtol(q->from->name + 1, NULL, 10);
+	if (k < 0 || (size_t)k >= p->ntabs)
+		return sql_not(p, "the query reads no table pond knows");
+	s.w = sq_query_dup(q);
+	free(s.w->from->name); /* every stage has the one input */
+	s.w->from->name = xstrdup("{0}");
+	s.alias = s.w->from->alias;
+	s.src = p->tabs[k].src;
+	unqualify_all(s.w, s.alias);
+	if (take_order_limit(&s) && (s.parts = split(&s))) {
+		bool aggregate = is_aggregate(&s);
+		n = aggregate ? sql_aggregate(&s) : rows(&s);
+		if (n && aggregate && s.w->distinct)
+			n = distinct(&s, n);
+	}
+	if (n)
+		n = sql_finish(&s, n);
+	shape_release(&s);
+	return n;
 }

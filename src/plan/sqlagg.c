@@ -1,0 +1,565 @@
+/* sqlagg.c — GROUP BY and aggregates across workers (docs/SQL.md). Called
+ * by sqlshape.c for a query over one table that aggregates.
+ *
+ * When every aggregate can be merged, each part of the table is reduced
+ * to one row per group holding each aggregate's state (count, sum, min,
+ * …; avg as a sum and a count; a variance as a count, a mean and M2), the
+ * states are hash-shuffled on the group keys, and a final query per
+ * partition merges them and computes HAVING and the select list. A
+ * variance's states merge by Chan's formula: M2 = ΣM2ᵢ + Σnᵢ(meanᵢ − mean)²,
+ * the mean over the group taken by a window first. Otherwise (median,
+ * count(DISTINCT), string_agg, …) the rows themselves, filtered and
+ * projected, are shuffled on the group keys and the query runs as written
+ * per partition. Each merged value is cast to the type the aggregate has
+ * in DuckDB, so every expression over it computes as it would there. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plan/sqlplan_int.h"
+
+typedef enum { M_SAME, M_COUNT, M_AVG, M_VAR_POP, M_VAR_SAMP, M_STDDEV_POP, M_STDDEV_SAMP } merge_kind;
+
+/* The aggregates pond merges: how, with what, and whether DISTINCT may be
+ * dropped (min(DISTINCT x) = min(x)). Every one ignores ORDER BY. */
+static const struct mergeable {
+	const char *name;
+	merge_kind kind;
+	const char *merge;
+	bool idempotent;
+} mergeables[] = {
+	{ "count_star", M_COUNT, "sum", false },
+	{ "count", M_COUNT, "sum", false },
+	{ "sum", M_SAME, "sum", false },
+	{ "min", M_SAME, "min", true },
+	{ "max", M_SAME, "max", true },
+	{ "bool_and", M_SAME, "bool_and", true },
+	{ "bool_or", M_SAME, "bool_or", true },
+	{ "bit_and", M_SAME, "bit_and", true },
+	{ "bit_or", M_SAME, "bit_or", true },
+	{ "bit_xor", M_SAME, "bit_xor", false },
+	{ "avg", M_AVG, NULL, false },
+	{ "mean", M_AVG, NULL, false },
+	{ "var_pop", M_VAR_POP, NULL, false },
+	{ "var_samp", M_VAR_SAMP, NULL, false },
+	{ "variance", M_VAR_SAMP, NULL, false },
+	{ "stddev_pop", M_STDDEV_POP, NULL, false },
+	{ "stddev_samp", M_STDDEV_SAMP, NULL, false },
+	{ "stddev", M_STDDEV_SAMP, NULL, false },
+};
+
+typedef struct {
+	shape *s;
+	sq_expr **groups; /* the group expressions, resolved */
+	size_t ngroups;
+	sq_expr **calls; /* each distinct aggregate call */
+	size_t ncalls;
+	const struct mergeable **how; /* per call, or NULL: cannot merge */
+	char **types;                 /* per call: its type in DuckDB */
+	sq_expr **merges;             /* per call: its merged value */
+	sq_query *partial;            /* the states per part */
+	bool window;                  /* a variance needs the group's mean */
+	sb mu;                        /* the window columns */
+} agg;
+
+/* ---- the group keys ---------------------------------------------------------- */
+
+static void add_group(agg *a, sq_expr *e)
+{
+	a->groups = xrealloc(a->groups, (a->ngroups + 2) * sizeof(sq_expr *));
+	a->groups[a->ngroups++] = e;
+}
+
+/* GROUP BY ALL, positions and select aliases resolved to expressions, as
+ * DuckDB binds them (a name that is a column of the table is the column). */
+static bool resolve_groups(agg *a)
+{
+	const sq_query *w = a->s->w;
+
+	for (size_t i = 0; w->group_all && i < w->nselect; i++) {
+		if (w->select[i]->kind == SQ_STAR)
+			return sql_not(a->s->p, "GROUP BY ALL with * is not distributed"), false;
+		if (!sql_has_agg(a->s->p, w->select[i]))
+			add_group(a, sql_bare(w->select[i]));
+	}
+	for (size_t i = 0; i < w->ngroups; i++) {
+		const sq_expr *g = w->groups[i];
+		sq_expr *r = NULL;
+		if (g->kind == SQ_CONSTANT && g->is_int && g->ival >= 1 && (size_t)g->ival <= w->nselect) {
+			for (int64_t k = 0; k < g->ival; k++)
+				if (w->select[k]->kind == SQ_STAR)
+					return sql_not(a->s->p, "GROUP BY a position after a * is not distributed"),
+					       false;
+			r = sql_bare(w->select[g->ival - 1]);
+		} else if (g->kind == SQ_COLUMN && g->nnames == 1 && !sql_table_has(a->s, g->names[0])) {
+			for (size_t k = 0; !r && k < w->nselect; k++)
+				if (!strcasecmp(w->select[k]->alias, g->names[0]))
+					r = sql_bare(w->select[k]);
+		}
+		add_group(a, r ? r : sql_bare(g));
+	}
+	return true;
+}
+
+static int group_index(const agg *a, const sq_expr *e)
+{
+	for (size_t i = 0; i < a->ngroups; i++)
+		if (sq_expr_equal(a->groups[i], e))
+			return (int)i;
+	return -1;
+}
+
+/* ---- the aggregate calls ------------------------------------------------------ */
+
+static const struct mergeable *mergeable_of(const sq_expr *c)
+{
+	for (size_t i = 0; i < sizeof(mergeables) / sizeof(mergeables[0]); i++) {
+		const struct mergeable *m = &mergeables[i];
+		size_t want = !strcmp(m->name, "count_star") ? 0 : 1;
+		if (strcasecmp(c->fname, m->name))
+			continue;
+		if (!strcmp(m->name, "count") && c->nargs == 0)
+			want = 0;
+		if (c->nargs != want || c->export_state || (c->distinct && !m->idempotent))
+			return NULL;
+		return m;
+	}
+	return NULL;
+}
+
+static int call_index(const agg *a, const sq_expr *e)
+{
+	for (size_t i = 0; i < a->ncalls; i++)
+		if (sq_expr_equal(a->calls[i], e))
+			return (int)i;
+	return -1;
+}
+
+static bool collect_call(sq_expr **slot, void *ctx)
+{
+	agg *a = ctx;
+
+	if (!sql_is_agg(a->s->p, *slot))
+		return true;
+	if (call_index(a, *slot) < 0) {
+		a->calls = xrealloc(a->calls, (a->ncalls + 2) * sizeof(sq_expr *));
+		a->calls[a->ncalls++] = sql_bare(*slot);
+	}
+	return false; /* an aggregate inside an aggregate is DuckDB's error */
+}
+
+static void collect_calls(agg *a)
+{
+	const sq_query *w = a->s->w;
+	sq_expr *having = w->having;
+
+	for (size_t i = 0; i < w->nselect; i++)
+		sq_visit(&w->select[i], collect_call, a);
+	sq_visit(&having, collect_call, a);
+	for (size_t i = 0; i < a->s->nkeys; i++)
+		sq_visit(&a->s->keys[i], collect_call, a);
+	a->how = xcalloc(a->ncalls + 1, sizeof(*a->how));
+	a->types = xcalloc(a->ncalls + 1, sizeof(char *));
+	a->merges = xcalloc(a->ncalls + 1, sizeof(sq_expr *));
+	for (size_t i = 0; i < a->ncalls; i++)
+		a->how[i] = mergeable_of(a->calls[i]);
+}
+
+/* Each call's type in DuckDB: DESCRIBE of them over the table. */
+static bool call_types(agg *a)
+{
+	sqlp *p = a->s->p;
+	sq_query *q = sq_select_new();
+	char *text, *sql, *table = xasprintf("__pond_n%d", a->s->src->id);
+	pdb_result r;
+	pond_err quiet = { 0 };
+	bool ok = false;
+
+	for (size_t i = 0; i < a->ncalls; i++)
+		sq_add_select(q, sq_expr_dup(a->calls[i]));
+	sq_table_free(q->from);
+	q->from = sq_base_table(table, a->s->alias);
+	text = sql_text(p, q);
+	sql = text ? xasprintf("DESCRIBE (%s)", text) : NULL;
+	if (sql && plandb_query(p->db, sql, &r, &quiet) == PDB_OK) {
+		ok = r.nrows == a->ncalls;
+		for (size_t i = 0; ok && i < r.nrows; i++)
+			a->types[i] = xstrdup(pdb_cell(&r, i, 1) ? pdb_cell(&r, i, 1) : "");
+		pdb_result_release(&r);
+	}
+	if (!ok)
+		sql_not(p, "DuckDB could not type the aggregates (%s)", quiet.msg);
+	free(sql);
+	free(text);
+	free(table);
+	sq_query_free(q);
+	return ok;
+}
+
+/* ---- the states and their merges ---------------------------------------------- */
+
+/* Another aggregate over c's argument, with c's FILTER; no DISTINCT (only
+ * dropped where it changes nothing) and no ORDER BY. */
+static sq_expr *state_call(const sq_expr *c, const char *fname)
+{
+	sq_expr *e = sql_bare(c);
+
+	free(e->fname);
+	e->fname = xstrdup(fname);
+	e->distinct = false;
+	for (size_t i = 0; i < e->norders; i++)
+		sq_expr_free(e->orders[i].e);
+	e->norders = 0;
+	return e;
+}
+
+/* Adds a state column to the partial query; returns its name's index. */
+static size_t add_state(agg *a, sq_expr *e)
+{
+	size_t j = a->partial->nselect - a->ngroups;
+	char *name = xasprintf("__pond_a%zu", j);
+
+	sq_set_alias(e, name);
+	sq_add_select(a->partial, e);
+	free(name);
+	return j;
+}
+
+static void state_col(sb *b, size_t j)
+{
+	sb_addf(b, "\"__pond_a%zu\"", j);
+}
+
+/* The group keys as a window's PARTITION BY (or nothing: the whole). */
+static void partition_by(sb *b, const agg *a)
+{
+	sb_add(b, "OVER (");
+	for (size_t i = 0; i < a->ngroups; i++)
+		sb_addf(b, "%s\"__pond_g%zu\"", i ? ", " : "PARTITION BY ", i);
+	sb_add(b, ")");
+}
+
+/* Call i's states, and the SQL of its merge into b. */
+static void plan_call(agg *a, size_t i, sb *b)
+{
+	const sq_expr *c = a->calls[i];
+	const struct mergeable *m = a->how[i];
+	size_t j, n, mean, m2;
+
+	if (m->kind == M_SAME || m->kind == M_COUNT) {
+		j = add_state(a, state_call(c, c->fname));
+		sb_addf(b, "CAST(%s(", m->merge);
+		state_col(b, j);
+		sb_addf(b, ") AS %s)", a->types[i]);
+		return;
+	}
+	if (m->kind == M_AVG) {
+		j = add_state(a, state_call(c, "sum"));
+		n = add_state(a, state_call(c, "count"));
+		sb_add(b, "CAST(CAST(sum(");
+		state_col(b, j);
+		sb_add(b, ") AS DOUBLE) / nullif(sum(");
+		state_col(b, n);
+		sb_addf(b, "), 0) AS %s)", a->types[i]);
+		return;
+	}
+	/* variances: n, mean and M2 = var_pop * n per part; the group's mean
+	 * by a window (the "mu" columns), then Chan's merge */
+	n = add_state(a, state_call(c, "count"));
+	mean = add_state(a, state_call(c, "avg"));
+	m2 = add_state(a, sq_op("*", state_call(c, "var_pop"), state_call(c, "count")));
+	a->window = true;
+	sb_addf(&a->mu, ", sum(\"__pond_a%zu\" * \"__pond_a%zu\") ", n, mean);
+	partition_by(&a->mu, a);
+	sb_addf(&a->mu, " / nullif(sum(\"__pond_a%zu\") ", n);
+	partition_by(&a->mu, a);
+	sb_addf(&a->mu, ", 0) AS \"__pond_mu%zu\"", i);
+	sb_addf(b,
+		"CAST(%s((sum(\"__pond_a%zu\") + sum(\"__pond_a%zu\" * (\"__pond_a%zu\" - \"__pond_mu%zu\") * "
+		"(\"__pond_a%zu\" - \"__pond_mu%zu\"))) / nullif(sum(\"__pond_a%zu\")%s, 0)) AS %s)",
+		m->kind == M_STDDEV_POP || m->kind == M_STDDEV_SAMP ? "sqrt" : "", m2, n, mean, i, mean, i, n,
+		m->kind == M_VAR_SAMP || m->kind == M_STDDEV_SAMP ? " - 1" : "", a->types[i]);
+}
+
+/* The partial query (group keys, then states) and every call's merge. */
+static bool plan_merges(agg *a)
+{
+	const sq_query *w = a->s->w;
+	sb sel = SB_INIT;
+	sq_query *parsed = NULL;
+	pond_err quiet = { 0 };
+
+	a->partial = sq_select_new();
+	sq_table_free(a->partial->from);
+	a->partial->from = sq_table_dup(w->from);
+	a->partial->where = sq_expr_dup(w->where);
+	for (size_t i = 0; i < a->ngroups; i++) {
+		sq_expr *g = sq_expr_dup(a->groups[i]);
+		char *name = xasprintf("__pond_g%zu", i);
+		sq_set_alias(g, name);
+		sq_add_select(a->partial, g);
+		sq_add_group(a->partial, sq_expr_dup(a->groups[i]));
+		free(name);
+	}
+	a->partial->plain_groups = true;
+	sb_add(&sel, "SELECT ");
+	for (size_t i = 0; i < a->ncalls; i++) {
+		sb_add(&sel, i ? ", " : "");
+		plan_call(a, i, &sel);
+	}
+	if (sqltree_parse(a->s->p->db, sb_str(&sel), &parsed, &quiet) || parsed->nselect != a->ncalls) {
+		sq_query_free(parsed);
+		sb_release(&sel);
+		return sql_not(a->s->p, "DuckDB could not read pond's merge of the aggregates (%s)", quiet.msg), false;
+	}
+	for (size_t i = 0; i < a->ncalls; i++) {
+		a->merges[i] = parsed->select[i];
+		parsed->select[i] = NULL;
+	}
+	sq_query_free(parsed);
+	sb_release(&sel);
+	return true;
+}
+
+/* ---- the final query ------------------------------------------------------------ */
+
+typedef struct {
+	agg *a;
+	bool merge; /* aggregates become their merges (else they stay) */
+} rewriter;
+
+/* Group expressions become their key columns; aggregate calls their
+ * merges. Whatever else is computed over those, as the query says. */
+static bool rewrite(sq_expr **slot, void *ctx)
+{
+	rewriter *r = ctx;
+	sq_expr *e = *slot, *by = NULL;
+	int g = group_index(r->a, e);
+
+	if (g >= 0) {
+		char *name = xasprintf("__pond_g%d", g);
+		by = sq_column(NULL, name);
+		free(name);
+	} else if (sql_is_agg(r->a->s->p, e)) {
+		if (!r->merge)
+			return false;
+		by = sq_expr_dup(r->a->merges[call_index(r->a, e)]);
+	} else {
+		return true;
+	}
+	sq_set_alias(by, e->alias);
+	sq_expr_free(e);
+	*slot = by;
+	return false;
+}
+
+/* The query over partition i of the shuffled states (merge) or rows. */
+static char *final_query(agg *a, bool merge)
+{
+	shape *s = a->s;
+	sq_query *f = sq_query_dup(s->w);
+	rewriter r = { a, merge };
+	char *text;
+
+	f->has_order = f->has_limit = f->distinct = false;
+	f->group_all = false;
+	f->plain_groups = true;
+	sq_expr_free(f->where);
+	f->where = NULL;
+	for (size_t i = 0; i < f->ngroups; i++)
+		sq_expr_free(f->groups[i]);
+	f->ngroups = 0;
+	for (size_t i = 0; i < a->ngroups; i++) {
+		char *name = xasprintf("__pond_g%zu", i);
+		sq_add_group(f, sq_column(NULL, name));
+		free(name);
+	}
+	for (size_t i = 0; i < f->nselect; i++)
+		sq_visit(&f->select[i], rewrite, &r);
+	sq_visit(&f->having, rewrite, &r);
+	sql_add_keys(s, f, rewrite, &r);
+	if (merge && a->window) {
+		char *inner = xasprintf("SELECT *%s FROM \"{0}\"", sb_str(&a->mu));
+		sq_query *in = NULL;
+		pond_err quiet = { 0 };
+		if (sqltree_parse(s->p->db, inner, &in, &quiet) == 0) {
+			sq_table_free(f->from);
+			f->from = sq_subquery_table(in, s->alias);
+		}
+		free(inner);
+	}
+	text = sql_text(s->p, f);
+	sq_query_free(f);
+	return text;
+}
+
+/* A hash shuffle of n on the group keys, into as many partitions. */
+static lnode *shuffle_on_keys(agg *a, lnode *n)
+{
+	lnode *rp = sql_node(a->s->p, L_REPARTITION, "group by");
+	sb key = SB_INIT;
+
+	rp->mode = RP_HASH;
+	rp->nparts = n->nparts;
+	rp->inputs = xcalloc(1, sizeof(lnode *));
+	rp->inputs[0] = n;
+	rp->ninputs = 1;
+	rp->key_names = xcalloc(a->ngroups + 1, sizeof(char *));
+	for (size_t i = 0; i < a->ngroups; i++) {
+		rp->key_names[i] = xasprintf("__pond_g%zu", i);
+		sb_addf(&key, "%s\"__pond_g%zu\"", i ? ", " : "", i);
+	}
+	rp->nkeys = a->ngroups;
+	rp->key = sb_detach(&key);
+	rp->key_desc = xstrdup("the GROUP BY keys");
+	return rp;
+}
+
+/* Merged: states per part, shuffled on the keys (or gathered), merged. */
+static lnode *merged(agg *a)
+{
+	sqlp *p = a->s->p;
+	char *text, *fin;
+	lnode *n;
+
+	if (!plan_merges(a) || !(text = sql_text(p, a->partial)))
+		return NULL;
+	n = sql_partial(p, "partial aggregate", text, a->s->parts);
+	free(text);
+	if (!(fin = final_query(a, true)))
+		return NULL;
+	if (a->ngroups) {
+		n = sql_partial(p, "final aggregate", fin, shuffle_on_keys(a, n));
+		sql_note(p, "GROUP BY: partial aggregates per part, hash shuffle on %zu key%s into %d, merged",
+			 a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
+	} else {
+		n = sql_gather(p, "final aggregate", fin, &n, 1);
+		sql_note(p, "aggregate: partial aggregates per part, merged by one task");
+	}
+	free(fin);
+	return n;
+}
+
+/* ---- rows shuffled on the keys ------------------------------------------------ */
+
+typedef struct {
+	const shape *s;
+	char **cols;
+	size_t ncols;
+} colset;
+
+static bool note_column(sq_expr **slot, void *ctx)
+{
+	colset *c = ctx;
+	const sq_expr *e = *slot;
+
+	if (e->kind != SQ_COLUMN || !sql_table_has(c->s, e->names[0]))
+		return true;
+	for (size_t i = 0; i < c->ncols; i++)
+		if (!strcasecmp(c->cols[i], e->names[0]))
+			return true;
+	c->cols = xrealloc(c->cols, (c->ncols + 2) * sizeof(char *));
+	c->cols[c->ncols++] = e->names[0];
+	return true;
+}
+
+/* Rows: each part filtered to the columns the query reads and its group
+ * keys, shuffled on the keys; the query as written per partition. */
+static lnode *shuffled_rows(agg *a)
+{
+	shape *s = a->s;
+	sqlp *p = s->p;
+	sq_query *rq = sq_select_new();
+	colset cols = { s, NULL, 0 };
+	sq_expr *having = s->w->having;
+	char *text, *fin;
+	lnode *n;
+
+	if (!a->ngroups)
+		return sql_not(p, "aggregates that do not merge (%s) over the whole table are not distributed yet",
+			       a->calls[0]->fname);
+	for (size_t i = 0; i < s->w->nselect; i++) {
+		if (s->w->select[i]->kind == SQ_STAR)
+			return sql_not(p, "* in an aggregate query is not distributed"), NULL;
+		sq_visit(&s->w->select[i], note_column, &cols);
+	}
+	sq_visit(&having, note_column, &cols);
+	for (size_t i = 0; i < s->nkeys; i++)
+		sq_visit(&s->keys[i], note_column, &cols);
+	for (size_t i = 0; i < cols.ncols; i++)
+		sq_add_select(rq, sq_column(NULL, cols.cols[i]));
+	free(cols.cols);
+	for (size_t i = 0; i < a->ngroups; i++) {
+		sq_expr *g = sq_expr_dup(a->groups[i]);
+		char *name = xasprintf("__pond_g%zu", i);
+		sq_set_alias(g, name);
+		sq_add_select(rq, g);
+		free(name);
+	}
+	sq_table_free(rq->from);
+	rq->from = sq_table_dup(s->w->from);
+	rq->where = sq_expr_dup(s->w->where);
+	text = sql_text(p, rq);
+	sq_query_free(rq);
+	if (!text || !(fin = final_query(a, false))) {
+		free(text);
+		return NULL;
+	}
+	n = sql_partial(p, "rows per part", text, s->parts);
+	n = sql_partial(p, "aggregate", fin, shuffle_on_keys(a, n));
+	sql_note(p,
+		 "GROUP BY with aggregates that do not merge (%s): rows hash-shuffled on %zu key%s into %d, "
+		 "aggregated per partition",
+		 a->calls[0]->fname, a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
+	free(text);
+	free(fin);
+	return n;
+}
+
+/* ---- the driver ------------------------------------------------------------------ */
+
+static void agg_release(agg *a)
+{
+	for (size_t i = 0; i < a->ngroups; i++)
+		sq_expr_free(a->groups[i]);
+	free(a->groups);
+	for (size_t i = 0; i < a->ncalls; i++) {
+		sq_expr_free(a->calls[i]);
+		free(a->types ? a->types[i] : NULL);
+		sq_expr_free(a->merges ? a->merges[i] : NULL);
+	}
+	free(a->calls);
+	free(a->how);
+	free(a->types);
+	free(a->merges);
+	sq_query_free(a->partial);
+	sb_release(&a->mu);
+}
+
+lnode *sql_aggregate(shape *s)
+{
+	agg a = { .s = s };
+	lnode *n = NULL;
+	bool all_merge = true;
+
+	if (resolve_groups(&a)) {
+		collect_calls(&a);
+		for (size_t i = 0; i < a.ncalls; i++)
+			all_merge &= a.how[i] != NULL;
+		if (!all_merge) {
+			/* name an aggregate that does not merge first */
+			for (size_t i = 0; i < a.ncalls; i++)
+				if (!a.how[i]) {
+					sq_expr *t = a.calls[0];
+					a.calls[0] = a.calls[i];
+					a.calls[i] = t;
+					break;
+				}
+			n = shuffled_rows(&a);
+		} else if (call_types(&a)) {
+			n = merged(&a);
+		}
+	}
+	agg_release(&a);
+	return n;
+}
