@@ -175,10 +175,19 @@ static lnode *one_task(sqlp *p, const sq_query *q)
 	char *text = sql_text(p, q);
 	lnode *n = NULL;
 
+	sb r = SB_INIT;
+
 	for (size_t i = 0; i < p->ntabs; i++)
 		in[i] = p->tabs[i].src;
-	if (text)
+	if (text) {
+		/* its output is an intermediate: the types back as DuckDB's */
 		n = sql_gather(p, "query", text, in, p->ntabs);
+		sb_add(&r, "SELECT ");
+		sql_rename_list(&r, p);
+		sb_add(&r, " FROM \"{0}\"");
+		n = sql_partial(p, "result", sb_str(&r), n);
+	}
+	sb_release(&r);
 	free(in);
 	free(text);
 	return n;
@@ -347,12 +356,22 @@ out:
 
 int sql_plan(lplan *lp, const sql_request *rq, pond_err *err)
 {
-	sqlp p = { .lp = lp, .rq = rq, .err = err };
+	sql_request trimmed = *rq;
+	char *text = xstrdup(rq->query);
+	size_t len = strlen(text);
+	sqlp p = { .lp = lp, .rq = &trimmed, .err = err };
 	int rc;
 
-	if (check_placeholders(&p) || plandb_open(&p.db, err))
+	/* a query file's final ';' would end pond's DESCRIBE (…) early */
+	while (len && (strchr(" \t\r\n;", text[len - 1])))
+		text[--len] = '\0';
+	trimmed.query = text;
+	if (check_placeholders(&p) || plandb_open(&p.db, err)) {
+		free(text);
 		return -1;
+	}
 	rc = plan_query(&p);
+	free(text);
 	plandb_close(p.db);
 	for (size_t i = 0; i < p.nbinds; i++) {
 		free(p.binds[i].name);

@@ -85,6 +85,10 @@ bool sql_table_has(const shape *s, const char *name);
 /* The hidden sort keys as select items "k AS __pond_s<i>", rewritten by
  * fn (NULL: as they are), appended to q. */
 void sql_add_keys(shape *s, sq_query *q, sq_visit_fn fn, void *ctx);
+/* "CAST(#1 AS T1) AS "name1", …": the query's columns by position, named
+ * and typed as DuckDB's DESCRIBE of the query says (intermediate files
+ * hold HUGEINT as DECIMAL(38,0)). */
+void sql_rename_list(sb *b, const sqlp *p);
 /* The last steps on rel (whose partitions hold the query's columns, then
  * the hidden sort keys): ORDER BY, LIMIT, and the columns renamed and
  * cast to exactly DuckDB's. */

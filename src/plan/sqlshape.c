@@ -290,7 +290,7 @@ void sql_add_keys(shape *s, sq_query *q, sq_visit_fn fn, void *ctx)
 
 /* "CAST(#1 AS T1) AS "name1", …": the query's columns by position, as
  * DuckDB names and types them. */
-static void rename_list(sb *b, const sqlp *p)
+void sql_rename_list(sb *b, const sqlp *p)
 {
 	for (size_t i = 0; i < p->out.n; i++) {
 		sb_addf(b, "%sCAST(#%zu AS %s) AS ", i ? ", " : "", i + 1, p->out.cols[i].type);
@@ -337,7 +337,7 @@ lnode *sql_finish(shape *s, lnode *rel)
 
 	order_list(&order, s);
 	sb_add(&q, "SELECT ");
-	rename_list(&q, p);
+	sql_rename_list(&q, p);
 	sb_add(&q, " FROM \"{0}\"");
 	sb_add(&q, sb_str(&order));
 	if (s->limit >= 0) {

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# cli.sh — pond sql as a command (docs/SQL.md): tables from -t, --tables,
+# paths and read_* calls; the printed table and its row count; -o with
+# Parquet or CSV; DuckDB's errors at plan time (exit 2); output that is
+# byte-identical across reruns and worker counts; --resume; --explain.
+# Results are compared with single-process DuckDB (duckq).
+source "$(dirname "$0")/../e2e/lib.sh"
+source "$(dirname "$0")/lib_sql.sh"
+
+small_sales() { # DIR: 6 Parquet files of 2,000 rows
+	mkdir -p "$1"
+	for f in 0 1 2 3 4 5; do
+		q "COPY (SELECT i AS id, 'r' || (i % 5) AS region, (i * 1.25)::DECIMAL(12,2) AS amount,
+			CASE WHEN i % 7 = 0 THEN NULL ELSE i % 13 END AS k
+			FROM range($f * 2000, ($f + 1) * 2000) t(i)) TO '$1/s$f.parquet'" >/dev/null
+	done
+}
+
+# The comparison used by corpus.sh sees a wrong value, a missing row, a
+# wrong order and a wrong type.
+test_compare_result_sees_differences() {
+	mkdir a b c d e
+	q "COPY (SELECT i AS x, i * 0.5 AS y FROM range(10) t(i)) TO 'a/part-00000.parquet'" >/dev/null
+	q "COPY (SELECT i AS x, i * 0.5 AS y FROM range(10) t(i)) TO 'oracle.parquet'" >/dev/null
+	q "COPY (SELECT i AS x, CASE WHEN i = 3 THEN 9 ELSE i * 0.5 END AS y FROM range(10) t(i)) TO 'b/part-00000.parquet'" >/dev/null
+	q "COPY (SELECT i AS x, i * 0.5 AS y FROM range(9) t(i)) TO 'c/part-00000.parquet'" >/dev/null
+	q "COPY (SELECT i AS x, i * 0.5 AS y FROM range(10) t(i) ORDER BY i DESC) TO 'd/part-00000.parquet'" >/dev/null
+	q "COPY (SELECT i::INTEGER AS x, i * 0.5 AS y FROM range(10) t(i)) TO 'e/part-00000.parquet'" >/dev/null
+	assert_empty "same result" "$(compare_result same a oracle.parquet 1)"
+	[ -n "$(compare_result value b oracle.parquet 0)" ] || fail "a wrong value was not seen"
+	[ -n "$(compare_result missing c oracle.parquet 0)" ] || fail "a missing row was not seen"
+	assert_empty "unordered: the order does not matter" "$(compare_result order d oracle.parquet 0)"
+	[ -n "$(compare_result order d oracle.parquet 1)" ] || fail "a wrong order was not seen"
+	[ -n "$(compare_result type e oracle.parquet 0)" ] || fail "a wrong type was not seen"
+}
+
+test_print_first_rows_then_the_count() {
+	small_sales data
+	pond_cli 0 sql "SELECT id, region FROM 'data/*.parquet' WHERE id % 100 = 0 ORDER BY id" -w "$W" --progress none
+	assert_same "rows" "$(show_rows out.txt)" "$(q "SELECT id, region FROM 'data/*.parquet' WHERE id % 100 = 0 ORDER BY id LIMIT 40")"
+	assert_same "header" "$(show_header out.txt)" "$(printf 'id\tregion')"
+	assert_contains "count" out.txt "120 rows (40 shown)"
+	pond_cli 0 sql "SELECT id FROM 'data/*.parquet' WHERE id < 3 ORDER BY id" --max-rows 2 -w "$W" --progress none
+	assert_contains "count" out.txt "3 rows (2 shown)"
+	pond_cli 0 sql "SELECT count(*) AS n FROM 'data/*.parquet'" -w "$W" --progress none
+	assert_same "one row" "$(show_rows out.txt)" "12000"
+	assert_contains "one row" out.txt "1 row"
+}
+
+test_rejected_query_is_duckdbs_message_exit_2() {
+	small_sales data
+	pond_cli 2 sql "SELECT nosuch FROM 'data/*.parquet'" -o out
+	assert_contains "DuckDB's message" err.txt 'Binder Error: Referenced column "nosuch" not found'
+	assert_contains "quotes the query" err.txt "LINE 1: SELECT nosuch FROM"
+	assert_missing out
+	pond_cli 2 sql "SELEC 1 FROM 'data/*.parquet'"
+	assert_contains "parser" err.txt "Parser Error"
+	pond_cli 2 sql "SELECT * FROM nosuch_table"
+	assert_contains "catalog" err.txt "nosuch_table"
+	pond_cli 2 sql "SELECT 1; SELECT 2"
+	assert_contains "one statement" err.txt "multiple statements"
+	pond_cli 2 sql "SELECT * FROM 'data/*.parquet' WHERE region = '{0}'"
+	assert_contains "placeholder" err.txt "'{0}'"
+}
+
+test_missing_input_exit_1() {
+	pond_cli 1 sql "SELECT * FROM t" -t t=nothere.parquet
+	assert_contains "names it" err.txt "nothere.parquet"
+	pond_cli 1 sql "SELECT * FROM 'none/*.parquet'"
+	assert_contains "names it" err.txt "no input files match"
+}
+
+test_usage_errors_exit_2() {
+	pond_cli 2 sql
+	assert_contains "missing" err.txt "missing the QUERY"
+	pond_cli 2 sql "SELECT 1" -f x.sql
+	pond_cli 2 sql "SELECT 1" --format xml
+	pond_cli 2 sql "SELECT 1" -t noequals
+	pond_cli 2 sql "SELECT 1" -D A=1
+	pond_cli 0 help sql
+	assert_contains "help" out.txt "--tables DIR"
+}
+
+test_tables_by_t_and_tables_dir() {
+	small_sales data
+	mkdir wh
+	cp data/s0.parquet wh/one.parquet
+	q "COPY (SELECT 'r' || i AS region, 'name ' || i AS rname FROM range(5) t(i)) TO 'wh/regions.csv' (HEADER)" >/dev/null
+	mkdir wh/sales && cp data/*.parquet wh/sales/
+	pond_cli 0 sql "SELECT region, count(*) AS n FROM s GROUP BY region" -t s=data -o o1 -w "$W" --progress none
+	assert_same "-t DIR" "$(q "SELECT * FROM $(parts o1) ORDER BY ALL")" \
+		"$(q "SELECT region, count(*) FROM 'data/*.parquet' GROUP BY region ORDER BY ALL")"
+	pond_cli 0 sql "SELECT sum(amount) AS s FROM s" -t "s=data/s0.parquet,data/s1.parquet" -o o2 -w "$W" --progress none
+	assert_same "-t list" "$(q "SELECT * FROM $(parts o2)")" \
+		"$(q "SELECT sum(amount) FROM read_parquet(['data/s0.parquet', 'data/s1.parquet'])")"
+	pond_cli 0 sql "SELECT count(*) AS a, (SELECT count(*) FROM one) AS b, (SELECT count(*) FROM regions) AS c FROM sales" \
+		--tables wh -o o3 -w "$W" --progress none
+	assert_same "--tables" "$(q "SELECT * FROM $(parts o3)")" "$(printf '12000\t2000\t5')"
+	pond_cli 0 sql "SELECT count(*) AS n FROM Sales" --tables wh -t sales=data/s0.parquet -o o4 -w "$W" --progress none
+	assert_same "-t wins over --tables, names without case" "$(q "SELECT * FROM $(parts o4)")" "2000"
+	pond_cli 0 sql "SELECT count(*) AS n FROM read_parquet(['data/s0.parquet', 'data/s1.parquet'], filename=true) WHERE filename LIKE '%s1%'" \
+		-o o5 -w "$W" --progress none
+	assert_same "read_parquet with options" "$(q "SELECT * FROM $(parts o5)")" "2000"
+}
+
+test_csv_output() {
+	small_sales data
+	pond_cli 0 sql "SELECT region, sum(amount) AS s FROM 'data/*.parquet' GROUP BY region ORDER BY region" \
+		-o out --format csv -w "$W" --progress none
+	assert_published out
+	[ -n "$(find out -name 'part-*.csv')" ] || fail "no CSV parts"
+	q "COPY (SELECT region, sum(amount) AS s FROM 'data/*.parquet' GROUP BY region ORDER BY region) TO 'oracle.csv' (HEADER)" >/dev/null
+	local f got
+	got=$(head -n 1 "$(part_files out | head -n 1)"; for f in $(part_files out); do tail -n +2 "$f"; done)
+	assert_same "the CSV text, parts in order" "$got" "$(cat oracle.csv)"
+}
+
+test_output_holding_an_input_is_refused() {
+	small_sales data
+	pond_cli 2 sql "SELECT * FROM 'data/*.parquet'" -o data
+	assert_contains "refused" err.txt "an input of the query"
+	pond_cli 2 sql "SELECT * FROM t" -t t=data -o data/out
+	assert_contains "refused" err.txt "a directory of table t"
+}
+
+test_byte_identical_across_reruns_and_workers() {
+	small_sales data
+	local qry="SELECT region, k, count(*) AS n, sum(amount) AS s, min(id) AS lo FROM 'data/*.parquet' GROUP BY region, k ORDER BY s DESC, region, k"
+	pond_cli 0 sql "$qry" -o o1 -w 1 --progress none
+	pond_cli 0 sql "$qry" -o o2 -w 3 --progress none
+	pond_cli 0 sql "$qry" -o o3 -w 2 --progress none --job-dir j3
+	assert_same "-w 1 and -w 3" "$(tree_digest o1)" "$(tree_digest o2)"
+	assert_same "again" "$(tree_digest o1)" "$(tree_digest o3)"
+	qry="SELECT id, amount FROM 'data/*.parquet' WHERE k = 3 ORDER BY amount DESC"
+	pond_cli 0 sql "$qry" -o o4 -w 1 --progress none
+	pond_cli 0 sql "$qry" -o o5 -w 3 --progress none
+	assert_same "sorted: -w 1 and -w 3" "$(tree_digest o4)" "$(tree_digest o5)"
+}
+
+test_resume_and_default_job_dir() {
+	small_sales data
+	local qry="SELECT region, sum(amount) AS s FROM 'data/*.parquet' GROUP BY region"
+	pond_cli 0 sql "$qry" -o out -w "$W"
+	[ "$(job_dirs | wc -l)" = 1 ] || fail "one default job directory: $(job_dirs)"
+	[[ $(job_dirs) == .pond/sql-* ]] || fail "named sql-…: $(job_dirs)"
+	pond_cli 0 sql "$qry" -o out -w "$W" --resume
+	assert_contains "nothing ran again" err.txt "already committed"
+	printf '%s;\n' "$qry" >report.sql
+	pond_cli 0 sql -f report.sql -o out2 -w "$W" --progress none
+	[ -n "$(find .pond -maxdepth 1 -name 'report-*')" ] || fail "a job directory named for the file: $(job_dirs)"
+	assert_same "-f" "$(tree_digest out)" "$(tree_digest out2)"
+}
+
+test_explain_says_how() {
+	small_sales data
+	pond_cli 0 sql "SELECT region, sum(amount) FROM 'data/*.parquet' GROUP BY region ORDER BY 2 DESC" --explain
+	assert_contains "tables" out.txt "table {0} = 'data/*.parquet': 6 Parquet files"
+	assert_contains "parts" out.txt "read in 4 parts"
+	assert_contains "group by" out.txt "hash shuffle on 1 key into 4"
+	assert_contains "order by" out.txt "range partitions on the first key (descending"
+	assert_contains "stages" out.txt "Physical plan"
+	assert_missing out
+	pond_cli 0 sql "SELECT a.region FROM 'data/*.parquet' a JOIN 'data/*.parquet' b USING (id)" --explain
+	assert_contains "fallback" out.txt "not distributed: joins are not distributed yet"
+}
+
+run_test sql_compare_result_sees_differences test_compare_result_sees_differences
+run_test sql_print_first_rows_then_the_count test_print_first_rows_then_the_count
+run_test sql_rejected_query_is_duckdbs_message_exit_2 test_rejected_query_is_duckdbs_message_exit_2
+run_test sql_missing_input_exit_1 test_missing_input_exit_1
+run_test sql_usage_errors_exit_2 test_usage_errors_exit_2
+run_test sql_tables_by_t_and_tables_dir test_tables_by_t_and_tables_dir
+run_test sql_csv_output test_csv_output
+run_test sql_output_holding_an_input_is_refused test_output_holding_an_input_is_refused
+run_test sql_byte_identical_across_reruns_and_workers test_byte_identical_across_reruns_and_workers
+run_test sql_resume_and_default_job_dir test_resume_and_default_job_dir
+run_test sql_explain_says_how test_explain_says_how
+finish_tests

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# corpus.sh — pond sql over a generated star schema (lib_sql.sh gen_star:
+# 1.2 M sales rows in 24 Parquet files, dimensions in Parquet, CSV and
+# JSON), every query of corpus.sql run with `pond sql -o` and compared with
+# single-process DuckDB on the same files: the same column names and types,
+# the same rows (in order under ORDER BY), doubles within 1e-9 relative.
+# Then --explain: a query marked distributed must be (no "not distributed",
+# and no task reads every file of the fact table), and one marked "one
+# task" must say so. SQL_ONLY=substring runs only the matching queries.
+source "$(dirname "$0")/../e2e/lib.sh"
+source "$(dirname "$0")/lib_sql.sh"
+
+CORPUS=$(cd "$(dirname "$0")" && pwd)/corpus.sql
+WH=$(mktemp -d "${TMPDIR:-/tmp}/pond-sql-wh.XXXXXX")
+trap 'rm -rf "$WH"' EXIT
+FACT_FILES=24
+gen_star "$WH" "$FACT_FILES" 50000
+mapfile -t VIEWS < <(oracle_views "$WH")
+
+# the largest number of fact files one task's read names (plan.json: one
+# view's SQL a line; a row-range view names one file a line)
+max_fact_files_per_read() {
+	grep -E '"(sql|rows_sql)"|/sales/f' "$1" | awk -F'/sales/f' '{ if (NF - 1 > m) m = NF - 1 } END { print m + 0 }'
+}
+
+check_query() { # NAME EXPECT ORDERED (the query in $QUERY_FILE)
+	local name=$1 expect=$2 ordered=$3 text diff
+	sed "s|@WH@|$WH|g" "$QUERY_FILE" >q.sql
+	text=$(sed -e 's/;[[:space:]]*$//' q.sql)
+	"$POND" sql -f q.sql --tables "$WH" -o out --job-dir job -w "$W" --progress none >out.txt 2>err.txt ||
+		{ cat err.txt >&2; fail "pond sql exited $?"; }
+	assert_published out
+	q "${VIEWS[@]}" "COPY ($text) TO 'oracle.parquet'" >/dev/null
+	diff=$(compare_result "$name" out oracle.parquet "$ordered")
+	assert_empty "the result" "$diff"
+	"$POND" sql -f q.sql --tables "$WH" -o out2 --job-dir job2 --explain >explain.txt 2>err.txt ||
+		{ cat err.txt >&2; fail "pond sql --explain exited $?"; }
+	if [ "$expect" = distributed ]; then
+		assert_not_contains "--explain: distributed" explain.txt "not distributed"
+		[ "$(max_fact_files_per_read job/plan.json)" -lt "$FACT_FILES" ] ||
+			fail "a task reads every file of the fact table"
+	else
+		assert_contains "--explain: one task" explain.txt "not distributed"
+	fi
+}
+
+# every query of the corpus becomes one test
+n=0
+name=
+while IFS= read -r line; do
+	if [[ $line =~ ^--\ ([a-z0-9_]+):\ (distributed|one\ task)(\ ordered)?$ ]]; then
+		name=${BASH_REMATCH[1]}
+		expect=${BASH_REMATCH[2]}
+		ordered=$([ -n "${BASH_REMATCH[3]}" ] && echo 1 || echo 0)
+		body=
+		continue
+	fi
+	[ -n "$name" ] || continue
+	body+="$line"$'\n'
+	if [[ $line =~ \;[[:space:]]*$ ]]; then
+		n=$((n + 1))
+		if [ -z "${SQL_ONLY:-}" ] || [[ $name == *"$SQL_ONLY"* ]]; then
+			QUERY_FILE=$(mktemp "${TMPDIR:-/tmp}/pond-sql-q.XXXXXX")
+			printf '%s' "$body" >"$QUERY_FILE"
+			export QUERY_FILE
+			eval "test_$name() { check_query $name '$expect' $ordered; }"
+			run_test "sql_$name" "test_$name"
+			rm -f "$QUERY_FILE"
+		fi
+		name=
+	fi
+done <"$CORPUS"
+echo "corpus: $n queries"
+finish_tests

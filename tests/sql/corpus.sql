@@ -1,0 +1,276 @@
+-- The corpus of pond sql's tests (tests/sql/corpus.sh): analytic queries
+-- over gen_star's tables (tests/sql/lib_sql.sh). Each query follows a
+-- header line
+--   -- NAME: EXPECT [ordered]
+-- EXPECT is "distributed" (--explain must not say "not distributed", and no
+-- task may read the whole fact table) or "one task"; "ordered" compares the
+-- rows in order (the query's ORDER BY must then order them totally). The
+-- query ends with a line ending in ';'. Each is compared with DuckDB.
+
+-- ---- scans: filters and projections -------------------------------------
+
+-- scan_all_columns: distributed
+SELECT * FROM sales;
+
+-- scan_filter_project: distributed
+SELECT sale_id, amount, channel FROM sales WHERE amount > 90000 AND channel = 'web';
+
+-- scan_expressions: distributed
+SELECT sale_id, amount * 2 AS twice, upper(channel) AS ch, sale_date + INTERVAL 1 DAY AS next_day,
+       quantity IS NULL AS no_quantity, CAST(unit_price AS DOUBLE) / 3 AS third
+FROM sales WHERE sale_id % 97 = 0;
+
+-- scan_null_filters: distributed
+SELECT sale_id, customer_id, discount FROM sales WHERE customer_id IS NULL OR discount IS NULL;
+
+-- scan_in_list_like: distributed
+SELECT sale_id, channel, store_id FROM sales
+WHERE store_id IN (3, 7, 11) AND channel LIKE 'w%' AND sale_date BETWEEN DATE '2022-03-01' AND DATE '2022-03-31';
+
+-- scan_qualified_columns: distributed
+SELECT s.sale_id, s.amount FROM sales AS s WHERE s.returned AND s.quantity > 18;
+
+-- scan_case_coalesce: distributed
+SELECT sale_id, CASE WHEN amount > 50000 THEN 'big' WHEN amount > 10000 THEN 'mid' ELSE 'small' END AS size,
+       coalesce(channel, 'unknown') AS channel, coalesce(quantity, 0) * unit_price AS value
+FROM sales WHERE sale_id % 101 = 5;
+
+-- scan_star_exclude: distributed
+SELECT * EXCLUDE (discount, returned) FROM sales WHERE product_id = 42;
+
+-- scan_path_in_query: distributed
+SELECT sale_id, amount FROM '@WH@/sales/*.parquet' WHERE product_id = 7;
+
+-- scan_read_parquet_call: distributed
+SELECT sale_id, store_id FROM read_parquet('@WH@/sales/*.parquet') WHERE store_id = 13 AND quantity = 1;
+
+-- scan_empty_result: distributed
+SELECT sale_id FROM sales WHERE amount < 0;
+
+-- scan_dates_and_strings: distributed
+SELECT sale_id, year(sale_date) AS y, strftime(sale_date, '%Y-%m') AS ym, length(channel) AS n
+FROM sales WHERE sale_id % 500 = 3;
+
+-- ---- aggregates that merge ----------------------------------------------
+
+-- global_count: distributed
+SELECT count(*) FROM sales;
+
+-- global_aggregates: distributed
+SELECT count(*) AS n, count(quantity) AS nq, sum(amount) AS total, min(sale_date) AS first_day,
+       max(sale_date) AS last_day, avg(amount) AS mean, sum(quantity) AS units
+FROM sales;
+
+-- global_aggregates_filtered: distributed
+SELECT count(*) FILTER (WHERE returned) AS returns, sum(amount) FILTER (WHERE channel = 'web') AS web,
+       avg(discount) AS avg_discount
+FROM sales WHERE store_id < 40;
+
+-- global_variances: distributed
+SELECT stddev(amount) AS sd, stddev_pop(amount) AS sdp, variance(discount) AS v, var_pop(quantity) AS vp
+FROM sales;
+
+-- global_empty_input: distributed
+SELECT count(*) AS n, sum(amount) AS s, avg(amount) AS a, min(channel) AS m FROM sales WHERE amount < 0;
+
+-- group_by_channel: distributed ordered
+SELECT channel, count(*) AS n, sum(amount) AS total FROM sales GROUP BY channel ORDER BY channel NULLS FIRST;
+
+-- group_by_two_keys: distributed
+SELECT store_id, channel, count(*) AS n, sum(quantity) AS q, max(unit_price) AS top FROM sales GROUP BY store_id, channel;
+
+-- group_by_all: distributed
+SELECT store_id, returned, count(*), avg(unit_price) FROM sales GROUP BY ALL;
+
+-- group_by_position: distributed
+SELECT channel, store_id % 5 AS bucket, sum(amount) FROM sales GROUP BY 1, 2;
+
+-- group_by_alias: distributed
+SELECT year(sale_date) AS y, month(sale_date) AS m, count(*) AS n FROM sales GROUP BY y, m;
+
+-- group_by_expression: distributed
+SELECT upper(coalesce(channel, 'none')) AS ch, sum(amount) / count(*) AS mean FROM sales
+GROUP BY upper(coalesce(channel, 'none'));
+
+-- group_by_skewed_key: distributed
+SELECT customer_id, count(*) AS n, sum(amount) AS total, avg(quantity) AS q FROM sales GROUP BY customer_id;
+
+-- group_by_many_groups: distributed
+SELECT sale_id % 100000 AS k, count(*) AS n, sum(amount) AS s FROM sales GROUP BY k;
+
+-- group_by_date: distributed
+SELECT sale_date, count(*) AS n, sum(amount) AS total, min(amount) AS lo, max(amount) AS hi FROM sales GROUP BY sale_date;
+
+-- group_by_having: distributed
+SELECT product_id, count(*) AS n, sum(amount) AS total FROM sales GROUP BY product_id HAVING count(*) > 620;
+
+-- group_by_having_not_selected: distributed
+SELECT store_id FROM sales GROUP BY store_id HAVING avg(amount) > 49900 AND sum(quantity) > 0;
+
+-- group_by_expressions_of_aggregates: distributed
+SELECT channel, sum(amount) / nullif(sum(quantity), 0) AS per_unit, count(*) * 2 + 1 AS odd,
+       max(amount) - min(amount) AS spread
+FROM sales GROUP BY channel;
+
+-- group_by_variances: distributed
+SELECT store_id, stddev(amount) AS sd, var_samp(discount) AS v, stddev_pop(quantity) AS sp, var_pop(amount) AS vp
+FROM sales GROUP BY store_id;
+
+-- group_by_bool_and_bits: distributed
+SELECT store_id, bool_and(returned) AS all_returned, bool_or(returned) AS any_returned,
+       bit_or(quantity) AS bo, bit_and(quantity) AS ba, bit_xor(quantity) AS bx
+FROM sales GROUP BY store_id;
+
+-- group_by_min_max_distinct: distributed
+SELECT channel, min(DISTINCT store_id) AS lo, max(DISTINCT amount) AS hi FROM sales GROUP BY channel;
+
+-- group_by_filtered_aggregates: distributed
+SELECT store_id, count(*) FILTER (WHERE returned) AS returns, sum(amount) FILTER (WHERE quantity > 10) AS big,
+       avg(discount) FILTER (WHERE channel = 'web') AS web_discount
+FROM sales GROUP BY store_id;
+
+-- group_by_with_where: distributed
+SELECT channel, count(*) AS n FROM sales WHERE sale_date >= DATE '2023-01-01' AND amount > 50000 GROUP BY channel;
+
+-- group_by_null_keys: distributed
+SELECT quantity, channel, count(*) AS n FROM sales WHERE store_id < 5 GROUP BY quantity, channel;
+
+-- group_by_decimal_sums: distributed
+SELECT store_id, sum(unit_price) AS up, sum(amount) AS a, sum(unit_price * quantity) AS revenue FROM sales GROUP BY store_id;
+
+-- group_by_integer_sums: distributed
+SELECT channel, sum(quantity) AS q, sum(sale_id) AS ids, sum(store_id) AS stores FROM sales GROUP BY channel;
+
+-- group_by_qualified: distributed
+SELECT s.channel, count(*) AS n FROM sales s GROUP BY s.channel;
+
+-- group_by_mean: distributed
+SELECT channel, mean(amount) AS m, avg(quantity) AS q FROM sales GROUP BY channel;
+
+-- ---- aggregates that do not merge: rows shuffled on the keys -------------
+
+-- group_by_median: distributed
+SELECT store_id, median(amount) AS med, count(*) AS n FROM sales GROUP BY store_id;
+
+-- group_by_count_distinct: distributed
+SELECT channel, count(DISTINCT customer_id) AS customers, count(DISTINCT product_id) AS products FROM sales GROUP BY channel;
+
+-- group_by_quantiles: distributed
+SELECT store_id, quantile_cont(amount, 0.9) AS p90, quantile_disc(quantity, 0.5) AS p50 FROM sales GROUP BY store_id;
+
+-- group_by_string_agg_ordered: distributed
+SELECT store_id, string_agg(DISTINCT channel, ',' ORDER BY channel) AS channels FROM sales GROUP BY store_id;
+
+-- group_by_list_ordered: distributed
+SELECT product_id, list(sale_id ORDER BY sale_id) AS ids FROM sales WHERE product_id <= 3 GROUP BY product_id;
+
+-- group_by_sum_distinct: distributed
+SELECT channel, sum(DISTINCT quantity) AS q, count(DISTINCT store_id) AS stores FROM sales GROUP BY channel;
+
+-- group_by_mixed_merge_and_not: distributed
+SELECT store_id, median(quantity) AS med, sum(amount) AS total, avg(discount) AS d FROM sales GROUP BY store_id HAVING count(*) > 100;
+
+-- global_median: one task
+SELECT median(amount) FROM sales;
+
+-- global_count_distinct: one task
+SELECT count(DISTINCT customer_id) FROM sales;
+
+-- ---- DISTINCT ------------------------------------------------------------
+
+-- distinct_one_column: distributed
+SELECT DISTINCT channel FROM sales;
+
+-- distinct_columns: distributed
+SELECT DISTINCT store_id, channel, returned FROM sales WHERE quantity = 5;
+
+-- distinct_of_aggregates: distributed
+SELECT DISTINCT count(*) % 3 AS r FROM sales GROUP BY store_id;
+
+-- ---- ORDER BY and LIMIT ---------------------------------------------------
+
+-- order_by_amount: distributed ordered
+SELECT sale_id, amount FROM sales WHERE sale_id % 10 = 0 ORDER BY amount, sale_id;
+
+-- order_by_desc: distributed ordered
+SELECT sale_id, amount FROM sales WHERE sale_id % 10 = 3 ORDER BY amount DESC, sale_id DESC;
+
+-- order_by_nulls_first: distributed ordered
+SELECT sale_id, customer_id FROM sales WHERE sale_id % 20 = 1 ORDER BY customer_id NULLS FIRST, sale_id;
+
+-- order_by_desc_nulls_first: distributed ordered
+SELECT sale_id, discount FROM sales WHERE sale_id % 20 = 2 ORDER BY discount DESC NULLS FIRST, sale_id;
+
+-- order_by_position: distributed ordered
+SELECT channel, sale_id, amount FROM sales WHERE sale_id % 50 = 7 ORDER BY 3 DESC, 2;
+
+-- order_by_alias: distributed ordered
+SELECT sale_id, amount * quantity AS value FROM sales WHERE sale_id % 30 = 1 ORDER BY value NULLS FIRST, sale_id;
+
+-- order_by_expression_not_selected: distributed ordered
+SELECT sale_id, channel FROM sales WHERE sale_id % 40 = 9 ORDER BY length(coalesce(channel, '')) DESC, sale_id;
+
+-- order_by_date_string: distributed ordered
+SELECT sale_id, sale_date, channel FROM sales WHERE sale_id % 25 = 4 ORDER BY sale_date, channel, sale_id;
+
+-- order_by_aggregate: distributed ordered
+SELECT product_id, sum(amount) AS total FROM sales GROUP BY product_id ORDER BY total DESC, product_id;
+
+-- order_by_aggregate_not_selected: distributed ordered
+SELECT store_id FROM sales GROUP BY store_id ORDER BY count(*), store_id;
+
+-- order_by_group_key_desc: distributed ordered
+SELECT customer_id, count(*) AS n FROM sales GROUP BY customer_id ORDER BY customer_id DESC NULLS LAST;
+
+-- order_by_limit: distributed ordered
+SELECT sale_id, amount FROM sales ORDER BY amount DESC, sale_id LIMIT 10;
+
+-- order_by_limit_offset: distributed ordered
+SELECT sale_id, sale_date FROM sales ORDER BY sale_date, sale_id LIMIT 7 OFFSET 13;
+
+-- order_by_aggregate_limit: distributed ordered
+SELECT customer_id, sum(amount) AS total FROM sales WHERE customer_id IS NOT NULL GROUP BY customer_id
+ORDER BY total DESC, customer_id LIMIT 5;
+
+-- limit_without_order: distributed ordered
+SELECT sale_id, amount FROM sales LIMIT 5;
+
+-- limit_offset_without_order: distributed ordered
+SELECT sale_id FROM sales WHERE store_id = 9 LIMIT 4 OFFSET 3;
+
+-- distinct_order_by: distributed ordered
+SELECT DISTINCT store_id, channel FROM sales WHERE store_id < 6 ORDER BY store_id, channel NULLS LAST;
+
+-- order_by_median: distributed ordered
+SELECT store_id, median(amount) AS m FROM sales GROUP BY store_id ORDER BY m, store_id;
+
+-- ---- other tables ----------------------------------------------------------
+
+-- customers_by_segment: distributed
+SELECT segment, count(*) AS n, avg(credit) AS c FROM customers GROUP BY segment;
+
+-- dates_json: distributed
+SELECT year, count(*) AS days, count(*) FILTER (WHERE weekend) AS weekend_days FROM dates GROUP BY year;
+
+-- stores_csv_one_file: one task
+SELECT region, count(*) AS n, sum(size_m2) AS m2 FROM stores GROUP BY region;
+
+-- ---- not distributed yet: one task, still DuckDB's answer ------------------
+
+-- join_two_tables: one task
+SELECT c.segment, count(*) AS n FROM sales s JOIN customers c USING (customer_id) GROUP BY c.segment;
+
+-- union_all: one task
+SELECT channel FROM sales WHERE sale_id < 10 UNION ALL SELECT segment FROM customers WHERE customer_id < 10;
+
+-- window_function: one task
+SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id) AS rn FROM sales WHERE sale_id < 1000;
+
+-- cte: one task
+WITH big AS (SELECT * FROM sales WHERE amount > 99000) SELECT channel, count(*) FROM big GROUP BY channel;
+
+-- scalar_subquery: one task
+SELECT sale_id FROM sales WHERE amount > (SELECT max(amount) - 10 FROM sales);
+
+-- rollup: one task
+SELECT channel, returned, count(*) FROM sales GROUP BY ROLLUP (channel, returned);
