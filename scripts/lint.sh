@@ -9,7 +9,7 @@
 #  4. JSON is read (json_object_get, json_loads, json_unpack, …) in at most
 #     4 files of src/: the one codec (plan/task_codec.c), manifests
 #     (util/manifest.c), the plan-time DuckDB's replies (engine/plandb.c)
-#     and DuckDB's parse trees (plan/combine.c);
+#     and DuckDB's parse trees (plan/sqltree.c);
 #  5. clang-format --dry-run --Werror over src/ and include/.
 # Usage: scripts/lint.sh [JOBS (2)]; clang-tidy, the slow step, takes
 # about 3 minutes on 2 busy cores.
