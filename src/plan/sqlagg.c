@@ -24,28 +24,28 @@ typedef enum { M_SAME, M_COUNT, M_AVG, M_VAR_POP, M_VAR_SAMP, M_STDDEV_POP, M_ST
  * dropped (min(DISTINCT x) = min(x)). Every one ignores ORDER BY. */
 static const struct mergeable {
 	const char *name;
-	merge_kind kind;
 	const char *merge;
+	merge_kind kind;
 	bool idempotent;
 } mergeables[] = {
-	{ "count_star", M_COUNT, "sum", false },
-	{ "count", M_COUNT, "sum", false },
-	{ "sum", M_SAME, "sum", false },
-	{ "min", M_SAME, "min", true },
-	{ "max", M_SAME, "max", true },
-	{ "bool_and", M_SAME, "bool_and", true },
-	{ "bool_or", M_SAME, "bool_or", true },
-	{ "bit_and", M_SAME, "bit_and", true },
-	{ "bit_or", M_SAME, "bit_or", true },
-	{ "bit_xor", M_SAME, "bit_xor", false },
-	{ "avg", M_AVG, NULL, false },
-	{ "mean", M_AVG, NULL, false },
-	{ "var_pop", M_VAR_POP, NULL, false },
-	{ "var_samp", M_VAR_SAMP, NULL, false },
-	{ "variance", M_VAR_SAMP, NULL, false },
-	{ "stddev_pop", M_STDDEV_POP, NULL, false },
-	{ "stddev_samp", M_STDDEV_SAMP, NULL, false },
-	{ "stddev", M_STDDEV_SAMP, NULL, false },
+	{ "count_star", "sum", M_COUNT, false },
+	{ "count", "sum", M_COUNT, false },
+	{ "sum", "sum", M_SAME, false },
+	{ "min", "min", M_SAME, true },
+	{ "max", "max", M_SAME, true },
+	{ "bool_and", "bool_and", M_SAME, true },
+	{ "bool_or", "bool_or", M_SAME, true },
+	{ "bit_and", "bit_and", M_SAME, true },
+	{ "bit_or", "bit_or", M_SAME, true },
+	{ "bit_xor", "bit_xor", M_SAME, false },
+	{ "avg", NULL, M_AVG, false },
+	{ "mean", NULL, M_AVG, false },
+	{ "var_pop", NULL, M_VAR_POP, false },
+	{ "var_samp", NULL, M_VAR_SAMP, false },
+	{ "variance", NULL, M_VAR_SAMP, false },
+	{ "stddev_pop", NULL, M_STDDEV_POP, false },
+	{ "stddev_samp", NULL, M_STDDEV_SAMP, false },
+	{ "stddev", NULL, M_STDDEV_SAMP, false },
 };
 
 typedef struct {

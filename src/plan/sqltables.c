@@ -203,8 +203,9 @@ static int base_source(sqlp *p, const sq_table *t, char **alias)
 	f = b ? binding_format(b) : format_of(t->name);
 	if (f < 0) {
 		free(key);
-		return pond_fail(p->err, POND_EUSAGE, "%s %s: no Parquet, CSV or JSON files in %s", b->from, b->name,
-				 b->paths[0]);
+		return b ? pond_fail(p->err, POND_EUSAGE, "%s %s: no Parquet, CSV or JSON files in %s", b->from,
+				     b->name, b->paths[0])
+			 : -2;
 	}
 	label = b ? xasprintf("%s (%s)", b->name, b->from) : xasprintf("'%s'", t->name);
 	n = new_source(p, key, label, (file_format)f);
@@ -324,7 +325,7 @@ static int call_source(sqlp *p, const sq_table *t)
 	}
 out:
 	opts_release(probe.opts, probe.nopts);
-	for (size_t i = 0; i < npaths; i++)
+	for (size_t i = 0; paths && i < npaths; i++)
 		free(paths[i]);
 	free(paths);
 	free(key);

@@ -105,17 +105,12 @@ typedef struct {
 typedef enum { SQ_SELECT, SQ_SETOP, SQ_QUERY_OTHER } sq_query_kind;
 
 struct sq_query {
-	sq_query_kind kind;
 	/* modifiers, every kind */
 	sq_order *orders; /* ORDER BY */
 	size_t norders;
-	bool has_order;
-	bool has_limit;
 	sq_expr *limit, *offset; /* LIMIT/OFFSET, each NULL when absent */
-	bool distinct;           /* SELECT DISTINCT */
 	sq_expr **distinct_on;   /* DISTINCT ON (…) */
 	size_t ndistinct_on;
-	bool odd_modifier; /* another modifier (LIMIT n %): kept in raw */
 	sq_cte *ctes;
 	size_t nctes;
 	/* SQ_SELECT */
@@ -125,14 +120,19 @@ struct sq_query {
 	sq_expr *where, *having, *qualify; /* NULL when absent */
 	sq_expr **groups;
 	size_t ngroups;
+	/* SQ_SETOP */
+	char *setop; /* "UNION", "EXCEPT", "INTERSECT", "UNION_BY_NAME" */
+	sq_query *left, *right;
+	void *raw;
+	sq_query_kind kind;
+	bool has_order;    /* ORDER BY given */
+	bool has_limit;    /* LIMIT or OFFSET given */
+	bool distinct;     /* SELECT DISTINCT (ON) */
+	bool odd_modifier; /* another modifier (LIMIT n %): kept in raw */
 	bool group_all;    /* GROUP BY ALL */
 	bool plain_groups; /* no GROUPING SETS/ROLLUP/CUBE: one set of every group */
 	bool sample;       /* USING SAMPLE */
-	/* SQ_SETOP */
-	char *setop; /* "UNION", "EXCEPT", "INTERSECT", "UNION_BY_NAME" */
-	bool setop_all;
-	sq_query *left, *right;
-	void *raw;
+	bool setop_all;    /* UNION ALL, … */
 };
 
 /* Parses sql with DuckDB's parser (json_serialize_sql in the plan-time
@@ -141,7 +141,7 @@ struct sq_query {
 int sqltree_parse(plandb *db, const char *sql, sq_query **out, pond_err *err);
 
 /* The same from json_serialize_sql's text (for tests). */
-int sqltree_load(const char *json, sq_query **out, pond_err *err);
+int sqltree_load(const char *text, sq_query **out, pond_err *err);
 
 /* q as json_serialize_sql would give it (caller frees). */
 char *sqltree_json(const sq_query *q);
