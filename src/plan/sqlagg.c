@@ -469,7 +469,7 @@ static lnode *shuffled_rows(agg *a)
 {
 	shape *s = a->s;
 	sqlp *p = s->p;
-	sq_query *rq = sq_select_new();
+	sq_query *rq;
 	colset cols = { s, NULL, 0 };
 	sq_expr *having = s->w->having;
 	char *text, *fin;
@@ -479,13 +479,16 @@ static lnode *shuffled_rows(agg *a)
 		return sql_not(p, "aggregates that do not merge (%s) over the whole table are not distributed yet",
 			       a->calls[0]->fname);
 	for (size_t i = 0; i < s->w->nselect; i++) {
-		if (s->w->select[i]->kind == SQ_STAR)
-			return sql_not(p, "* in an aggregate query is not distributed"), NULL;
+		if (s->w->select[i]->kind == SQ_STAR) {
+			free(cols.cols);
+			return sql_not(p, "* in an aggregate query is not distributed");
+		}
 		sq_visit(&s->w->select[i], note_column, &cols);
 	}
 	sq_visit(&having, note_column, &cols);
 	for (size_t i = 0; i < s->nkeys; i++)
 		sq_visit(&s->keys[i], note_column, &cols);
+	rq = sq_select_new();
 	for (size_t i = 0; i < cols.ncols; i++)
 		sq_add_select(rq, sq_column(NULL, cols.cols[i]));
 	free(cols.cols);
