@@ -143,12 +143,16 @@ typedef struct {
 				    * (PATHS comma-separated; Parquet, CSV or
 				    * JSON by extension; a directory: its files) */
 	size_t ntables;
-	const char *tables_dir; /* --tables DIR: every DIR/NAME.{parquet,csv,
+	const char *tables_dir;  /* --tables DIR: every DIR/NAME.{parquet,csv,
 				 * json} and DIR/NAME/ is table NAME; or NULL */
-	const char *output;     /* -o DIR: write the result there (part files,
+	const char *output;      /* -o DIR: write the result there (part files,
 				 * then _SUCCESS); NULL: print it */
-	pond_sql_format format; /* of the output files */
-	int64_t max_rows;       /* rows printed without output; 0 = 40 */
+	pond_sql_format format;  /* of the output files */
+	int64_t max_rows;        /* rows printed without output; 0 = 40 */
+	int64_t broadcast_limit; /* --broadcast-limit: a joined table of at
+				  * most this many bytes of files is read
+				  * whole by every task instead of shuffled;
+				  * 0 = 64 MiB, -1 = never */
 } pond_sql;
 
 /* Loads one query as pond_load_script loads a script: its tables are

@@ -171,6 +171,7 @@ static char *sql_job_dir(const pond_sql *q, const char *text)
 {
 	const char **parts = xcalloc(q->ntables + 8, sizeof(char *));
 	char *name = xstrdup(q->file ? fs_basename(q->file) : "sql"), *dot = strrchr(name, '.'), *out, *dir, *job;
+	char limit[32];
 	size_t n = 0;
 
 	if (dot && dot != name)
@@ -181,6 +182,8 @@ static char *sql_job_dir(const pond_sql *q, const char *text)
 	parts[n++] = out ? out : "(print)";
 	parts[n++] = dir ? dir : "";
 	parts[n++] = q->format == POND_SQL_CSV ? "csv" : "parquet";
+	snprintf(limit, sizeof(limit), "%lld", (long long)q->broadcast_limit);
+	parts[n++] = limit;
 	for (size_t i = 0; i < q->ntables; i++)
 		parts[n++] = q->tables[i];
 	job = jobdir_named(name, parts, n);
@@ -199,7 +202,8 @@ pond_status pond_load_sql(pond_session *s, const pond_sql *q)
 			   .tables_dir = q->tables_dir,
 			   .output = out,
 			   .csv = q->format == POND_SQL_CSV,
-			   .max_rows = q->max_rows > 0 ? q->max_rows : 40 };
+			   .max_rows = q->max_rows > 0 ? q->max_rows : 40,
+			   .broadcast_limit = q->broadcast_limit ? q->broadcast_limit : 64LL << 20 };
 	int rc;
 
 	memset(&s->err, 0, sizeof(s->err));

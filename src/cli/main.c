@@ -57,7 +57,8 @@ static const char *usage_explain =
 
 static const char *usage_sql =
 	"usage: pond sql QUERY | -f FILE.sql [-t NAME=PATHS]... [--tables DIR] [-o DIR]\n"
-	"                [--format parquet|csv] [--explain] [--max-rows N] [run flags]\n"
+	"                [--format parquet|csv] [--explain] [--max-rows N]\n"
+	"                [--broadcast-limit SIZE] [run flags]\n"
 	"\n"
 	"Runs one DuckDB query over files, planned across the workers (see\n"
 	"docs/SQL.md): the rows single-process DuckDB would return.\n"
@@ -75,6 +76,8 @@ static const char *usage_sql =
 	"  --explain          print how the query is planned (stages, shuffle keys,\n"
 	"                     what runs as one task and why) without running it\n"
 	"  --max-rows N       rows printed without -o (default 40), then the row count\n"
+	"  --broadcast-limit S  a joined table of at most S bytes of files is read whole\n"
+	"                     by every task instead of shuffled (default 64MB; 0: never)\n"
 	"  run flags          -w, --job-dir, --resume, --threads, --memory-limit, --seed,\n"
 	"                     --progress, --max-attempts, --task-timeout, --speculate,\n"
 	"                     --inject-faults, --keep-intermediates, --report: as for\n"
@@ -297,6 +300,15 @@ static int set_sql_max_rows(cli *c, const char *v)
 	return rc;
 }
 
+static int set_sql_broadcast(cli *c, const char *v)
+{
+	if (!strcmp(v, "0")) {
+		c->q.broadcast_limit = -1;
+		return 0;
+	}
+	return pond_parse_size(v, &c->q.broadcast_limit) == POND_OK ? 0 : -1;
+}
+
 static int set_sql_explain(cli *c, const char *v)
 {
 	(void)v;
@@ -348,6 +360,8 @@ static const struct flag {
 	{ "--format", true, CMD_SQL, set_sql_format, "--format takes parquet or csv, not '%s'" },
 	{ "--max-rows", true, CMD_SQL, set_sql_max_rows, "--max-rows takes a number from 1 to 1000000, not '%s'" },
 	{ "--explain", false, CMD_SQL, set_sql_explain, NULL },
+	{ "--broadcast-limit", true, CMD_SQL, set_sql_broadcast,
+	  "--broadcast-limit takes a size such as 64MB, or 0 for none, not '%s'" },
 	{ "-w", true, RUN_SQL, set_workers, "-w takes a number of workers from 1 to 4096, not '%s'" },
 	{ "--threads", true, RUN_SQL, set_threads, "--threads takes a number from 1 to 1024, not '%s'" },
 	{ "--max-attempts", true, RUN_SQL, set_max_attempts, "--max-attempts takes a number from 1 to 100, not '%s'" },

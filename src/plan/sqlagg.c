@@ -170,7 +170,7 @@ static bool call_types(agg *a)
 {
 	sqlp *p = a->s->p;
 	sq_query *q = sq_select_new();
-	char *text, *sql, *table = xasprintf("__pond_n%d", a->s->src->id);
+	char *text, *sql;
 	pdb_result r;
 	pond_err quiet = { 0 };
 	bool ok = false;
@@ -178,7 +178,7 @@ static bool call_types(agg *a)
 	for (size_t i = 0; i < a->ncalls; i++)
 		sq_add_select(q, sq_expr_dup(a->calls[i]));
 	sq_table_free(q->from);
-	q->from = sq_base_table(table, a->s->alias);
+	q->from = sql_probe_from(a->s);
 	text = sql_text(p, q);
 	sql = text ? xasprintf("DESCRIBE (%s)", text) : NULL;
 	if (sql && plandb_query(p->db, sql, &r, &quiet) == PDB_OK) {
@@ -191,7 +191,6 @@ static bool call_types(agg *a)
 		sql_not(p, "DuckDB could not type the aggregates (%s)", quiet.msg);
 	free(sql);
 	free(text);
-	free(table);
 	sq_query_free(q);
 	return ok;
 }
@@ -323,10 +322,15 @@ static bool plan_merges(agg *a)
 
 /* ---- the final query ------------------------------------------------------------ */
 
+struct colset;
+
 typedef struct {
 	agg *a;
-	bool merge; /* aggregates become their merges (else they stay) */
+	bool merge;                /* aggregates become their merges (else they stay) */
+	const struct colset *cols; /* the shipped columns, for rows */
 } rewriter;
+
+static int shipped(const struct colset *c, const sq_expr *e);
 
 /* Group expressions become their key columns; aggregate calls their
  * merges. Whatever else is computed over those, as the query says. */
@@ -340,10 +344,12 @@ static bool rewrite(sq_expr **slot, void *ctx)
 		char *name = xasprintf("__pond_g%d", g);
 		by = sq_column(NULL, name);
 		free(name);
-	} else if (sql_is_agg(r->a->s->p, e)) {
-		if (!r->merge)
-			return false;
+	} else if (r->merge && sql_is_agg(r->a->s->p, e)) {
 		by = sq_expr_dup(r->a->merges[call_index(r->a, e)]);
+	} else if (r->cols && (g = shipped(r->cols, e)) >= 0) {
+		char *name = xasprintf("__pond_c%d", g);
+		by = sq_column(NULL, name);
+		free(name);
 	} else {
 		return true;
 	}
@@ -353,12 +359,13 @@ static bool rewrite(sq_expr **slot, void *ctx)
 	return false;
 }
 
-/* The query over partition i of the shuffled states (merge) or rows. */
-static char *final_query(agg *a, bool merge)
+/* The query over partition i of the shuffled states (merge), or of the
+ * shuffled rows carrying cols. */
+static char *final_query(agg *a, bool merge, const struct colset *cols)
 {
 	shape *s = a->s;
 	sq_query *f = sq_query_dup(s->w);
-	rewriter r = { a, merge };
+	rewriter r = { a, merge, cols };
 	char *text;
 
 	f->has_order = f->has_limit = f->distinct = false;
@@ -378,13 +385,15 @@ static char *final_query(agg *a, bool merge)
 		sq_visit(&f->select[i], rewrite, &r);
 	sq_visit(&f->having, rewrite, &r);
 	sql_add_keys(s, f, rewrite, &r);
+	sq_table_free(f->from); /* the shuffled states or rows */
+	f->from = sq_base_table("{0}", NULL);
 	if (merge && a->window) {
 		char *inner = xasprintf("SELECT *%s FROM \"{0}\"", sb_str(&a->mu));
 		sq_query *in = NULL;
 		pond_err quiet = { 0 };
 		if (sqltree_parse(s->p->db, inner, &in, &quiet) == 0) {
 			sq_table_free(f->from);
-			f->from = sq_subquery_table(in, s->alias);
+			f->from = sq_subquery_table(in, "__pond_p");
 		}
 		free(inner);
 	}
@@ -424,9 +433,9 @@ static lnode *merged(agg *a)
 
 	if (!plan_merges(a) || !(text = sql_text(p, a->partial)))
 		return NULL;
-	n = sql_partial(p, "partial aggregate", text, a->s->parts);
+	n = sql_over_inputs(a->s, "partial aggregate", text);
 	free(text);
-	if (!(fin = final_query(a, true)))
+	if (!(fin = final_query(a, true, NULL)))
 		return NULL;
 	if (a->ngroups) {
 		n = sql_partial(p, "final aggregate", fin, shuffle_on_keys(a, n));
@@ -442,56 +451,68 @@ static lnode *merged(agg *a)
 
 /* ---- rows shuffled on the keys ------------------------------------------------ */
 
-typedef struct {
+/* The column references the query reads (each once), which the rows
+ * carry as __pond_c<i> through the shuffle. */
+typedef struct colset {
 	const shape *s;
-	char **cols;
-	size_t ncols;
+	sq_expr **refs;
+	size_t nrefs;
 } colset;
 
-static bool note_column(sq_expr **slot, void *ctx)
+static int ref_index(const colset *c, const sq_expr *e)
 {
-	colset *c = ctx;
-	const sq_expr *e = *slot;
-
-	if (e->kind != SQ_COLUMN || !sql_table_has(c->s, e->names[0]))
-		return true;
-	for (size_t i = 0; i < c->ncols; i++)
-		if (!strcasecmp(c->cols[i], e->names[0]))
-			return true;
-	c->cols = xrealloc(c->cols, (c->ncols + 2) * sizeof(char *));
-	c->cols[c->ncols++] = e->names[0];
-	return true;
+	for (size_t i = 0; i < c->nrefs; i++)
+		if (sq_expr_equal(c->refs[i], e))
+			return (int)i;
+	return -1;
 }
 
-/* Rows: each part filtered to the columns the query reads and its group
- * keys, shuffled on the keys; the query as written per partition. */
-static lnode *shuffled_rows(agg *a)
+/* A reference to a table's column: c, or t.c for a table t of the query
+ * (a lambda's parameter is neither). */
+static bool is_table_ref(const shape *s, const sq_expr *e)
+{
+	if (e->kind != SQ_COLUMN)
+		return false;
+	if (e->nnames == 1)
+		return sql_table_has(s, e->names[0]);
+	for (size_t i = 0; i < s->nleaves; i++)
+		if (!strcasecmp(s->leaves[i].alias, e->names[0]))
+			return true;
+	return sql_table_has(s, e->names[0]);
+}
+
+static bool note_ref(sq_expr **slot, void *ctx)
+{
+	colset *c = ctx;
+
+	if (!is_table_ref(c->s, *slot) || ref_index(c, *slot) >= 0)
+		return true;
+	c->refs = xrealloc(c->refs, (c->nrefs + 2) * sizeof(sq_expr *));
+	c->refs[c->nrefs++] = sql_bare(*slot);
+	return false;
+}
+
+/* The shipped column holding reference e, or -1. */
+static int shipped(const colset *c, const sq_expr *e)
+{
+	return is_table_ref(c->s, e) ? ref_index(c, e) : -1;
+}
+
+/* The rows each part ships: the references the query reads and the group
+ * keys, filtered by WHERE. */
+static char *rows_query(agg *a, const colset *cols)
 {
 	shape *s = a->s;
-	sqlp *p = s->p;
-	sq_query *rq;
-	colset cols = { s, NULL, 0 };
-	sq_expr *having = s->w->having;
-	char *text, *fin;
-	lnode *n;
+	sq_query *rq = sq_select_new();
+	char *text;
 
-	if (!a->ngroups)
-		return sql_not(p, "aggregates that do not merge (%s) over the whole table are not distributed yet",
-			       a->calls[0]->fname);
-	for (size_t i = 0; i < s->w->nselect; i++) {
-		if (s->w->select[i]->kind == SQ_STAR) {
-			free(cols.cols);
-			return sql_not(p, "* in an aggregate query is not distributed");
-		}
-		sq_visit(&s->w->select[i], note_column, &cols);
+	for (size_t i = 0; i < cols->nrefs; i++) {
+		sq_expr *r = sq_expr_dup(cols->refs[i]);
+		char *name = xasprintf("__pond_c%zu", i);
+		sq_set_alias(r, name);
+		sq_add_select(rq, r);
+		free(name);
 	}
-	sq_visit(&having, note_column, &cols);
-	for (size_t i = 0; i < s->nkeys; i++)
-		sq_visit(&s->keys[i], note_column, &cols);
-	rq = sq_select_new();
-	for (size_t i = 0; i < cols.ncols; i++)
-		sq_add_select(rq, sq_column(NULL, cols.cols[i]));
-	free(cols.cols);
 	for (size_t i = 0; i < a->ngroups; i++) {
 		sq_expr *g = sq_expr_dup(a->groups[i]);
 		char *name = xasprintf("__pond_g%zu", i);
@@ -502,18 +523,47 @@ static lnode *shuffled_rows(agg *a)
 	sq_table_free(rq->from);
 	rq->from = sq_table_dup(s->w->from);
 	rq->where = sq_expr_dup(s->w->where);
-	text = sql_text(p, rq);
+	text = sql_text(s->p, rq);
 	sq_query_free(rq);
-	if (!text || !(fin = final_query(a, false))) {
-		free(text);
-		return NULL;
+	return text;
+}
+
+/* Rows: each part filtered to the columns the query reads and its group
+ * keys, shuffled on the keys; the query as written per partition, its
+ * columns read from the shipped ones. */
+static lnode *shuffled_rows(agg *a)
+{
+	shape *s = a->s;
+	sqlp *p = s->p;
+	sq_query *w = s->w;
+	colset cols = { s, NULL, 0 };
+	char *text = NULL, *fin = NULL;
+	lnode *n = NULL;
+
+	if (!a->ngroups)
+		return sql_not(p, "aggregates that do not merge (%s) over the whole table are not distributed yet",
+			       a->calls[0]->fname);
+	for (size_t i = 0; i < w->nselect; i++)
+		if (w->select[i]->kind == SQ_STAR)
+			return sql_not(p, "* in an aggregate query is not distributed");
+	/* the final query reads the shipped columns in place of the tables' */
+	for (size_t i = 0; i < w->nselect; i++)
+		sq_visit(&w->select[i], note_ref, &cols);
+	sq_visit(&w->having, note_ref, &cols);
+	for (size_t i = 0; i < s->nkeys; i++)
+		sq_visit(&s->keys[i], note_ref, &cols);
+	text = rows_query(a, &cols);
+	if (text && (fin = final_query(a, false, &cols))) {
+		n = sql_over_inputs(s, "rows per part", text);
+		n = sql_partial(p, "aggregate", fin, shuffle_on_keys(a, n));
+		sql_note(p,
+			 "GROUP BY with aggregates that do not merge (%s): rows hash-shuffled on %zu key%s into %d, "
+			 "aggregated per partition",
+			 a->calls[0]->fname, a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
 	}
-	n = sql_partial(p, "rows per part", text, s->parts);
-	n = sql_partial(p, "aggregate", fin, shuffle_on_keys(a, n));
-	sql_note(p,
-		 "GROUP BY with aggregates that do not merge (%s): rows hash-shuffled on %zu key%s into %d, "
-		 "aggregated per partition",
-		 a->calls[0]->fname, a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
+	for (size_t i = 0; i < cols.nrefs; i++)
+		sq_expr_free(cols.refs[i]);
+	free(cols.refs);
 	free(text);
 	free(fin);
 	return n;

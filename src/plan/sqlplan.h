@@ -18,10 +18,13 @@ typedef struct {
 	const char *origin;        /* where it came from, for messages ("-f x.sql") */
 	const char *const *tables; /* -t NAME=PATHS (PATHS comma-separated) */
 	size_t ntables;
-	const char *tables_dir; /* --tables DIR, or NULL */
-	const char *output;     /* -o DIR (absolute), or NULL: print */
-	bool csv;               /* --format csv */
-	int64_t max_rows;       /* rows printed without -o */
+	const char *tables_dir;  /* --tables DIR, or NULL */
+	const char *output;      /* -o DIR (absolute), or NULL: print */
+	bool csv;                /* --format csv */
+	int64_t max_rows;        /* rows printed without -o */
+	int64_t broadcast_limit; /* a joined table of at most this many bytes
+				  * of files is read whole by every task; -1:
+				  * none is */
 } sql_request;
 
 /* Fills the empty plan lp from the query: its tables as sources, the

@@ -51,19 +51,42 @@ int sql_bindings(sqlp *p);
  * A read_* call pond cannot take apart stays as it is. */
 int sql_tables(sqlp *p, sq_query *q);
 
-/* One query over one table, as the shapes see it (sqlshape.c, sqlagg.c). */
+/* A table of a query's FROM (one, or the leaves of its joins). */
+typedef struct {
+	lnode *src;    /* the table's source */
+	char *alias;   /* its name in the query */
+	lnode *in;     /* what the stages read: its parts, a hash shuffle on
+			* the join keys, or the whole table (broadcast) */
+	int64_t bytes; /* its files' size */
+} sql_leaf;
+
+/* One query as the shapes see it (sqlshape.c, sqljoin.c, sqlagg.c). */
 typedef struct {
 	sqlp *p;
-	sq_query *w;       /* a copy of the query, columns of the table unqualified */
-	const char *alias; /* the table's name in the query */
-	lnode *src;        /* the table */
-	lnode *parts;      /* the table read in parts (a files or rows split) */
+	sq_query *w; /* a copy of the query; its tables "{i}", i a leaf */
+	sql_leaf *leaves;
+	size_t nleaves;
+	lnode **ins; /* every leaf's input, in order: {0}, {1}, … */
 	/* ORDER BY: each key computed as a hidden column __pond_s<i> */
 	sq_expr **keys;
 	sq_order *orders; /* direction and nulls of each key (e unused) */
 	size_t nkeys;
 	int64_t limit, offset; /* -1: none */
 } shape;
+
+/* sqljoin.c */
+/* Gives every table of s->w's FROM its input, renames it "{i}", and
+ * drops qualifiers where a column's name says its table: one table is
+ * read in parts; of joined tables, the largest in parts and the others
+ * broadcast when they are small and on a side a join does not preserve,
+ * else two tables joined on equal columns are co-partitioned by hash.
+ * False, with p->why, when no such way exists. */
+bool sql_inputs(shape *s);
+/* s->w's FROM with every table the plan-time DuckDB's table of its
+ * source, for binding expressions over it. */
+sq_table *sql_probe_from(const shape *s);
+/* A per-partition node over every leaf's input. */
+lnode *sql_over_inputs(shape *s, const char *role, const char *query);
 
 /* sqlshape.c */
 /* Builds the stages of q (its tables already "{k}") on the sources, and
@@ -80,7 +103,7 @@ bool sql_has_agg(const sqlp *p, sq_expr *e);
 bool sql_has_kind(sq_expr *e, sq_kind k);
 /* " AS alias" free: e's copy without its alias. */
 sq_expr *sql_bare(const sq_expr *e);
-/* Whether the table has a column of this name. */
+/* Whether a table of the query has a column of this name. */
 bool sql_table_has(const shape *s, const char *name);
 /* The hidden sort keys as select items "k AS __pond_s<i>", rewritten by
  * fn (NULL: as they are), appended to q. */

@@ -14,12 +14,6 @@
 
 #include "plan/sqlplan_int.h"
 
-/* A source's part is at most this many bytes, and there are at least
- * MIN_PARTS of them (the rule of physical.c's shuffle producers). */
-#define PART_BYTES (128LL << 20)
-#define MIN_PARTS 4
-#define MAX_PARTS 4096
-
 /* ---- small helpers --------------------------------------------------------- */
 
 static int cmp_name(const void *a, const void *b)
@@ -77,9 +71,10 @@ sq_expr *sql_bare(const sq_expr *e)
 
 bool sql_table_has(const shape *s, const char *name)
 {
-	for (size_t i = 0; i < s->src->schema.n; i++)
-		if (!strcasecmp(s->src->schema.cols[i].name, name))
-			return true;
+	for (size_t l = 0; l < s->nleaves; l++)
+		for (size_t i = 0; i < s->leaves[l].src->schema.n; i++)
+			if (!strcasecmp(s->leaves[l].src->schema.cols[i].name, name))
+				return true;
 	return false;
 }
 
@@ -113,7 +108,6 @@ static bool has_kind_test(sq_expr *e, const void *k)
 static const char *unsupported(const sq_query *q)
 {
 	static const sq_kind sub = SQ_SUBQUERY, win = SQ_WINDOW;
-	const sq_table *t = q->from;
 
 	if (q->kind == SQ_SETOP)
 		return "set operations (UNION, INTERSECT, EXCEPT) are not distributed yet";
@@ -121,18 +115,10 @@ static const char *unsupported(const sq_query *q)
 		return "only SELECT queries are distributed";
 	if (q->nctes)
 		return "CTEs (WITH) are not distributed yet";
-	if (!t || t->kind == SQ_EMPTY)
+	if (!q->from || q->from->kind == SQ_EMPTY)
 		return "the query reads no table";
-	if (t->kind == SQ_JOIN)
-		return "joins are not distributed yet";
-	if (t->kind == SQ_SUBQUERY_REF)
-		return "a subquery in FROM is not distributed yet";
-	if (t->kind != SQ_BASE || t->name[0] != '{')
-		return "the query reads no table pond knows (a table function, a CTE or a view)";
-	if (t->sample || q->sample)
-		return "samples (TABLESAMPLE, USING SAMPLE) are not distributed";
-	if (t->ncol_aliases)
-		return "column aliases on a table are not distributed yet";
+	if (q->sample)
+		return "samples (USING SAMPLE) are not distributed";
 	if (q->odd_modifier)
 		return "LIMIT with a percentage is not distributed";
 	if (q->ndistinct_on)
@@ -146,73 +132,6 @@ static const char *unsupported(const sq_query *q)
 	if (any_expr(q, has_kind_test, &win))
 		return "window functions are not distributed yet";
 	return NULL;
-}
-
-/* t.a -> a for the query's one table t, so that equal expressions look
- * equal (GROUP BY a, SELECT t.a). */
-static bool unqualify(sq_expr **slot, void *alias)
-{
-	sq_expr *e = *slot;
-
-	if (e->kind == SQ_COLUMN && e->nnames >= 2 && !strcasecmp(e->names[0], alias)) {
-		free(e->names[0]);
-		memmove(e->names, e->names + 1, (e->nnames - 1) * sizeof(char *));
-		e->names[--e->nnames] = NULL;
-	}
-	return true;
-}
-
-static void unqualify_all(sq_query *q, const char *alias)
-{
-	sq_expr **single[] = { &q->where, &q->having, &q->limit, &q->offset };
-
-	for (size_t i = 0; i < q->nselect; i++)
-		sq_visit(&q->select[i], unqualify, (void *)alias);
-	for (size_t i = 0; i < q->ngroups; i++)
-		sq_visit(&q->groups[i], unqualify, (void *)alias);
-	for (size_t i = 0; i < q->norders; i++)
-		sq_visit(&q->orders[i].e, unqualify, (void *)alias);
-	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
-		sq_visit(single[i], unqualify, (void *)alias);
-}
-
-/* ---- the table in parts ---------------------------------------------------- */
-
-/* The table read in parts without moving data: groups of its files, or
- * row ranges of its Parquet files when it has fewer files than parts. The
- * count follows the bytes only (never the workers), as a shuffle's
- * producers do, so the output does not depend on -w. NULL when the table
- * cannot be split (then one task reads it, and nothing is gained). */
-static lnode *split(shape *s)
-{
-	sqlp *p = s->p;
-	lnode *src = s->src, *rp;
-	int64_t total = 0;
-	size_t want;
-
-	if (lnode_opt_bool(src, "union_by_name"))
-		return sql_not(p, "the table is read with union_by_name: its parts could disagree on columns");
-	if (src->format != FMT_PARQUET && (src->nfiles < 2 || (!src->columns.n && !src->types.n)))
-		return sql_not(p, "the table is one CSV/JSON file, or its files could not be read alike");
-	for (size_t i = 0; i < src->nfiles; i++)
-		total += src->sizes[i] > 0 ? src->sizes[i] : 0;
-	want = (size_t)((total + PART_BYTES - 1) / PART_BYTES);
-	want = want < MIN_PARTS ? MIN_PARTS : want > MAX_PARTS ? MAX_PARTS : want;
-	rp = sql_node(p, L_REPARTITION, "parts");
-	rp->inputs = xcalloc(1, sizeof(lnode *));
-	rp->inputs[0] = src;
-	rp->ninputs = 1;
-	if (src->nfiles >= want || src->format != FMT_PARQUET) {
-		rp->mode = RP_FILES;
-		rp->nparts = (int)(want < src->nfiles ? want : src->nfiles);
-		sql_note(p, "read in %d parts: groups of its files", rp->nparts);
-	} else {
-		rp->mode = RP_ROWS;
-		rp->nparts = (int)want;
-		sql_note(p, "read in %d parts: row ranges of its %zu file%s", rp->nparts, src->nfiles,
-			 src->nfiles == 1 ? "" : "s");
-	}
-	return rp;
 }
 
 /* ---- ORDER BY and LIMIT ---------------------------------------------------- */
@@ -398,7 +317,7 @@ static lnode *rows(shape *s)
 	sq_query_free(core);
 	if (!text)
 		return NULL;
-	n = sql_partial(p, s->w->distinct ? "distinct per part" : "scan", text, s->parts);
+	n = sql_over_inputs(s, s->w->distinct ? "distinct per part" : "scan", text);
 	free(text);
 	sql_note(p, "scan: filter and project each part");
 	return s->w->distinct ? distinct(s, n) : n;
@@ -413,6 +332,8 @@ static void shape_release(shape *s)
 	free(s->keys);
 	free(s->orders);
 	sq_query_free(s->w);
+	free(s->leaves);
+	free(s->ins);
 }
 
 static bool is_aggregate(const shape *s)
@@ -435,20 +356,11 @@ lnode *sql_shape(sqlp *p, const sq_query *q)
 	shape s = { .p = p };
 	const char *why = unsupported(q);
 	lnode *n = NULL;
-	int k;
 
 	if (why)
 		return sql_not(p, "%s", why);
-	k = (int)strtol(q->from->name + 1, NULL, 10);
-	if (k < 0 || (size_t)k >= p->ntabs)
-		return sql_not(p, "the query reads no table pond knows");
 	s.w = sq_query_dup(q);
-	free(s.w->from->name); /* every stage has the one input */
-	s.w->from->name = xstrdup("{0}");
-	s.alias = s.w->from->alias;
-	s.src = p->tabs[k].src;
-	unqualify_all(s.w, s.alias);
-	if (take_order_limit(&s) && (s.parts = split(&s))) {
+	if (sql_inputs(&s) && take_order_limit(&s)) {
 		bool aggregate = is_aggregate(&s);
 		n = aggregate ? sql_aggregate(&s) : rows(&s);
 		if (n && aggregate && s.w->distinct)

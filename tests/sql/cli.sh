@@ -160,8 +160,14 @@ test_explain_says_how() {
 	assert_contains "order by" out.txt "range partitions on the first key (descending"
 	assert_contains "stages" out.txt "Physical plan"
 	assert_missing out
+	pond_cli 0 sql "SELECT a.region FROM 'data/*.parquet' a JOIN 'data/*.parquet' b ON a.id + 1 = b.id" \
+		--explain --broadcast-limit 0
+	assert_contains "fallback" out.txt "not distributed: no table can be split with the others broadcast"
+	pond_cli 0 sql "SELECT a.region FROM 'data/*.parquet' a JOIN 'data/*.parquet' b USING (id)" --explain \
+		--broadcast-limit 0
+	assert_contains "co-partitioned" out.txt "a and b co-partitioned: hash of (a.id) and (b.id) into 4"
 	pond_cli 0 sql "SELECT a.region FROM 'data/*.parquet' a JOIN 'data/*.parquet' b USING (id)" --explain
-	assert_contains "fallback" out.txt "not distributed: joins are not distributed yet"
+	assert_contains "broadcast" out.txt "broadcast to every task"
 }
 
 run_test sql_compare_result_sees_differences test_compare_result_sees_differences

@@ -23,17 +23,18 @@ max_fact_files_per_read() {
 	grep -E '"(sql|rows_sql)"|/sales/f' "$1" | awk -F'/sales/f' '{ if (NF - 1 > m) m = NF - 1 } END { print m + 0 }'
 }
 
-check_query() { # NAME EXPECT ORDERED (the query in $QUERY_FILE)
+check_query() { # NAME EXPECT ORDERED [FLAGS...] (the query in $QUERY_FILE)
 	local name=$1 expect=$2 ordered=$3 text diff
+	shift 3
 	sed "s|@WH@|$WH|g" "$QUERY_FILE" >q.sql
 	text=$(sed -e 's/;[[:space:]]*$//' q.sql)
-	"$POND" sql -f q.sql --tables "$WH" -o out --job-dir job -w "$W" --progress none >out.txt 2>err.txt ||
+	"$POND" sql -f q.sql --tables "$WH" -o out --job-dir job -w "$W" --progress none "$@" >out.txt 2>err.txt ||
 		{ cat err.txt >&2; fail "pond sql exited $?"; }
 	assert_published out
 	q "${VIEWS[@]}" "COPY ($text) TO 'oracle.parquet'" >/dev/null
 	diff=$(compare_result "$name" out oracle.parquet "$ordered")
 	assert_empty "the result" "$diff"
-	"$POND" sql -f q.sql --tables "$WH" -o out2 --job-dir job2 --explain >explain.txt 2>err.txt ||
+	"$POND" sql -f q.sql --tables "$WH" -o out2 --job-dir job2 --explain "$@" >explain.txt 2>err.txt ||
 		{ cat err.txt >&2; fail "pond sql --explain exited $?"; }
 	if [ "$expect" = distributed ]; then
 		assert_not_contains "--explain: distributed" explain.txt "not distributed"
@@ -48,10 +49,11 @@ check_query() { # NAME EXPECT ORDERED (the query in $QUERY_FILE)
 n=0
 name=
 while IFS= read -r line; do
-	if [[ $line =~ ^--\ ([a-z0-9_]+):\ (distributed|one\ task)(\ ordered)?$ ]]; then
+	if [[ $line =~ ^--\ ([a-z0-9_]+):\ (distributed|one\ task)(\ ordered)?(\ \|\ (.*))?$ ]]; then
 		name=${BASH_REMATCH[1]}
 		expect=${BASH_REMATCH[2]}
 		ordered=$([ -n "${BASH_REMATCH[3]}" ] && echo 1 || echo 0)
+		flags=${BASH_REMATCH[5]}
 		body=
 		continue
 	fi
@@ -63,7 +65,7 @@ while IFS= read -r line; do
 			QUERY_FILE=$(mktemp "${TMPDIR:-/tmp}/pond-sql-q.XXXXXX")
 			printf '%s' "$body" >"$QUERY_FILE"
 			export QUERY_FILE
-			eval "test_$name() { check_query $name '$expect' $ordered; }"
+			eval "test_$name() { check_query $name '$expect' $ordered $flags; }"
 			run_test "sql_$name" "test_$name"
 			rm -f "$QUERY_FILE"
 		fi

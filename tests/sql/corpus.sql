@@ -1,11 +1,12 @@
 -- The corpus of pond sql's tests (tests/sql/corpus.sh): analytic queries
 -- over gen_star's tables (tests/sql/lib_sql.sh). Each query follows a
 -- header line
---   -- NAME: EXPECT [ordered]
+--   -- NAME: EXPECT [ordered] [| FLAGS]
 -- EXPECT is "distributed" (--explain must not say "not distributed", and no
 -- task may read the whole fact table) or "one task"; "ordered" compares the
--- rows in order (the query's ORDER BY must then order them totally). The
--- query ends with a line ending in ';'. Each is compared with DuckDB.
+-- rows in order (the query's ORDER BY must then order them totally); FLAGS
+-- are added to pond sql's command line. The query ends with a line ending
+-- in ';'. Each is compared with DuckDB.
 
 -- ---- scans: filters and projections -------------------------------------
 
@@ -255,10 +256,87 @@ SELECT year, count(*) AS days, count(*) FILTER (WHERE weekend) AS weekend_days F
 -- stores_csv_one_file: one task
 SELECT region, count(*) AS n, sum(size_m2) AS m2 FROM stores GROUP BY region;
 
--- ---- not distributed yet: one task, still DuckDB's answer ------------------
+-- ---- joins: dimensions broadcast, or co-partitioned on the keys -------------
 
--- join_two_tables: one task
+-- join_two_tables: distributed
 SELECT c.segment, count(*) AS n FROM sales s JOIN customers c USING (customer_id) GROUP BY c.segment;
+
+-- star_join_four_dimensions: distributed
+SELECT c.segment, p.category, st.region, d.year, count(*) AS n, sum(s.amount) AS revenue,
+       avg(s.quantity) AS q
+FROM sales s
+JOIN customers c ON s.customer_id = c.customer_id
+JOIN products p ON s.product_id = p.product_id
+JOIN stores st ON s.store_id = st.store_id
+JOIN dates d ON s.sale_date = d.date_id
+GROUP BY c.segment, p.category, st.region, d.year;
+
+-- star_join_filters_on_dimensions: distributed
+SELECT p.brand, sum(s.amount) AS revenue, count(DISTINCT s.customer_id) AS buyers
+FROM sales s JOIN products p ON s.product_id = p.product_id JOIN dates d ON d.date_id = s.sale_date
+WHERE p.category = 'books' AND d.weekend AND s.channel = 'web'
+GROUP BY p.brand;
+
+-- join_left_keeps_unmatched: distributed
+SELECT s.sale_id, s.customer_id, c.name FROM sales s LEFT JOIN customers c ON s.customer_id = c.customer_id
+WHERE s.sale_id % 1000 = 17;
+
+-- join_right_with_split_right: distributed
+SELECT c.country, count(*) AS n FROM customers c RIGHT JOIN sales s ON s.customer_id = c.customer_id GROUP BY c.country;
+
+-- join_semi: distributed
+SELECT count(*) AS n, sum(amount) AS total FROM sales s SEMI JOIN customers c ON s.customer_id = c.customer_id AND c.segment = 'gold';
+
+-- join_anti: distributed
+SELECT sale_id, customer_id FROM sales s ANTI JOIN customers c ON s.customer_id = c.customer_id AND c.country <> 'JP'
+WHERE sale_id % 100 = 1;
+
+-- join_comma_where: distributed
+SELECT st.city, count(*) AS n FROM sales s, stores st WHERE s.store_id = st.store_id AND st.size_m2 > 200 GROUP BY st.city;
+
+-- join_scan_projection: distributed
+SELECT s.sale_id, p.pname, p.list_price, s.unit_price FROM sales s JOIN products p USING (product_id)
+WHERE s.sale_id % 300 = 11;
+
+-- join_order_by_limit: distributed ordered
+SELECT c.name, sum(s.amount) AS revenue FROM sales s JOIN customers c USING (customer_id)
+GROUP BY c.name ORDER BY revenue DESC, c.name LIMIT 10;
+
+-- join_order_by: distributed ordered
+SELECT p.category, p.pname, s.sale_id FROM sales s JOIN products p USING (product_id)
+WHERE s.sale_id % 997 = 5 ORDER BY p.category, s.sale_id;
+
+-- join_median_per_dimension: distributed
+SELECT st.region, median(s.amount) AS med, quantile_disc(s.quantity, 0.9) AS q90 FROM sales s JOIN stores st USING (store_id)
+GROUP BY st.region;
+
+-- join_distinct: distributed
+SELECT DISTINCT c.country, s.channel FROM sales s JOIN customers c USING (customer_id) WHERE s.amount > 99000;
+
+-- join_copartitioned: distributed | --broadcast-limit 0
+SELECT c.segment, count(*) AS n, sum(s.amount) AS total FROM sales s JOIN customers c ON s.customer_id = c.customer_id
+GROUP BY c.segment;
+
+-- join_copartitioned_left_small_left: distributed
+SELECT c.country, count(s.sale_id) AS n FROM customers c LEFT JOIN sales s ON s.customer_id = c.customer_id
+GROUP BY c.country;
+
+-- join_copartitioned_full: distributed | --broadcast-limit 0
+SELECT coalesce(c.customer_id, p.product_id) AS id, c.name, p.pname FROM customers c FULL JOIN products p
+ON c.customer_id = p.product_id WHERE coalesce(c.customer_id, p.product_id) % 50 = 3;
+
+-- join_self_copartitioned: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n, sum(a.amount - b.amount) AS d FROM sales a JOIN sales b ON a.customer_id = b.customer_id
+AND a.sale_date = b.sale_date AND a.product_id = b.product_id;
+
+-- join_copartitioned_with_broadcast_dims: distributed | --broadcast-limit 1MB
+SELECT p.category, count(*) AS n FROM sales a JOIN sales b ON a.sale_id = b.sale_id
+JOIN products p ON a.product_id = p.product_id GROUP BY p.category;
+
+-- join_expression_keys_of_two_big_tables: one task | --broadcast-limit 1MB
+SELECT count(*) FROM sales a JOIN sales b ON a.sale_id + 1 = b.sale_id;
+
+-- ---- not distributed yet: one task, still DuckDB's answer ------------------
 
 -- union_all: one task
 SELECT channel FROM sales WHERE sale_id < 10 UNION ALL SELECT segment FROM customers WHERE customer_id < 10;

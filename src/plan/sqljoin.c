@@ -1,0 +1,435 @@
+/* sqljoin.c — how the stages read a query's tables (see sqlplan_int.h,
+ * docs/SQL.md "Joins"). Called by sqlshape.c before any shape is built.
+ *
+ * Every task of a stage runs the query's FROM as written, its tables
+ * replaced by inputs, so that a join is computed inside the partition.
+ * That is right when each output row is made in exactly one partition:
+ * - one table split in parts (the largest), every other read whole by
+ *   every task (broadcast): then every row combination is made where its
+ *   split table's row is, so long as no join preserves a broadcast table's
+ *   rows (a LEFT join's right side may be broadcast, never its left);
+ * - or two tables joined on equal columns, both hash-partitioned on those
+ *   columns (their types made one by the binder's key_casts), any join
+ *   type between them, the others broadcast under the same rule. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plan/sqlplan_int.h"
+
+/* A source's part is at most this many bytes, and there are at least
+ * MIN_PARTS of them (the rule of physical.c's shuffle producers). */
+#define PART_BYTES (128LL << 20)
+#define MIN_PARTS 4
+#define MAX_PARTS 4096
+
+static int64_t bytes_of(const lnode *src)
+{
+	int64_t total = 0;
+
+	for (size_t i = 0; i < src->nfiles; i++)
+		total += src->sizes[i] > 0 ? src->sizes[i] : 0;
+	return total;
+}
+
+static int parts_for(int64_t bytes)
+{
+	int64_t want = (bytes + PART_BYTES - 1) / PART_BYTES;
+	return (int)(want < MIN_PARTS ? MIN_PARTS : want > MAX_PARTS ? MAX_PARTS : want);
+}
+
+/* The table read in parts without moving data: groups of its files, or
+ * row ranges of its Parquet files when it has fewer files than parts. The
+ * count follows the bytes only (never the workers), as a shuffle's
+ * producers do, so the output does not depend on -w. NULL when the table
+ * cannot be split (then one task reads it, and nothing is gained). */
+static lnode *split(sqlp *p, const sql_leaf *l)
+{
+	lnode *src = l->src, *rp;
+	int want = parts_for(l->bytes);
+
+	if (lnode_opt_bool(src, "union_by_name"))
+		return sql_not(p, "%s is read with union_by_name: its parts could disagree on columns", l->alias);
+	if (src->format != FMT_PARQUET && (src->nfiles < 2 || (!src->columns.n && !src->types.n)))
+		return sql_not(p, "%s is one CSV/JSON file, or its files could not be read alike", l->alias);
+	rp = sql_node(p, L_REPARTITION, "parts");
+	rp->inputs = xcalloc(1, sizeof(lnode *));
+	rp->inputs[0] = src;
+	rp->ninputs = 1;
+	if (src->nfiles >= (size_t)want || src->format != FMT_PARQUET) {
+		rp->mode = RP_FILES;
+		rp->nparts = (int)((size_t)want < src->nfiles ? (size_t)want : src->nfiles);
+		sql_note(p, "%s: read in %d parts, groups of its files", l->alias, rp->nparts);
+	} else {
+		rp->mode = RP_ROWS;
+		rp->nparts = want;
+		sql_note(p, "%s: read in %d parts, row ranges of its %zu file%s", l->alias, rp->nparts, src->nfiles,
+			 src->nfiles == 1 ? "" : "s");
+	}
+	return rp;
+}
+
+/* ---- the tables of the FROM ------------------------------------------------- */
+
+/* Collects the leaves (tables "{k}") in order, renaming each "{i}"; false
+ * for anything else in the FROM. */
+static bool collect(shape *s, sq_table *t)
+{
+	sql_leaf *l;
+	int k;
+
+	if (t->kind == SQ_JOIN) {
+		if (strcmp(t->ref_type, "REGULAR") && strcmp(t->ref_type, "CROSS") && strcmp(t->ref_type, "NATURAL"))
+			return sql_not(s->p, "%s joins are not distributed", t->ref_type), false;
+		return collect(s, t->left) && collect(s, t->right);
+	}
+	if (t->kind == SQ_SUBQUERY_REF)
+		return sql_not(s->p, "a subquery in FROM is not distributed yet"), false;
+	if (t->kind != SQ_BASE || t->name[0] != '{')
+		return sql_not(s->p, "the query reads a table pond does not know (a table function, CTE or view)"),
+		       false;
+	if (t->sample || t->ncol_aliases)
+		return sql_not(s->p, "TABLESAMPLE and column aliases on a table are not distributed"), false;
+	k = (int)strtol(t->name + 1, NULL, 10);
+	if (k < 0 || (size_t)k >= s->p->ntabs)
+		return sql_not(s->p, "the query reads a table pond does not know"), false;
+	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
+	l = &s->leaves[s->nleaves];
+	*l = (sql_leaf){ .src = s->p->tabs[k].src, .alias = t->alias };
+	l->bytes = bytes_of(l->src);
+	free(t->name);
+	t->name = xasprintf("{%zu}", s->nleaves++);
+	return true;
+}
+
+static bool has_column(const lnode *src, const char *name)
+{
+	for (size_t i = 0; i < src->schema.n; i++)
+		if (!strcasecmp(src->schema.cols[i].name, name))
+			return true;
+	return false;
+}
+
+/* The leaf a column reference reads: t.c by its alias, c by the one table
+ * that has it; -1 when unknown or ambiguous. */
+static int leaf_of(const shape *s, const sq_expr *e)
+{
+	int found = -1;
+
+	if (e->kind != SQ_COLUMN)
+		return -1;
+	for (size_t i = 0; i < s->nleaves; i++) {
+		const sql_leaf *l = &s->leaves[i];
+		bool mine = e->nnames >= 2 ? !strcasecmp(e->names[0], l->alias) && has_column(l->src, e->names[1])
+					   : has_column(l->src, e->names[0]);
+		if (mine && found >= 0)
+			return -1;
+		if (mine)
+			found = (int)i;
+	}
+	return found;
+}
+
+/* t.c -> c where c is a column of t's table and of no other, so that
+ * equal expressions look equal (GROUP BY c, SELECT t.c). */
+static bool unqualify(sq_expr **slot, void *ctx)
+{
+	const shape *s = ctx;
+	sq_expr *e = *slot;
+	int l;
+
+	if (e->kind != SQ_COLUMN || e->nnames < 2 || (l = leaf_of(s, e)) < 0)
+		return true;
+	for (size_t i = 0; i < s->nleaves; i++)
+		if ((int)i != l && has_column(s->leaves[i].src, e->names[1]))
+			return true;
+	free(e->names[0]);
+	memmove(e->names, e->names + 1, (e->nnames - 1) * sizeof(char *));
+	e->names[--e->nnames] = NULL;
+	return true;
+}
+
+static void unqualify_all(shape *s)
+{
+	sq_query *q = s->w;
+	sq_expr **single[] = { &q->where, &q->having, &q->limit, &q->offset };
+
+	for (size_t i = 0; i < q->nselect; i++)
+		sq_visit(&q->select[i], unqualify, s);
+	for (size_t i = 0; i < q->ngroups; i++)
+		sq_visit(&q->groups[i], unqualify, s);
+	for (size_t i = 0; i < q->norders; i++)
+		sq_visit(&q->orders[i].e, unqualify, s);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		sq_visit(single[i], unqualify, s);
+}
+
+/* ---- which table is split, which broadcast ----------------------------------- */
+
+/* Whether a join keeps each row of its left (or right) side whole in one
+ * partition when only that side is split: a join that preserves the other
+ * side's rows (LEFT keeps the left's, FULL both) would repeat them. */
+static bool side_ok(const sq_table *j, bool left)
+{
+	if (!strcmp(j->ref_type, "CROSS") || !strcmp(j->join_type, "INNER"))
+		return true;
+	if (!strcmp(j->join_type, "LEFT") || !strcmp(j->join_type, "SEMI") || !strcmp(j->join_type, "ANTI"))
+		return left;
+	if (!strcmp(j->join_type, "RIGHT"))
+		return !left;
+	return false; /* FULL (OUTER), MARK, SINGLE, … */
+}
+
+/* 1 when `target` (a table or join of t) is reached through sides that
+ * every join above it allows to be split, 0 when not, -1 when absent. */
+static int path_ok(const sq_table *t, const sq_table *target)
+{
+	int r;
+
+	if (t == target)
+		return 1;
+	if (t->kind != SQ_JOIN)
+		return -1;
+	if ((r = path_ok(t->left, target)) >= 0)
+		return r && side_ok(t, true);
+	if ((r = path_ok(t->right, target)) >= 0)
+		return r && side_ok(t, false);
+	return -1;
+}
+
+/* The FROM node of leaf i ("{i}"). */
+static const sq_table *leaf_node(const sq_table *t, size_t i)
+{
+	const sq_table *x;
+	char name[32];
+
+	if (t->kind == SQ_JOIN)
+		return (x = leaf_node(t->left, i)) ? x : leaf_node(t->right, i);
+	snprintf(name, sizeof(name), "{%zu}", i);
+	return t->kind == SQ_BASE && !strcmp(t->name, name) ? t : NULL;
+}
+
+static int64_t broadcast_limit(const sqlp *p)
+{
+	return p->rq->broadcast_limit;
+}
+
+/* Every leaf but `a` and `b` small enough to be read by every task. */
+static bool others_small(const shape *s, size_t a, size_t b)
+{
+	for (size_t i = 0; i < s->nleaves; i++)
+		if (i != a && i != b && s->leaves[i].bytes > broadcast_limit(s->p))
+			return false;
+	return true;
+}
+
+static void note_broadcasts(shape *s, size_t a, size_t b)
+{
+	sb names = SB_INIT;
+
+	for (size_t i = 0; i < s->nleaves; i++)
+		if (i != a && i != b)
+			sb_addf(&names, "%s%s", names.len ? ", " : "", s->leaves[i].alias);
+	if (names.len)
+		sql_note(s->p, "broadcast to every task (each at most %lld bytes): %s",
+			 (long long)broadcast_limit(s->p), sb_str(&names));
+	sb_release(&names);
+}
+
+/* The largest table in parts, every other one whole. */
+static bool broadcast_all_but(shape *s, size_t d)
+{
+	if (!others_small(s, d, d) || path_ok(s->w->from, leaf_node(s->w->from, d)) != 1)
+		return false;
+	if (!(s->leaves[d].in = split(s->p, &s->leaves[d])))
+		return false;
+	for (size_t i = 0; i < s->nleaves; i++)
+		if (i != d)
+			s->leaves[i].in = s->leaves[i].src;
+	note_broadcasts(s, d, d);
+	return true;
+}
+
+/* ---- two tables co-partitioned on their join keys ----------------------------- */
+
+typedef struct {
+	char **a, **b; /* the key columns of the join's left and right table */
+	size_t n;
+} keys;
+
+static void add_key(keys *k, const char *a, const char *b)
+{
+	k->a = xrealloc(k->a, (k->n + 2) * sizeof(char *));
+	k->b = xrealloc(k->b, (k->n + 2) * sizeof(char *));
+	k->a[k->n] = xstrdup(a);
+	k->b[k->n++] = xstrdup(b);
+}
+
+static void keys_release(keys *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		free(k->a[i]);
+		free(k->b[i]);
+	}
+	free(k->a);
+	free(k->b);
+}
+
+/* a.x = b.y conjuncts of an ON between leaves la and lb (either order). */
+static void equal_columns(const shape *s, const sq_expr *e, int la, int lb, keys *k)
+{
+	const sq_expr *x, *y;
+	int lx, ly;
+
+	if (e->kind == SQ_CONJUNCTION && !strcmp(e->type, "CONJUNCTION_AND")) {
+		for (size_t i = 0; i < e->nargs; i++)
+			equal_columns(s, e->args[i], la, lb, k);
+		return;
+	}
+	if (e->kind != SQ_COMPARISON || strcmp(e->type, "COMPARE_EQUAL") || e->nargs != 2)
+		return;
+	x = e->args[0];
+	y = e->args[1];
+	lx = leaf_of(s, x);
+	ly = leaf_of(s, y);
+	if (lx < 0 || ly < 0 || x->nnames > 2 || y->nnames > 2)
+		return;
+	if (lx == la && ly == lb)
+		add_key(k, x->names[x->nnames - 1], y->names[y->nnames - 1]);
+	else if (lx == lb && ly == la)
+		add_key(k, y->names[y->nnames - 1], x->names[x->nnames - 1]);
+}
+
+static lnode *hash_on(shape *s, const sql_leaf *l, char **cols, size_t n, int nparts)
+{
+	lnode *rp = sql_node(s->p, L_REPARTITION, "join");
+	sb key = SB_INIT, desc = SB_INIT;
+
+	rp->mode = RP_HASH;
+	rp->nparts = nparts;
+	rp->inputs = xcalloc(1, sizeof(lnode *));
+	rp->inputs[0] = l->src;
+	rp->ninputs = 1;
+	rp->key_names = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		rp->key_names[i] = xstrdup(cols[i]);
+		sb_add(&key, i ? ", " : "");
+		sb_sql_ident(&key, cols[i]);
+		sb_addf(&desc, "%s%s.%s", i ? ", " : "", l->alias, cols[i]);
+	}
+	rp->nkeys = n;
+	rp->key = sb_detach(&key);
+	rp->key_desc = sb_detach(&desc);
+	return rp;
+}
+
+/* The join of two tables "{a}" and "{b}" at j, hash-partitioned on its
+ * equal columns, when the other tables can be broadcast. */
+static bool copartition(shape *s, const sq_table *j)
+{
+	int la, lb, n;
+	keys k = { NULL, NULL, 0 };
+	bool ok;
+
+	if (j->kind != SQ_JOIN || j->left->kind != SQ_BASE || j->right->kind != SQ_BASE)
+		return false;
+	la = (int)strtol(j->left->name + 1, NULL, 10);
+	lb = (int)strtol(j->right->name + 1, NULL, 10);
+	if (j->cond)
+		equal_columns(s, j->cond, la, lb, &k);
+	for (size_t i = 0; i < j->nusing; i++)
+		add_key(&k, j->using[i], j -> using[i]);
+	ok = k.n && others_small(s, (size_t)la, (size_t)lb) && path_ok(s->w->from, j) == 1;
+	if (ok) {
+		n = parts_for(s->leaves[la].bytes > s->leaves[lb].bytes ? s->leaves[la].bytes : s->leaves[lb].bytes);
+		s->leaves[la].in = hash_on(s, &s->leaves[la], k.a, k.n, n);
+		s->leaves[lb].in = hash_on(s, &s->leaves[lb], k.b, k.n, n);
+		for (size_t i = 0; i < s->nleaves; i++)
+			if ((int)i != la && (int)i != lb)
+				s->leaves[i].in = s->leaves[i].src;
+		sql_note(s->p, "%s and %s co-partitioned: hash of (%s) and (%s) into %d", s->leaves[la].alias,
+			 s->leaves[lb].alias, s->leaves[la].in->key_desc, s->leaves[lb].in->key_desc, n);
+		note_broadcasts(s, (size_t)la, (size_t)lb);
+	}
+	keys_release(&k);
+	return ok;
+}
+
+/* Some join of two tables in t that can be co-partitioned. */
+static bool copartition_some(shape *s, const sq_table *t)
+{
+	if (t->kind != SQ_JOIN)
+		return false;
+	return copartition(s, t) || copartition_some(s, t->left) || copartition_some(s, t->right);
+}
+
+/* ---- the driver ------------------------------------------------------------------ */
+
+bool sql_inputs(shape *s)
+{
+	size_t big = 0;
+
+	if (!collect(s, s->w->from))
+		return false;
+	unqualify_all(s);
+	for (size_t i = 1; i < s->nleaves; i++)
+		if (s->leaves[i].bytes > s->leaves[big].bytes)
+			big = i;
+	if (s->nleaves == 1) {
+		if (!(s->leaves[0].in = split(s->p, &s->leaves[0])))
+			return false;
+	} else if (!broadcast_all_but(s, big)) {
+		char *why = s->p->why; /* the split table's reason, if any */
+		s->p->why = NULL;
+		if (!copartition_some(s, s->w->from)) {
+			s->p->why = why;
+			return sql_not(s->p,
+				       "no table can be split with the others broadcast (at most %lld bytes, "
+				       "on a side no join preserves), nor two tables joined on equal columns "
+				       "co-partitioned",
+				       (long long)broadcast_limit(s->p)),
+			       false;
+		}
+		free(why);
+	}
+	s->ins = xcalloc(s->nleaves + 1, sizeof(lnode *));
+	for (size_t i = 0; i < s->nleaves; i++)
+		s->ins[i] = s->leaves[i].in;
+	return true;
+}
+
+static void rename_leaves(const shape *s, sq_table *t)
+{
+	size_t i;
+
+	if (t->kind == SQ_JOIN) {
+		rename_leaves(s, t->left);
+		rename_leaves(s, t->right);
+		return;
+	}
+	i = (size_t)strtol(t->name + 1, NULL, 10);
+	free(t->name);
+	t->name = xasprintf("__pond_n%d", s->leaves[i].src->id);
+}
+
+sq_table *sql_probe_from(const shape *s)
+{
+	sq_table *t = sq_table_dup(s->w->from);
+	rename_leaves(s, t);
+	return t;
+}
+
+lnode *sql_over_inputs(shape *s, const char *role, const char *query)
+{
+	lnode *n = sql_node(s->p, L_PARTIAL, role);
+
+	n->query = xstrdup(query);
+	n->inputs = xcalloc(s->nleaves + 1, sizeof(lnode *));
+	n->ninputs = s->nleaves;
+	for (size_t i = 0; i < s->nleaves; i++) {
+		n->inputs[i] = s->ins[i];
+		if (s->ins[i]->nparts > n->nparts)
+			n->nparts = s->ins[i]->nparts;
+	}
+	return n;
+}
