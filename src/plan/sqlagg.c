@@ -475,7 +475,7 @@ static bool is_table_ref(const shape *s, const sq_expr *e)
 		return false;
 	if (e->nnames == 1)
 		return sql_table_has(s, e->names[0]);
-	for (size_t i = 0; i < s->nleaves; i++)
+	for (size_t i = 0; i < s->nfrom; i++)
 		if (!strcasecmp(s->leaves[i].alias, e->names[0]))
 			return true;
 	return sql_table_has(s, e->names[0]);

@@ -118,7 +118,7 @@ static int leaf_of(const shape *s, const sq_expr *e)
 
 	if (e->kind != SQ_COLUMN)
 		return -1;
-	for (size_t i = 0; i < s->nleaves; i++) {
+	for (size_t i = 0; i < s->nfrom; i++) {
 		const sql_leaf *l = &s->leaves[i];
 		bool mine = e->nnames >= 2 ? !strcasecmp(e->names[0], l->alias) && has_column(l->src, e->names[1])
 					   : has_column(l->src, e->names[0]);
@@ -140,7 +140,7 @@ static bool unqualify(sq_expr **slot, void *ctx)
 
 	if (e->kind != SQ_COLUMN || e->nnames < 2 || (l = leaf_of(s, e)) < 0)
 		return true;
-	for (size_t i = 0; i < s->nleaves; i++)
+	for (size_t i = 0; i < s->nfrom; i++)
 		if ((int)i != l && has_column(s->leaves[i].src, e->names[1]))
 			return true;
 	free(e->names[0]);
@@ -214,10 +214,11 @@ static int64_t broadcast_limit(const sqlp *p)
 	return p->rq->broadcast_limit;
 }
 
-/* Every leaf but `a` and `b` small enough to be read by every task. */
+/* Every table of the FROM but `a` and `b` small enough to be read by
+ * every task. */
 static bool others_small(const shape *s, size_t a, size_t b)
 {
-	for (size_t i = 0; i < s->nleaves; i++)
+	for (size_t i = 0; i < s->nfrom; i++)
 		if (i != a && i != b && s->leaves[i].bytes > broadcast_limit(s->p))
 			return false;
 	return true;
@@ -227,7 +228,7 @@ static void note_broadcasts(shape *s, size_t a, size_t b)
 {
 	sb names = SB_INIT;
 
-	for (size_t i = 0; i < s->nleaves; i++)
+	for (size_t i = 0; i < s->nfrom; i++)
 		if (i != a && i != b)
 			sb_addf(&names, "%s%s", names.len ? ", " : "", s->leaves[i].alias);
 	if (names.len)
@@ -243,7 +244,7 @@ static bool broadcast_all_but(shape *s, size_t d)
 		return false;
 	if (!(s->leaves[d].in = split(s->p, &s->leaves[d])))
 		return false;
-	for (size_t i = 0; i < s->nleaves; i++)
+	for (size_t i = 0; i < s->nfrom; i++)
 		if (i != d)
 			s->leaves[i].in = s->leaves[i].src;
 	note_broadcasts(s, d, d);
@@ -344,7 +345,7 @@ static bool copartition(shape *s, const sq_table *j)
 		n = parts_for(s->leaves[la].bytes > s->leaves[lb].bytes ? s->leaves[la].bytes : s->leaves[lb].bytes);
 		s->leaves[la].in = hash_on(s, &s->leaves[la], k.a, k.n, n);
 		s->leaves[lb].in = hash_on(s, &s->leaves[lb], k.b, k.n, n);
-		for (size_t i = 0; i < s->nleaves; i++)
+		for (size_t i = 0; i < s->nfrom; i++)
 			if ((int)i != la && (int)i != lb)
 				s->leaves[i].in = s->leaves[i].src;
 		sql_note(s->p, "%s and %s co-partitioned: hash of (%s) and (%s) into %d", s->leaves[la].alias,
@@ -363,7 +364,271 @@ static bool copartition_some(shape *s, const sq_table *t)
 	return copartition(s, t) || copartition_some(s, t->left) || copartition_some(s, t->right);
 }
 
-/* ---- the driver ------------------------------------------------------------------ */
+/* ---- subqueries: their tables read whole ------------------------------------------ */
+
+/* A subquery runs inside every task, as written, over whole tables: an
+ * uncorrelated one gives every task the same value, a correlated one the
+ * value for each row it sees. So its tables must be small enough to be
+ * read by every task. */
+
+static bool subquery_query(shape *s, sq_query *q);
+static int64_t largest_table(const shape *s, const sq_query *q);
+static bool own_stage(shape *s, sq_expr *e);
+
+typedef struct {
+	shape *s;
+	bool ok;
+} sub_walk;
+
+static bool visit_subquery(sq_expr **slot, void *ctx)
+{
+	sub_walk *w = ctx;
+	sq_expr *e = *slot;
+
+	if (e->kind == SQ_SUBQUERY && w->ok)
+		w->ok = largest_table(w->s, e->subquery) <= broadcast_limit(w->s->p) ? subquery_query(w->s, e->subquery)
+										     : own_stage(w->s, e);
+	return w->ok;
+}
+
+static bool subquery_query_exprs(shape *s, sq_expr **v, size_t n)
+{
+	sub_walk w = { s, true };
+
+	for (size_t i = 0; w.ok && i < n; i++)
+		sq_visit(&v[i], visit_subquery, &w);
+	return w.ok;
+}
+
+/* The expressions of a SELECT that may hold subqueries. */
+static bool select_exprs(shape *s, sq_query *q)
+{
+	sq_expr **single[] = { &q->where, &q->having, &q->qualify };
+	bool ok = subquery_query_exprs(s, q->select, q->nselect) && subquery_query_exprs(s, q->groups, q->ngroups);
+
+	for (size_t i = 0; ok && i < sizeof(single) / sizeof(single[0]); i++)
+		ok = subquery_query_exprs(s, single[i], 1);
+	for (size_t i = 0; ok && i < q->norders; i++)
+		ok = subquery_query_exprs(s, &q->orders[i].e, 1);
+	return ok;
+}
+
+/* Each table "{k}" of a subquery's FROM becomes a leaf read whole. */
+static bool subquery_from(shape *s, sq_table *t)
+{
+	sql_leaf *l;
+	int k;
+
+	if (!t)
+		return true;
+	if (t->kind == SQ_JOIN)
+		return subquery_from(s, t->left) && subquery_from(s, t->right) &&
+		       (!t->cond || subquery_query_exprs(s, &t->cond, 1));
+	if (t->kind == SQ_SUBQUERY_REF)
+		return subquery_query(s, t->subquery);
+	if (t->kind != SQ_BASE || t->name[0] != '{')
+		return true; /* a CTE's name, a call DuckDB reads itself */
+	k = (int)strtol(t->name + 1, NULL, 10);
+	if (k < 0 || (size_t)k >= s->p->ntabs)
+		return true;
+	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
+	l = &s->leaves[s->nleaves];
+	*l = (sql_leaf){ .src = s->p->tabs[k].src, .alias = t->alias };
+	l->bytes = bytes_of(l->src);
+	l->in = l->src;
+	if (l->bytes > broadcast_limit(s->p))
+		return sql_not(s->p, "a subquery reads %s, too big to be read by every task (%lld bytes)", t->alias,
+			       (long long)l->bytes),
+		       false;
+	free(t->name);
+	t->name = xasprintf("{%zu}", s->nleaves++);
+	sql_note(s->p, "a subquery's table read whole by every task: %s", l->alias);
+	return true;
+}
+
+static bool subquery_query(shape *s, sq_query *q)
+{
+	bool ok = true;
+
+	if (!q)
+		return true;
+	for (size_t i = 0; ok && i < q->nctes; i++)
+		ok = subquery_query(s, q->ctes[i].query);
+	if (ok && q->kind == SQ_SETOP)
+		ok = subquery_query(s, q->left) && subquery_query(s, q->right);
+	if (ok && q->kind == SQ_SELECT)
+		ok = subquery_from(s, q->from) && select_exprs(s, q);
+	return ok;
+}
+
+/* ---- subqueries over big tables: their own stages --------------------------------- */
+
+/* Calls fn on every base table of q's FROMs, also in CTEs, set operations
+ * and subqueries (their expressions included), until it returns false. */
+typedef bool (*table_fn)(sq_table *t, void *ctx);
+
+static bool each_table(sq_query *q, table_fn fn, void *ctx);
+
+typedef struct {
+	table_fn fn;
+	void *ctx;
+	bool ok;
+} table_walk;
+
+static bool tables_in_expr(sq_expr **slot, void *c)
+{
+	table_walk *w = c;
+
+	if ((*slot)->kind == SQ_SUBQUERY && w->ok)
+		w->ok = each_table((*slot)->subquery, w->fn, w->ctx);
+	return w->ok;
+}
+
+static bool each_from_table(sq_table *t, table_walk *w)
+{
+	if (!t || !w->ok)
+		return w->ok;
+	if (t->kind == SQ_JOIN) {
+		if (t->cond)
+			sq_visit(&t->cond, tables_in_expr, w);
+		return each_from_table(t->left, w) && each_from_table(t->right, w);
+	}
+	if (t->kind == SQ_SUBQUERY_REF)
+		return (w->ok = each_table(t->subquery, w->fn, w->ctx));
+	return (w->ok = t->kind != SQ_BASE || w->fn(t, w->ctx));
+}
+
+static bool each_table(sq_query *q, table_fn fn, void *ctx)
+{
+	table_walk w = { fn, ctx, true };
+	sq_expr **single[] = { &q->where, &q->having, &q->qualify };
+
+	for (size_t i = 0; w.ok && i < q->nctes; i++)
+		w.ok = each_table(q->ctes[i].query, fn, ctx);
+	if (q->kind == SQ_SETOP)
+		return w.ok && each_table(q->left, fn, ctx) && each_table(q->right, fn, ctx);
+	if (q->kind != SQ_SELECT || !w.ok || !each_from_table(q->from, &w))
+		return w.ok;
+	for (size_t i = 0; i < q->nselect; i++)
+		sq_visit(&q->select[i], tables_in_expr, &w);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		sq_visit(single[i], tables_in_expr, &w);
+	return w.ok;
+}
+
+typedef struct {
+	const shape *s;
+	int64_t max;
+} largest;
+
+static bool note_size(sq_table *t, void *ctx)
+{
+	largest *l = ctx;
+	int k = t->name[0] == '{' ? (int)strtol(t->name + 1, NULL, 10) : -1;
+
+	if (k >= 0 && (size_t)k < l->s->p->ntabs && bytes_of(l->s->p->tabs[k].src) > l->max)
+		l->max = bytes_of(l->s->p->tabs[k].src);
+	return true;
+}
+
+/* The size of the largest table q reads (0: none). */
+static int64_t largest_table(const shape *s, const sq_query *q)
+{
+	largest l = { s, 0 };
+	each_table((sq_query *)q, note_size, &l);
+	return l.max;
+}
+
+static bool to_plandb_table(sq_table *t, void *ctx)
+{
+	const sqlp *p = ctx;
+	int k = t->name[0] == '{' ? (int)strtol(t->name + 1, NULL, 10) : -1;
+
+	if (k >= 0 && (size_t)k < p->ntabs) {
+		free(t->name);
+		t->name = xasprintf("__pond_n%d", p->tabs[k].src->id);
+	}
+	return true;
+}
+
+/* DuckDB's columns of q on its own, over the sources' tables: false when q
+ * does not bind alone (it reads columns of the query around it). */
+static bool describe_alone(sqlp *p, const sq_query *q, schema *out)
+{
+	sq_query *c = sq_query_dup(q);
+	pond_err quiet = { 0 };
+	pdb_result r;
+	char *text, *sql;
+	bool ok = false;
+
+	each_table(c, to_plandb_table, p);
+	text = sql_text(p, c);
+	sq_query_free(c);
+	if (!text)
+		return false;
+	sql = xasprintf("DESCRIBE (%s)", text);
+	if (plandb_query(p->db, sql, &r, &quiet) == PDB_OK) {
+		for (size_t i = 0; i < r.nrows; i++)
+			schema_add(out, pdb_cell(&r, i, 0), pdb_cell(&r, i, 1));
+		pdb_result_release(&r);
+		ok = true;
+	}
+	free(sql);
+	free(text);
+	return ok;
+}
+
+/* An uncorrelated subquery over a big table: planned as a query of its
+ * own, its result gathered and read whole by every task in its place. */
+static bool own_stage(shape *s, sq_expr *e)
+{
+	sqlp *p = s->p;
+	schema out = { NULL, 0 };
+	lnode *r;
+	sq_query *q;
+	sql_leaf *l;
+	char *name;
+
+	if (!describe_alone(p, e->subquery, &out))
+		return sql_not(p,
+			       "a correlated subquery over a table too big to be read by every task is not "
+			       "distributed yet"),
+		       false;
+	sql_note(p, "a subquery, planned on its own:");
+	r = sql_shape(p, e->subquery, &out);
+	schema_release(&out);
+	if (!r)
+		return false;
+	if (r->nparts > 1)
+		r = sql_gather(p, "subquery result", "SELECT * FROM \"{0}\"", &r, 1);
+	sql_note(p, "its result read whole by every task");
+	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
+	l = &s->leaves[s->nleaves];
+	*l = (sql_leaf){ .alias = "subquery", .in = r };
+	name = xasprintf("{%zu}", s->nleaves++);
+	q = sq_select_new();
+	sq_add_select(q, sq_star());
+	sq_table_free(q->from);
+	q->from = sq_base_table(name, NULL);
+	sq_query_free(e->subquery);
+	e->subquery = q;
+	free(name);
+	return true;
+}
+
+/* The join conditions of the query's own FROM. */
+static bool from_conditions(shape *s, sq_table *t)
+{
+	if (t->kind != SQ_JOIN)
+		return true;
+	return from_conditions(s, t->left) && from_conditions(s, t->right) &&
+	       (!t->cond || subquery_query_exprs(s, &t->cond, 1));
+}
+
+static bool subquery_tables(shape *s)
+{
+	return select_exprs(s, s->w) && from_conditions(s, s->w->from);
+}
 
 bool sql_inputs(shape *s)
 {
@@ -371,6 +636,7 @@ bool sql_inputs(shape *s)
 
 	if (!collect(s, s->w->from))
 		return false;
+	s->nfrom = s->nleaves;
 	unqualify_all(s);
 	for (size_t i = 1; i < s->nleaves; i++)
 		if (s->leaves[i].bytes > s->leaves[big].bytes)
@@ -392,6 +658,8 @@ bool sql_inputs(shape *s)
 		}
 		free(why);
 	}
+	if (!subquery_tables(s))
+		return false;
 	s->ins = xcalloc(s->nleaves + 1, sizeof(lnode *));
 	for (size_t i = 0; i < s->nleaves; i++)
 		s->ins[i] = s->leaves[i].in;

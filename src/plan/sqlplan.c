@@ -183,7 +183,7 @@ static lnode *one_task(sqlp *p, const sq_query *q)
 		/* its output is an intermediate: the types back as DuckDB's */
 		n = sql_gather(p, "query", text, in, p->ntabs);
 		sb_add(&r, "SELECT ");
-		sql_rename_list(&r, p);
+		sql_rename_list(&r, &p->out);
 		sb_add(&r, " FROM \"{0}\"");
 		n = sql_partial(p, "result", sb_str(&r), n);
 	}
@@ -219,7 +219,7 @@ static void undo(sqlp *p)
 static lnode *distributed(sqlp *p, const sq_query *q)
 {
 	pond_err e = { 0 };
-	lnode *n = sql_shape(p, q);
+	lnode *n = sql_shape(p, q, &p->out);
 
 	if (!n) {
 		undo(p);

@@ -63,9 +63,11 @@ typedef struct {
 /* One query as the shapes see it (sqlshape.c, sqljoin.c, sqlagg.c). */
 typedef struct {
 	sqlp *p;
-	sq_query *w; /* a copy of the query; its tables "{i}", i a leaf */
-	sql_leaf *leaves;
-	size_t nleaves;
+	const schema *out; /* the result's columns, as DuckDB describes them */
+	sq_query *w;       /* a copy of the query; its tables "{i}", i a leaf */
+	sql_leaf *leaves;  /* the FROM's tables [0, nfrom), then those of
+			   * subqueries, read whole by every task */
+	size_t nleaves, nfrom;
 	lnode **ins; /* every leaf's input, in order: {0}, {1}, … */
 	/* ORDER BY: each key computed as a hidden column __pond_s<i> */
 	sq_expr **keys;
@@ -91,9 +93,9 @@ lnode *sql_over_inputs(shape *s, const char *role, const char *query);
 /* sqlshape.c */
 /* Builds the stages of q (its tables already "{k}") on the sources, and
  * returns the node whose partitions, read in order, are the result with
- * exactly DuckDB's columns, or NULL with p->why set when q has no shape
- * the planner distributes (nothing is left in the plan then). */
-lnode *sql_shape(sqlp *p, const sq_query *q);
+ * exactly the columns `out` (DuckDB's DESCRIBE of q), or NULL with
+ * p->why set when q has no shape the planner distributes. */
+lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out);
 
 /* Whether e is a call of one of DuckDB's aggregate functions. */
 bool sql_is_agg(const sqlp *p, const sq_expr *e);
@@ -111,7 +113,7 @@ void sql_add_keys(shape *s, sq_query *q, sq_visit_fn fn, void *ctx);
 /* "CAST(#1 AS T1) AS "name1", …": the query's columns by position, named
  * and typed as DuckDB's DESCRIBE of the query says (intermediate files
  * hold HUGEINT as DECIMAL(38,0)). */
-void sql_rename_list(sb *b, const sqlp *p);
+void sql_rename_list(sb *b, const schema *out);
 /* The last steps on rel (whose partitions hold the query's columns, then
  * the hidden sort keys): ORDER BY, LIMIT, and the columns renamed and
  * cast to exactly DuckDB's. */

@@ -71,7 +71,7 @@ sq_expr *sql_bare(const sq_expr *e)
 
 bool sql_table_has(const shape *s, const char *name)
 {
-	for (size_t l = 0; l < s->nleaves; l++)
+	for (size_t l = 0; l < s->nfrom; l++)
 		for (size_t i = 0; i < s->leaves[l].src->schema.n; i++)
 			if (!strcasecmp(s->leaves[l].src->schema.cols[i].name, name))
 				return true;
@@ -107,7 +107,7 @@ static bool has_kind_test(sq_expr *e, const void *k)
 /* Why q is no shape pond distributes, or NULL. */
 static const char *unsupported(const sq_query *q)
 {
-	static const sq_kind sub = SQ_SUBQUERY, win = SQ_WINDOW;
+	static const sq_kind win = SQ_WINDOW;
 
 	if (q->kind == SQ_SETOP)
 		return "set operations (UNION, INTERSECT, EXCEPT) are not distributed yet";
@@ -127,8 +127,6 @@ static const char *unsupported(const sq_query *q)
 		return "QUALIFY is not distributed yet";
 	if (!q->plain_groups)
 		return "GROUPING SETS, ROLLUP and CUBE are not distributed yet";
-	if (any_expr(q, has_kind_test, &sub))
-		return "subqueries are not distributed yet";
 	if (any_expr(q, has_kind_test, &win))
 		return "window functions are not distributed yet";
 	return NULL;
@@ -209,11 +207,11 @@ void sql_add_keys(shape *s, sq_query *q, sq_visit_fn fn, void *ctx)
 
 /* "CAST(#1 AS T1) AS "name1", …": the query's columns by position, as
  * DuckDB names and types them. */
-void sql_rename_list(sb *b, const sqlp *p)
+void sql_rename_list(sb *b, const schema *out)
 {
-	for (size_t i = 0; i < p->out.n; i++) {
-		sb_addf(b, "%sCAST(#%zu AS %s) AS ", i ? ", " : "", i + 1, p->out.cols[i].type);
-		sb_sql_ident(b, p->out.cols[i].name);
+	for (size_t i = 0; i < out->n; i++) {
+		sb_addf(b, "%sCAST(#%zu AS %s) AS ", i ? ", " : "", i + 1, out->cols[i].type);
+		sb_sql_ident(b, out->cols[i].name);
 	}
 }
 
@@ -256,7 +254,7 @@ lnode *sql_finish(shape *s, lnode *rel)
 
 	order_list(&order, s);
 	sb_add(&q, "SELECT ");
-	sql_rename_list(&q, p);
+	sql_rename_list(&q, s->out);
 	sb_add(&q, " FROM \"{0}\"");
 	sb_add(&q, sb_str(&order));
 	if (s->limit >= 0) {
@@ -336,6 +334,21 @@ static void shape_release(shape *s)
 	free(s->ins);
 }
 
+/* Whether a subquery sits where an aggregation's last step would run it
+ * (over the merged rows, without the subquery's tables). */
+static bool aggregate_subquery(shape *s)
+{
+	sq_query *w = s->w;
+
+	for (size_t i = 0; i < w->nselect; i++)
+		if (sql_has_kind(w->select[i], SQ_SUBQUERY))
+			return true;
+	for (size_t i = 0; i < s->nkeys; i++)
+		if (sql_has_kind(s->keys[i], SQ_SUBQUERY))
+			return true;
+	return w->having && sql_has_kind(w->having, SQ_SUBQUERY);
+}
+
 static bool is_aggregate(const shape *s)
 {
 	const sq_query *w = s->w;
@@ -351,9 +364,9 @@ static bool is_aggregate(const shape *s)
 	return false;
 }
 
-lnode *sql_shape(sqlp *p, const sq_query *q)
+lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 {
-	shape s = { .p = p };
+	shape s = { .p = p, .out = out };
 	const char *why = unsupported(q);
 	lnode *n = NULL;
 
@@ -362,7 +375,12 @@ lnode *sql_shape(sqlp *p, const sq_query *q)
 	s.w = sq_query_dup(q);
 	if (sql_inputs(&s) && take_order_limit(&s)) {
 		bool aggregate = is_aggregate(&s);
-		n = aggregate ? sql_aggregate(&s) : rows(&s);
+		if (aggregate && aggregate_subquery(&s))
+			n = sql_not(
+				p,
+				"a subquery in an aggregate's select list, HAVING or ORDER BY is not distributed yet");
+		else
+			n = aggregate ? sql_aggregate(&s) : rows(&s);
 		if (n && aggregate && s.w->distinct)
 			n = distinct(&s, n);
 	}

@@ -336,6 +336,48 @@ JOIN products p ON a.product_id = p.product_id GROUP BY p.category;
 -- join_expression_keys_of_two_big_tables: one task | --broadcast-limit 1MB
 SELECT count(*) FROM sales a JOIN sales b ON a.sale_id + 1 = b.sale_id;
 
+-- ---- subqueries: over small tables inside every task, else their own stage --
+
+-- subquery_in_small_table: distributed
+SELECT count(*) AS n, sum(amount) AS total FROM sales
+WHERE customer_id IN (SELECT customer_id FROM customers WHERE segment = 'gold');
+
+-- subquery_not_in_small_table: distributed
+SELECT channel, count(*) AS n FROM sales
+WHERE product_id NOT IN (SELECT product_id FROM products WHERE category IN ('toys', 'music')) GROUP BY channel;
+
+-- subquery_exists_correlated_small: distributed
+SELECT count(*) AS n FROM sales s
+WHERE EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id AND c.country = 'JP');
+
+-- subquery_not_exists_correlated_small: distributed
+SELECT s.store_id, count(*) AS n FROM sales s
+WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.product_id = s.product_id AND p.list_price > 400)
+GROUP BY s.store_id;
+
+-- subquery_scalar_small: distributed
+SELECT sale_id, unit_price FROM sales WHERE unit_price > (SELECT max(list_price) - 1 FROM products);
+
+-- subquery_in_select_list: distributed
+SELECT sale_id, (SELECT count(*) FROM stores) AS stores, unit_price - (SELECT avg(list_price) FROM products) AS d
+FROM sales WHERE sale_id % 1000 = 1;
+
+-- subquery_scalar_own_stage: distributed ordered | --broadcast-limit 1MB
+SELECT sale_id, amount FROM sales WHERE amount > (SELECT max(amount) - 10 FROM sales) ORDER BY sale_id;
+
+-- subquery_scalar_own_stage_aggregated: distributed | --broadcast-limit 1MB
+SELECT channel, count(*) AS n FROM sales WHERE amount > (SELECT avg(amount) FROM sales) GROUP BY channel;
+
+-- subquery_in_own_stage: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n FROM sales WHERE customer_id IN (SELECT customer_id FROM sales WHERE amount > 99990);
+
+-- subquery_correlated_big_table: one task | --broadcast-limit 1MB
+SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.9 FROM sales t WHERE t.store_id = s.store_id);
+
+-- subquery_in_having: one task
+SELECT store_id, sum(amount) AS total FROM sales GROUP BY store_id
+HAVING sum(amount) > (SELECT sum(amount) / 60 FROM sales);
+
 -- ---- not distributed yet: one task, still DuckDB's answer ------------------
 
 -- union_all: one task
@@ -347,8 +389,6 @@ SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id) AS rn
 -- cte: one task
 WITH big AS (SELECT * FROM sales WHERE amount > 99000) SELECT channel, count(*) FROM big GROUP BY channel;
 
--- scalar_subquery: one task
-SELECT sale_id FROM sales WHERE amount > (SELECT max(amount) - 10 FROM sales);
 
 -- rollup: one task
 SELECT channel, returned, count(*) FROM sales GROUP BY ROLLUP (channel, returned);
