@@ -48,6 +48,8 @@ static lnode *split(sqlp *p, const sql_leaf *l)
 	lnode *src = l->src, *rp;
 	int want = parts_for(l->bytes);
 
+	if (!src) /* a derived table: its stages' partitions */
+		return l->node->nparts > 1 ? l->node : sql_not(p, "%s is computed by one task", l->alias);
 	if (lnode_opt_bool(src, "union_by_name"))
 		return sql_not(p, "%s is read with union_by_name: its parts could disagree on columns", l->alias);
 	if (src->format != FMT_PARQUET && (src->nfiles < 2 || (!src->columns.n && !src->types.n)))
@@ -71,20 +73,26 @@ static lnode *split(sqlp *p, const sql_leaf *l)
 
 /* ---- the tables of the FROM ------------------------------------------------- */
 
-/* Collects the leaves (tables "{k}") in order, renaming each "{i}"; false
- * for anything else in the FROM. */
-static bool collect(shape *s, sq_table *t)
+static bool derived(shape *s, sq_table **slot);
+static bool describe_alone(sqlp *p, const sq_query *q, schema *out);
+static bool each_table(sq_query *q, bool (*fn)(sq_table *t, void *ctx), void *ctx);
+static bool to_plandb_table(sq_table *t, void *ctx);
+
+/* Collects the leaves (tables "{k}", derived tables) in order, renaming
+ * each "{i}"; false for anything else in the FROM. */
+static bool collect(shape *s, sq_table **slot)
 {
+	sq_table *t = *slot;
 	sql_leaf *l;
 	int k;
 
 	if (t->kind == SQ_JOIN) {
 		if (strcmp(t->ref_type, "REGULAR") && strcmp(t->ref_type, "CROSS") && strcmp(t->ref_type, "NATURAL"))
 			return sql_not(s->p, "%s joins are not distributed", t->ref_type), false;
-		return collect(s, t->left) && collect(s, t->right);
+		return collect(s, &t->left) && collect(s, &t->right);
 	}
 	if (t->kind == SQ_SUBQUERY_REF)
-		return sql_not(s->p, "a subquery in FROM is not distributed yet"), false;
+		return derived(s, slot);
 	if (t->kind != SQ_BASE || t->name[0] != '{')
 		return sql_not(s->p, "the query reads a table pond does not know (a table function, CTE or view)"),
 		       false;
@@ -102,10 +110,17 @@ static bool collect(shape *s, sq_table *t)
 	return true;
 }
 
-static bool has_column(const lnode *src, const char *name)
+const schema *sql_leaf_cols(const sql_leaf *l)
 {
-	for (size_t i = 0; i < src->schema.n; i++)
-		if (!strcasecmp(src->schema.cols[i].name, name))
+	return l->src ? &l->src->schema : &l->own;
+}
+
+static bool has_column(const sql_leaf *l, const char *name)
+{
+	const schema *c = sql_leaf_cols(l);
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcasecmp(c->cols[i].name, name))
 			return true;
 	return false;
 }
@@ -120,8 +135,8 @@ static int leaf_of(const shape *s, const sq_expr *e)
 		return -1;
 	for (size_t i = 0; i < s->nfrom; i++) {
 		const sql_leaf *l = &s->leaves[i];
-		bool mine = e->nnames >= 2 ? !strcasecmp(e->names[0], l->alias) && has_column(l->src, e->names[1])
-					   : has_column(l->src, e->names[0]);
+		bool mine = e->nnames >= 2 ? !strcasecmp(e->names[0], l->alias) && has_column(l, e->names[1])
+					   : has_column(l, e->names[0]);
 		if (mine && found >= 0)
 			return -1;
 		if (mine)
@@ -141,7 +156,7 @@ static bool unqualify(sq_expr **slot, void *ctx)
 	if (e->kind != SQ_COLUMN || e->nnames < 2 || (l = leaf_of(s, e)) < 0)
 		return true;
 	for (size_t i = 0; i < s->nfrom; i++)
-		if ((int)i != l && has_column(s->leaves[i].src, e->names[1]))
+		if ((int)i != l && has_column(&s->leaves[i], e->names[1]))
 			return true;
 	free(e->names[0]);
 	memmove(e->names, e->names + 1, (e->nnames - 1) * sizeof(char *));
@@ -237,6 +252,17 @@ static void note_broadcasts(shape *s, size_t a, size_t b)
 	sb_release(&names);
 }
 
+/* What a task reads of a table it reads whole: the source, or a derived
+ * table's partitions gathered. */
+static lnode *whole(shape *s, const sql_leaf *l)
+{
+	if (l->src)
+		return l->src;
+	if (l->node->nparts == 1)
+		return l->node;
+	return sql_gather(s->p, "derived table", "SELECT * FROM \"{0}\"", (lnode **)&l->node, 1);
+}
+
 /* The largest table in parts, every other one whole. */
 static bool broadcast_all_but(shape *s, size_t d)
 {
@@ -246,7 +272,7 @@ static bool broadcast_all_but(shape *s, size_t d)
 		return false;
 	for (size_t i = 0; i < s->nfrom; i++)
 		if (i != d)
-			s->leaves[i].in = s->leaves[i].src;
+			s->leaves[i].in = whole(s, &s->leaves[i]);
 	note_broadcasts(s, d, d);
 	return true;
 }
@@ -309,7 +335,7 @@ static lnode *hash_on(shape *s, const sql_leaf *l, char **cols, size_t n, int np
 	rp->mode = RP_HASH;
 	rp->nparts = nparts;
 	rp->inputs = xcalloc(1, sizeof(lnode *));
-	rp->inputs[0] = l->src;
+	rp->inputs[0] = l->src ? l->src : l->node;
 	rp->ninputs = 1;
 	rp->key_names = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
@@ -347,7 +373,7 @@ static bool copartition(shape *s, const sq_table *j)
 		s->leaves[lb].in = hash_on(s, &s->leaves[lb], k.b, k.n, n);
 		for (size_t i = 0; i < s->nfrom; i++)
 			if ((int)i != la && (int)i != lb)
-				s->leaves[i].in = s->leaves[i].src;
+				s->leaves[i].in = whole(s, &s->leaves[i]);
 		sql_note(s->p, "%s and %s co-partitioned: hash of (%s) and (%s) into %d", s->leaves[la].alias,
 			 s->leaves[lb].alias, s->leaves[la].in->key_desc, s->leaves[lb].in->key_desc, n);
 		note_broadcasts(s, (size_t)la, (size_t)lb);
@@ -630,11 +656,94 @@ static bool subquery_tables(shape *s)
 	return select_exprs(s, s->w) && from_conditions(s, s->w->from);
 }
 
+/* ---- derived tables and CTEs ----------------------------------------------------- */
+
+typedef struct {
+	const shape *s;
+	int64_t total;
+} sizes;
+
+static bool add_size(sq_table *t, void *ctx)
+{
+	sizes *z = ctx;
+	int k = t->name[0] == '{' ? (int)strtol(t->name + 1, NULL, 10) : -1;
+
+	if (k >= 0 && (size_t)k < z->s->p->ntabs)
+		z->total += bytes_of(z->s->p->tabs[k].src);
+	return true;
+}
+
+/* A subquery in FROM, planned as a query of its own: its stages'
+ * partitions are the leaf's rows. Its size, for a broadcast, is that of
+ * the tables it reads (an upper bound for a scan). */
+static bool derived(shape *s, sq_table **slot)
+{
+	sq_table *t = *slot;
+	sizes z = { s, 0 };
+	sql_leaf l = { 0 };
+	char *name;
+
+	if (t->ncol_aliases || t->sample)
+		return sql_not(s->p, "column aliases or a sample on a subquery in FROM are not distributed"), false;
+	l.sub = sq_query_dup(t->subquery);
+	if (!describe_alone(s->p, l.sub, &l.own)) {
+		sq_query_free(l.sub);
+		schema_release(&l.own);
+		return sql_not(s->p, "a subquery in FROM that reads the tables around it (LATERAL) is not distributed"),
+		       false;
+	}
+	each_table(l.sub, add_size, &z);
+	l.bytes = z.total;
+	sql_note(s->p, "%s, planned on its own:", *t->alias ? t->alias : "a subquery in FROM");
+	l.node = sql_shape(s->p, l.sub, &l.own);
+	if (!l.node) {
+		sq_query_free(l.sub);
+		schema_release(&l.own);
+		return false;
+	}
+	name = xasprintf("{%zu}", s->nleaves);
+	*slot = sq_base_table(name, t->alias);
+	sq_table_free(t);
+	free(name);
+	l.alias = (*slot)->alias;
+	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
+	s->leaves[s->nleaves++] = l;
+	return true;
+}
+
+static const sq_cte *cte_of(const sq_query *q, const char *name)
+{
+	for (size_t i = 0; i < q->nctes; i++)
+		if (!strcasecmp(q->ctes[i].name, name))
+			return &q->ctes[i];
+	return NULL;
+}
+
+/* A CTE the FROM names becomes that subquery in its place (planned as a
+ * derived table). */
+static void inline_ctes(shape *s, sq_table **slot)
+{
+	sq_table *t = *slot;
+	const sq_cte *c;
+
+	if (t->kind == SQ_JOIN) {
+		inline_ctes(s, &t->left);
+		inline_ctes(s, &t->right);
+	} else if (t->kind == SQ_BASE && !t->qualified && (c = cte_of(s->w, t->name)) && !c->naliases) {
+		*slot = sq_subquery_table(sq_query_dup(c->query), *t->alias ? t->alias : t->name);
+		sq_table_free(t);
+	}
+}
+
+/* ---- the driver ------------------------------------------------------------------ */
+
 bool sql_inputs(shape *s)
 {
 	size_t big = 0;
 
-	if (!collect(s, s->w->from))
+	inline_ctes(s, &s->w->from);
+	sq_drop_ctes(s->w); /* inlined; elsewhere they would not bind */
+	if (!collect(s, &s->w->from))
 		return false;
 	s->nfrom = s->nleaves;
 	unqualify_all(s);
@@ -666,24 +775,31 @@ bool sql_inputs(shape *s)
 	return true;
 }
 
-static void rename_leaves(const shape *s, sq_table *t)
+static void rename_leaves(const shape *s, sq_table **slot)
 {
-	size_t i;
+	sq_table *t = *slot;
+	const sql_leaf *l;
 
 	if (t->kind == SQ_JOIN) {
-		rename_leaves(s, t->left);
-		rename_leaves(s, t->right);
+		rename_leaves(s, &t->left);
+		rename_leaves(s, &t->right);
 		return;
 	}
-	i = (size_t)strtol(t->name + 1, NULL, 10);
-	free(t->name);
-	t->name = xasprintf("__pond_n%d", s->leaves[i].src->id);
+	l = &s->leaves[strtol(t->name + 1, NULL, 10)];
+	if (l->src) {
+		free(t->name);
+		t->name = xasprintf("__pond_n%d", l->src->id);
+	} else { /* the derived table's query, over the sources' tables */
+		*slot = sq_subquery_table(sq_query_dup(l->sub), t->alias);
+		each_table((*slot)->subquery, to_plandb_table, s->p);
+		sq_table_free(t);
+	}
 }
 
 sq_table *sql_probe_from(const shape *s)
 {
 	sq_table *t = sq_table_dup(s->w->from);
-	rename_leaves(s, t);
+	rename_leaves(s, &t);
 	return t;
 }
 

@@ -53,12 +53,18 @@ int sql_tables(sqlp *p, sq_query *q);
 
 /* A table of a query's FROM (one, or the leaves of its joins). */
 typedef struct {
-	lnode *src;    /* the table's source */
+	lnode *src;    /* the table's source, or NULL: */
+	sq_query *sub; /* a derived table (FROM (…), a CTE): its query */
+	lnode *node;   /* … planned on its own: its partitions */
+	schema own;    /* … and its columns */
 	char *alias;   /* its name in the query */
 	lnode *in;     /* what the stages read: its parts, a hash shuffle on
 			* the join keys, or the whole table (broadcast) */
-	int64_t bytes; /* its files' size */
+	int64_t bytes; /* its files' size (a derived table's: its tables') */
 } sql_leaf;
+
+/* A leaf's columns. */
+const schema *sql_leaf_cols(const sql_leaf *l);
 
 /* One query as the shapes see it (sqlshape.c, sqljoin.c, sqlagg.c). */
 typedef struct {

@@ -71,10 +71,12 @@ sq_expr *sql_bare(const sq_expr *e)
 
 bool sql_table_has(const shape *s, const char *name)
 {
-	for (size_t l = 0; l < s->nfrom; l++)
-		for (size_t i = 0; i < s->leaves[l].src->schema.n; i++)
-			if (!strcasecmp(s->leaves[l].src->schema.cols[i].name, name))
+	for (size_t l = 0; l < s->nfrom; l++) {
+		const schema *c = sql_leaf_cols(&s->leaves[l]);
+		for (size_t i = 0; i < c->n; i++)
+			if (!strcasecmp(c->cols[i].name, name))
 				return true;
+	}
 	return false;
 }
 
@@ -113,8 +115,6 @@ static const char *unsupported(const sq_query *q)
 		return "set operations (UNION, INTERSECT, EXCEPT) are not distributed yet";
 	if (q->kind != SQ_SELECT)
 		return "only SELECT queries are distributed";
-	if (q->nctes)
-		return "CTEs (WITH) are not distributed yet";
 	if (!q->from || q->from->kind == SQ_EMPTY)
 		return "the query reads no table";
 	if (q->sample)
@@ -330,6 +330,10 @@ static void shape_release(shape *s)
 	free(s->keys);
 	free(s->orders);
 	sq_query_free(s->w);
+	for (size_t i = 0; i < s->nleaves; i++) {
+		sq_query_free(s->leaves[i].sub);
+		schema_release(&s->leaves[i].own);
+	}
 	free(s->leaves);
 	free(s->ins);
 }

@@ -990,6 +990,16 @@ void sq_add_order(sq_query *q, sq_expr *e, sq_dir dir, sq_nulls nulls)
 	q->has_order = true;
 }
 
+void sq_drop_ctes(sq_query *q)
+{
+	for (size_t i = 0; i < q->nctes; i++) {
+		free(q->ctes[i].name);
+		sq_query_free(q->ctes[i].query);
+		json_decref(q->ctes[i].raw);
+	}
+	q->nctes = 0;
+}
+
 /* ---- copying, comparing, freeing ------------------------------------------ */
 
 sq_expr *sq_expr_dup(const sq_expr *e)

@@ -172,6 +172,7 @@ void sq_set_alias(sq_expr *e, const char *alias);
 void sq_add_select(sq_query *q, sq_expr *e);
 void sq_add_group(sq_query *q, sq_expr *e); /* keeps plain_groups */
 void sq_add_order(sq_query *q, sq_expr *e, sq_dir dir, sq_nulls nulls);
+void sq_drop_ctes(sq_query *q); /* WITH … removed */
 
 sq_expr *sq_expr_dup(const sq_expr *e);
 sq_query *sq_query_dup(const sq_query *q);

@@ -378,6 +378,40 @@ SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.9 FROM sales
 SELECT store_id, sum(amount) AS total FROM sales GROUP BY store_id
 HAVING sum(amount) > (SELECT sum(amount) / 60 FROM sales);
 
+-- ---- derived tables and CTEs: planned on their own ---------------------------
+
+-- cte_filtered_then_grouped: distributed
+WITH big AS (SELECT * FROM sales WHERE amount > 99000) SELECT channel, count(*) AS n FROM big GROUP BY channel;
+
+-- cte_aggregate_joined_to_dimension: distributed ordered
+WITH per_store AS (SELECT store_id, sum(amount) AS total, count(*) AS n FROM sales GROUP BY store_id)
+SELECT st.region, sum(ps.total) AS total, sum(ps.n) AS n FROM per_store ps JOIN stores st USING (store_id)
+GROUP BY st.region ORDER BY st.region;
+
+-- derived_table_of_aggregates: distributed ordered
+SELECT c_count, count(*) AS custdist FROM (
+  SELECT c.customer_id, count(s.sale_id) AS c_count FROM customers c LEFT JOIN sales s ON c.customer_id = s.customer_id
+  GROUP BY c.customer_id) AS counts
+GROUP BY c_count ORDER BY custdist DESC, c_count DESC;
+
+-- derived_tables_joined: distributed
+SELECT a.store_id, a.web, b.phone FROM
+  (SELECT store_id, sum(amount) AS web FROM sales WHERE channel = 'web' GROUP BY store_id) a
+  JOIN (SELECT store_id, sum(amount) AS phone FROM sales WHERE channel = 'phone' GROUP BY store_id) b
+  ON a.store_id = b.store_id;
+
+-- cte_used_twice: distributed
+WITH daily AS (SELECT sale_date, sum(amount) AS total FROM sales GROUP BY sale_date)
+SELECT d1.sale_date, d1.total - d2.total AS change FROM daily d1 JOIN daily d2 ON d1.sale_date = d2.sale_date + 1;
+
+-- derived_nested: distributed
+SELECT max(n) AS most, min(n) AS least FROM (SELECT customer_id, count(*) AS n FROM
+  (SELECT * FROM sales WHERE customer_id IS NOT NULL AND customer_id <> 1) GROUP BY customer_id);
+
+-- cte_scan_with_order_limit: distributed ordered
+WITH scored AS (SELECT sale_id, amount * coalesce(discount, 0) AS score FROM sales)
+SELECT sale_id, score FROM scored ORDER BY score DESC, sale_id LIMIT 20;
+
 -- ---- not distributed yet: one task, still DuckDB's answer ------------------
 
 -- union_all: one task
@@ -385,9 +419,6 @@ SELECT channel FROM sales WHERE sale_id < 10 UNION ALL SELECT segment FROM custo
 
 -- window_function: one task
 SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id) AS rn FROM sales WHERE sale_id < 1000;
-
--- cte: one task
-WITH big AS (SELECT * FROM sales WHERE amount > 99000) SELECT channel, count(*) FROM big GROUP BY channel;
 
 
 -- rollup: one task
