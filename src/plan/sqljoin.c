@@ -493,8 +493,6 @@ static bool subquery_query(shape *s, sq_query *q)
  * and subqueries (their expressions included), until it returns false. */
 typedef bool (*table_fn)(sq_table *t, void *ctx);
 
-static bool each_table(sq_query *q, table_fn fn, void *ctx);
-
 typedef struct {
 	table_fn fn;
 	void *ctx;
