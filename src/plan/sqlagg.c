@@ -59,6 +59,8 @@ typedef struct {
 	sq_expr **merges;             /* per call: its merged value */
 	sq_query *partial;            /* the states per part */
 	bool window;                  /* a variance needs the group's mean */
+	bool partitions;              /* the keys are window PARTITION BYs,
+				       * not groups (sql_window) */
 	sb mu;                        /* the window columns */
 } agg;
 
@@ -376,7 +378,7 @@ static char *final_query(agg *a, bool merge, const struct colset *cols)
 	for (size_t i = 0; i < f->ngroups; i++)
 		sq_expr_free(f->groups[i]);
 	f->ngroups = 0;
-	for (size_t i = 0; i < a->ngroups; i++) {
+	for (size_t i = 0; !a->partitions && i < a->ngroups; i++) {
 		char *name = xasprintf("__pond_g%zu", i);
 		sq_add_group(f, sq_column(NULL, name));
 		free(name);
@@ -384,6 +386,7 @@ static char *final_query(agg *a, bool merge, const struct colset *cols)
 	for (size_t i = 0; i < f->nselect; i++)
 		sq_visit(&f->select[i], rewrite, &r);
 	sq_visit(&f->having, rewrite, &r);
+	sq_visit(&f->qualify, rewrite, &r);
 	sql_add_keys(s, f, rewrite, &r);
 	sq_table_free(f->from); /* the shuffled states or rows */
 	f->from = sq_base_table("{0}", NULL);
@@ -542,7 +545,7 @@ static lnode *shuffled_rows(agg *a)
 
 	if (!a->ngroups)
 		return sql_not(p, "aggregates that do not merge (%s) over the whole table are not distributed yet",
-			       a->calls[0]->fname);
+			       a->ncalls ? a->calls[0]->fname : "?");
 	for (size_t i = 0; i < w->nselect; i++)
 		if (w->select[i]->kind == SQ_STAR)
 			return sql_not(p, "* in an aggregate query is not distributed");
@@ -550,22 +553,80 @@ static lnode *shuffled_rows(agg *a)
 	for (size_t i = 0; i < w->nselect; i++)
 		sq_visit(&w->select[i], note_ref, &cols);
 	sq_visit(&w->having, note_ref, &cols);
+	sq_visit(&w->qualify, note_ref, &cols);
 	for (size_t i = 0; i < s->nkeys; i++)
 		sq_visit(&s->keys[i], note_ref, &cols);
 	text = rows_query(a, &cols);
 	if (text && (fin = final_query(a, false, &cols))) {
 		n = sql_over_inputs(s, "rows per part", text);
-		n = sql_partial(p, "aggregate", fin, shuffle_on_keys(a, n));
-		sql_note(p,
-			 "GROUP BY with aggregates that do not merge (%s): rows hash-shuffled on %zu key%s into %d, "
-			 "aggregated per partition",
-			 a->calls[0]->fname, a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
+		n = sql_partial(p, a->partitions ? "windows" : "aggregate", fin, shuffle_on_keys(a, n));
+		if (a->partitions)
+			sql_note(p,
+				 "window functions: rows hash-shuffled on their PARTITION BY (%zu key%s) into %d, "
+				 "computed per partition",
+				 a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
+		else
+			sql_note(p,
+				 "GROUP BY with aggregates that do not merge (%s): rows hash-shuffled on %zu key%s "
+				 "into %d, aggregated per partition",
+				 a->calls[0]->fname, a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
 	}
 	for (size_t i = 0; i < cols.nrefs; i++)
 		sq_expr_free(cols.refs[i]);
 	free(cols.refs);
 	free(text);
 	free(fin);
+	return n;
+}
+
+/* ---- window functions ------------------------------------------------------------ */
+
+typedef struct {
+	agg *a;
+	bool first, same;
+} windows;
+
+/* Every window's PARTITION BY must hold the same keys: the first one's. */
+static bool note_window(sq_expr **slot, void *ctx)
+{
+	windows *w = ctx;
+	const sq_expr *e = *slot;
+
+	if (e->kind != SQ_WINDOW)
+		return true;
+	if (w->first) {
+		for (size_t i = 0; i < e->npartitions; i++)
+			if (group_index(w->a, e->partitions[i]) < 0)
+				add_group(w->a, sql_bare(e->partitions[i]));
+		w->first = false;
+	} else {
+		w->same &= e->npartitions == w->a->ngroups;
+		for (size_t i = 0; i < e->npartitions; i++)
+			w->same &= group_index(w->a, e->partitions[i]) >= 0;
+	}
+	return true;
+}
+
+static void agg_release(agg *a);
+
+lnode *sql_window(shape *s)
+{
+	agg a = { .s = s, .partitions = true };
+	windows w = { &a, true, true };
+	lnode *n = NULL;
+
+	for (size_t i = 0; i < s->w->nselect; i++)
+		sq_visit(&s->w->select[i], note_window, &w);
+	sq_visit(&s->w->qualify, note_window, &w);
+	for (size_t i = 0; i < s->nkeys; i++)
+		sq_visit(&s->keys[i], note_window, &w);
+	if (!a.ngroups)
+		sql_not(s->p, "window functions without PARTITION BY are not distributed yet");
+	else if (!w.same)
+		sql_not(s->p, "window functions with different PARTITION BYs are not distributed yet");
+	else
+		n = shuffled_rows(&a);
+	agg_release(&a);
 	return n;
 }
 

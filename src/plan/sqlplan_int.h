@@ -126,6 +126,9 @@ void sql_rename_list(sb *b, const schema *out);
 lnode *sql_finish(shape *s, lnode *rel);
 
 /* sqlagg.c */
+/* Window functions that share their PARTITION BY: rows shuffled on it,
+ * the query as written per partition; or NULL (p->why set). */
+lnode *sql_window(shape *s);
 /* GROUP BY and aggregates over the table's parts: the node of the
  * aggregated rows, or NULL (p->why set). */
 lnode *sql_aggregate(shape *s);

@@ -123,12 +123,10 @@ static const char *unsupported(const sq_query *q)
 		return "LIMIT with a percentage is not distributed";
 	if (q->ndistinct_on)
 		return "DISTINCT ON is not distributed yet";
-	if (q->qualify)
-		return "QUALIFY is not distributed yet";
 	if (!q->plain_groups)
 		return "GROUPING SETS, ROLLUP and CUBE are not distributed yet";
-	if (any_expr(q, has_kind_test, &win))
-		return "window functions are not distributed yet";
+	if (q->qualify && !any_expr(q, has_kind_test, &win))
+		return "QUALIFY without a window function";
 	return NULL;
 }
 
@@ -368,6 +366,8 @@ static bool is_aggregate(const shape *s)
 	return false;
 }
 
+static const sq_kind window_kind = SQ_WINDOW;
+
 lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 {
 	shape s = { .p = p, .out = out };
@@ -379,12 +379,17 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 	s.w = sq_query_dup(q);
 	if (sql_inputs(&s) && take_order_limit(&s)) {
 		bool aggregate = is_aggregate(&s);
+		bool windowed = any_expr(s.w, has_kind_test, &window_kind);
 		if (aggregate && aggregate_subquery(&s))
 			n = sql_not(
 				p,
 				"a subquery in an aggregate's select list, HAVING or ORDER BY is not distributed yet");
+		else if (aggregate && windowed)
+			n = sql_not(p, "window functions over aggregates are not distributed yet");
+		else if (windowed && s.w->distinct)
+			n = sql_not(p, "DISTINCT with window functions is not distributed yet");
 		else
-			n = aggregate ? sql_aggregate(&s) : rows(&s);
+			n = windowed ? sql_window(&s) : aggregate ? sql_aggregate(&s) : rows(&s);
 		if (n && aggregate && s.w->distinct)
 			n = distinct(&s, n);
 	}

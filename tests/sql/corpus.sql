@@ -412,13 +412,41 @@ SELECT max(n) AS most, min(n) AS least FROM (SELECT customer_id, count(*) AS n F
 WITH scored AS (SELECT sale_id, amount * coalesce(discount, 0) AS score FROM sales)
 SELECT sale_id, score FROM scored ORDER BY score DESC, sale_id LIMIT 20;
 
+-- ---- window functions: rows shuffled on their PARTITION BY -----------------
+
+-- window_row_number: distributed
+SELECT sale_id, store_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id) AS rn FROM sales WHERE sale_id < 5000;
+
+-- window_running_sum_and_rank: distributed
+SELECT sale_id, customer_id, sum(amount) OVER (PARTITION BY customer_id ORDER BY sale_id) AS running,
+       rank() OVER (PARTITION BY customer_id ORDER BY amount DESC, sale_id) AS r,
+       lag(amount) OVER (PARTITION BY customer_id ORDER BY sale_id) AS previous
+FROM sales WHERE customer_id BETWEEN 100 AND 400;
+
+-- window_partition_aggregates: distributed
+SELECT sale_id, store_id, amount - avg(amount) OVER (PARTITION BY store_id, channel) AS above,
+       count(*) OVER (PARTITION BY store_id, channel) AS n
+FROM sales WHERE sale_id % 50 = 0;
+
+-- window_qualify_top_two: distributed ordered
+SELECT store_id, sale_id, amount FROM sales
+QUALIFY row_number() OVER (PARTITION BY store_id ORDER BY amount DESC, sale_id) <= 2
+ORDER BY store_id, amount DESC, sale_id;
+
+-- window_over_join: distributed
+SELECT s.sale_id, p.category, dense_rank() OVER (PARTITION BY p.category ORDER BY s.amount DESC, s.sale_id) AS r
+FROM sales s JOIN products p USING (product_id) WHERE s.sale_id % 200 = 1;
+
+-- window_without_partition: one task
+SELECT sale_id, row_number() OVER (ORDER BY amount DESC, sale_id) AS rn FROM sales WHERE sale_id < 1000;
+
+-- window_over_aggregate: one task
+SELECT store_id, sum(amount) AS total, rank() OVER (ORDER BY sum(amount) DESC) AS r FROM sales GROUP BY store_id;
+
 -- ---- not distributed yet: one task, still DuckDB's answer ------------------
 
 -- union_all: one task
 SELECT channel FROM sales WHERE sale_id < 10 UNION ALL SELECT segment FROM customers WHERE customer_id < 10;
-
--- window_function: one task
-SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id) AS rn FROM sales WHERE sale_id < 1000;
 
 
 -- rollup: one task
