@@ -112,7 +112,9 @@ static const char *unsupported(const sq_query *q)
 	static const sq_kind win = SQ_WINDOW;
 
 	if (q->kind == SQ_SETOP)
-		return "set operations (UNION, INTERSECT, EXCEPT) are not distributed yet";
+		return q->nctes          ? "CTEs over a set operation are not distributed yet"
+		       : q->odd_modifier ? "LIMIT with a percentage is not distributed"
+					 : NULL;
 	if (q->kind != SQ_SELECT)
 		return "only SELECT queries are distributed";
 	if (!q->from || q->from->kind == SQ_EMPTY)
@@ -368,6 +370,97 @@ static bool is_aggregate(const shape *s)
 
 static const sq_kind window_kind = SQ_WINDOW;
 
+/* ---- set operations ------------------------------------------------------------ */
+
+/* n with `want` partitions (or kept at one, for UNION ALL): by a shuffle
+ * on a hash of the whole row, always when `hash` (then equal rows of both
+ * sides meet). */
+static lnode *with_parts(sqlp *p, lnode *n, int want, bool hash)
+{
+	lnode *rp;
+
+	if (!hash && (n->nparts == want || n->nparts == 1))
+		return n;
+	rp = sql_node(p, L_REPARTITION, "set operation");
+	rp->mode = RP_RANDOM;
+	rp->nparts = want;
+	rp->inputs = xcalloc(1, sizeof(lnode *));
+	rp->inputs[0] = n;
+	rp->ninputs = 1;
+	return rp;
+}
+
+/* The setop's ORDER BY keys: output columns by position or name, or
+ * expressions over them, each a hidden column __pond_s<i> added to rel. */
+static lnode *setop_keys(shape *s, lnode *rel)
+{
+	const sq_query *w = s->w;
+	sq_query *k = sq_select_new();
+	char *text;
+
+	sq_add_select(k, sq_star());
+	sq_table_free(k->from);
+	k->from = sq_base_table("{0}", NULL);
+	s->keys = xcalloc(w->norders + 1, sizeof(sq_expr *));
+	s->orders = xcalloc(w->norders + 1, sizeof(sq_order));
+	for (size_t i = 0; i < w->norders; i++) {
+		const sq_expr *e = w->orders[i].e;
+		if (e->kind == SQ_CONSTANT && e->is_int && e->ival >= 1 && (size_t)e->ival <= s->out->n)
+			s->keys[i] = sq_column(NULL, s->out->cols[e->ival - 1].name);
+		else
+			s->keys[i] = sql_bare(e);
+		s->orders[i] = (sq_order){ w->orders[i].dir, w->orders[i].nulls, NULL };
+		s->nkeys++;
+	}
+	sql_add_keys(s, k, NULL, NULL);
+	text = sql_text(s->p, k);
+	sq_query_free(k);
+	if (!text)
+		return NULL;
+	rel = sql_partial(s->p, "sort keys", text, rel);
+	free(text);
+	return rel;
+}
+
+/* UNION [ALL], INTERSECT [ALL], EXCEPT [ALL]: each side planned on its
+ * own with the result's columns; UNION ALL puts partition i of both
+ * sides together (a side of one partition only in partition 0), the
+ * others first meet equal rows by a hash of the whole row. */
+static lnode *setop(shape *s)
+{
+	sqlp *p = s->p;
+	const sq_query *w = s->w;
+	bool all = w->setop_all, is_union = !strcmp(w->setop, "UNION");
+	lnode *in[2], *n;
+	char *q;
+
+	if (strcmp(w->setop, "UNION") && strcmp(w->setop, "INTERSECT") && strcmp(w->setop, "EXCEPT"))
+		return sql_not(p, "%s is not distributed", w->setop);
+	sql_note(p, "%s%s of two queries, each planned on its own:", w->setop, all ? " ALL" : "");
+	if (!(in[0] = sql_shape(p, w->left, s->out)) || !(in[1] = sql_shape(p, w->right, s->out)))
+		return NULL;
+	int parts = in[0]->nparts > in[1]->nparts ? in[0]->nparts : in[1]->nparts;
+	bool hash = !is_union && parts > 1;
+	in[0] = with_parts(p, in[0], parts, hash);
+	in[1] = with_parts(p, in[1], parts, hash);
+	q = xasprintf("SELECT * FROM \"{0}\"%s %s%s SELECT * FROM \"{1}\"%s",
+		      in[0]->nparts == 1 && parts > 1 ? " WHERE {partition} = 0" : "",
+		      is_union ? "UNION ALL" : w->setop, is_union || !all ? "" : " ALL",
+		      in[1]->nparts == 1 && parts > 1 ? " WHERE {partition} = 0" : "");
+	n = sql_node(p, L_PARTIAL, w->setop);
+	n->query = q;
+	n->inputs = xcalloc(2, sizeof(lnode *));
+	n->inputs[0] = in[0];
+	n->inputs[1] = in[1];
+	n->ninputs = 2;
+	n->nparts = parts;
+	sql_note(p, "%s%s: %s", w->setop, all ? " ALL" : "",
+		 is_union ? "partitions side by side" : "both sides hash-shuffled on every column, per partition");
+	if (is_union && !all)
+		n = distinct(s, n);
+	return n;
+}
+
 lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 {
 	shape s = { .p = p, .out = out };
@@ -377,7 +470,14 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 	if (why)
 		return sql_not(p, "%s", why);
 	s.w = sq_query_dup(q);
-	if (sql_inputs(&s) && take_order_limit(&s)) {
+	if (q->kind == SQ_SETOP) {
+		s.limit = s.offset = -1;
+		if (s.w->has_limit && (!const_count(s.w->limit, &s.limit) || !const_count(s.w->offset, &s.offset)))
+			n = sql_not(p, "LIMIT and OFFSET other than constant numbers are not distributed");
+		else if ((n = setop(&s)) && s.w->has_order)
+			n = setop_keys(&s, n);
+		s.offset = s.offset < 0 ? 0 : s.offset;
+	} else if (sql_inputs(&s) && take_order_limit(&s)) {
 		bool aggregate = is_aggregate(&s);
 		bool windowed = any_expr(s.w, has_kind_test, &window_kind);
 		if (aggregate && aggregate_subquery(&s))

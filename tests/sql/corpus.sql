@@ -443,10 +443,32 @@ SELECT sale_id, row_number() OVER (ORDER BY amount DESC, sale_id) AS rn FROM sal
 -- window_over_aggregate: one task
 SELECT store_id, sum(amount) AS total, rank() OVER (ORDER BY sum(amount) DESC) AS r FROM sales GROUP BY store_id;
 
--- ---- not distributed yet: one task, still DuckDB's answer ------------------
+-- ---- set operations ---------------------------------------------------------
 
--- union_all: one task
+-- union_all: distributed
 SELECT channel FROM sales WHERE sale_id < 10 UNION ALL SELECT segment FROM customers WHERE customer_id < 10;
+
+-- union_all_types_widen: distributed
+SELECT store_id AS x, amount AS y FROM sales WHERE sale_id % 10000 = 1
+UNION ALL SELECT customer_id, credit FROM customers WHERE customer_id % 1000 = 2;
+
+-- union_distinct_ordered: distributed ordered
+SELECT store_id FROM sales WHERE amount > 99990 UNION SELECT store_id FROM sales WHERE amount < 5 ORDER BY 1;
+
+-- union_of_aggregates: distributed ordered
+SELECT 'web' AS ch, count(*) AS n FROM sales WHERE channel = 'web'
+UNION ALL SELECT 'phone', count(*) FROM sales WHERE channel = 'phone' ORDER BY ch;
+
+-- intersect_except: distributed ordered
+SELECT customer_id FROM sales WHERE channel = 'web' AND amount > 90000
+INTERSECT SELECT customer_id FROM sales WHERE channel = 'phone' AND amount > 90000
+EXCEPT SELECT customer_id FROM customers WHERE segment = 'gold' ORDER BY customer_id LIMIT 50;
+
+-- intersect_all_except_all: distributed
+SELECT store_id, channel FROM sales WHERE amount > 99000 INTERSECT ALL SELECT store_id, channel FROM sales WHERE quantity = 1
+EXCEPT ALL SELECT store_id, channel FROM sales WHERE returned AND amount > 99500;
+
+-- ---- not distributed yet: one task, still DuckDB's answer ------------------
 
 
 -- rollup: one task
