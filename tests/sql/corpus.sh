@@ -6,9 +6,21 @@
 # the same rows (in order under ORDER BY), doubles within 1e-9 relative.
 # Then --explain: a query marked distributed must be (no "not distributed",
 # and no task reads every file of the fact table), and one marked "one
-# task" must say so. SQL_ONLY=substring runs only the matching queries.
+# task" must say so. SQL_ONLY=substring runs only the matching queries;
+# SQL_MPI=1 runs pond under `mpirun -n 3` (rank 0 plans and schedules,
+# ranks 1 and 2 run the tasks; exit 77 without mpirun).
 source "$(dirname "$0")/../e2e/lib.sh"
 source "$(dirname "$0")/lib_sql.sh"
+
+RUN=("$POND")
+WORKERS=(-w "$W")
+if [ "${SQL_MPI:-0}" = 1 ]; then
+	command -v mpirun >/dev/null || { echo "corpus.sh: no mpirun: skipped"; exit 77; }
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+	RUN=(timeout "$HANG_GUARD" mpirun -n 3 --oversubscribe --mca btl self,vader,tcp --mca btl_tcp_if_include lo
+		"$POND")
+	WORKERS=()
+fi
 
 CORPUS=$(cd "$(dirname "$0")" && pwd)/corpus.sql
 WH=$(mktemp -d "${TMPDIR:-/tmp}/pond-sql-wh.XXXXXX")
@@ -28,13 +40,13 @@ check_query() { # NAME EXPECT ORDERED [FLAGS...] (the query in $QUERY_FILE)
 	shift 3
 	sed "s|@WH@|$WH|g" "$QUERY_FILE" >q.sql
 	text=$(sed -e 's/;[[:space:]]*$//' q.sql)
-	"$POND" sql -f q.sql --tables "$WH" -o out --job-dir job -w "$W" --progress none "$@" >out.txt 2>err.txt ||
+	"${RUN[@]}" sql -f q.sql --tables "$WH" -o out --job-dir job "${WORKERS[@]}" --progress none "$@" >out.txt 2>err.txt </dev/null ||
 		{ cat err.txt >&2; fail "pond sql exited $?"; }
 	assert_published out
 	q "${VIEWS[@]}" "COPY ($text) TO 'oracle.parquet'" >/dev/null
 	diff=$(compare_result "$name" out oracle.parquet "$ordered")
 	assert_empty "the result" "$diff"
-	"$POND" sql -f q.sql --tables "$WH" -o out2 --job-dir job2 --explain "$@" >explain.txt 2>err.txt ||
+	"$POND" sql -f q.sql --tables "$WH" -o out2 --job-dir job2 --explain "$@" >explain.txt 2>err.txt </dev/null ||
 		{ cat err.txt >&2; fail "pond sql --explain exited $?"; }
 	if [ "$expect" = distributed ]; then
 		assert_not_contains "--explain: distributed" explain.txt "not distributed"
