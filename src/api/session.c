@@ -128,6 +128,8 @@ static pond_status bind_plan(pond_session *s, const char *path)
 
 	if (!rc)
 		rc = plan_bind(s->lp, db, path, &s->err);
+	if (!rc) /* each sql() step planned like pond sql */
+		rc = sql_script_plan(s->lp, db, &s->err);
 	plandb_close(db);
 	return rc ? failed(s) : POND_OK;
 }

@@ -16,6 +16,7 @@
 
 #include "plan/combine.h"
 #include "plan/source.h"
+#include "plan/sqlplan.h"
 #include "util/sb.h"
 
 typedef struct {
@@ -510,6 +511,10 @@ static int bind_node(binder *bd, lnode *n)
 	case L_QUERY:
 	case L_PARTIAL:
 	case L_SQL:
+		/* sql(): the datasets it names become inputs ({k}) */
+		if (n->kind == L_SQL && sql_script_names(bd->db, n))
+			return fail_node(bd, n, POND_EUSAGE,
+					 "the query could not be read to find the datasets it names");
 		q = bound_query(bd, n, n->query);
 		if (n->keeps_schema && n->ninputs == 1) {
 			/* a filter or sort: bind it, no new table (long chains
@@ -705,7 +710,7 @@ static int bind_all(binder *bd, size_t first)
 	lplan *lp = bd->lp;
 
 	for (size_t i = 0; i < first; i++)
-		bd->table[i] = (int)i; /* bound by an earlier call */
+		bd->table[i] = lp->nodes[i]->table; /* bound by an earlier call */
 	for (size_t i = first; i < lp->nnodes;) {
 		size_t n = chain_length(lp, i);
 		if (n > 1 ? bind_chain(bd, i, n) : bind_node(bd, lp->nodes[i]))
@@ -715,6 +720,8 @@ static int bind_all(binder *bd, size_t first)
 	for (size_t i = 0; i < lp->nactions; i++)
 		if (bind_action(bd, &lp->actions[i]))
 			return -1;
+	for (size_t i = first; i < lp->nnodes; i++)
+		lp->nodes[i]->table = bd->table[i];
 	combine_plan(lp, bd->db);
 	for (size_t i = 0; i < lp->nnodes; i++)
 		if (lp->nodes[i]->combine)

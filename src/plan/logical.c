@@ -142,6 +142,10 @@ static void lnode_free(lnode *n)
 	free(n->key_casts);
 	free(n->expr_type);
 	free(n->combine);
+	for (size_t i = 0; i < n->nscope; i++)
+		free(n->scope_names[i]);
+	free(n->scope_names);
+	free(n->scope_nodes);
 	free(n);
 }
 
@@ -151,6 +155,10 @@ void lplan_truncate(lplan *p, size_t n)
 		lnode_free(p->nodes[i]);
 	if (n < p->nnodes)
 		p->nnodes = n;
+}
+
+static void free_actions(lplan *p)
+{
 	for (size_t i = 0; i < p->nactions; i++) {
 		action *a = &p->actions[i];
 		free(a->where);
@@ -168,6 +176,7 @@ void lplan_free(lplan *p)
 	if (!p)
 		return;
 	lplan_truncate(p, 0);
+	free_actions(p);
 	free(p->nodes);
 	free(p->script_path);
 	free(p->notes);
@@ -199,6 +208,53 @@ action *lplan_add_action(lplan *p, action_kind kind, lnode *input, const char *w
 	a->input = input;
 	a->where = xstrdup(where);
 	return a;
+}
+
+/* A depth-first walk with its own stack: a script rebinding one name
+ * 100,000 times makes a chain that deep. */
+static void visit(lnode *root, lnode **order, size_t *k, bool *seen, lnode **stack, size_t *next)
+{
+	size_t top = 0;
+
+	if (seen[root->id])
+		return;
+	seen[root->id] = true;
+	stack[top] = root;
+	next[top++] = 0;
+	while (top) {
+		lnode *n = stack[top - 1];
+		if (next[top - 1] == n->ninputs) {
+			order[(*k)++] = n;
+			top--;
+			continue;
+		}
+		lnode *in = n->inputs[next[top - 1]++];
+		if (!seen[in->id]) {
+			seen[in->id] = true;
+			stack[top] = in;
+			next[top++] = 0;
+		}
+	}
+}
+
+void lplan_renumber(lplan *p)
+{
+	lnode **order = xcalloc(p->nnodes + 1, sizeof(lnode *));
+	lnode **stack = xcalloc(p->nnodes + 1, sizeof(lnode *));
+	size_t *next = xcalloc(p->nnodes + 1, sizeof(size_t));
+	bool *seen = xcalloc(p->nnodes + 1, sizeof(bool));
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->nnodes; i++)
+		visit(p->nodes[i], order, &k, seen, stack, next);
+	for (size_t i = 0; i < k; i++)
+		order[i]->id = (int)i;
+	if (k)
+		memcpy(p->nodes, order, k * sizeof(lnode *)); /* keeps xgrow's room */
+	free(order);
+	free(stack);
+	free(next);
+	free(seen);
 }
 
 const char *lnode_kind_name(lnode_kind k)

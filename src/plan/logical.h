@@ -126,6 +126,16 @@ typedef struct lnode {
 
 	/* L_LIMIT */
 	int64_t limit;
+
+	/* L_SQL: the script's datasets by name where sql() was called, which
+	 * the query may read as tables (the last binding of each name) */
+	char **scope_names;
+	struct lnode **scope_nodes;
+	size_t nscope;
+
+	/* the plan-time DuckDB's table holding its columns, __pond_n<table>
+	 * (its own id, or an input's it shares; plan/bind.c) */
+	int table;
 } lnode;
 
 typedef enum {
@@ -176,9 +186,13 @@ void opts_release(read_opt *opts, size_t nopts);
 char *query_substitute(const char *query, char *const *names, size_t nnames, int partition);
 
 void lplan_free(lplan *p); /* accepts NULL */
-/* Frees nodes [n, nnodes) and every action: back to the first n nodes
- * (pond sql drops a plan it built and builds another). */
+/* Frees nodes [n, nnodes): back to the first n nodes (pond sql drops
+ * stages it built and plans another way). */
 void lplan_truncate(lplan *p, size_t n);
+/* Renumbers the nodes inputs-first (a walk with its own stack: chains can
+ * be 100,000 long), so ids are topological, as the binder and planner
+ * need. */
+void lplan_renumber(lplan *p);
 lnode *lplan_add(lplan *p, lnode_kind kind, const char *func, const char *where);
 action *lplan_add_action(lplan *p, action_kind kind, lnode *input, const char *where);
 

@@ -74,6 +74,47 @@ static lnode *split(sqlp *p, const sql_leaf *l)
 /* ---- the tables of the FROM ------------------------------------------------- */
 
 static bool derived(shape *s, sq_table **slot);
+
+int64_t sql_tab_bytes(const sqlp *p, const sql_tab *t)
+{
+	bool *seen;
+	lnode **stack;
+	size_t top = 0;
+	int64_t total = 0;
+
+	if (t->src)
+		return bytes_of(t->src);
+	/* a script's dataset: the bytes of the sources it is made from */
+	seen = xcalloc(p->lp->nnodes + 1, sizeof(bool));
+	stack = xcalloc(p->lp->nnodes + 1, sizeof(lnode *));
+	stack[top++] = t->node;
+	seen[t->node->id] = true;
+	while (top) {
+		const lnode *n = stack[--top];
+		if (n->kind == L_SOURCE)
+			total += bytes_of(n);
+		for (size_t i = 0; i < n->ninputs; i++)
+			if (!seen[n->inputs[i]->id]) {
+				seen[n->inputs[i]->id] = true;
+				stack[top++] = n->inputs[i];
+			}
+	}
+	free(seen);
+	free(stack);
+	return total;
+}
+
+/* Leaf l is table k of the query: a source, or a script's dataset (its
+ * partitions, and its columns as bound). */
+static void init_leaf(const shape *s, sql_leaf *l, int k, const char *alias)
+{
+	const sql_tab *t = &s->p->tabs[k];
+
+	*l = (sql_leaf){ .src = t->src, .node = t->src ? NULL : t->node, .alias = alias };
+	l->bytes = sql_tab_bytes(s->p, t);
+	for (size_t i = 0; !t->src && i < t->node->schema.n; i++)
+		schema_add(&l->own, t->node->schema.cols[i].name, t->node->schema.cols[i].type);
+}
 static bool describe_alone(sqlp *p, const sq_query *q, schema *out);
 static bool each_table(sq_query *q, bool (*fn)(sq_table *t, void *ctx), void *ctx);
 static bool to_plandb_table(sq_table *t, void *ctx);
@@ -103,8 +144,7 @@ static bool collect(shape *s, sq_table **slot)
 		return sql_not(s->p, "the query reads a table pond does not know"), false;
 	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
 	l = &s->leaves[s->nleaves];
-	*l = (sql_leaf){ .src = s->p->tabs[k].src, .alias = t->alias };
-	l->bytes = bytes_of(l->src);
+	init_leaf(s, l, k, t->alias);
 	free(t->name);
 	t->name = xasprintf("{%zu}", s->nleaves++);
 	return true;
@@ -459,9 +499,8 @@ static bool subquery_from(shape *s, sq_table *t)
 		return true;
 	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
 	l = &s->leaves[s->nleaves];
-	*l = (sql_leaf){ .src = s->p->tabs[k].src, .alias = t->alias };
-	l->bytes = bytes_of(l->src);
-	l->in = l->src;
+	init_leaf(s, l, k, t->alias);
+	l->in = whole(s, l);
 	if (l->bytes > broadcast_limit(s->p))
 		return sql_not(s->p, "a subquery reads %s, too big to be read by every task (%lld bytes)", t->alias,
 			       (long long)l->bytes),
@@ -550,8 +589,8 @@ static bool note_size(sq_table *t, void *ctx)
 	largest *l = ctx;
 	int k = t->name[0] == '{' ? (int)strtol(t->name + 1, NULL, 10) : -1;
 
-	if (k >= 0 && (size_t)k < l->s->p->ntabs && bytes_of(l->s->p->tabs[k].src) > l->max)
-		l->max = bytes_of(l->s->p->tabs[k].src);
+	if (k >= 0 && (size_t)k < l->s->p->ntabs && sql_tab_bytes(l->s->p, &l->s->p->tabs[k]) > l->max)
+		l->max = sql_tab_bytes(l->s->p, &l->s->p->tabs[k]);
 	return true;
 }
 
@@ -570,7 +609,7 @@ static bool to_plandb_table(sq_table *t, void *ctx)
 
 	if (k >= 0 && (size_t)k < p->ntabs) {
 		free(t->name);
-		t->name = xasprintf("__pond_n%d", p->tabs[k].src->id);
+		t->name = xasprintf("__pond_n%d", p->tabs[k].src ? p->tabs[k].src->table : p->tabs[k].node->table);
 	}
 	return true;
 }
@@ -667,7 +706,7 @@ static bool add_size(sq_table *t, void *ctx)
 	int k = t->name[0] == '{' ? (int)strtol(t->name + 1, NULL, 10) : -1;
 
 	if (k >= 0 && (size_t)k < z->s->p->ntabs)
-		z->total += bytes_of(z->s->p->tabs[k].src);
+		z->total += sql_tab_bytes(z->s->p, &z->s->p->tabs[k]);
 	return true;
 }
 
@@ -784,9 +823,9 @@ static void rename_leaves(const shape *s, sq_table **slot)
 		return;
 	}
 	l = &s->leaves[strtol(t->name + 1, NULL, 10)];
-	if (l->src) {
+	if (l->src || !l->sub) { /* a source, a script's dataset */
 		free(t->name);
-		t->name = xasprintf("__pond_n%d", l->src->id);
+		t->name = xasprintf("__pond_n%d", l->src ? l->src->table : l->node->table);
 	} else { /* the derived table's query, over the sources' tables */
 		*slot = sq_subquery_table(sq_query_dup(l->sub), t->alias);
 		each_table((*slot)->subquery, to_plandb_table, s->p);

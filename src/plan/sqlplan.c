@@ -150,7 +150,7 @@ static int check_query(sqlp *p)
 }
 
 /* DuckDB's aggregate functions: what the shapes must merge or shuffle. */
-static int load_aggregates(sqlp *p)
+int sql_load_aggregates(sqlp *p)
 {
 	pdb_result r;
 
@@ -193,7 +193,7 @@ static lnode *one_task(sqlp *p, const sq_query *q)
 	return n;
 }
 
-static bool same_columns(const schema *a, const schema *b)
+bool sql_same_columns(const schema *a, const schema *b)
 {
 	if (a->n != b->n)
 		return false;
@@ -203,16 +203,15 @@ static bool same_columns(const schema *a, const schema *b)
 	return true;
 }
 
-/* Drops the nodes built after the sources, and their tables in DuckDB. */
-static void undo(sqlp *p)
+void sql_undo(sqlp *p, size_t mark)
 {
-	for (size_t i = p->nsources; i < p->lp->nnodes; i++) {
+	for (size_t i = mark; i < p->lp->nnodes; i++) {
 		char *q = xasprintf("DROP TABLE IF EXISTS __pond_n%zu", i);
 		pond_err quiet = { 0 };
 		plandb_query(p->db, q, NULL, &quiet);
 		free(q);
 	}
-	lplan_truncate(p->lp, p->nsources);
+	lplan_truncate(p->lp, mark);
 }
 
 /* The distributed stages if they bind and give the query's columns. */
@@ -222,7 +221,7 @@ static lnode *distributed(sqlp *p, const sq_query *q)
 	lnode *n = sql_shape(p, q, &p->out);
 
 	if (!n) {
-		undo(p);
+		sql_undo(p, p->nsources);
 		return NULL;
 	}
 	if (plan_bind_from(p->lp, p->db, p->nsources, "pond sql", &e)) {
@@ -230,12 +229,12 @@ static lnode *distributed(sqlp *p, const sq_query *q)
 		if (nl)
 			*nl = '\0';
 		sql_not(p, "pond's stages did not bind (%s); this is a bug in pond", e.msg);
-		undo(p);
+		sql_undo(p, p->nsources);
 		return NULL;
 	}
-	if (!same_columns(&n->schema, &p->out)) {
+	if (!sql_same_columns(&n->schema, &p->out)) {
 		sql_not(p, "pond's stages gave other columns than DuckDB's; this is a bug in pond");
-		undo(p);
+		sql_undo(p, p->nsources);
 		return NULL;
 	}
 	return n;
@@ -330,8 +329,8 @@ static int plan_query(sqlp *p)
 	if (sql_bindings(p) || sql_tables(p, q))
 		goto out;
 	p->nsources = p->lp->nnodes;
-	if (plan_bind(p->lp, p->db, "pond sql", p->err) || name_views(p, q) || check_query(p) || load_aggregates(p) ||
-	    (p->rq->output && check_output(p)))
+	if (plan_bind(p->lp, p->db, "pond sql", p->err) || name_views(p, q) || check_query(p) ||
+	    sql_load_aggregates(p) || (p->rq->output && check_output(p)))
 		goto out;
 	sb_add(&p->notes, "pond sql: how the query is planned\n");
 	note_tables(p);

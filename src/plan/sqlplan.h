@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/plandb.h"
 #include "plan/logical.h"
 #include "util/err.h"
 
@@ -35,5 +36,15 @@ typedef struct {
  * a bad -t or --tables; an output that holds an input), POND_EINPUT (a
  * table's files are missing or unreadable), POND_EINTERNAL. */
 int sql_plan(lplan *lp, const sql_request *rq, pond_err *err);
+
+/* sqlscript.c: a script's sql() steps. Before sql() node n is bound: the
+ * dataset names its query reads become more inputs ("{k}"); -1 when its
+ * query could not be printed back. */
+int sql_script_names(plandb *db, lnode *n);
+
+/* Once the script is bound: each sql() step planned like pond sql (its
+ * stages added, the step a gather of their result), or left as one task;
+ * lp->notes says which. The nodes are renumbered. */
+int sql_script_plan(lplan *lp, plandb *db, pond_err *err);
 
 #endif

@@ -14,7 +14,8 @@
 typedef struct {
 	char *key;   /* "name:<lower case name>" or the read call's SQL */
 	char *label; /* for --explain: "'sales.parquet'", "sales (-t)" */
-	lnode *src;
+	lnode *src;  /* the source, or NULL: a script's dataset (sql()), */
+	lnode *node; /* … this one */
 } sql_tab;
 
 /* A -t or --tables binding: NAME and its paths. */
@@ -42,6 +43,9 @@ typedef struct {
 	char *why;       /* why the query is not distributed, or NULL */
 } sqlp;
 
+/* A tab's size: its files' bytes, or a dataset's sources' bytes. */
+int64_t sql_tab_bytes(const sqlp *p, const sql_tab *t);
+
 /* sqltables.c */
 /* The -t and --tables bindings, checked (POND_EUSAGE). */
 int sql_bindings(sqlp *p);
@@ -53,14 +57,14 @@ int sql_tables(sqlp *p, sq_query *q);
 
 /* A table of a query's FROM (one, or the leaves of its joins). */
 typedef struct {
-	lnode *src;    /* the table's source, or NULL: */
-	sq_query *sub; /* a derived table (FROM (…), a CTE): its query */
-	lnode *node;   /* … planned on its own: its partitions */
-	schema own;    /* … and its columns */
-	char *alias;   /* its name in the query */
-	lnode *in;     /* what the stages read: its parts, a hash shuffle on
+	lnode *src;        /* the table's source, or NULL: */
+	sq_query *sub;     /* a derived table (FROM (…), a CTE): its query */
+	lnode *node;       /* … planned on its own: its partitions */
+	schema own;        /* … and its columns */
+	const char *alias; /* its name in the query */
+	lnode *in;         /* what the stages read: its parts, a hash shuffle on
 			* the join keys, or the whole table (broadcast) */
-	int64_t bytes; /* its files' size (a derived table's: its tables') */
+	int64_t bytes;     /* its files' size (a derived table's: its tables') */
 } sql_leaf;
 
 /* A leaf's columns. */
@@ -134,6 +138,11 @@ lnode *sql_window(shape *s);
 lnode *sql_aggregate(shape *s);
 
 /* sqlplan.c: helpers the others share */
+/* DuckDB's aggregate functions into p->aggs. */
+int sql_load_aggregates(sqlp *p);
+bool sql_same_columns(const schema *a, const schema *b);
+/* Drops the nodes from `mark` on, and their tables in DuckDB. */
+void sql_undo(sqlp *p, size_t mark);
 /* A new node of pond sql's plan: its role as func ("partial aggregate"). */
 lnode *sql_node(sqlp *p, lnode_kind kind, const char *role);
 /* A per-partition query over one input. */

@@ -384,8 +384,23 @@ static int fn_partial_sql(interp *in, const func *f, bound *b, lnode **out)
 static int fn_sql(interp *in, const func *f, bound *b, lnode **out)
 {
 	lnode *n = new_node(in, L_SQL, f, b->call);
+
 	*out = n;
-	return query_with_inputs(in, f, b, n);
+	if (query_with_inputs(in, f, b, n))
+		return -1;
+	/* the datasets the query may name, as bound here (the last binding) */
+	n->scope_names = xcalloc(in->nnames + 1, sizeof(char *));
+	n->scope_nodes = xcalloc(in->nnames + 1, sizeof(lnode *));
+	for (size_t i = in->nnames; i-- > 0;) {
+		size_t k;
+		for (k = 0; k < n->nscope && strcmp(n->scope_names[k], in->names[i]); k++)
+			;
+		if (k == n->nscope && strcasestr(n->query, in->names[i])) {
+			n->scope_names[n->nscope] = xstrdup(in->names[i]);
+			n->scope_nodes[n->nscope++] = in->values[i];
+		}
+	}
+	return 0;
 }
 
 /* filter / map / flat_map / partial_sort: a partial_sql on one input. */
@@ -869,54 +884,8 @@ static int eval(interp *in, const ast_node *e, lnode **out)
 }
 
 /* Nodes are created as calls are evaluated, parents before the inputs
- * nested in their arguments; renumber them inputs-first so plans read
- * top-down. A depth-first walk with its own stack: a script rebinding one
- * name 100,000 times makes a chain that deep. */
-static void visit(lnode *root, lnode **order, size_t *k, bool *seen, lnode **stack, size_t *next)
-{
-	size_t top = 0;
-
-	if (seen[root->id])
-		return;
-	seen[root->id] = true;
-	stack[top] = root;
-	next[top++] = 0;
-	while (top) {
-		lnode *n = stack[top - 1];
-		if (next[top - 1] == n->ninputs) {
-			order[(*k)++] = n;
-			top--;
-			continue;
-		}
-		lnode *in = n->inputs[next[top - 1]++];
-		if (!seen[in->id]) {
-			seen[in->id] = true;
-			stack[top] = in;
-			next[top++] = 0;
-		}
-	}
-}
-
-static void renumber(lplan *p)
-{
-	lnode **order = xcalloc(p->nnodes + 1, sizeof(lnode *));
-	lnode **stack = xcalloc(p->nnodes + 1, sizeof(lnode *));
-	size_t *next = xcalloc(p->nnodes + 1, sizeof(size_t));
-	bool *seen = xcalloc(p->nnodes + 1, sizeof(bool));
-	size_t k = 0;
-
-	for (size_t i = 0; i < p->nnodes; i++)
-		visit(p->nodes[i], order, &k, seen, stack, next);
-	for (size_t i = 0; i < k; i++)
-		order[i]->id = (int)i;
-	if (k)
-		memcpy(p->nodes, order, k * sizeof(lnode *)); /* keeps xgrow's room */
-	free(order);
-	free(stack);
-	free(next);
-	free(seen);
-}
-
+ * nested in their arguments: lplan_renumber puts them inputs-first, so
+ * plans read top-down. */
 int interp_script(const script *s, lplan *plan, pond_err *err)
 {
 	interp in = { s, plan, err, NULL, NULL, 0 };
@@ -948,7 +917,7 @@ int interp_script(const script *s, lplan *plan, pond_err *err)
 		}
 	}
 	if (rc == 0)
-		renumber(plan);
+		lplan_renumber(plan);
 	if (rc == 0 && plan->nactions == 0)
 		rc = pond_fail(
 			err, POND_EUSAGE,
