@@ -710,6 +710,27 @@ static bool add_size(sq_table *t, void *ctx)
 	return true;
 }
 
+/* A subquery planned before in this query (a CTE named twice): its
+ * stages serve both, so it is computed once. */
+static lnode *planned_before(const sqlp *p, const sq_query *q)
+{
+	char *key = sqltree_json(q);
+	lnode *n = NULL;
+
+	for (size_t i = 0; !n && i < p->nmemo; i++)
+		if (!strcmp(p->memo[i].key, key))
+			n = p->memo[i].node;
+	free(key);
+	return n;
+}
+
+static void remember(sqlp *p, const sq_query *q, lnode *n)
+{
+	p->memo = xgrow(p->memo, p->nmemo, sizeof(*p->memo));
+	p->memo[p->nmemo].key = sqltree_json(q);
+	p->memo[p->nmemo++].node = n;
+}
+
 /* A subquery in FROM, planned as a query of its own: its stages'
  * partitions are the leaf's rows. Its size, for a broadcast, is that of
  * the tables it reads (an upper bound for a scan). */
@@ -731,8 +752,14 @@ static bool derived(shape *s, sq_table **slot)
 	}
 	each_table(l.sub, add_size, &z);
 	l.bytes = z.total;
-	sql_note(s->p, "%s, planned on its own:", *t->alias ? t->alias : "a subquery in FROM");
-	l.node = sql_shape(s->p, l.sub, &l.own);
+	if (!(l.node = planned_before(s->p, l.sub))) {
+		sql_note(s->p, "%s, planned on its own:", *t->alias ? t->alias : "a subquery in FROM");
+		if ((l.node = sql_shape(s->p, l.sub, &l.own)))
+			remember(s->p, l.sub, l.node);
+	} else {
+		sql_note(s->p, "%s: the same subquery as before, its stages shared",
+			 *t->alias ? t->alias : "a subquery");
+	}
 	if (!l.node) {
 		sq_query_free(l.sub);
 		schema_release(&l.own);

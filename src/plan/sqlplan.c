@@ -203,8 +203,18 @@ bool sql_same_columns(const schema *a, const schema *b)
 	return true;
 }
 
+void sql_forget(sqlp *p)
+{
+	for (size_t i = 0; i < p->nmemo; i++)
+		free(p->memo[i].key);
+	free(p->memo);
+	p->memo = NULL;
+	p->nmemo = 0;
+}
+
 void sql_undo(sqlp *p, size_t mark)
 {
+	sql_forget(p); /* the nodes it names are gone */
 	for (size_t i = mark; i < p->lp->nnodes; i++) {
 		char *q = xasprintf("DROP TABLE IF EXISTS __pond_n%zu", i);
 		pond_err quiet = { 0 };
@@ -391,5 +401,6 @@ int sql_plan(lplan *lp, const sql_request *rq, pond_err *err)
 	free(p.aggs);
 	sb_release(&p.notes);
 	free(p.why);
+	sql_forget(&p);
 	return rc;
 }

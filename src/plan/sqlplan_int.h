@@ -41,6 +41,11 @@ typedef struct {
 	sb notes;        /* --explain: how the query is planned */
 	size_t nsources; /* nodes [0, nsources) are the sources, bound */
 	char *why;       /* why the query is not distributed, or NULL */
+	struct sql_memo {
+		char *key; /* a subquery's tree (sqltree_json) */
+		lnode *node;
+	} * memo; /* subqueries in FROM planned so far */
+	size_t nmemo;
 } sqlp;
 
 /* A tab's size: its files' bytes, or a dataset's sources' bytes. */
@@ -143,6 +148,8 @@ int sql_load_aggregates(sqlp *p);
 bool sql_same_columns(const schema *a, const schema *b);
 /* Drops the nodes from `mark` on, and their tables in DuckDB. */
 void sql_undo(sqlp *p, size_t mark);
+/* Forgets the subqueries planned (p->memo). */
+void sql_forget(sqlp *p);
 /* A new node of pond sql's plan: its role as func ("partial aggregate"). */
 lnode *sql_node(sqlp *p, lnode_kind kind, const char *role);
 /* A per-partition query over one input. */

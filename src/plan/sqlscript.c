@@ -152,6 +152,7 @@ static void release(sqlp *p)
 	p->ntabs = 0;
 	free(p->why);
 	p->why = NULL;
+	sql_forget(p);
 }
 
 /* The stages of sql() node n, or NULL (nothing left in the plan). */
