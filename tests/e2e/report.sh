@@ -129,6 +129,41 @@ test_report_of_shuffle_sort_join() {
 	assert_contains "one bar per attempt" dom.html 'data-mode="bars"'
 }
 
+# ---- pond sql --report ------------------------------------------------------------
+
+# A query planned across workers (a partial aggregate, a shuffle, the
+# merge, then an ORDER BY's range partitions) gets the same page: a row
+# and a node for every stage of its plan, the output's rows.
+test_report_of_pond_sql() {
+	mkdir data
+	local i
+	for i in 0 1 2 3 4 5; do
+		q "COPY (SELECT i AS k, i % 97 AS g, (i * 7) % 1000 AS v
+			FROM range($i * 50000, ($i + 1) * 50000) t(i)) TO 'data/p$i.parquet' (FORMAT parquet)"
+	done
+	pond_cli 0 sql "SELECT g, sum(v) AS total, count(*) AS n FROM 'data/*.parquet' GROUP BY g ORDER BY total DESC, g" \
+		-o out -w "$W" --job-dir jd --progress none --report "$T/sql.html"
+	assert_exists sql.html
+	assert_exists jd/trace.json
+	assert_self_contained sql.html
+	assert_same "rows written" "$(attr sql.html totals rows-out)" \
+		"$(q "SELECT count(*) FROM read_parquet('out/*.parquet')")"
+	assert_same "result rows" "$(q "SELECT count(*) FROM read_parquet('out/*.parquet')")" \
+		"$(q "SELECT count(DISTINCT i % 97) FROM range(300000) t(i)")"
+	local stage n=0
+	for stage in $(q "SELECT unnest(stages).name FROM read_json_auto('jd/plan.json')"); do
+		grep -q "id=\"stage-$stage\"" sql.html || fail "no row for stage $stage"
+		grep -q "id=\"node-$stage\"" sql.html || fail "no node for stage $stage in the plan graph"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 3 ] || fail "the query was planned as $n stages; a shuffle and a sort need at least 3"
+	need_chromium || return 0
+	chromium_dom "$T/sql.html" dom.html "$SHOT_DIR/report-pond-sql.png"
+	assert_no_console dom.html.log
+	assert_contains "the timeline" dom.html 'id="timeline-svg"'
+	assert_contains "the plan graph" dom.html 'id="plan-svg"'
+}
+
 # The console check above would see a page's errors: a page that logs one.
 test_console_check_sees_errors() {
 	need_chromium || return 0
@@ -325,6 +360,7 @@ test_report_of_10000_tasks_is_under_2mb() {
 }
 
 run_test report_of_shuffle_sort_join test_report_of_shuffle_sort_join
+run_test report_of_pond_sql test_report_of_pond_sql
 run_test console_check_sees_errors test_console_check_sees_errors
 run_test progress_final_line_once test_progress_final_line_once
 run_test report_of_failed_run_names_the_error_escaped test_report_of_failed_run_names_the_error_escaped
