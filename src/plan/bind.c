@@ -425,16 +425,6 @@ static char *bound_query(const binder *bd, const lnode *n, const char *query)
 	return q;
 }
 
-static bool same_schema(const schema *a, const schema *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->cols[i].name, b->cols[i].name) || strcmp(a->cols[i].type, b->cols[i].type))
-			return false;
-	return true;
-}
-
 static bool is_integer_type(const char *t)
 {
 	static const char *const ints[] = { "TINYINT",   "SMALLINT", "INTEGER", "BIGINT",   "HUGEINT", "UTINYINT",
@@ -550,7 +540,7 @@ static void check_combine(binder *bd, lnode *n)
 	pond_err *keep = bd->err;
 
 	bd->err = &quiet;
-	if (describe(bd, wrapped, &s) || !same_schema(&s, &n->schema)) {
+	if (describe(bd, wrapped, &s) || !schema_equal(&s, &n->schema)) {
 		free(n->combine);
 		n->combine = NULL;
 	}

@@ -24,6 +24,17 @@ void schema_release(schema *s)
 	s->n = 0;
 }
 
+/* Same column names and types, in the same order. */
+bool schema_equal(const schema *a, const schema *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->cols[i].name, b->cols[i].name) || strcmp(a->cols[i].type, b->cols[i].type))
+			return false;
+	return true;
+}
+
 void schema_add(schema *s, const char *name, const char *type)
 {
 	s->cols = xrealloc(s->cols, (s->n + 1) * sizeof(column));

@@ -193,16 +193,6 @@ static lnode *one_task(sqlp *p, const sq_query *q)
 	return n;
 }
 
-bool sql_same_columns(const schema *a, const schema *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->cols[i].name, b->cols[i].name) || strcmp(a->cols[i].type, b->cols[i].type))
-			return false;
-	return true;
-}
-
 void sql_forget(sqlp *p)
 {
 	for (size_t i = 0; i < p->nmemo; i++)
@@ -242,7 +232,7 @@ static lnode *distributed(sqlp *p, const sq_query *q)
 		sql_undo(p, p->nsources);
 		return NULL;
 	}
-	if (!sql_same_columns(&n->schema, &p->out)) {
+	if (!schema_equal(&n->schema, &p->out)) {
 		sql_not(p, "pond's stages gave other columns than DuckDB's; this is a bug in pond");
 		sql_undo(p, p->nsources);
 		return NULL;

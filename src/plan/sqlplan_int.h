@@ -145,7 +145,6 @@ lnode *sql_aggregate(shape *s);
 /* sqlplan.c: helpers the others share */
 /* DuckDB's aggregate functions into p->aggs. */
 int sql_load_aggregates(sqlp *p);
-bool sql_same_columns(const schema *a, const schema *b);
 /* Drops the nodes from `mark` on, and their tables in DuckDB. */
 void sql_undo(sqlp *p, size_t mark);
 /* Forgets the subqueries planned (p->memo). */

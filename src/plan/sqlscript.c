@@ -183,7 +183,7 @@ static lnode *plan_one(sqlp *p, lnode *n)
 	if (r && plan_bind_from(p->lp, p->db, mark, "sql()", &quiet)) {
 		sql_not(p, "pond's stages did not bind; this is a bug in pond");
 		r = NULL;
-	} else if (r && !sql_same_columns(&r->schema, &n->schema)) {
+	} else if (r && !schema_equal(&r->schema, &n->schema)) {
 		sql_not(p, "pond's stages gave other columns than the step's; this is a bug in pond");
 		r = NULL;
 	}
