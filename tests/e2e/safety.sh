@@ -89,7 +89,7 @@ test_empty_dir_becomes_job_dir() {
 	check_outputs
 	# (.trash-<pid>: the intermediates a background process is deleting)
 	assert_same "pond's entries only" "$(ls -A jd | grep -v '^\.trash-' | LC_ALL=C sort | tr '\n' ' ')" \
-		".pond-job data events.jsonl journal.jsonl lock log plan.json "
+		".pond-job data events.jsonl journal.jsonl lock log plan.json trace.json "
 }
 
 # write_parquet('.', mode='overwrite') next to the script and its input:
