@@ -416,6 +416,7 @@ static bool copartition(shape *s, const sq_table *j)
 				s->leaves[i].in = whole(s, &s->leaves[i]);
 		sql_note(s->p, "%s and %s co-partitioned: hash of (%s) and (%s) into %d", s->leaves[la].alias,
 			 s->leaves[lb].alias, s->leaves[la].in->key_desc, s->leaves[lb].in->key_desc, n);
+		sql_skew(s, la, lb, side_ok(j, true), side_ok(j, false));
 		note_broadcasts(s, (size_t)la, (size_t)lb);
 	}
 	keys_release(&k);
