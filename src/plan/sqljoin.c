@@ -10,7 +10,8 @@
  *   rows (a LEFT join's right side may be broadcast, never its left);
  * - or two tables joined on equal columns, both hash-partitioned on those
  *   columns (their types made one by the binder's key_casts), any join
- *   type between them, the others broadcast under the same rule. */
+ *   type between them, the others broadcast under the same rule; a hot
+ *   key of such a join is spread over the partitions (skew.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
