@@ -16,6 +16,10 @@ static void print_node(const lnode *n, FILE *out)
 	if (n->kind == L_REPARTITION)
 		fprintf(out, "      mode %s%s%s\n", rp_mode_name(n->mode), n->key_desc ? " on " : "",
 			n->key_desc ? n->key_desc : "");
+	if (n->kind == L_REPARTITION && n->skew)
+		fprintf(out, "      skew: %zu hot key%s, %s\n", n->nhot, n->nhot == 1 ? "" : "s",
+			n->skew == SKEW_SPREAD ? "their rows and those of NULL keys spread over every partition"
+					       : "their rows copied to every partition");
 	for (size_t i = 0; i < n->ninputs; i++)
 		fprintf(out, "      input {%zu} = #%d\n", i, n->inputs[i]->id);
 }

@@ -151,6 +151,9 @@ static void lnode_free(lnode *n)
 	for (size_t i = 0; n->key_casts && i < n->nkeys; i++)
 		free(n->key_casts[i]);
 	free(n->key_casts);
+	for (size_t i = 0; i < n->nhot * n->nkeys; i++)
+		free(n->hot[i]);
+	free(n->hot);
 	free(n->expr_type);
 	free(n->combine);
 	for (size_t i = 0; i < n->nscope; i++)

@@ -30,6 +30,12 @@ typedef enum {
 	RP_RANDOM, /* random_shuffle: seeded hash of the whole row */
 } rp_mode;
 
+typedef enum {
+	SKEW_NONE,
+	SKEW_SPREAD, /* the side whose hot keys' rows are spread */
+	SKEW_COPY,   /* the other side: its rows of hot keys copied to all */
+} skew_role;
+
 /* A column: a name and its DuckDB type as SQL text ("DECIMAL(18,3)"). */
 typedef struct {
 	char *name;
@@ -118,6 +124,15 @@ typedef struct lnode {
 	/* range_by with one key (the SQL planner's ORDER BY): partition 0
 	 * holds the largest keys; NULL keys go to partition 0, not n-1 */
 	bool range_desc, range_nulls_first;
+	/* hash_by of one side of a co-partitioned join whose spread side has
+	 * hot keys (pond sql; plan/skew.c): nhot keys, each nkeys SQL
+	 * literals typed as that side's key columns (hot[i * nkeys + k]).
+	 * SKEW_SPREAD: a row with a hot or a NULL key goes to a partition by
+	 * a hash of the whole row; SKEW_COPY: a row with a hot key goes to
+	 * every partition. */
+	skew_role skew;
+	char **hot;
+	size_t nhot;
 
 	/* L_PARTIAL after a hash shuffle, when combine.c proved it safe: the
 	 * query that merges producers' partial aggregates (with {0}); the

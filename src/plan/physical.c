@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "plan/skew.h"
 #include "plan/source.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
@@ -695,6 +696,10 @@ static char *bucket_select(planner *pl, const lnode *rp, const char *src, size_t
 	}
 	switch (rp->mode) {
 	case RP_HASH:
+		if (rp->skew) {
+			skew_bucket_select(&b, rp, src, producer, seed);
+			break;
+		}
 		sb_add(&b, "SELECT *, (hash(");
 		hash_keys(&b, rp);
 		sb_addf(&b, ", %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s", seed, n, src);

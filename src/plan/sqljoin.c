@@ -10,7 +10,8 @@
  *   rows (a LEFT join's right side may be broadcast, never its left);
  * - or two tables joined on equal columns, both hash-partitioned on those
  *   columns (their types made one by the binder's key_casts), any join
- *   type between them, the others broadcast under the same rule. */
+ *   type between them, the others broadcast under the same rule; a hot
+ *   key of such a join is spread over the partitions (skew.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -416,6 +417,7 @@ static bool copartition(shape *s, const sq_table *j)
 				s->leaves[i].in = whole(s, &s->leaves[i]);
 		sql_note(s->p, "%s and %s co-partitioned: hash of (%s) and (%s) into %d", s->leaves[la].alias,
 			 s->leaves[lb].alias, s->leaves[la].in->key_desc, s->leaves[lb].in->key_desc, n);
+		sql_skew(s, la, lb, side_ok(j, true), side_ok(j, false));
 		note_broadcasts(s, (size_t)la, (size_t)lb);
 	}
 	keys_release(&k);

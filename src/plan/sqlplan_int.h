@@ -105,6 +105,14 @@ sq_table *sql_probe_from(const shape *s);
 /* A per-partition node over every leaf's input. */
 lnode *sql_over_inputs(shape *s, const char *role, const char *query);
 
+/* skew.c */
+/* The join of leaves la and lb, co-partitioned (their inputs hash
+ * shuffles): when the side it may spread (left_ok: the left side's rows
+ * may be split, right_ok: the right's; the larger when both) is a Parquet
+ * source with hot keys in a sample, both shuffles get them (lnode.skew),
+ * and --explain says so. */
+void sql_skew(shape *s, int la, int lb, bool left_ok, bool right_ok);
+
 /* sqlshape.c */
 /* Builds the stages of q (its tables already "{k}") on the sources, and
  * returns the node whose partitions, read in order, are the result with
