@@ -89,6 +89,7 @@ class Session:
         st = lib.pond_mpi_join(self._s, ctypes.byref(worker))
         if worker.value:  # an MPI worker rank: it served rank 0 until released
             lib.pond_session_free(self._s)
+            self._s = None
             sys.exit(0 if st == 0 else 1)
         self._check(st)
 
@@ -225,7 +226,9 @@ class Session:
         resumes that directory when this job ran it before."""
         job = os.path.join(self._root, key, "job")
         h = df._handle()
-        self._at()
+        # no call site: the plan (and so resuming it) must not depend on
+        # the line of the action that asked for it
+        lib.pond_at(self._s, None, 0)
         self._check(lib.pond_write(self._s, h, FORMAT[fmt], enc(path), kvs(opts), len(opts), overwrite))
         self._check(lib.pond_set_job(self._s, enc(job), True))
         self._check(lib.pond_run(self._s))
