@@ -32,14 +32,14 @@ __version__ = "0.1.0"
 
 
 def init(data_root=None, job_id=None, num_workers=None, job_name=None, seed=42, memory_limit=None,
-         progress=False, **_ignored):
+         progress=False, num_executors=None, **_ignored):
     """smallpond.init: a Session. data_root holds each job's directory
     (default: a temporary directory); job_id names the job, so a rerun with
     the same job_id resumes it (default: a fresh one); num_workers is the
     number of local worker processes (default: one per core). Under mpirun
     every rank calls init; the worker ranks serve tasks inside it and exit
     when rank 0's session ends."""
-    return Session(data_root=data_root, job_id=job_id, num_workers=num_workers, job_name=job_name, seed=seed,
+    return Session(data_root=data_root, job_id=job_id, num_workers=num_workers or num_executors, job_name=job_name, seed=seed,
                    memory_limit=memory_limit, progress=progress)
 
 
