@@ -440,8 +440,7 @@ class DataFrame:
         n, cols = self._sp._fetch(self, self._sp._compute(self))
         data = {}
         for name, dtype, vals in cols:
-            pd_type = _convert.pandas_dtype(dtype)
-            data[name] = pd.Series(vals, dtype=pd_type) if pd_type else pd.Series(vals, dtype=object)
+            data[name] = _convert.pandas_column(pd, dtype, vals)
         return pd.DataFrame(data, columns=[c[0] for c in cols], index=range(n))
 
     def to_arrow(self):

@@ -60,3 +60,15 @@ def pandas_dtype(dtype):
     if t.startswith("TIMESTAMP"):
         return "datetime64[ns]" if t == "TIMESTAMP" else None
     return None
+
+
+def pandas_column(pd, dtype, vals):
+    """A pandas Series of a column: numpy-backed when it has no NULL (fast),
+    else a nullable type, else objects."""
+    import numpy as np
+    t = pandas_dtype(dtype)
+    if t in ("Int64", "float64", "boolean") and None not in vals:
+        return pd.Series(np.array(vals, dtype={"Int64": "int64", "float64": "float64", "boolean": "bool"}[t]))
+    if t == "float64":
+        return pd.Series(np.array([np.nan if v is None else v for v in vals], dtype="float64"))
+    return pd.Series(vals, dtype=t if t else object)
