@@ -137,3 +137,16 @@ def test_to_arrow_when_pyarrow(sp):
     pytest.importorskip("pyarrow")
     t = sp.from_items([{"a": 1}]).to_arrow()
     assert t.num_rows == 1
+
+
+def test_write_csv_and_partition_by(sp, data, tmp_path):
+    df = sp.read_parquet(str(data / "sales")).filter("k < 3")
+    df.write_csv(str(tmp_path / "csv"), delim="|")
+    df.write_parquet(str(tmp_path / "hive"), partition_by="k")
+    want = oracle(f"SELECT k, count(*)::BIGINT FROM read_parquet({q(data / 'sales' / '*.parquet')}) WHERE k < 3 "
+                  "GROUP BY k ORDER BY k", ["INTEGER", "BIGINT"])
+    got_csv = oracle(f"SELECT k, count(*)::BIGINT FROM read_csv({q(tmp_path / 'csv' / '*.csv')}, delim='|') "
+                     "GROUP BY k ORDER BY k", ["INTEGER", "BIGINT"])
+    got_hive = oracle(f"SELECT k, count(*)::BIGINT FROM read_parquet({q(tmp_path / 'hive' / '**' / '*.parquet')}, "
+                      "hive_partitioning=true) GROUP BY k ORDER BY k", ["INTEGER", "BIGINT"])
+    assert got_csv == want and got_hive == want

@@ -71,6 +71,7 @@ static pond_status failed(pond_session *s)
 
 static pond_status usage(pond_session *s, const char *func, const char *what)
 {
+	memset(&s->err, 0, sizeof(s->err));
 	pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: %s", site(s), s->site_line, func, what);
 	return POND_EUSAGE;
 }
@@ -159,7 +160,8 @@ pond_status pond_read(pond_session *s, pond_format f, const char *const *paths, 
 	for (size_t i = 0; i < npaths; i++) {
 		if (source_add_path(n, paths[i], &s->err)) {
 			lplan_truncate(s->lp, first);
-			return pond_wrap(&s->err, "%s:%d: %s", site(s), s->site_line, funcs[f]), failed(s);
+			pond_wrap(&s->err, "%s:%d: %s", site(s), s->site_line, funcs[f]);
+			return failed(s);
 		}
 	}
 	source_sort_files(n);
@@ -255,7 +257,7 @@ static pond_status shorthand(pond_session *s, const char *func, shorthand_kind k
 	pond_status st;
 
 	if (!arg || !*arg)
-		return memset(&s->err, 0, sizeof(s->err)), usage(s, func, "the SQL text must not be empty");
+		return usage(s, func, "the SQL text must not be empty");
 	st = one_input(s, L_PARTIAL, func, in, &n);
 	if (st)
 		return st;
@@ -289,7 +291,7 @@ pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t limit, pond_da
 	pond_status st;
 
 	if (limit < 0)
-		return memset(&s->err, 0, sizeof(s->err)), usage(s, "limit", "the limit must not be negative");
+		return usage(s, "limit", "the limit must not be negative");
 	st = one_input(s, L_LIMIT, "limit", in, &n);
 	if (st)
 		return st;
@@ -388,7 +390,10 @@ static int write_opts(pond_session *s, action *a, pond_format f, const pond_kv *
 		sb_sql_str(&copy, delim);
 	}
 	a->copy_options = sb_detach(&copy);
-	a->partition_by = parts.len ? sb_detach(&parts) : (sb_release(&parts), NULL);
+	if (parts.len)
+		a->partition_by = sb_detach(&parts);
+	else
+		sb_release(&parts);
 	return 0;
 }
 

@@ -18,24 +18,23 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
 			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-			failures++;                                        \
-		}                                                          \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+			failures++;                                          \
+		}                                                            \
 	} while (0)
 
-#define OK(call, s)                                                                        \
-	do {                                                                               \
-		pond_status st_ = (call);                                                  \
-		if (st_ != POND_OK) {                                                      \
-			fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, \
-				pond_errmsg(s));                                           \
-			exit(1);                                                           \
-		}                                                                          \
+#define OK(call, s)                                                                                         \
+	do {                                                                                                \
+		pond_status st_ = (call);                                                                   \
+		if (st_ != POND_OK) {                                                                       \
+			fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, pond_errmsg(s)); \
+			exit(1);                                                                            \
+		}                                                                                           \
 	} while (0)
 
 /* A fetched result as text: one line per row, cells tab-separated, NULL
@@ -163,8 +162,9 @@ int main(int argc, char **argv)
 	pond_session_new(&o, &s);
 
 	pond_at(s, "test_build_api.c", __LINE__);
-	OK(pond_partial_sql(s, "SELECT i AS k, i % 7 AS g, CASE WHEN i % 5 = 0 THEN NULL ELSE i END AS v FROM range(5000) t(i)",
-			    NULL, 0, &gen),
+	OK(pond_partial_sql(
+		   s, "SELECT i AS k, i % 7 AS g, CASE WHEN i % 5 = 0 THEN NULL ELSE i END AS v FROM range(5000) t(i)",
+		   NULL, 0, &gen),
 	   s);
 	OK(pond_repartition(s, gen, 3, POND_BY_HASH, keys, 1, &shuffled), s);
 	CHECK(pond_dataset_partitions(shuffled) == 3, "3 partitions, not %d", pond_dataset_partitions(shuffled));
@@ -177,8 +177,7 @@ int main(int argc, char **argv)
 	/* a mistake fails its call, names the place, and the session goes on */
 	pond_at(s, "job.py", 42);
 	CHECK(pond_filter(s, agg, "no_such > 1", &bad) == POND_EUSAGE, "a bad column is POND_EUSAGE");
-	CHECK(strstr(pond_errmsg(s), "job.py:42") && strstr(pond_errmsg(s), "no_such"), "message: %s",
-	      pond_errmsg(s));
+	CHECK(strstr(pond_errmsg(s), "job.py:42") && strstr(pond_errmsg(s), "no_such"), "message: %s", pond_errmsg(s));
 	CHECK(pond_repartition(s, agg, 0, POND_BY_FILES, NULL, 0, &bad) == POND_EUSAGE, "0 partitions refused");
 	CHECK(pond_repartition(s, agg, 2, POND_BY_HASH, NULL, 0, &bad) == POND_EUSAGE, "hash_by without keys");
 	CHECK(bad == NULL, "no dataset from a failed call");
@@ -210,16 +209,19 @@ int main(int argc, char **argv)
 	pond_session_free(s);
 
 	/* the oracle, now that no run will fork */
-	want = oracle("SELECT i % 7 AS g, count(v)::BIGINT, sum(v)::BIGINT FROM (SELECT i, CASE WHEN i % 5 = 0 THEN NULL "
-		      "ELSE i END AS v FROM range(5000) t(i)) GROUP BY g ORDER BY g");
+	want = oracle(
+		"SELECT i % 7 AS g, count(v)::BIGINT, sum(v)::BIGINT FROM (SELECT i, CASE WHEN i % 5 = 0 THEN NULL "
+		"ELSE i END AS v FROM range(5000) t(i)) GROUP BY g ORDER BY g");
 	CHECK(!strcmp(sorted_lines(got_agg), sorted_lines(want)), "aggregate:\n%s\nwant:\n%s", got_agg, want);
 	free(want);
-	want = oracle("SELECT count(DISTINCT i % 7)::BIGINT, sum(CASE WHEN i % 5 = 0 THEN NULL ELSE i END)::BIGINT "
-		      "FROM range(5000) t(i)");
+	want =
+		oracle("SELECT count(DISTINCT i % 7)::BIGINT, sum(CASE WHEN i % 5 = 0 THEN NULL ELSE i END)::BIGINT "
+		       "FROM range(5000) t(i)");
 	CHECK(!strcmp(got_sql, want), "sql:\n%s\nwant:\n%s", got_sql, want);
 	free(want);
-	want = oracle("SELECT i % 7 AS g, count(v)::BIGINT, sum(v)::BIGINT FROM (SELECT i, CASE WHEN i % 5 = 0 THEN NULL "
-		      "ELSE i END AS v FROM range(5000) t(i)) GROUP BY g HAVING g >= 3 ORDER BY g");
+	want = oracle(
+		"SELECT i % 7 AS g, count(v)::BIGINT, sum(v)::BIGINT FROM (SELECT i, CASE WHEN i % 5 = 0 THEN NULL "
+		"ELSE i END AS v FROM range(5000) t(i)) GROUP BY g HAVING g >= 3 ORDER BY g");
 	CHECK(!strcmp(sorted_lines(got_back), sorted_lines(want)), "read back:\n%s\nwant:\n%s", got_back, want);
 	free(want);
 	free(got_agg);
