@@ -214,6 +214,108 @@ POND_API pond_status pond_report(pond_session *s, const char *job_dir, const cha
  * before pond_run makes the next run return POND_EINTR at once. */
 POND_API void pond_interrupt(void);
 
+/* ---- building a plan call by call (docs/PYTHON.md) -----------------------
+ * The same plan a script makes, built from code: python/pond is a ctypes
+ * layer over these functions, and the script interpreter makes its nodes
+ * with the same constructors (src/plan/build.c). Each call checks its
+ * arguments and binds its step in the plan-time DuckDB (a child process the
+ * session keeps until it is freed), so a mistake fails the call that made
+ * it: POND_EUSAGE (wrong SQL: DuckDB's message, quoting the query; a bad
+ * argument), POND_EINPUT (missing or unreadable input files). A dataset
+ * lives as long as its session; loading a script or query ends them.
+ * Then pond_write adds an output and pond_run runs what was added since
+ * the last pond_run (pond_set_job names the job directory; resume as
+ * pond_options.resume); pond_fetch reads a written Parquet output back as
+ * typed columns.
+ *
+ *   pond_dataset *d, *f;
+ *   const char *paths[] = { "data" };
+ *   pond_read(s, POND_FORMAT_PARQUET, paths, 1, NULL, 0, NULL, 0, &d);
+ *   pond_filter(s, d, "v > 0", &f);
+ *   pond_write(s, f, POND_FORMAT_PARQUET, "out", NULL, 0, true);
+ *   pond_set_job(s, ".pond/job", false);
+ *   pond_run(s);
+ *   pond_fetch(s, f, "out", &r);   // pond_result_rows(r), …
+ */
+typedef struct pond_dataset pond_dataset;
+typedef struct pond_result pond_result;
+
+typedef enum { POND_FORMAT_PARQUET = 0, POND_FORMAT_CSV = 1, POND_FORMAT_JSON = 2 } pond_format;
+
+/* How repartition splits (docs/PIPELINES.md). */
+typedef enum {
+	POND_BY_FILES = 0,  /* the input's files spread evenly */
+	POND_BY_ROWS = 1,   /* nearly equal row counts */
+	POND_BY_HASH = 2,   /* keys: the columns hashed */
+	POND_BY_EXPR = 3,   /* keys[0]: an SQL expression giving the index */
+	POND_BY_RANGE = 4,  /* keys: the columns of a sampled range split */
+	POND_BY_RANDOM = 5, /* random_shuffle, seeded */
+} pond_partitioning;
+
+/* A name and a value as text: a reader option ("header", "false"), a
+ * column and its type ("a", "INTEGER"), a write option. */
+typedef struct {
+	const char *name;
+	const char *value;
+} pond_kv;
+
+/* Where the next datasets are made, for messages ("job.py", 12); file
+ * NULL = "api". */
+POND_API void pond_at(pond_session *s, const char *file, int line);
+
+/* read_parquet/read_csv/read_json: paths (files, globs, directories);
+ * columns: Parquet, the columns kept (values ignored); CSV/JSON, their
+ * types (columns=); opts: the reader's options, typed as the script's are
+ * (a bool "true"/"false", an integer, else a string). */
+POND_API pond_status pond_read(pond_session *s, pond_format f, const char *const *paths, size_t npaths,
+			       const pond_kv *columns, size_t ncolumns, const pond_kv *opts, size_t nopts,
+			       pond_dataset **out);
+/* partial_sql(query, inputs…) ({0}, {1}, {partition}); no inputs: a
+ * one-partition source. pond_sql_step is sql(query, inputs…): over whole datasets. */
+POND_API pond_status pond_partial_sql(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
+				      pond_dataset **out);
+POND_API pond_status pond_sql_step(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
+				   pond_dataset **out);
+POND_API pond_status pond_filter(pond_session *s, pond_dataset *in, const char *predicate, pond_dataset **out);
+POND_API pond_status pond_map(pond_session *s, pond_dataset *in, const char *select, pond_dataset **out);
+POND_API pond_status pond_flat_map(pond_session *s, pond_dataset *in, const char *select, pond_dataset **out);
+POND_API pond_status pond_partial_sort(pond_session *s, pond_dataset *in, const char *order_by, pond_dataset **out);
+POND_API pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t n, pond_dataset **out);
+/* repartition(n, …) by `by`; keys as pond_partitioning says; POND_BY_RANDOM
+ * is random_shuffle (n 0: the input's partition count). */
+POND_API pond_status pond_repartition(pond_session *s, pond_dataset *in, int n, pond_partitioning by,
+				      const char *const *keys, size_t nkeys, pond_dataset **out);
+/* write_parquet (f POND_FORMAT_PARQUET) or write_csv: dir gets a part file
+ * per partition and _SUCCESS when the next pond_run publishes it; opts:
+ * "compression", "partition_by" (once per column), CSV "header" and
+ * "delim"; overwrite: mode='overwrite' (else 'error'). */
+POND_API pond_status pond_write(pond_session *s, pond_dataset *in, pond_format f, const char *dir, const pond_kv *opts,
+				size_t nopts, bool overwrite);
+
+/* A dataset's partitions, and its columns as the binder found them. */
+POND_API int pond_dataset_partitions(const pond_dataset *d);
+POND_API size_t pond_dataset_columns(const pond_dataset *d);
+POND_API const char *pond_dataset_column(const pond_dataset *d, size_t i, const char **type);
+
+/* The job directory of the next pond_run (copied) and whether it resumes. */
+POND_API pond_status pond_set_job(pond_session *s, const char *job_dir, bool resume);
+
+/* Reads the Parquet files pond_write wrote for d into dir (its part
+ * files in order: partition 0's rows first; or dir names one part file)
+ * into *out, with d's column names and the files' types (Parquet has no
+ * HUGEINT: DuckDB writes it as DOUBLE),
+ * columns. Values are text as DuckDB casts them to VARCHAR, NULL for SQL
+ * NULL (the validity). Free with pond_result_free. POND_EINPUT (dir has
+ * no output), POND_EUSAGE. */
+POND_API pond_status pond_fetch(pond_session *s, const pond_dataset *d, const char *dir, pond_result **out);
+POND_API int64_t pond_result_rows(const pond_result *r);
+POND_API size_t pond_result_columns(const pond_result *r);
+POND_API const char *pond_result_name(const pond_result *r, size_t col);
+POND_API const char *pond_result_type(const pond_result *r, size_t col);
+/* Column col's values, one per row (NULL: SQL NULL); lives with r. */
+POND_API const char *const *pond_result_values(const pond_result *r, size_t col);
+POND_API void pond_result_free(pond_result *r); /* accepts NULL */
+
 /* ---- MPI (docs/CLUSTER.md): the same script under mpirun / srun ----------
  * Joins the MPI job when the process was started by mpirun, mpiexec or
  * srun; otherwise returns POND_OK with *worker false and does nothing.

@@ -7,11 +7,14 @@
 # its private daemons itself). The linters scripts/lint.sh runs:
 # clang-tidy, cppcheck and clang-format. And Chromium, which
 # tests/e2e/report.sh runs headless to render the run report. Idempotent:
-# skips what is installed.
+# skips what is installed. And python3-pandas, python3-cloudpickle and
+# python3-pytest for the Python API's tests (python/tests, run with Debian's
+# /usr/bin/python3).
 set -euo pipefail
 
 need=()
-for p in slurmctld slurmd slurm-client munge clang-tidy cppcheck clang-format chromium; do
+for p in slurmctld slurmd slurm-client munge clang-tidy cppcheck clang-format chromium \
+  python3-pandas python3-cloudpickle python3-pytest; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

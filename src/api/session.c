@@ -33,18 +33,6 @@
 #include "util/human.h"
 #include "util/sb.h"
 
-struct pond_session {
-	pond_options o;
-	char **defines; /* owned copies of o.defines */
-	pond_err err;
-	lplan *lp;
-	char *script_path;
-	double t0;         /* when the session was made (clock_mono) */
-	bool mpi_joined;   /* pond_mpi_join: leave the MPI job when freed */
-	char *written;     /* pond_report's page */
-	char *sql_job_dir; /* pond_load_sql: the default job directory */
-};
-
 void pond_options_init(pond_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -80,6 +68,8 @@ void pond_session_free(pond_session *s)
 	free((char *)s->o.report);
 	free(s->written);
 	free(s->sql_job_dir);
+	session_drop_built(s);
+	free(s->site);
 	lplan_free(s->lp);
 	free(s->script_path);
 	if (s->mpi_joined)
@@ -152,6 +142,7 @@ pond_status pond_load_script(pond_session *s, const char *path)
 		return POND_EUSAGE;
 	}
 	free(text);
+	session_drop_built(s);
 	lplan_free(s->lp);
 	s->lp = lplan_new();
 	s->lp->script_path = fs_abspath(path);
@@ -216,6 +207,7 @@ pond_status pond_load_sql(pond_session *s, const pond_sql *q)
 	}
 	rq.query = text ? text : q->query ? q->query : "";
 	rq.origin = q->file ? q->file : "the query";
+	session_drop_built(s);
 	lplan_free(s->lp);
 	s->lp = lplan_new();
 	free(s->script_path);
@@ -488,6 +480,8 @@ pond_status pond_run(pond_session *s)
 	journal_close(&r.j);
 	prepared_release(&r.prep); /* the lock goes last */
 	pplan_free(r.pp);
+	if (s->built) /* a plan built call by call runs each output once */
+		lplan_clear_actions(s->lp);
 	return rc ? failed(s) : POND_OK;
 }
 

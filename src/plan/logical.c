@@ -185,6 +185,11 @@ static void free_actions(lplan *p)
 	p->nactions = 0;
 }
 
+void lplan_clear_actions(lplan *p)
+{
+	free_actions(p);
+}
+
 void lplan_free(lplan *p)
 {
 	if (!p)

@@ -148,6 +148,10 @@ typedef struct lnode {
 	struct lnode **scope_nodes;
 	size_t nscope;
 
+	/* L_SQL: already planned by sql_script_plan (a plan built call by
+	 * call, src/api/dataset.c, is planned again after each call) */
+	bool sql_planned;
+
 	/* the plan-time DuckDB's table holding its columns, __pond_n<table>
 	 * (its own id, or an input's it shares; plan/bind.c) */
 	int table;
@@ -202,6 +206,8 @@ void opts_release(read_opt *opts, size_t nopts);
 char *query_substitute(const char *query, char *const *names, size_t nnames, int partition);
 
 void lplan_free(lplan *p); /* accepts NULL */
+/* Drops every action (a plan built call by call runs one at a time). */
+void lplan_clear_actions(lplan *p);
 /* Frees nodes [n, nnodes): back to the first n nodes (pond sql drops
  * stages it built and plans another way). */
 void lplan_truncate(lplan *p, size_t n);

@@ -205,8 +205,9 @@ int sql_script_plan(lplan *lp, plandb *db, pond_err *err)
 	for (size_t i = 0; rc == 0 && i < n0; i++) {
 		lnode *n = lp->nodes[i], *r;
 		size_t mark = p.notes.len;
-		if (n->kind != L_SQL)
+		if (n->kind != L_SQL || n->sql_planned)
 			continue;
+		n->sql_planned = true;
 		if (!p.aggs && (rc = sql_load_aggregates(&p)))
 			break;
 		sb_addf(&p.notes, "%s: %s\n", n->where, n->func);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "plan/build.h"
 #include "plan/source.h"
 #include "util/fsutil.h"
 #include "util/sb.h"
@@ -236,10 +237,8 @@ static int take_reader_opts(interp *in, const func *f, bound *b, size_t first, l
 static lnode *new_node(interp *in, lnode_kind k, const func *f, const ast_node *at)
 {
 	char *where = where_of(in, at);
-	lnode *n = lplan_add(in->plan, k, f->name, where);
+	lnode *n = build_node(in->plan, k, f->name, where, at->line, at->col);
 	free(where);
-	n->line = at->line;
-	n->col = at->col;
 	return n;
 }
 
@@ -361,23 +360,17 @@ out:
 static int fn_partial_sql(interp *in, const func *f, bound *b, lnode **out)
 {
 	lnode *n = new_node(in, b->nrest ? L_PARTIAL : L_QUERY, f, b->call);
-	int parts = 1;
+	size_t bad;
+	int parts;
 
 	*out = n;
 	if (query_with_inputs(in, f, b, n))
 		return -1;
-	for (size_t i = 0; i < n->ninputs; i++) {
-		int p = n->inputs[i]->nparts;
-		if (p == 1 || p == parts)
-			continue;
-		if (parts != 1)
-			return fail_at(in, b->rest[i], POND_EUSAGE,
-				       "partial_sql inputs have %d and %d partitions: they must be equal, "
-				       "or 1 (broadcast to every partition)",
-				       parts, p);
-		parts = p;
-	}
-	n->nparts = parts;
+	if (build_partial_parts(n, &bad, &parts))
+		return fail_at(in, b->rest[bad], POND_EUSAGE,
+			       "partial_sql inputs have %d and %d partitions: they must be equal, "
+			       "or 1 (broadcast to every partition)",
+			       parts, n->inputs[bad]->nparts);
 	return 0;
 }
 
@@ -404,7 +397,7 @@ static int fn_sql(interp *in, const func *f, bound *b, lnode **out)
 }
 
 /* filter / map / flat_map / partial_sort: a partial_sql on one input. */
-static int shorthand(interp *in, const func *f, bound *b, lnode **out, const char *fmt, bool rowwise)
+static int shorthand(interp *in, const func *f, bound *b, lnode **out, shorthand_kind k)
 {
 	lnode *n = new_node(in, L_PARTIAL, f, b->call);
 	const char *arg = NULL;
@@ -418,31 +411,23 @@ static int shorthand(interp *in, const func *f, bound *b, lnode **out, const cha
 		return -1;
 	if (!*arg)
 		return fail_at(in, b->arg[1], POND_EUSAGE, "%s must not be empty", f->params[1] + 1);
-	n->query = xasprintf(fmt, arg);
-	n->rowwise = rowwise;
-	n->nparts = n->inputs[0]->nparts;
+	build_shorthand(n, k, arg);
 	return 0;
 }
 
 static int fn_filter(interp *in, const func *f, bound *b, lnode **out)
 {
-	if (shorthand(in, f, b, out, "SELECT * FROM {0} WHERE (%s)", true))
-		return -1;
-	(*out)->keeps_schema = true;
-	return 0;
+	return shorthand(in, f, b, out, SH_FILTER);
 }
 
 static int fn_map(interp *in, const func *f, bound *b, lnode **out)
 {
-	return shorthand(in, f, b, out, "SELECT %s FROM {0}", true);
+	return shorthand(in, f, b, out, SH_MAP);
 }
 
 static int fn_partial_sort(interp *in, const func *f, bound *b, lnode **out)
 {
-	if (shorthand(in, f, b, out, "SELECT * FROM {0} ORDER BY %s", false))
-		return -1;
-	(*out)->keeps_schema = true;
-	return 0;
+	return shorthand(in, f, b, out, SH_SORT);
 }
 
 static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
@@ -479,18 +464,25 @@ static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
 			const char *expr = NULL;
 			if (want_string(in, v, "by", &expr))
 				return -1;
-			n->mode = RP_EXPR;
-			n->key = xasprintf("(%s)", expr);
+			build_expr(n, expr);
 		} else {
-			n->mode = i == 3 ? RP_HASH : RP_RANGE;
-			if (want_columns(in, v, f->params[i], &n->key))
+			char *checked = NULL;
+			size_t nk = v->kind == AST_LIST ? v->n : 1;
+			const char **names = xcalloc(nk, sizeof(char *));
+			if (want_columns(in, v, f->params[i], &checked)) {
+				free(names);
 				return -1;
-			n->nkeys = v->kind == AST_LIST ? v->n : 1;
-			n->key_names = xcalloc(n->nkeys, sizeof(char *));
-			for (size_t k = 0; k < n->nkeys; k++)
-				n->key_names[k] = xstrdup(v->kind == AST_LIST ? v->items[k]->str : v->str);
+			}
+			free(checked);
+			for (size_t k = 0; k < nk; k++)
+				names[k] = v->kind == AST_LIST ? v->items[k]->str : v->str;
+			build_keys(n, i == 3 ? RP_HASH : RP_RANGE, names, nk);
+			free(names);
+			if (v->kind == AST_LIST) { /* a list is described as its SQL */
+				free(n->key_desc);
+				n->key_desc = xstrdup(n->key);
+			}
 		}
-		n->key_desc = xstrdup(v->kind == AST_STRING ? v->str : n->key);
 	}
 	return 0;
 }

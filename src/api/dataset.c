@@ -1,0 +1,623 @@
+/* dataset.c — building a plan call by call (include/pond.h, pond_read …
+ * pond_write), the front end python/pond uses. Each call makes its node
+ * with the constructors the script interpreter uses (plan/build.c), then
+ * binds it at once in the session's plan-time DuckDB (a child process kept
+ * for the session, so earlier steps stay bound), so that a mistake fails
+ * the call that made it. pond_fetch reads a written output back through
+ * the same child: the driver never holds a DuckDB itself. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "plan/bind.h"
+#include "plan/build.h"
+#include "plan/source.h"
+#include "plan/sqlplan.h"
+#include "util/fsutil.h"
+#include "util/sb.h"
+
+#define MAX_PARTITIONS 1000000
+#define FETCH_CHUNK 200000 /* rows per answer of the plan-time DuckDB */
+
+struct pond_result {
+	size_t ncols;
+	int64_t nrows;
+	char **names, **types;
+	char ***values; /* per column, nrows values (NULL = SQL NULL) */
+	size_t cap;
+};
+
+void session_drop_built(pond_session *s)
+{
+	plandb_close(s->db);
+	s->db = NULL;
+	s->built = false;
+}
+
+void pond_at(pond_session *s, const char *file, int line)
+{
+	free(s->site);
+	s->site = file ? xstrdup(file) : NULL;
+	s->site_line = line;
+}
+
+static const char *site(const pond_session *s)
+{
+	return s->site ? s->site : "api";
+}
+
+/* Starts a call: the plan and its plan-time DuckDB made on first use. */
+static int begin(pond_session *s)
+{
+	memset(&s->err, 0, sizeof(s->err));
+	if (!s->built) {
+		lplan_free(s->lp);
+		s->lp = lplan_new();
+		free(s->sql_job_dir);
+		s->sql_job_dir = NULL;
+		free(s->script_path);
+		s->script_path = xstrdup("the API's plan");
+		s->built = true;
+	}
+	if (!s->db && plandb_open(&s->db, &s->err))
+		return -1;
+	return 0;
+}
+
+static pond_status failed(pond_session *s)
+{
+	return s->err.code ? s->err.code : POND_EINTERNAL;
+}
+
+static pond_status usage(pond_session *s, const char *func, const char *what)
+{
+	memset(&s->err, 0, sizeof(s->err));
+	pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: %s", site(s), s->site_line, func, what);
+	return POND_EUSAGE;
+}
+
+static lnode *node(pond_session *s, lnode_kind k, const char *func)
+{
+	char *where = xasprintf("%s:%d", site(s), s->site_line);
+	lnode *n = build_node(s->lp, k, func, where, s->site_line, s->site_line > 0 ? 1 : 0);
+
+	free(where);
+	return n;
+}
+
+/* Binds the nodes from first on; on failure they are dropped again (with
+ * their tables in the plan-time DuckDB, whose names the next nodes reuse). */
+static pond_status finish(pond_session *s, size_t first, pond_dataset **out)
+{
+	lplan *lp = s->lp;
+	lnode *made = lp->nnodes > first ? lp->nodes[lp->nnodes - 1] : NULL;
+	int rc = plan_bind_from(lp, s->db, first, site(s), &s->err);
+
+	if (!rc && made && made->kind == L_SQL) {
+		made->sql_planned = false;
+		rc = sql_script_plan(lp, s->db, &s->err);
+	}
+	if (rc) {
+		for (size_t i = first; i < lp->nnodes; i++) {
+			char *drop = xasprintf("DROP TABLE IF EXISTS __pond_n%d", lp->nodes[i]->id);
+			plandb_query(s->db, drop, NULL, NULL);
+			free(drop);
+		}
+		lplan_truncate(lp, first);
+		return failed(s);
+	}
+	if (out)
+		*out = (pond_dataset *)made;
+	return POND_OK;
+}
+
+static int source_opt(pond_session *s, lnode *n, const pond_kv *kv)
+{
+	opt_type type;
+	char *end;
+	long long v;
+
+	if (!kv->name || !kv->value || !source_opt_type(kv->name, &type))
+		return pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: unknown reader option '%s'", site(s), s->site_line,
+				 n->func, kv->name ? kv->name : "(null)");
+	switch (type) {
+	case OPT_BOOL:
+		if (strcmp(kv->value, "true") && strcmp(kv->value, "false"))
+			return pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: %s must be true or false, not '%s'", site(s),
+					 s->site_line, n->func, kv->name, kv->value);
+		lnode_set_opt(n, kv->name, OPT_BOOL, !strcmp(kv->value, "true"), 0, NULL);
+		break;
+	case OPT_INT:
+		v = strtoll(kv->value, &end, 10);
+		if (!*kv->value || *end || v < 0)
+			return pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: %s must be a non-negative integer", site(s),
+					 s->site_line, n->func, kv->name);
+		lnode_set_opt(n, kv->name, OPT_INT, false, v, NULL);
+		break;
+	case OPT_STR:
+		lnode_set_opt(n, kv->name, OPT_STR, false, 0, kv->value);
+		break;
+	}
+	return 0;
+}
+
+pond_status pond_read(pond_session *s, pond_format f, const char *const *paths, size_t npaths, const pond_kv *columns,
+		      size_t ncolumns, const pond_kv *opts, size_t nopts, pond_dataset **out)
+{
+	static const char *const funcs[] = { "read_parquet", "read_csv", "read_json" };
+	size_t first;
+	lnode *n;
+
+	if (begin(s))
+		return failed(s);
+	if ((int)f < 0 || f > POND_FORMAT_JSON)
+		return usage(s, "read", "unknown format");
+	if (!npaths)
+		return usage(s, funcs[f], "no paths given");
+	first = s->lp->nnodes;
+	n = node(s, L_SOURCE, funcs[f]);
+	n->format = f == POND_FORMAT_PARQUET ? FMT_PARQUET : f == POND_FORMAT_CSV ? FMT_CSV : FMT_JSON;
+	for (size_t i = 0; i < npaths; i++) {
+		if (source_add_path(n, paths[i], &s->err)) {
+			lplan_truncate(s->lp, first);
+			pond_wrap(&s->err, "%s:%d: %s", site(s), s->site_line, funcs[f]);
+			return failed(s);
+		}
+	}
+	source_sort_files(n);
+	for (size_t i = 0; i < ncolumns; i++) {
+		if (f == POND_FORMAT_PARQUET) {
+			n->select = xgrow(n->select, n->nselect, sizeof(char *));
+			n->select[n->nselect++] = xstrdup(columns[i].name);
+		} else {
+			schema_add(&n->columns, columns[i].name, columns[i].value);
+		}
+	}
+	lnode_set_opt(n, "hive_partitioning", OPT_BOOL, false, 0, NULL);
+	if (f == POND_FORMAT_CSV) {
+		lnode_set_opt(n, "header", OPT_BOOL, true, 0, NULL);
+		lnode_set_opt(n, "delim", OPT_STR, false, 0, ",");
+	}
+	for (size_t i = 0; i < nopts; i++) {
+		if (source_opt(s, n, &opts[i])) {
+			lplan_truncate(s->lp, first);
+			return failed(s);
+		}
+	}
+	return finish(s, first, out);
+}
+
+static bool mine(const pond_session *s, pond_dataset *const *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+		for (k = 0; k < s->lp->nnodes && (pond_dataset *)s->lp->nodes[k] != d[i]; k++)
+			;
+		if (!d[i] || k == s->lp->nnodes)
+			return false;
+	}
+	return true;
+}
+
+static pond_status query_step(pond_session *s, lnode_kind k, const char *func, const char *query,
+			      pond_dataset *const *inputs, size_t ninputs, pond_dataset **out)
+{
+	size_t first, bad;
+	int have;
+	lnode *n;
+
+	if (begin(s))
+		return failed(s);
+	if (!query || !*query)
+		return usage(s, func, "the query must not be empty");
+	if (!mine(s, inputs, ninputs))
+		return usage(s, func, "an input is not a dataset of this session");
+	first = s->lp->nnodes;
+	n = node(s, k == L_PARTIAL && !ninputs ? L_QUERY : k, func);
+	n->query = xstrdup(query);
+	build_inputs(n, (lnode *const *)inputs, ninputs);
+	if (k == L_PARTIAL && build_partial_parts(n, &bad, &have)) {
+		pond_fail(&s->err, POND_EUSAGE,
+			  "%s:%d: partial_sql inputs have %d and %d partitions: they must be equal, "
+			  "or 1 (broadcast to every partition)",
+			  site(s), s->site_line, have, n->inputs[bad]->nparts);
+		lplan_truncate(s->lp, first);
+		return POND_EUSAGE;
+	}
+	return finish(s, first, out);
+}
+
+pond_status pond_partial_sql(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
+			     pond_dataset **out)
+{
+	return query_step(s, L_PARTIAL, "partial_sql", query, inputs, ninputs, out);
+}
+
+pond_status pond_sql_step(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
+			  pond_dataset **out)
+{
+	return query_step(s, L_SQL, "sql", query, inputs, ninputs, out);
+}
+
+static pond_status one_input(pond_session *s, lnode_kind k, const char *func, pond_dataset *in, lnode **n)
+{
+	if (begin(s))
+		return failed(s);
+	if (!mine(s, &in, 1))
+		return usage(s, func, "the input is not a dataset of this session");
+	*n = node(s, k, func);
+	build_inputs(*n, (lnode *const *)&in, 1);
+	return POND_OK;
+}
+
+static pond_status shorthand(pond_session *s, const char *func, shorthand_kind k, pond_dataset *in, const char *arg,
+			     pond_dataset **out)
+{
+	lnode *n;
+	pond_status st;
+
+	if (!arg || !*arg)
+		return usage(s, func, "the SQL text must not be empty");
+	st = one_input(s, L_PARTIAL, func, in, &n);
+	if (st)
+		return st;
+	build_shorthand(n, k, arg);
+	return finish(s, (size_t)n->id, out);
+}
+
+pond_status pond_filter(pond_session *s, pond_dataset *in, const char *predicate, pond_dataset **out)
+{
+	return shorthand(s, "filter", SH_FILTER, in, predicate, out);
+}
+
+pond_status pond_map(pond_session *s, pond_dataset *in, const char *select, pond_dataset **out)
+{
+	return shorthand(s, "map", SH_MAP, in, select, out);
+}
+
+pond_status pond_flat_map(pond_session *s, pond_dataset *in, const char *select, pond_dataset **out)
+{
+	return shorthand(s, "flat_map", SH_MAP, in, select, out);
+}
+
+pond_status pond_partial_sort(pond_session *s, pond_dataset *in, const char *order_by, pond_dataset **out)
+{
+	return shorthand(s, "partial_sort", SH_SORT, in, order_by, out);
+}
+
+pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t limit, pond_dataset **out)
+{
+	lnode *n;
+	pond_status st;
+
+	if (limit < 0)
+		return usage(s, "limit", "the limit must not be negative");
+	st = one_input(s, L_LIMIT, "limit", in, &n);
+	if (st)
+		return st;
+	n->limit = limit;
+	return finish(s, (size_t)n->id, out);
+}
+
+pond_status pond_repartition(pond_session *s, pond_dataset *in, int parts, pond_partitioning by,
+			     const char *const *keys, size_t nkeys, pond_dataset **out)
+{
+	const char *func = by == POND_BY_RANDOM ? "random_shuffle" : "repartition";
+	bool keyed = by == POND_BY_HASH || by == POND_BY_RANGE || by == POND_BY_EXPR;
+	lnode *n;
+	pond_status st;
+
+	memset(&s->err, 0, sizeof(s->err));
+	if ((int)by < 0 || by > POND_BY_RANDOM)
+		return usage(s, func, "unknown partitioning");
+	if (parts < (by == POND_BY_RANDOM ? 0 : 1) || parts > MAX_PARTITIONS)
+		return usage(s, func, "the number of partitions must be between 1 and 1000000");
+	if (keyed != (nkeys > 0) || (by == POND_BY_EXPR && nkeys != 1))
+		return usage(s, func,
+			     keyed ? "hash_by and range_by need column names, by one expression"
+				   : "only hash_by, range_by and by take keys");
+	for (size_t i = 0; i < nkeys; i++)
+		if (!keys[i] || !*keys[i])
+			return usage(s, func, "empty column name or expression");
+	st = one_input(s, L_REPARTITION, func, in, &n);
+	if (st)
+		return st;
+	n->nparts = parts ? parts : n->inputs[0]->nparts;
+	switch (by) {
+	case POND_BY_FILES:
+		n->mode = RP_FILES;
+		break;
+	case POND_BY_ROWS:
+		n->mode = RP_ROWS;
+		break;
+	case POND_BY_HASH:
+	case POND_BY_RANGE:
+		build_keys(n, by == POND_BY_HASH ? RP_HASH : RP_RANGE, keys, nkeys);
+		break;
+	case POND_BY_EXPR:
+		build_expr(n, keys[0]);
+		break;
+	case POND_BY_RANDOM:
+		n->mode = RP_RANDOM;
+		break;
+	}
+	return finish(s, (size_t)n->id, out);
+}
+
+static const char *const compressions[] = {
+	"zstd", "snappy", "gzip", "lz4", "lz4_raw", "brotli", "uncompressed", NULL
+};
+
+/* The COPY options and partition_by of a write, from its options. */
+static int write_opts(pond_session *s, action *a, pond_format f, const pond_kv *opts, size_t nopts)
+{
+	const char *comp = "zstd", *delim = ",", *header = "true";
+	sb parts = SB_INIT, copy = SB_INIT;
+	bool ok = false;
+
+	for (size_t i = 0; i < nopts; i++) {
+		const char *k = opts[i].name ? opts[i].name : "", *v = opts[i].value ? opts[i].value : "";
+		if (!strcmp(k, "partition_by") && *v) {
+			if (parts.len)
+				sb_add(&parts, ", ");
+			sb_sql_ident(&parts, v);
+		} else if (!strcmp(k, "compression") && f == POND_FORMAT_PARQUET) {
+			comp = v;
+		} else if (!strcmp(k, "delim") && f == POND_FORMAT_CSV) {
+			delim = v;
+		} else if (!strcmp(k, "header") && f == POND_FORMAT_CSV &&
+			   (!strcmp(v, "true") || !strcmp(v, "false"))) {
+			header = v;
+		} else {
+			sb_release(&parts);
+			return pond_fail(&s->err, POND_EUSAGE, "%s:%d: write: unknown or bad option '%s'", site(s),
+					 s->site_line, k);
+		}
+	}
+	for (int i = 0; compressions[i]; i++)
+		ok |= !strcasecmp(comp, compressions[i]);
+	if (!ok || (strlen(delim) != 1 && strcmp(delim, "\\t"))) {
+		sb_release(&parts);
+		return pond_fail(&s->err, POND_EUSAGE, "%s:%d: write: %s", site(s), s->site_line,
+				 ok ? "delim must be one character, or '\\t' for a tab"
+				    : "unknown compression (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)");
+	}
+	if (f == POND_FORMAT_PARQUET) {
+		sb_add(&copy, "FORMAT parquet, COMPRESSION ");
+		sb_sql_str(&copy, comp);
+	} else {
+		sb_addf(&copy, "FORMAT csv, HEADER %s, DELIMITER ", header);
+		sb_sql_str(&copy, delim);
+	}
+	a->copy_options = sb_detach(&copy);
+	if (parts.len)
+		a->partition_by = sb_detach(&parts);
+	else
+		sb_release(&parts);
+	return 0;
+}
+
+pond_status pond_write(pond_session *s, pond_dataset *in, pond_format f, const char *dir, const pond_kv *opts,
+		       size_t nopts, bool overwrite)
+{
+	char *where;
+	action *a;
+
+	if (begin(s))
+		return failed(s);
+	if (!mine(s, &in, 1))
+		return usage(s, "write", "the input is not a dataset of this session");
+	if (f != POND_FORMAT_PARQUET && f != POND_FORMAT_CSV)
+		return usage(s, "write", "pond writes Parquet or CSV");
+	if (!dir || !*dir)
+		return usage(s, "write", "the output directory must not be empty");
+	if (fs_exists(dir) && !fs_is_dir(dir))
+		return usage(s, "write", "the output exists and is not a directory");
+	where = xasprintf("%s:%d", site(s), s->site_line);
+	a = lplan_add_action(s->lp, f == POND_FORMAT_PARQUET ? A_WRITE_PARQUET : A_WRITE_CSV, (lnode *)in, where);
+	free(where);
+	a->line = s->site_line;
+	a->dir = fs_abspath(dir);
+	a->overwrite = overwrite;
+	if (write_opts(s, a, f, opts, nopts) || finish(s, s->lp->nnodes, NULL)) {
+		s->lp->nactions--; /* the action just added: its strings go with it */
+		free(a->where);
+		free(a->dir);
+		free(a->partition_by);
+		free(a->copy_options);
+		return failed(s);
+	}
+	return POND_OK;
+}
+
+int pond_dataset_partitions(const pond_dataset *d)
+{
+	return ((const lnode *)d)->nparts;
+}
+
+size_t pond_dataset_columns(const pond_dataset *d)
+{
+	return ((const lnode *)d)->schema.n;
+}
+
+const char *pond_dataset_column(const pond_dataset *d, size_t i, const char **type)
+{
+	const schema *sc = &((const lnode *)d)->schema;
+
+	if (i >= sc->n)
+		return NULL;
+	if (type)
+		*type = sc->cols[i].type;
+	return sc->cols[i].name;
+}
+
+pond_status pond_set_job(pond_session *s, const char *job_dir, bool resume)
+{
+	memset(&s->err, 0, sizeof(s->err));
+	free((char *)s->o.job_dir);
+	s->o.job_dir = job_dir ? xstrdup(job_dir) : NULL;
+	s->o.resume = resume;
+	return POND_OK;
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+static void take_rows(pond_result *r, const pdb_result *q)
+{
+	if ((size_t)r->nrows + q->nrows > r->cap) {
+		size_t cap = r->cap ? r->cap : 1024;
+		while (cap < (size_t)r->nrows + q->nrows)
+			cap *= 2;
+		for (size_t c = 0; c < r->ncols; c++)
+			r->values[c] = xrealloc(r->values[c], cap * sizeof(char *));
+		r->cap = cap;
+	}
+	for (size_t i = 0; i < q->nrows; i++)
+		for (size_t c = 0; c < r->ncols; c++) {
+			const char *v = pdb_cell(q, i, c);
+			r->values[c][r->nrows + (int64_t)i] = v ? xstrdup(v) : NULL;
+		}
+	r->nrows += (int64_t)q->nrows;
+}
+
+/* Appends one part file's rows, FETCH_CHUNK at a time (an answer of the
+ * plan-time DuckDB is one frame). */
+static int fetch_file(pond_session *s, pond_result *r, const char *path)
+{
+	for (int64_t off = 0;; off += FETCH_CHUNK) {
+		sb q = SB_INIT;
+		pdb_result res = { 0 };
+		size_t got;
+		sb_add(&q, "SELECT * FROM read_parquet(");
+		sb_sql_path(&q, path);
+		sb_addf(&q, ") LIMIT %d OFFSET %lld", FETCH_CHUNK, (long long)off);
+		if (plandb_query(s->db, sb_str(&q), &res, &s->err)) {
+			sb_release(&q);
+			return pond_wrap(&s->err, "reading %s", path);
+		}
+		sb_release(&q);
+		if (res.ncols != r->ncols) {
+			pdb_result_release(&res);
+			return pond_fail(&s->err, POND_EINPUT, "%s has %zu columns, the dataset %zu", path, res.ncols,
+					 r->ncols);
+		}
+		take_rows(r, &res);
+		got = res.nrows;
+		pdb_result_release(&res);
+		if (got < FETCH_CHUNK)
+			return 0;
+	}
+}
+
+/* The types as the file holds them: Parquet has no HUGEINT, say, and
+ * DuckDB writes one as a DOUBLE, so the values come back as the file's. */
+static int file_types(pond_session *s, pond_result *r, const char *path)
+{
+	sb q = SB_INIT;
+	pdb_result res = { 0 };
+	int rc;
+
+	sb_add(&q, "DESCRIBE SELECT * FROM read_parquet(");
+	sb_sql_path(&q, path);
+	sb_add(&q, ")");
+	rc = plandb_query(s->db, sb_str(&q), &res, &s->err) ? pond_wrap(&s->err, "reading %s", path) : 0;
+	sb_release(&q);
+	for (size_t c = 0; rc == 0 && c < r->ncols && c < res.nrows; c++) {
+		const char *t = pdb_cell(&res, c, 1);
+		free(r->types[c]);
+		r->types[c] = xstrdup(t ? t : "VARCHAR");
+	}
+	pdb_result_release(&res);
+	return rc;
+}
+
+pond_status pond_fetch(pond_session *s, const pond_dataset *d, const char *dir, pond_result **out)
+{
+	const lnode *n = (const lnode *)d;
+	char **names = NULL;
+	size_t nnames = 0;
+	pond_result *r;
+	int rc = 0;
+
+	*out = NULL;
+	if (begin(s))
+		return failed(s);
+	if (!mine(s, (pond_dataset *const *)&d, 1))
+		return usage(s, "fetch", "not a dataset of this session");
+	if (!fs_is_dir(dir)) { /* one part file */
+		names = xcalloc(2, sizeof(char *));
+		names[nnames++] = xstrdup(dir);
+	} else if (fs_list(dir, &names, &nnames, &s->err)) {
+		return failed(s);
+	}
+	r = xcalloc(1, sizeof(pond_result));
+	r->ncols = n->schema.n;
+	r->names = xcalloc(r->ncols + 1, sizeof(char *));
+	r->types = xcalloc(r->ncols + 1, sizeof(char *));
+	r->values = xcalloc(r->ncols + 1, sizeof(char **));
+	for (size_t c = 0; c < r->ncols; c++) {
+		r->names[c] = xstrdup(n->schema.cols[c].name);
+		r->types[c] = xstrdup(n->schema.cols[c].type);
+	}
+	for (size_t i = 0, seen = 0; rc == 0 && i < nnames; i++) {
+		size_t len = strlen(names[i]);
+		char *path;
+		if (len < 8 || strcmp(names[i] + len - 8, ".parquet"))
+			continue;
+		path = fs_is_dir(dir) ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
+		if (!seen++)
+			rc = file_types(s, r, path);
+		if (!rc)
+			rc = fetch_file(s, r, path);
+		free(path);
+	}
+	fs_free_list(names);
+	if (rc) {
+		pond_result_free(r);
+		return failed(s);
+	}
+	*out = r;
+	return POND_OK;
+}
+
+int64_t pond_result_rows(const pond_result *r)
+{
+	return r->nrows;
+}
+
+size_t pond_result_columns(const pond_result *r)
+{
+	return r->ncols;
+}
+
+const char *pond_result_name(const pond_result *r, size_t col)
+{
+	return col < r->ncols ? r->names[col] : NULL;
+}
+
+const char *pond_result_type(const pond_result *r, size_t col)
+{
+	return col < r->ncols ? r->types[col] : NULL;
+}
+
+const char *const *pond_result_values(const pond_result *r, size_t col)
+{
+	return col < r->ncols ? (const char *const *)r->values[col] : NULL;
+}
+
+void pond_result_free(pond_result *r)
+{
+	if (!r)
+		return;
+	for (size_t c = 0; c < r->ncols; c++) {
+		for (int64_t i = 0; i < r->nrows; i++)
+			free(r->values[c][i]);
+		free(r->values[c]);
+		free(r->names[c]);
+		free(r->types[c]);
+	}
+	free(r->values);
+	free(r->names);
+	free(r->types);
+	free(r);
+}
