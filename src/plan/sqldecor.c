@@ -545,7 +545,7 @@ static bool visit_resid(sq_expr **slot, void *ctx)
 		sq_expr *item = sql_bare(e);
 		sq_set_alias(item, name);
 		sq_add_select(w->d, item);
-		add_ptr(&w->taken, &w->ntaken, e);
+		add_ptr(&w->taken, &w->ntaken, sq_expr_dup(e));
 	}
 	*slot = sq_column("__pond_d", name);
 	sq_expr_free(e);
@@ -650,6 +650,9 @@ static bool build(sqlp *p, const cand *c, sq_expr *conj, const scope *out, bool 
 		if (!c->negated) {
 			cond = sq_and(cond, sq_compare("COMPARE_EQUAL", x, sq_column("__pond_d", "__pond_c")));
 		} else {
+			/* each pair of a key's rows is compared: fewer rows, once
+			 * distinct, for a hot key with few values */
+			d->distinct = true;
 			/* NOT IN: no inner row equal to x, none NULL, and x not NULL
 			 * unless there is no inner row at all; said as comparisons of
 			 * one side with the other (a NULL sorts first on one side,
@@ -708,11 +711,15 @@ static bool build(sqlp *p, const cand *c, sq_expr *conj, const scope *out, bool 
 			goto fail;
 		}
 	}
+	for (size_t i = 0; i < w.ntaken; i++)
+		sq_expr_free(w.taken[i]);
 	free(w.taken);
 	*right = sq_subquery_table(d, "__pond_d");
 	*on = cond;
 	return true;
 fail:
+	for (size_t i = 0; i < w.ntaken; i++)
+		sq_expr_free(w.taken[i]);
 	free(w.taken);
 	sq_query_free(d);
 	sq_expr_free(cond);
