@@ -611,6 +611,69 @@ static bool is_plain_comparison(const sq_expr *conj, const sq_expr *sub)
 	return false;
 }
 
+/* x IN / NOT IN's condition in the ON, c's column added to d. */
+static sq_expr *in_condition(sqlp *p, const cand *c, sq_query *d, const scope *out, bool wrap)
+{
+	sq_expr *item = sql_bare(c->sub->subquery->select[0]), *x = sql_bare(c->sub->args[0]), *t;
+
+	sq_set_alias(item, "__pond_c");
+	sq_add_select(d, item);
+	if (wrap)
+		sq_visit(&x, visit_outer_rename, (void *)out);
+	if (!c->negated)
+		return sq_compare("COMPARE_EQUAL", x, sq_column("__pond_d", "__pond_c"));
+	/* each pair of a key's rows is compared: fewer rows, once distinct,
+	 * for a hot key with few values */
+	d->distinct = true;
+	/* NOT IN: no inner row equal to x, none NULL, and x not NULL unless
+	 * there is no inner row at all; said as comparisons of one side with
+	 * the other (a NULL sorts first on one side, last on the other, so it
+	 * meets everything) for DuckDB's hash join to keep it */
+	t = parse_expr(p,
+		       "{'t': CASE WHEN __pond_x IS NULL THEN 0 ELSE 1 END, 'v': __pond_x} <= "
+		       "{'t': CASE WHEN __pond_d.__pond_c IS NULL THEN 2 ELSE 1 END, 'v': __pond_d.__pond_c} AND "
+		       "{'t': CASE WHEN __pond_x IS NULL THEN 2 ELSE 1 END, 'v': __pond_x} >= "
+		       "{'t': CASE WHEN __pond_d.__pond_c IS NULL THEN 0 ELSE 1 END, 'v': __pond_d.__pond_c}");
+	if (t)
+		sq_visit(&t, visit_fill_x, x);
+	sq_expr_free(x);
+	return t;
+}
+
+/* A scalar subquery: its value __pond_v added to d, the join's type, and
+ * what replaces the subquery in its conjunct. */
+static bool scalar_value(sqlp *p, const cand *c, const sq_expr *conj, sq_query *d, const char **type, sq_expr **value,
+			 const char **why)
+{
+	sq_expr *v = sql_bare(c->sub->subquery->select[0]);
+	char *text = NULL, *vtype = NULL;
+	sb b = SB_INIT;
+
+	sq_set_alias(v, "__pond_v");
+	sq_add_select(d, v);
+	if (!empty_value(p, c, &text, &vtype)) {
+		free(text);
+		free(vtype);
+		*why = "DuckDB could not say its value over no rows";
+		return false;
+	}
+	*type = !text && is_plain_comparison(conj, c->sub) ? "INNER" : "LEFT";
+	if (text) {
+		sb_add(&b, "CASE WHEN __pond_d.__pond_k0 IS NULL THEN CAST(");
+		sb_sql_str(&b, text);
+		sb_addf(&b, " AS %s) ELSE __pond_d.__pond_v END", vtype);
+		*value = parse_expr(p, sb_str(&b));
+	} else {
+		*value = sq_column("__pond_d", "__pond_v");
+	}
+	sb_release(&b);
+	free(text);
+	free(vtype);
+	if (!*value)
+		*why = "its value over no rows could not be written";
+	return *value != NULL;
+}
+
 /* The derived table __pond_d, the ON and the join type for candidate c;
  * for a scalar subquery, *value replaces it in its conjunct. False (and
  * *why) when it cannot be built. */
@@ -642,36 +705,10 @@ static bool build(sqlp *p, const cand *c, sq_expr *conj, const scope *out, bool 
 	for (size_t i = 0; i < c->nresid; i++)
 		cond = sq_and(cond, moved(c->resid[i], &w));
 	if (c->kind == D_IN) {
-		sq_expr *item = sql_bare(s->select[0]), *x = sql_bare(c->sub->args[0]);
-		sq_set_alias(item, "__pond_c");
-		sq_add_select(d, item);
-		if (wrap)
-			sq_visit(&x, visit_outer_rename, (void *)out);
-		if (!c->negated) {
-			cond = sq_and(cond, sq_compare("COMPARE_EQUAL", x, sq_column("__pond_d", "__pond_c")));
-		} else {
-			/* each pair of a key's rows is compared: fewer rows, once
-			 * distinct, for a hot key with few values */
-			d->distinct = true;
-			/* NOT IN: no inner row equal to x, none NULL, and x not NULL
-			 * unless there is no inner row at all; said as comparisons of
-			 * one side with the other (a NULL sorts first on one side,
-			 * last on the other, so it meets everything) for DuckDB's
-			 * hash join to keep it */
-			sq_expr *t = parse_expr(
-				p,
-				"{'t': CASE WHEN __pond_x IS NULL THEN 0 ELSE 1 END, 'v': __pond_x} <= "
-				"{'t': CASE WHEN __pond_d.__pond_c IS NULL THEN 2 ELSE 1 END, 'v': __pond_d.__pond_c} AND "
-				"{'t': CASE WHEN __pond_x IS NULL THEN 2 ELSE 1 END, 'v': __pond_x} >= "
-				"{'t': CASE WHEN __pond_d.__pond_c IS NULL THEN 0 ELSE 1 END, 'v': __pond_d.__pond_c}");
-			if (!t) {
-				sq_expr_free(x);
-				goto fail;
-			}
-			sq_visit(&t, visit_fill_x, x);
-			sq_expr_free(x);
-			cond = sq_and(cond, t);
-		}
+		sq_expr *t = in_condition(p, c, d, out, wrap);
+		if (!t)
+			goto fail;
+		cond = sq_and(cond, t);
 	}
 	if (c->kind == D_EXISTS) {
 		*type = c->negated ? "ANTI" : "SEMI";
@@ -679,37 +716,8 @@ static bool build(sqlp *p, const cand *c, sq_expr *conj, const scope *out, bool 
 			sq_add_select(d, sq_int(1));
 	} else if (c->kind == D_IN) {
 		*type = c->negated ? "ANTI" : "SEMI";
-	} else {
-		char *text, *vtype;
-		sq_expr *v = sql_bare(s->select[0]);
-		sq_set_alias(v, "__pond_v");
-		sq_add_select(d, v);
-		if (!empty_value(p, c, &text, &vtype)) {
-			*why = "DuckDB could not say its value over no rows";
-			goto fail;
-		}
-		if (!text && is_plain_comparison(conj, c->sub)) {
-			*type = "INNER";
-			*value = sq_column("__pond_d", "__pond_v");
-		} else {
-			sb b = SB_INIT;
-			*type = "LEFT";
-			if (text) {
-				sb_add(&b, "CASE WHEN __pond_d.__pond_k0 IS NULL THEN CAST(");
-				sb_sql_str(&b, text);
-				sb_addf(&b, " AS %s) ELSE __pond_d.__pond_v END", vtype);
-				*value = parse_expr(p, sb_str(&b));
-			} else {
-				*value = sq_column("__pond_d", "__pond_v");
-			}
-			sb_release(&b);
-		}
-		free(text);
-		free(vtype);
-		if (!*value) {
-			*why = "its value over no rows could not be written";
-			goto fail;
-		}
+	} else if (!scalar_value(p, c, conj, d, type, value, why)) {
+		goto fail;
 	}
 	for (size_t i = 0; i < w.ntaken; i++)
 		sq_expr_free(w.taken[i]);
@@ -771,6 +779,64 @@ static void rename_outer(sq_query *q, const scope *out)
 		sq_visit(single[i], visit_outer_rename, (void *)out);
 }
 
+/* __pond_o: every column of the outer FROM's tables, under a name no
+ * other has, filtered by where (taken). */
+static sq_table *wrapped_from(sq_table *from, sq_expr *where, const scope *out)
+{
+	sq_query *inner = sq_select_new();
+
+	for (size_t t = 0; t < out->n; t++)
+		for (size_t k = 0; k < out->t[t].cols->n; k++) {
+			const char *c = out->t[t].cols->cols[k].name;
+			sq_expr *col = sq_column(out->t[t].alias, c);
+			char *name = wrapped_name(out, (int)t, c);
+			sq_set_alias(col, name);
+			sq_add_select(inner, col);
+			free(name);
+		}
+	sq_table_free(inner->from);
+	inner->from = from;
+	inner->where = where;
+	return sq_subquery_table(inner, "__pond_o");
+}
+
+/* q's FROM becomes the join j (its left side still empty) with the
+ * FROM, or __pond_o, on the left; its WHERE the conjuncts that stay: all
+ * but the subquery's, which a scalar subquery's value replaces. Takes j
+ * and value. */
+static void rewrite(sq_query *q, sq_expr **conj, size_t nconj, size_t pick, const cand *first, bool wrap,
+		    const scope *out, sq_table *j, sq_expr *value)
+{
+	sq_expr *where = NULL, *kept = NULL;
+
+	for (size_t i = 0; i < nconj; i++) {
+		if (i != pick) {
+			where = sq_and(where, sq_expr_dup(conj[i]));
+		} else if (first->kind == D_SCALAR) {
+			/* the copy's subquery node: the only one in it */
+			sub_find f = { NULL, 0 };
+			replacer r = { NULL, value };
+			kept = sq_expr_dup(conj[i]);
+			sq_visit(&kept, visit_find_sub, &f);
+			r.target = f.found;
+			sq_visit(&kept, visit_replace, &r);
+			value = r.with;
+		}
+	}
+	sq_expr_free(value);
+	if (wrap) {
+		j->left = wrapped_from(q->from, where, out);
+		where = NULL;
+	} else {
+		j->left = q->from;
+	}
+	q->from = j;
+	sq_expr_free(q->where);
+	q->where = sq_and(where, kept);
+	if (wrap)
+		rename_outer(q, out);
+}
+
 static const char *const kind_names[] = { "EXISTS", "IN", "a scalar aggregate" };
 
 static void refuse(sqlp *p, const char *why)
@@ -788,7 +854,7 @@ bool sql_decorrelate(sqlp *p, sq_query *q)
 	scope out = { NULL, 0 };
 	cand c = { 0 }, first = { 0 };
 	const char *why = NULL, *type = NULL;
-	sq_table *right = NULL;
+	sq_table *right = NULL, *j;
 	bool wrap, done = false;
 
 	if (q->kind != SQ_SELECT || !q->where || !q->from)
@@ -830,63 +896,15 @@ bool sql_decorrelate(sqlp *p, sq_query *q)
 		refuse(p, why ? why : "its join could not be written");
 		goto out;
 	}
-	{
-		/* the conjuncts that stay: all but the subquery's, which a
-		 * scalar subquery's value replaces */
-		sq_expr *where = NULL, *kept = NULL;
-		sq_table *left, *j;
-		for (size_t i = 0; i < nconj; i++) {
-			if (i != pick) {
-				where = sq_and(where, sq_expr_dup(conj[i]));
-				continue;
-			}
-			if (first.kind == D_SCALAR) {
-				replacer r = { first.sub, value };
-				kept = sq_expr_dup(conj[i]);
-				/* the copy's subquery node: found again by position */
-				sub_find f = { NULL, 0 };
-				sq_visit(&kept, visit_find_sub, &f);
-				r.target = f.found;
-				sq_visit(&kept, visit_replace, &r);
-				value = r.with;
-			}
-		}
-		if (wrap) {
-			sq_query *inner = sq_select_new();
-			/* every column, under a name no other has */
-			for (size_t t = 0; t < out.n; t++)
-				for (size_t k = 0; k < out.t[t].cols->n; k++) {
-					const char *c = out.t[t].cols->cols[k].name;
-					sq_expr *col = sq_column(out.t[t].alias, c);
-					char *name = wrapped_name(&out, (int)t, c);
-					sq_set_alias(col, name);
-					sq_add_select(inner, col);
-					free(name);
-				}
-			sq_table_free(inner->from);
-			inner->from = q->from;
-			inner->where = where;
-			left = sq_subquery_table(inner, "__pond_o");
-			where = NULL;
-		} else {
-			left = q->from;
-		}
-		q->from = NULL;
-		sq_expr_free(q->where);
-		q->where = sq_and(where, kept);
-		if (wrap)
-			rename_outer(q, &out);
-		j = join_of(p, type, left, right, on);
-		right = NULL;
-		on = NULL;
-		if (!j) {
-			/* cannot happen with DuckDB's parser; keep the query valid */
-			q->from = sq_base_table("__pond_missing", NULL);
-			refuse(p, "its join could not be written");
-			goto out;
-		}
-		q->from = j;
+	j = join_of(p, type, NULL, right, on); /* takes right and on */
+	right = NULL;
+	on = NULL;
+	if (!j) {
+		refuse(p, "its join could not be written");
+		goto out;
 	}
+	rewrite(q, conj, nconj, pick, &first, wrap, &out, j, value);
+	value = NULL;
 	sql_note(p, "%s%s (correlated, over a big table): decorrelated into %s %s join with it on %zu key%s%s",
 		 first.negated ? "NOT " : "", kind_names[first.kind], strchr("AEIOU", type[0]) ? "an" : "a", type,
 		 first.nkeys, first.nkeys == 1 ? "" : "s", wrap ? ", the rest of the query a derived table" : "");
