@@ -25,7 +25,6 @@
  * decorrelated when __pond_o is planned), its tables' qualifiers in the
  * query renamed __pond_o. Anything else stays as written, and --explain
  * says why. */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -441,8 +440,7 @@ static int analyze(sqlp *p, const scope *out, sq_expr *conj, cand *c, const char
 	if (e->kind == SQ_SUBQUERY && !strcmp(e->subquery_type, "EXISTS")) {
 		c->kind = D_EXISTS;
 	} else if (e->kind == SQ_SUBQUERY && !strcmp(e->subquery_type, "ANY") && e->nargs == 1) {
-		const char *cmp = json_string_value(json_object_get((json_t *)e->raw, "comparison_type"));
-		if (!cmp || strcmp(cmp, "COMPARE_EQUAL"))
+		if (strcmp(e->subquery_cmp, "COMPARE_EQUAL"))
 			return 0;
 		c->kind = D_IN;
 	} else {
