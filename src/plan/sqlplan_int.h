@@ -150,6 +150,14 @@ lnode *sql_window(shape *s);
  * aggregated rows, or NULL (p->why set). */
 lnode *sql_aggregate(shape *s);
 
+/* sqldecor.c */
+/* Rewrites q (a SELECT, its tables "{k}") so that one correlated
+ * subquery over a big table in a WHERE conjunct becomes a join (SEMI,
+ * ANTI, or with an aggregated derived table); the others then sit in a
+ * derived table, rewritten when it is planned. False when nothing was
+ * rewritten (p->why says why when a subquery could not be). */
+bool sql_decorrelate(sqlp *p, sq_query *q);
+
 /* sqlplan.c: helpers the others share */
 /* DuckDB's aggregate functions into p->aggs. */
 int sql_load_aggregates(sqlp *p);

@@ -470,6 +470,7 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 	if (why)
 		return sql_not(p, "%s", why);
 	s.w = sq_query_dup(q);
+	sql_decorrelate(p, s.w); /* correlated subqueries over big tables: joins */
 	if (q->kind == SQ_SETOP) {
 		s.limit = s.offset = -1;
 		if (s.w->has_limit && (!const_count(s.w->limit, &s.limit) || !const_count(s.w->offset, &s.offset)))

@@ -252,6 +252,7 @@ static sq_expr *load_expr(const json_t *j)
 	e->kind = kind_of(e->cls);
 	e->sval = xstrdup("");
 	e->subquery_type = xstrdup("");
+	e->subquery_cmp = xstrdup("");
 	e->type_id = xstrdup("");
 	switch (e->kind) {
 	case SQ_COLUMN:
@@ -269,6 +270,8 @@ static sq_expr *load_expr(const json_t *j)
 		json_object_set_new(json_object_get(raw, "subquery"), "node", json_null());
 		free(e->subquery_type);
 		e->subquery_type = xstrdup(str(j, "subquery_type"));
+		free(e->subquery_cmp);
+		e->subquery_cmp = xstrdup(str(j, "comparison_type"));
 		load_operands(e, raw);
 		break;
 	case SQ_CAST:
@@ -1086,6 +1089,7 @@ void sq_expr_free(sq_expr *e)
 	free_list(e->more, e->nmore);
 	sq_query_free(e->subquery);
 	free(e->subquery_type);
+	free(e->subquery_cmp);
 	free(e->type_id);
 	json_decref(e->raw);
 	free(e);

@@ -71,6 +71,7 @@ struct sq_expr {
 	char *type_id;       /* SQ_CAST: the target type's id ("BOOLEAN", "DECIMAL") */
 	sq_query *subquery;  /* SQ_SUBQUERY */
 	char *subquery_type; /* SQ_SUBQUERY: "EXISTS", "ANY", "SCALAR", … */
+	char *subquery_cmp;  /* SQ_SUBQUERY: ANY's comparison ("COMPARE_EQUAL" for IN), in raw */
 	sq_slot *slots;      /* where args (SQ_OTHER) or more sit in raw */
 	void *raw;           /* the rest of the node, opaque */
 };

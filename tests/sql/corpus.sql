@@ -371,8 +371,94 @@ SELECT channel, count(*) AS n FROM sales WHERE amount > (SELECT avg(amount) FROM
 -- subquery_in_own_stage: distributed | --broadcast-limit 1MB
 SELECT count(*) AS n FROM sales WHERE customer_id IN (SELECT customer_id FROM sales WHERE amount > 99990);
 
--- subquery_correlated_big_table: one task | --broadcast-limit 1MB
+-- subquery_correlated_big_table: distributed | --broadcast-limit 1MB
 SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.9 FROM sales t WHERE t.store_id = s.store_id);
+
+-- ---- correlated subqueries over big tables: decorrelated into joins ------------
+
+-- decor_exists_q4: distributed ordered | --broadcast-limit 1MB
+SELECT channel, count(*) AS n FROM sales s
+WHERE sale_date >= DATE '2022-01-01' AND sale_date < DATE '2022-04-01'
+  AND EXISTS (SELECT * FROM sales t WHERE t.customer_id = s.customer_id AND t.product_id = s.product_id
+              AND t.amount > t.unit_price * 100)
+GROUP BY channel ORDER BY channel;
+
+-- decor_exists_not_exists_residual_q21: distributed ordered | --broadcast-limit 1MB
+SELECT c.segment, count(*) AS numwait FROM sales s1, customers c
+WHERE s1.customer_id = c.customer_id AND s1.returned AND s1.customer_id > 1
+  AND EXISTS (SELECT * FROM sales s2 WHERE s2.customer_id = s1.customer_id AND s2.product_id = s1.product_id
+              AND s2.sale_id <> s1.sale_id)
+  AND NOT EXISTS (SELECT * FROM sales s3 WHERE s3.customer_id = s1.customer_id AND s3.product_id = s1.product_id
+                  AND s3.sale_id <> s1.sale_id AND s3.sale_date > s1.sale_date)
+GROUP BY c.segment ORDER BY numwait DESC, c.segment;
+
+-- decor_not_exists_null_keys: distributed | --broadcast-limit 0
+SELECT count(*) AS n, sum(amount) AS total, count(customer_id) AS with_key FROM sales s
+WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = s.customer_id AND c.country = 'JP');
+
+-- decor_exists_outer_condition_in_subquery: distributed | --broadcast-limit 0
+SELECT store_id, count(*) AS n FROM sales s
+WHERE EXISTS (SELECT 1 FROM products p WHERE p.product_id = s.product_id AND p.list_price < s.unit_price
+              AND s.quantity > 10)
+GROUP BY store_id;
+
+-- decor_in_correlated: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n, sum(quantity) AS q FROM sales s
+WHERE customer_id > 1 AND quantity IN (SELECT t.quantity + 2 FROM sales t WHERE t.customer_id = s.customer_id
+                                       AND t.product_id = s.product_id AND t.sale_date > s.sale_date);
+
+-- decor_not_in_with_nulls: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n, sum(quantity) AS q, count(quantity) AS with_quantity FROM sales s
+WHERE quantity NOT IN (SELECT t.quantity + 2 FROM sales t WHERE t.customer_id = s.customer_id
+                       AND t.product_id = s.product_id);
+
+-- decor_not_in_null_outer_keys: distributed | --broadcast-limit 0
+SELECT count(*) AS n, count(customer_id) AS with_key FROM sales s
+WHERE product_id NOT IN (SELECT c.customer_id FROM customers c WHERE c.customer_id = s.customer_id);
+
+-- decor_scalar_avg_q17: distributed | --broadcast-limit 1MB
+SELECT sum(s.amount) / 7.0 AS avg_yearly FROM sales s, products p
+WHERE p.product_id = s.product_id AND p.brand = 'brand-3'
+  AND s.quantity < (SELECT 0.2 * avg(quantity) * 4 FROM sales t WHERE t.product_id = p.product_id);
+
+-- decor_scalar_min_q2: distributed ordered | --broadcast-limit 1MB
+SELECT p.product_id, p.pname, s.sale_id, s.unit_price FROM products p, sales s
+WHERE p.product_id = s.product_id AND p.category = 'toys' AND s.store_id = 7
+  AND s.unit_price = (SELECT min(t.unit_price) FROM sales t, stores st
+                      WHERE t.product_id = p.product_id AND t.store_id = st.store_id AND st.store_id = 7)
+ORDER BY p.product_id, s.sale_id;
+
+-- decor_scalar_count_empty_groups: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n, count(customer_id) AS with_key, sum(quantity) AS q FROM sales s
+WHERE quantity > (SELECT count(*) FROM sales t WHERE t.customer_id = s.customer_id AND t.sale_date < DATE '2021-02-01');
+
+-- decor_scalar_coalesce_not_null_when_empty: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n, sum(amount) AS total FROM sales s
+WHERE amount > (SELECT coalesce(sum(t.amount), 0) / 50 FROM sales t WHERE t.customer_id = s.customer_id
+                AND t.product_id = s.product_id AND t.returned);
+
+-- decor_scalar_inside_expression: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n FROM sales s
+WHERE coalesce((SELECT max(t.quantity) FROM sales t WHERE t.product_id = s.product_id AND t.store_id = 3), -1) < quantity;
+
+-- decor_in_with_correlated_scalar_q20: distributed ordered | --broadcast-limit 1MB
+SELECT p.product_id, p.pname FROM products p
+WHERE p.product_id IN (SELECT s.product_id FROM sales s WHERE s.channel = 'web'
+                       AND s.quantity > (SELECT 0.9 * max(t.quantity) FROM sales t
+                                         WHERE t.product_id = s.product_id AND t.store_id = s.store_id))
+  AND p.category = 'books'
+ORDER BY p.product_id;
+
+-- decor_not_exists_and_uncorrelated_scalar_q22: distributed ordered | --broadcast-limit 1MB
+SELECT country, count(*) AS numcust, sum(credit) AS totacctbal FROM (
+  SELECT c.country, c.credit FROM customers c
+  WHERE c.credit > (SELECT avg(credit) FROM customers WHERE credit > 5000)
+    AND NOT EXISTS (SELECT * FROM sales s WHERE s.customer_id = c.customer_id AND s.channel = 'phone'
+                    AND s.sale_date >= DATE '2023-06-01')) AS custsale
+GROUP BY country ORDER BY country;
+
+-- decor_correlated_non_equality: one task | --broadcast-limit 1MB
+SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.5 FROM sales t WHERE t.store_id < s.store_id);
 
 -- subquery_in_having: one task
 SELECT store_id, sum(amount) AS total FROM sales GROUP BY store_id
