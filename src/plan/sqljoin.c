@@ -785,8 +785,54 @@ static const sq_cte *cte_of(const sq_query *q, const char *name)
 	return NULL;
 }
 
+static void inline_ctes(shape *s, sq_table **slot);
+
+static bool inline_ctes_in_expr(sq_expr **slot, void *ctx);
+
+static void inline_ctes_in_exprs(shape *s, sq_query *q);
+
+/* The query's CTEs named in a subquery q (in a FROM or an expression) are
+ * inlined there too, since the CTEs are dropped: Q15's
+ * `WHERE v = (SELECT max(v) FROM cte)`. A subquery with CTEs of its own is
+ * left as it is (its names could shadow): it then does not bind, and the
+ * query falls back. */
+static void inline_ctes_query(shape *s, sq_query *q)
+{
+	if (q->nctes)
+		return;
+	if (q->kind == SQ_SETOP) {
+		inline_ctes_query(s, q->left);
+		inline_ctes_query(s, q->right);
+	}
+	if (q->kind != SQ_SELECT)
+		return;
+	if (q->from)
+		inline_ctes(s, &q->from);
+	inline_ctes_in_exprs(s, q);
+}
+
+/* ... and in the subqueries of q's select list, WHERE, HAVING, QUALIFY. */
+static void inline_ctes_in_exprs(shape *s, sq_query *q)
+{
+	sq_expr **single[] = { &q->where, &q->having, &q->qualify };
+
+	for (size_t i = 0; i < q->nselect; i++)
+		sq_visit(&q->select[i], inline_ctes_in_expr, s);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		if (*single[i])
+			sq_visit(single[i], inline_ctes_in_expr, s);
+}
+
+static bool inline_ctes_in_expr(sq_expr **slot, void *ctx)
+{
+	if ((*slot)->kind == SQ_SUBQUERY && (*slot)->subquery)
+		inline_ctes_query(ctx, (*slot)->subquery);
+	return true;
+}
+
 /* A CTE the FROM names becomes that subquery in its place (planned as a
- * derived table). */
+ * derived table); so does one named in a derived table or a join's
+ * condition. */
 static void inline_ctes(shape *s, sq_table **slot)
 {
 	sq_table *t = *slot;
@@ -795,7 +841,12 @@ static void inline_ctes(shape *s, sq_table **slot)
 	if (t->kind == SQ_JOIN) {
 		inline_ctes(s, &t->left);
 		inline_ctes(s, &t->right);
+		if (t->cond)
+			sq_visit(&t->cond, inline_ctes_in_expr, s);
+	} else if (t->kind == SQ_SUBQUERY_REF && t->subquery) {
+		inline_ctes_query(s, t->subquery);
 	} else if (t->kind == SQ_BASE && !t->qualified && (c = cte_of(s->w, t->name)) && !c->naliases) {
+		/* not walked again: a recursive CTE would not end */
 		*slot = sq_subquery_table(sq_query_dup(c->query), *t->alias ? t->alias : t->name);
 		sq_table_free(t);
 	}
@@ -808,6 +859,7 @@ bool sql_inputs(shape *s)
 	size_t big = 0;
 
 	inline_ctes(s, &s->w->from);
+	inline_ctes_in_exprs(s, s->w);
 	sq_drop_ctes(s->w); /* inlined; elsewhere they would not bind */
 	if (!collect(s, &s->w->from))
 		return false;

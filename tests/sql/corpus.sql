@@ -498,6 +498,17 @@ SELECT max(n) AS most, min(n) AS least FROM (SELECT customer_id, count(*) AS n F
 WITH scored AS (SELECT sale_id, amount * coalesce(discount, 0) AS score FROM sales)
 SELECT sale_id, score FROM scored ORDER BY score DESC, sale_id LIMIT 20;
 
+-- cte_named_in_where_subquery: distributed ordered | --broadcast-limit 1000000
+-- (TPC-H Q15's shape: the CTE is inlined in the subquery too; it did not
+-- bind once the CTEs were dropped, and the query fell back to one task)
+WITH per_store AS (SELECT store_id, sum(amount) AS total FROM sales WHERE channel = 'web' GROUP BY store_id)
+SELECT st.store_id, st.city, ps.total FROM stores st, per_store ps
+WHERE st.store_id = ps.store_id AND ps.total = (SELECT max(total) FROM per_store) ORDER BY st.store_id;
+
+-- cte_named_in_derived_table: distributed
+WITH big AS (SELECT sale_id, customer_id FROM sales WHERE amount > 99000)
+SELECT n, count(*) AS customers FROM (SELECT customer_id, count(*) AS n FROM big GROUP BY customer_id) GROUP BY n;
+
 -- ---- window functions: rows shuffled on their PARTITION BY -----------------
 
 -- window_row_number: distributed
