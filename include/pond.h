@@ -281,6 +281,20 @@ POND_API pond_status pond_map(pond_session *s, pond_dataset *in, const char *sel
 POND_API pond_status pond_flat_map(pond_session *s, pond_dataset *in, const char *select, pond_dataset **out);
 POND_API pond_status pond_partial_sort(pond_session *s, pond_dataset *in, const char *order_by, pond_dataset **out);
 POND_API pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t n, pond_dataset **out);
+/* A Python function per partition (python/pond's map, filter, flat_map,
+ * map_batches of a callable): a stage of pond tasks, task i over
+ * partition i of in. The task runs `PYTHON runner pickle IN OUT`
+ * (PYTHON: $POND_PYTHON where the task runs, else /usr/bin/python3); IN
+ * holds the partition's rows as JSON lines of text values (DuckDB's
+ * VARCHAR casts, NULL as null), and the runner writes the output rows to
+ * OUT as JSON lines, read with these columns (name, DuckDB type) into the
+ * task's Parquet output. Exit status 1 fails the task for good (not
+ * retried) with what the runner printed (the Python traceback) as its
+ * error. func names the step in messages ("map"). runner and pickle are
+ * files every worker can read (the job directory is a good place).
+ * POND_EUSAGE: no columns, a bad type, a file that is not there. */
+POND_API pond_status pond_python(pond_session *s, pond_dataset *in, const char *func, const char *runner,
+				 const char *pickle, const pond_kv *columns, size_t ncolumns, pond_dataset **out);
 /* repartition(n, …) by `by`; keys as pond_partitioning says; POND_BY_RANDOM
  * is random_shuffle (n 0: the input's partition count). */
 POND_API pond_status pond_repartition(pond_session *s, pond_dataset *in, int n, pond_partitioning by,

@@ -76,6 +76,11 @@ class Session:
         self._root = os.path.join(self.data_root, self.job_id)
         os.makedirs(self._root, exist_ok=True)
         self._computed = {}  # frame key -> its result directory, this session
+        # the Python that pond's tasks run Python functions with: this one
+        # (the workers are forked from this process, or are MPI ranks that
+        # call init too)
+        if sys.executable and not os.environ.get("POND_PYTHON"):
+            os.environ["POND_PYTHON"] = sys.executable
         opts = Options()
         lib.pond_options_init(ctypes.byref(opts))
         opts.workers = int(num_workers or 0)
@@ -193,6 +198,15 @@ class Session:
             df = df.repartition(len(files))
             df._key = _key(key, "parts")
         return df
+
+    def _python(self, h, kind, pickle_path, columns):
+        """The pond_python node of a Python function (see _udf.py)."""
+        runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_runner.py")
+        out = ctypes.c_void_p()
+        self._at()
+        self._check(lib.pond_python(self._s, h, enc(kind), enc(runner), enc(pickle_path), kvs(columns), len(columns),
+                                    ctypes.byref(out)))
+        return out.value
 
     # ---- steps of several inputs -----------------------------------------
     def partial_sql(self, query, *inputs):

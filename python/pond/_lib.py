@@ -67,6 +67,8 @@ _sigs = {
     "pond_filter": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
     "pond_map": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
     "pond_flat_map": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
+    "pond_python": (c_int, [c_void_p, c_void_p, c_char_p, c_char_p, c_char_p, ctypes.POINTER(KV), c_size_t,
+                            ctypes.POINTER(c_void_p)]),
     "pond_partial_sort": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
     "pond_limit": (c_int, [c_void_p, c_void_p, c_int64, ctypes.POINTER(c_void_p)]),
     "pond_repartition": (c_int, [c_void_p, c_void_p, c_int, c_int, ctypes.POINTER(c_char_p), c_size_t,

@@ -5,6 +5,7 @@
  * for the session, so earlier steps stay bound), so that a mistake fails
  * the call that made it. pond_fetch reads a written output back through
  * the same child: the driver never holds a DuckDB itself. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,6 +284,43 @@ pond_status pond_flat_map(pond_session *s, pond_dataset *in, const char *select,
 pond_status pond_partial_sort(pond_session *s, pond_dataset *in, const char *order_by, pond_dataset **out)
 {
 	return shorthand(s, "partial_sort", SH_SORT, in, order_by, out);
+}
+
+/* A type as SQL text, pasted into the bind's CAST: words, digits,
+ * parentheses, brackets, commas and spaces only (no quote, no ';'). */
+static bool plain_type(const char *t)
+{
+	if (!t || !*t)
+		return false;
+	for (; *t; t++)
+		if (!isalnum((unsigned char)*t) && !strchr("_ (),[]", *t))
+			return false;
+	return true;
+}
+
+pond_status pond_python(pond_session *s, pond_dataset *in, const char *func, const char *runner, const char *pickle,
+			const pond_kv *columns, size_t ncolumns, pond_dataset **out)
+{
+	const char *name = func && *func ? func : "python";
+	lnode *n;
+	pond_status st;
+
+	if (!ncolumns)
+		return usage(s, name, "the output's columns must be given");
+	for (size_t i = 0; i < ncolumns; i++)
+		if (!columns[i].name || !*columns[i].name || !plain_type(columns[i].value))
+			return usage(s, name, "a column needs a name and a DuckDB type (letters, digits, '_ (),[]')");
+	if (!runner || !fs_exists(runner) || fs_is_dir(runner) || !pickle || !fs_exists(pickle) || fs_is_dir(pickle))
+		return usage(s, name, "the runner and the pickle must be files");
+	st = one_input(s, L_PYTHON, name, in, &n);
+	if (st)
+		return st;
+	n->py_runner = fs_realpath(runner);
+	n->py_pickle = fs_realpath(pickle);
+	n->nparts = n->inputs[0]->nparts;
+	for (size_t i = 0; i < ncolumns; i++)
+		schema_add(&n->columns, columns[i].name, columns[i].value);
+	return finish(s, (size_t)n->id, out);
 }
 
 pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t limit, pond_dataset **out)
