@@ -256,7 +256,9 @@ class Session:
             self._computed[df._key] = out
         return self._computed[df._key]
 
-    def _fetch(self, df, path):
+    def _fetch(self, df, path, pd=None):
+        """(rows, [(name, type, values)]): values a list of Python values,
+        or with pd (pandas) a Series. Numbers cross as arrays."""
         res = ctypes.c_void_p()
         self._check(lib.pond_fetch(self._s, df._handle(), enc(path), ctypes.byref(res)))
         try:
@@ -265,8 +267,16 @@ class Session:
             for c in range(lib.pond_result_columns(res)):
                 name = lib.pond_result_name(res, c).decode()
                 dtype = lib.pond_result_type(res, c).decode()
-                raw = lib.pond_result_values(res, c)[:n] if n else []
-                cols.append((name, dtype, _convert.column(dtype, raw)))
+                kind = lib.pond_result_kind(res, c)
+                if kind == _convert.TEXT:
+                    raw = lib.pond_result_values(res, c)[:n] if n else []
+                    vals = _convert.pandas_column(pd, dtype, _convert.column(dtype, raw)) if pd else \
+                        _convert.column(dtype, raw)
+                else:
+                    data = lib.pond_result_data(res, c) if n else None
+                    valid = ctypes.string_at(lib.pond_result_valid(res, c), n) if n else b""
+                    vals = _convert.typed(kind, data, valid, n, pd)
+                cols.append((name, dtype, vals))
             return n, cols
         finally:
             lib.pond_result_free(res)
@@ -451,10 +461,8 @@ class DataFrame:
     def to_pandas(self):
         """Every row as a pandas DataFrame, typed by the columns' types."""
         import pandas as pd
-        n, cols = self._sp._fetch(self, self._sp._compute(self))
-        data = {}
-        for name, dtype, vals in cols:
-            data[name] = _convert.pandas_column(pd, dtype, vals)
+        n, cols = self._sp._fetch(self, self._sp._compute(self), pd)
+        data = {name: vals for name, _, vals in cols}
         return pd.DataFrame(data, columns=[c[0] for c in cols], index=range(n))
 
     def to_arrow(self):

@@ -84,6 +84,9 @@ _sigs = {
     "pond_result_name": (c_char_p, [c_void_p, c_size_t]),
     "pond_result_type": (c_char_p, [c_void_p, c_size_t]),
     "pond_result_values": (ctypes.POINTER(c_char_p), [c_void_p, c_size_t]),
+    "pond_result_kind": (c_int, [c_void_p, c_size_t]),
+    "pond_result_data": (c_void_p, [c_void_p, c_size_t]),
+    "pond_result_valid": (c_void_p, [c_void_p, c_size_t]),
     "pond_result_free": (None, [c_void_p]),
 }
 for _name, (_res, _args) in _sigs.items():
