@@ -200,4 +200,6 @@ def python_step(df, kind, func, schema, batch_size=None):
                 pickle.dump((pickled, kind, in_schema, [c for c, _ in out], batch_size), f)
             os.replace(tmp, path)
         return sp._python(h, kind, path, out)
-    return DataFrame(sp, key, make, [df], lazy=True)
+    # with its columns known, the step is made (and checked) now; else when
+    # first needed, since finding them runs the input's first rows
+    return DataFrame(sp, key, make, [df], lazy=not (schema or kind == "filter"))

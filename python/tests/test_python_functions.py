@@ -198,3 +198,13 @@ sp.shutdown()
         starts = [json.loads(line) for line in f]
     workers = {e["worker"] for e in starts if e.get("event") == "start" and "-python-" in e["task"]}
     assert workers and all("rank 0" not in w for w in workers), workers
+
+
+def test_bad_schema_is_a_usage_error_at_the_step(sp):
+    df = sp.from_items([{"a": 1}])
+    with pytest.raises(pond.UsageError) as e:
+        df.map(lambda r: r, schema={"a": "BIGINT); DROP TABLE x; --"})  # raises here: the step is made now
+    assert "DuckDB type" in e.value.message
+    with pytest.raises(pond.UsageError) as e:
+        df.map(lambda r: r, schema={"a": "NOSUCHTYPE"})
+    assert "NOSUCHTYPE" in e.value.message
