@@ -281,6 +281,20 @@ POND_API pond_status pond_map(pond_session *s, pond_dataset *in, const char *sel
 POND_API pond_status pond_flat_map(pond_session *s, pond_dataset *in, const char *select, pond_dataset **out);
 POND_API pond_status pond_partial_sort(pond_session *s, pond_dataset *in, const char *order_by, pond_dataset **out);
 POND_API pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t n, pond_dataset **out);
+/* A Python function per partition (python/pond's map, filter, flat_map,
+ * map_batches of a callable): a stage of pond tasks, task i over
+ * partition i of in. The task runs `PYTHON runner pickle IN OUT`
+ * (PYTHON: $POND_PYTHON where the task runs, else /usr/bin/python3); IN
+ * holds the partition's rows as JSON lines of text values (DuckDB's
+ * VARCHAR casts, NULL as null), and the runner writes the output rows to
+ * OUT as JSON lines, read with these columns (name, DuckDB type) into the
+ * task's Parquet output. Exit status 1 fails the task for good (not
+ * retried) with what the runner printed (the Python traceback) as its
+ * error. func names the step in messages ("map"). runner and pickle are
+ * files every worker can read (the job directory is a good place).
+ * POND_EUSAGE: no columns, a bad type, a file that is not there. */
+POND_API pond_status pond_python(pond_session *s, pond_dataset *in, const char *func, const char *runner,
+				 const char *pickle, const pond_kv *columns, size_t ncolumns, pond_dataset **out);
 /* repartition(n, …) by `by`; keys as pond_partitioning says; POND_BY_RANDOM
  * is random_shuffle (n 0: the input's partition count). */
 POND_API pond_status pond_repartition(pond_session *s, pond_dataset *in, int n, pond_partitioning by,
@@ -302,17 +316,34 @@ POND_API pond_status pond_set_job(pond_session *s, const char *job_dir, bool res
 
 /* Reads the Parquet files pond_write wrote for d into dir (its part
  * files in order: partition 0's rows first; or dir names one part file)
- * into *out, with d's column names and the files' types (Parquet has no
- * HUGEINT: DuckDB writes it as DOUBLE),
- * columns. Values are text as DuckDB casts them to VARCHAR, NULL for SQL
- * NULL (the validity). Free with pond_result_free. POND_EINPUT (dir has
- * no output), POND_EUSAGE. */
+ * into *out: d's column names, the files' types (Parquet has no HUGEINT:
+ * DuckDB writes it as DOUBLE) and the values, read in this process by a
+ * DuckDB opened and closed within the call. Numbers come as arrays
+ * (pond_result_kind, pond_result_data), everything else as DuckDB's text
+ * for it. Free with pond_result_free. POND_EINPUT (dir has no output, or
+ * unreadable files), POND_EUSAGE. */
 POND_API pond_status pond_fetch(pond_session *s, const pond_dataset *d, const char *dir, pond_result **out);
 POND_API int64_t pond_result_rows(const pond_result *r);
 POND_API size_t pond_result_columns(const pond_result *r);
 POND_API const char *pond_result_name(const pond_result *r, size_t col);
 POND_API const char *pond_result_type(const pond_result *r, size_t col);
-/* Column col's values, one per row (NULL: SQL NULL); lives with r. */
+
+/* How a column's values are held. */
+typedef enum {
+	POND_VALUES_TEXT = 0,   /* pond_result_values only */
+	POND_VALUES_INT64 = 1,  /* int64_t[rows]: BOOLEAN excepted, integers up to
+				 * BIGINT and UINTEGER */
+	POND_VALUES_DOUBLE = 2, /* double[rows]: DOUBLE */
+	POND_VALUES_BOOL = 3,   /* uint8_t[rows], 0 or 1: BOOLEAN */
+} pond_values;
+POND_API pond_values pond_result_kind(const pond_result *r, size_t col);
+/* The array of a column whose kind is not POND_VALUES_TEXT (else NULL);
+ * a NULL row's slot holds no meaningful value. Lives with r. */
+POND_API const void *pond_result_data(const pond_result *r, size_t col);
+/* Per row, 1 for a value and 0 for SQL NULL; lives with r. */
+POND_API const uint8_t *pond_result_valid(const pond_result *r, size_t col);
+/* Column col's values as text, one per row (NULL: SQL NULL), of any kind
+ * (made on first call for a typed column); lives with r. */
 POND_API const char *const *pond_result_values(const pond_result *r, size_t col);
 POND_API void pond_result_free(pond_result *r); /* accepts NULL */
 

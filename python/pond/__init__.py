@@ -76,6 +76,11 @@ class Session:
         self._root = os.path.join(self.data_root, self.job_id)
         os.makedirs(self._root, exist_ok=True)
         self._computed = {}  # frame key -> its result directory, this session
+        # the Python that pond's tasks run Python functions with: this one
+        # (the workers are forked from this process, or are MPI ranks that
+        # call init too)
+        if sys.executable and not os.environ.get("POND_PYTHON"):
+            os.environ["POND_PYTHON"] = sys.executable
         opts = Options()
         lib.pond_options_init(ctypes.byref(opts))
         opts.workers = int(num_workers or 0)
@@ -194,6 +199,15 @@ class Session:
             df._key = _key(key, "parts")
         return df
 
+    def _python(self, h, kind, pickle_path, columns):
+        """The pond_python node of a Python function (see _udf.py)."""
+        runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_runner.py")
+        out = ctypes.c_void_p()
+        self._at()
+        self._check(lib.pond_python(self._s, h, enc(kind), enc(runner), enc(pickle_path), kvs(columns), len(columns),
+                                    ctypes.byref(out)))
+        return out.value
+
     # ---- steps of several inputs -----------------------------------------
     def partial_sql(self, query, *inputs):
         """partial_sql(query, df0, df1, ...): query per partition; {0}, {1}
@@ -242,7 +256,9 @@ class Session:
             self._computed[df._key] = out
         return self._computed[df._key]
 
-    def _fetch(self, df, path):
+    def _fetch(self, df, path, pd=None):
+        """(rows, [(name, type, values)]): values a list of Python values,
+        or with pd (pandas) a Series. Numbers cross as arrays."""
         res = ctypes.c_void_p()
         self._check(lib.pond_fetch(self._s, df._handle(), enc(path), ctypes.byref(res)))
         try:
@@ -251,8 +267,16 @@ class Session:
             for c in range(lib.pond_result_columns(res)):
                 name = lib.pond_result_name(res, c).decode()
                 dtype = lib.pond_result_type(res, c).decode()
-                raw = lib.pond_result_values(res, c)[:n] if n else []
-                cols.append((name, dtype, _convert.column(dtype, raw)))
+                kind = lib.pond_result_kind(res, c)
+                if kind == _convert.TEXT:
+                    raw = lib.pond_result_values(res, c)[:n] if n else []
+                    vals = _convert.pandas_column(pd, dtype, _convert.column(dtype, raw)) if pd else \
+                        _convert.column(dtype, raw)
+                else:
+                    data = lib.pond_result_data(res, c) if n else None
+                    valid = ctypes.string_at(lib.pond_result_valid(res, c), n) if n else b""
+                    vals = _convert.typed(kind, data, valid, n, pd)
+                cols.append((name, dtype, vals))
             return n, cols
         finally:
             lib.pond_result_free(res)
@@ -437,10 +461,8 @@ class DataFrame:
     def to_pandas(self):
         """Every row as a pandas DataFrame, typed by the columns' types."""
         import pandas as pd
-        n, cols = self._sp._fetch(self, self._sp._compute(self))
-        data = {}
-        for name, dtype, vals in cols:
-            data[name] = _convert.pandas_column(pd, dtype, vals)
+        n, cols = self._sp._fetch(self, self._sp._compute(self), pd)
+        data = {name: vals for name, _, vals in cols}
         return pd.DataFrame(data, columns=[c[0] for c in cols], index=range(n))
 
     def to_arrow(self):

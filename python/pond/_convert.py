@@ -1,7 +1,13 @@
-"""pond hands values over as text (DuckDB's VARCHAR cast) with NULL as
-None; these turn them into Python values by the column's DuckDB type."""
+"""pond hands numbers over as arrays (pond_result_kind, pond_result_data)
+and other values as text (DuckDB's VARCHAR cast) with NULL as None; these
+turn them into Python values (or pandas Series) by the column's kind and
+DuckDB type."""
+import array
+import ctypes
 import datetime
 import decimal
+
+TEXT, INT64, DOUBLE, BOOL = 0, 1, 2, 3
 
 _INTS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
          "UBIGINT", "UHUGEINT"}
@@ -63,8 +69,8 @@ def pandas_dtype(dtype):
 
 
 def pandas_column(pd, dtype, vals):
-    """A pandas Series of a column: numpy-backed when it has no NULL (fast),
-    else a nullable type, else objects."""
+    """A pandas Series of a text column's values: numpy-backed when it has
+    no NULL (fast), else a nullable type, else objects."""
     import numpy as np
     t = pandas_dtype(dtype)
     if t in ("Int64", "float64", "boolean") and None not in vals:
@@ -72,3 +78,41 @@ def pandas_column(pd, dtype, vals):
     if t == "float64":
         return pd.Series(np.array([np.nan if v is None else v for v in vals], dtype="float64"))
     return pd.Series(vals, dtype=t if t else object)
+
+
+def typed(kind, data, valid, n, pd=None):
+    """A typed column (an array at address data, n rows; valid: bytes, 0
+    for NULL) as a list of Python values, or with pd a pandas Series."""
+    if pd is not None:
+        return _typed_series(pd, kind, data, valid, n)
+    if n == 0:
+        return []
+    if kind == BOOL:
+        vals = [b == 1 for b in ctypes.string_at(data, n)]
+    else:
+        vals = array.array("q" if kind == INT64 else "d", ctypes.string_at(data, n * 8)).tolist()
+    if b"\0" in valid:
+        for i, v in enumerate(valid):
+            if not v:
+                vals[i] = None
+    return vals
+
+
+def _typed_series(pd, kind, data, valid, n):
+    import numpy as np
+    if n == 0:
+        return pd.Series([], dtype={INT64: "Int64", DOUBLE: "float64", BOOL: "boolean"}[kind])
+    width = 1 if kind == BOOL else 8
+    buf = (ctypes.c_uint8 * (n * width)).from_address(data)
+    vals = np.frombuffer(buf, dtype={INT64: np.int64, DOUBLE: np.float64, BOOL: np.uint8}[kind]).copy()
+    if kind == BOOL:
+        vals = vals.astype(bool)
+    mask = np.frombuffer(valid, dtype=np.uint8) == 0
+    if not mask.any():
+        return pd.Series(vals)
+    if kind == DOUBLE:
+        vals[mask] = np.nan
+        return pd.Series(vals)
+    if kind == INT64:
+        return pd.Series(pd.arrays.IntegerArray(vals, mask))
+    return pd.Series(pd.arrays.BooleanArray(vals, mask))

@@ -67,6 +67,8 @@ _sigs = {
     "pond_filter": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
     "pond_map": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
     "pond_flat_map": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
+    "pond_python": (c_int, [c_void_p, c_void_p, c_char_p, c_char_p, c_char_p, ctypes.POINTER(KV), c_size_t,
+                            ctypes.POINTER(c_void_p)]),
     "pond_partial_sort": (c_int, [c_void_p, c_void_p, c_char_p, ctypes.POINTER(c_void_p)]),
     "pond_limit": (c_int, [c_void_p, c_void_p, c_int64, ctypes.POINTER(c_void_p)]),
     "pond_repartition": (c_int, [c_void_p, c_void_p, c_int, c_int, ctypes.POINTER(c_char_p), c_size_t,
@@ -82,6 +84,9 @@ _sigs = {
     "pond_result_name": (c_char_p, [c_void_p, c_size_t]),
     "pond_result_type": (c_char_p, [c_void_p, c_size_t]),
     "pond_result_values": (ctypes.POINTER(c_char_p), [c_void_p, c_size_t]),
+    "pond_result_kind": (c_int, [c_void_p, c_size_t]),
+    "pond_result_data": (c_void_p, [c_void_p, c_size_t]),
+    "pond_result_valid": (c_void_p, [c_void_p, c_size_t]),
     "pond_result_free": (None, [c_void_p]),
 }
 for _name, (_res, _args) in _sigs.items():

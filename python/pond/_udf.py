@@ -3,27 +3,26 @@ and map_batches (pandas DataFrames).
 
 How they run (docs/PYTHON.md, "Python functions"): the function is
 serialised with cloudpickle when the step is made (an unpicklable one
-raises PickleError there, before anything runs). When an action needs the
-step, pond computes its input (one Parquet file per partition), and up to
-num_workers Python processes (`python3 -m pond._runner TASK`, the same
-interpreter) apply the function to each partition in parallel, writing JSON lines; the step's DataFrame is
-then a pond source over those files, one partition per input partition,
-typed by schema= (or, for filter, by the input's columns; else DuckDB
-infers the types). An exception in the function fails the step with its
-Python traceback (TaskError). The output is kept in the job's directory,
-so a rerun with the same job_id reuses it.
+raises PickleError there, before anything runs) and written to a file in
+the job's directory. The step is a pond_python node: a stage of pond
+tasks, task i running _runner.py over partition i of the input on the
+worker that gets it, so it is scheduled, retried, journaled and resumed
+like any task. The output's columns are schema=, or for filter the
+input's, or else found by applying the function on the driver to the
+input's first rows (INFER_ROWS). An exception in the function fails its
+task for good, with the Python traceback as the error (TaskError).
 """
-import concurrent.futures
+import datetime
+import decimal
 import json
 import math
 import os
 import pickle
 import shutil
-import subprocess
-import sys
-import traceback
 
-from .errors import PickleError, TaskError
+from .errors import PickleError, TaskError, UsageError
+
+INFER_ROWS = 100
 
 _DTYPES = {"int64": "BIGINT", "int32": "INTEGER", "int16": "SMALLINT", "int8": "TINYINT", "float64": "DOUBLE",
            "float32": "FLOAT", "bool": "BOOLEAN", "datetime64[ns]": "TIMESTAMP", "Int64": "BIGINT",
@@ -48,11 +47,13 @@ def _clean(v):
     return v
 
 
-def _row_line(row):
-    return json.dumps({str(k): _clean(v) for k, v in row.items()}, default=str)
+def _row_line(row, names=None):
+    if names is None:
+        return json.dumps({str(k): _clean(v) for k, v in row.items()}, default=str)
+    return json.dumps({k: _clean(row.get(k)) for k in names}, default=str)
 
 
-def _write_part(path, rows=None, frame=None):
+def _write_part(path, rows=None, frame=None, names=None):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         if frame is not None:
@@ -61,14 +62,14 @@ def _write_part(path, rows=None, frame=None):
                 f.write("\n")
         else:
             for r in rows:
-                f.write(_row_line(r))
+                f.write(_row_line(r, names))
                 f.write("\n")
     os.replace(tmp, path)
 
 
 def write_rows(path, parts):
     """Writes each part (a list of dicts, or a pandas DataFrame) as
-    part-NNNNN.jsonl into path, then _SUCCESS."""
+    part-NNNNN.jsonl into path, then _SUCCESS (from_items, from_pandas)."""
     tmp = path + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -83,31 +84,88 @@ def write_rows(path, parts):
     os.replace(tmp, path)
 
 
-def _apply(pickled, kind, rows, columns, batch_size, out):
-    """In a pool process: the function over one partition's rows. Returns
-    None, or the traceback of what failed."""
+def _call(func, kind, rows, columns, batch_size):
+    """The function over rows: a list of dicts, or a pandas DataFrame."""
+    if kind == "map":
+        return [func(r) for r in rows]
+    if kind == "filter":
+        return [r for r in rows if func(r)]
+    if kind == "flat_map":
+        return [o for r in rows for o in func(r)]
+    import pandas as pd  # map_batches
+    frames = []
+    step = batch_size or max(len(rows), 1)
+    for lo in range(0, max(len(rows), 1), step):
+        got = func(pd.DataFrame(rows[lo:lo + step], columns=columns))
+        if hasattr(got, "to_pandas") and not isinstance(got, pd.DataFrame):
+            got = got.to_pandas()  # a pyarrow table
+        frames.append(got)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def apply_file(pickle_path, in_path, out_path):
+    """In a task (_runner.py): the function over the partition in in_path."""
+    import cloudpickle
+
+    from . import _convert
+    with open(pickle_path, "rb") as f:
+        pickled, kind, in_schema, out_names, batch_size = pickle.load(f)
+    func = cloudpickle.loads(pickled)
+    convs = [(name, _convert.converter(t)) for name, t in in_schema]
+    rows = []
+    with open(in_path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                raw = json.loads(line)
+                rows.append({n: None if raw.get(n) is None else c(raw[n]) for n, c in convs})
+    got = _call(func, kind, rows, [n for n, _ in in_schema], batch_size)
+    if kind == "map_batches":
+        _write_part(out_path, frame=got)
+    else:
+        _write_part(out_path, rows=got, names=out_names)
+
+
+def _type_of(values):
+    """The DuckDB type of a column of Python values (None: no value)."""
+    kinds = {type(v) for v in values if v is not None}
+    if not kinds:
+        return "VARCHAR"
+    if kinds <= {bool}:
+        return "BOOLEAN"
+    if kinds <= {int, bool}:
+        return "BIGINT"
+    if kinds <= {int, float, bool, decimal.Decimal}:
+        return "DOUBLE"
+    if kinds <= {datetime.datetime}:
+        return "TIMESTAMP"
+    if kinds <= {datetime.date}:
+        return "DATE"
+    return "VARCHAR"
+
+
+def infer_schema(func, kind, rows, columns, batch_size):
+    """[(column, DuckDB type)] of the function's output on rows (run here,
+    on the driver); a failure raises TaskError with the traceback."""
+    import traceback
     try:
-        import cloudpickle
-        func = cloudpickle.loads(pickled)
-        if kind == "map":
-            _write_part(out, rows=[func(r) for r in rows])
-        elif kind == "filter":
-            _write_part(out, rows=[r for r in rows if func(r)])
-        elif kind == "flat_map":
-            _write_part(out, rows=[o for r in rows for o in func(r)])
-        else:  # map_batches
-            import pandas as pd
-            frames = []
-            step = batch_size or max(len(rows), 1)
-            for lo in range(0, max(len(rows), 1), step):
-                got = func(pd.DataFrame(rows[lo:lo + step], columns=columns))
-                if hasattr(got, "to_pandas") and not isinstance(got, pd.DataFrame):
-                    got = got.to_pandas()  # a pyarrow table
-                frames.append(got)
-            _write_part(out, frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
-        return None
-    except BaseException:  # noqa: B902 - the user's error, reported whole
-        return traceback.format_exc()
+        got = _call(func, kind, rows, columns, batch_size)
+    except Exception:
+        raise TaskError(f"{kind}: the Python function failed on the first rows of its input "
+                        f"(applied on the driver to find its output's columns; schema= avoids it):\n"
+                        f"{traceback.format_exc().rstrip()}", 3)
+    if kind == "map_batches":
+        known = pandas_schema(got) or {}
+        return [(str(c), known.get(str(c)) or _type_of([_scalar(v) for v in got[c].tolist()])) for c in got.columns]
+    names = []
+    for r in got:
+        if not isinstance(r, dict):
+            raise TaskError(f"{kind}: the Python function must return dicts (rows), not {type(r).__name__}", 3)
+        names += [str(k) for k in r if str(k) not in names]
+    return [(n, _type_of([r.get(n) for r in got])) for n in names]
+
+
+def _scalar(v):
+    return v.item() if hasattr(v, "item") else v
 
 
 def python_step(df, kind, func, schema, batch_size=None):
@@ -125,49 +183,23 @@ def python_step(df, kind, func, schema, batch_size=None):
 
     def make(h):
         in_schema = df.schema
-        out_schema = dict(schema) if schema else dict(in_schema) if kind == "filter" else None
-        out = os.path.join(sp._root, key, "python")
-        if not os.path.exists(os.path.join(out, "_SUCCESS")):
-            _run(sp, df, kind, pickled, [c for c, _ in in_schema], batch_size, out)
-        src = sp._rows_source(out, out_schema, key)
-        return src._handle()
-    return DataFrame(sp, key, make, [df], lazy=True)
-
-
-def _run(sp, df, kind, pickled, columns, batch_size, out):
-    result = sp._compute(df)
-    parts = sorted(f for f in os.listdir(result) if f.endswith(".parquet"))
-    tmp = out + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    jobs = []
-    for i, name in enumerate(parts):
-        n, cols = sp._fetch(df, os.path.join(result, name))
-        names = [c[0] for c in cols]
-        rows = [dict(zip(names, vals)) for vals in zip(*[c[2] for c in cols])] if cols else []
-        task = os.path.join(tmp, f"task-{i:05d}.pickle")
-        with open(task, "wb") as f:
-            pickle.dump((pickled, kind, rows, columns, batch_size, os.path.join(tmp, f"part-{i:05d}.jsonl")), f)
-        jobs.append((i, task))
-    env = dict(os.environ)
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-
-    def one(job):
-        i, task = job
-        p = subprocess.run([sys.executable, "-m", "pond._runner", task], env=env, capture_output=True, text=True)
-        os.unlink(task)
-        return i, p.returncode, p.stderr
-
-    failures = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=sp.num_workers) as pool:
-        for i, rc, err in pool.map(one, jobs):
-            if rc:
-                failures.append((i, err))
-    if failures:
-        i, tb = failures[0]
-        more = f" ({len(failures) - 1} more partitions failed)" if len(failures) > 1 else ""
-        raise TaskError(f"{kind}: the Python function failed on partition {i}{more}:\n{tb.rstrip()}", 3)
-    open(os.path.join(tmp, "_SUCCESS"), "w").close()
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+        if schema:
+            out = [(str(k), str(v)) for k, v in dict(schema).items()]
+        elif kind == "filter":
+            out = list(in_schema)
+        else:
+            sample = df.take(INFER_ROWS)
+            out = infer_schema(func, kind, sample, [c for c, _ in in_schema], batch_size)
+            if not out:
+                raise UsageError(f"{kind}: the function gave no rows for the first rows of its input, so its "
+                                 f"output's columns are unknown: give schema={{'column': 'TYPE'}}")
+        path = os.path.join(sp._root, f"python-{key}.pickle")
+        if not os.path.exists(path):
+            tmp = path + ".tmp"
+            with open(tmp, "wb") as f:
+                pickle.dump((pickled, kind, in_schema, [c for c, _ in out], batch_size), f)
+            os.replace(tmp, path)
+        return sp._python(h, kind, path, out)
+    # with its columns known, the step is made (and checked) now; else when
+    # first needed, since finding them runs the input's first rows
+    return DataFrame(sp, key, make, [df], lazy=not (schema or kind == "filter"))

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import pond
-from conftest import oracle, q, rows_of
+from conftest import duckq, oracle, q, rows_of
 
 
 def sales(data):
@@ -150,3 +150,24 @@ def test_write_csv_and_partition_by(sp, data, tmp_path):
     got_hive = oracle(f"SELECT k, count(*)::BIGINT FROM read_parquet({q(tmp_path / 'hive' / '**' / '*.parquet')}, "
                       "hive_partitioning=true) GROUP BY k ORDER BY k", ["INTEGER", "BIGINT"])
     assert got_csv == want and got_hive == want
+
+
+def test_typed_values_with_nulls(sp, tmp_path):
+    """Numbers cross as arrays with a validity byte: each type, with and
+    without NULLs, as Python values and as pandas columns."""
+    path = tmp_path / "typed.parquet"
+    types = ["BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "BOOLEAN", "FLOAT", "DECIMAL(9,2)", "VARCHAR", "UBIGINT"]
+    duckq(f"COPY (SELECT i AS id, CASE WHEN i % 3 = 0 THEN NULL ELSE i * 400009 - 7 END::INTEGER AS n, "
+          f"(i % 7 - 3)::SMALLINT AS s, CASE WHEN i % 5 = 0 THEN NULL ELSE i / 3 END AS d, "
+          f"CASE WHEN i % 4 = 0 THEN NULL ELSE i % 2 = 0 END AS b, (i / 7)::FLOAT AS f, "
+          f"(i / 9)::DECIMAL(9,2) AS m, CASE WHEN i % 6 = 0 THEN NULL ELSE 'v' || i END AS t, "
+          f"((i + 50) * 3)::UBIGINT AS u FROM range(-50, 5000) r(i)) TO {q(path)} (FORMAT parquet)", "SELECT 1")
+    df = sp.read_parquet(str(path))
+    want = oracle(f"SELECT * FROM read_parquet({q(path)})", types)
+    assert rows_of(df.take_all()) == want
+    p = df.to_pandas()
+    assert str(p["id"].dtype) == "int64" and str(p["n"].dtype) == "Int64" and str(p["b"].dtype) == "boolean"
+    assert str(p["d"].dtype) == "float64"
+    assert [tuple(None if pd.isna(v) else v for v in r) for r in p.itertuples(index=False)] == want
+    empty = df.filter("id < -1000")
+    assert empty.take_all() == [] and len(empty.to_pandas()) == 0

@@ -3,12 +3,15 @@
  * with the constructors the script interpreter uses (plan/build.c), then
  * binds it at once in the session's plan-time DuckDB (a child process kept
  * for the session, so earlier steps stay bound), so that a mistake fails
- * the call that made it. pond_fetch reads a written output back through
- * the same child: the driver never holds a DuckDB itself. */
+ * the call that made it. pond_fetch reads a written output back into typed
+ * columns with a DuckDB of its own, opened and closed within the call
+ * (engine/fetch.c), so no DuckDB thread runs when pond_run forks. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
+#include "engine/fetch.h"
 #include "plan/bind.h"
 #include "plan/build.h"
 #include "plan/source.h"
@@ -17,14 +20,11 @@
 #include "util/sb.h"
 
 #define MAX_PARTITIONS 1000000
-#define FETCH_CHUNK 200000 /* rows per answer of the plan-time DuckDB */
 
 struct pond_result {
-	size_t ncols;
-	int64_t nrows;
-	char **names, **types;
-	char ***values; /* per column, nrows values (NULL = SQL NULL) */
-	size_t cap;
+	fetch_result f; /* the typed columns (engine/fetch.c) */
+	char **names;   /* the dataset's column names */
+	char ***text;   /* per typed column, its values as text once asked */
 };
 
 void session_drop_built(pond_session *s)
@@ -285,6 +285,43 @@ pond_status pond_partial_sort(pond_session *s, pond_dataset *in, const char *ord
 	return shorthand(s, "partial_sort", SH_SORT, in, order_by, out);
 }
 
+/* A type as SQL text, pasted into the bind's CAST: words, digits,
+ * parentheses, brackets, commas and spaces only (no quote, no ';'). */
+static bool plain_type(const char *t)
+{
+	if (!t || !*t)
+		return false;
+	for (; *t; t++)
+		if (!isalnum((unsigned char)*t) && !strchr("_ (),[]", *t))
+			return false;
+	return true;
+}
+
+pond_status pond_python(pond_session *s, pond_dataset *in, const char *func, const char *runner, const char *pickle,
+			const pond_kv *columns, size_t ncolumns, pond_dataset **out)
+{
+	const char *name = func && *func ? func : "python";
+	lnode *n;
+	pond_status st;
+
+	if (!ncolumns)
+		return usage(s, name, "the output's columns must be given");
+	for (size_t i = 0; i < ncolumns; i++)
+		if (!columns[i].name || !*columns[i].name || !plain_type(columns[i].value))
+			return usage(s, name, "a column needs a name and a DuckDB type (letters, digits, '_ (),[]')");
+	if (!runner || !fs_exists(runner) || fs_is_dir(runner) || !pickle || !fs_exists(pickle) || fs_is_dir(pickle))
+		return usage(s, name, "the runner and the pickle must be files");
+	st = one_input(s, L_PYTHON, name, in, &n);
+	if (st)
+		return st;
+	n->py_runner = fs_realpath(runner);
+	n->py_pickle = fs_realpath(pickle);
+	n->nparts = n->inputs[0]->nparts;
+	for (size_t i = 0; i < ncolumns; i++)
+		schema_add(&n->columns, columns[i].name, columns[i].value);
+	return finish(s, (size_t)n->id, out);
+}
+
 pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t limit, pond_dataset **out)
 {
 	lnode *n;
@@ -462,80 +499,35 @@ pond_status pond_set_job(pond_session *s, const char *job_dir, bool resume)
 
 /* ---- results ------------------------------------------------------------- */
 
-static void take_rows(pond_result *r, const pdb_result *q)
+/* Column col's values as text, made on first asking for a typed column. */
+static char **text_of(pond_result *r, size_t col)
 {
-	if ((size_t)r->nrows + q->nrows > r->cap) {
-		size_t cap = r->cap ? r->cap : 1024;
-		while (cap < (size_t)r->nrows + q->nrows)
-			cap *= 2;
-		for (size_t c = 0; c < r->ncols; c++)
-			r->values[c] = xrealloc(r->values[c], cap * sizeof(char *));
-		r->cap = cap;
-	}
-	for (size_t i = 0; i < q->nrows; i++)
-		for (size_t c = 0; c < r->ncols; c++) {
-			const char *v = pdb_cell(q, i, c);
-			r->values[c][r->nrows + (int64_t)i] = v ? xstrdup(v) : NULL;
-		}
-	r->nrows += (int64_t)q->nrows;
-}
+	const fetch_col *c = &r->f.cols[col];
+	char **t;
 
-/* Appends one part file's rows, FETCH_CHUNK at a time (an answer of the
- * plan-time DuckDB is one frame). */
-static int fetch_file(pond_session *s, pond_result *r, const char *path)
-{
-	for (int64_t off = 0;; off += FETCH_CHUNK) {
-		sb q = SB_INIT;
-		pdb_result res = { 0 };
-		size_t got;
-		sb_add(&q, "SELECT * FROM read_parquet(");
-		sb_sql_path(&q, path);
-		sb_addf(&q, ") LIMIT %d OFFSET %lld", FETCH_CHUNK, (long long)off);
-		if (plandb_query(s->db, sb_str(&q), &res, &s->err)) {
-			sb_release(&q);
-			return pond_wrap(&s->err, "reading %s", path);
-		}
-		sb_release(&q);
-		if (res.ncols != r->ncols) {
-			pdb_result_release(&res);
-			return pond_fail(&s->err, POND_EINPUT, "%s has %zu columns, the dataset %zu", path, res.ncols,
-					 r->ncols);
-		}
-		take_rows(r, &res);
-		got = res.nrows;
-		pdb_result_release(&res);
-		if (got < FETCH_CHUNK)
-			return 0;
+	if (c->kind == FETCH_TEXT)
+		return c->data;
+	if (r->text[col])
+		return r->text[col];
+	t = r->text[col] = xcalloc((size_t)r->f.nrows + 1, sizeof(char *));
+	for (int64_t i = 0; i < r->f.nrows; i++) {
+		if (!c->valid[i])
+			continue;
+		if (c->kind == FETCH_INT64)
+			t[i] = xasprintf("%lld", (long long)((const int64_t *)c->data)[i]);
+		else if (c->kind == FETCH_BOOL)
+			t[i] = xstrdup(((const uint8_t *)c->data)[i] ? "true" : "false");
+		else
+			t[i] = xasprintf("%.17g", ((const double *)c->data)[i]);
 	}
-}
-
-/* The types as the file holds them: Parquet has no HUGEINT, say, and
- * DuckDB writes one as a DOUBLE, so the values come back as the file's. */
-static int file_types(pond_session *s, pond_result *r, const char *path)
-{
-	sb q = SB_INIT;
-	pdb_result res = { 0 };
-	int rc;
-
-	sb_add(&q, "DESCRIBE SELECT * FROM read_parquet(");
-	sb_sql_path(&q, path);
-	sb_add(&q, ")");
-	rc = plandb_query(s->db, sb_str(&q), &res, &s->err) ? pond_wrap(&s->err, "reading %s", path) : 0;
-	sb_release(&q);
-	for (size_t c = 0; rc == 0 && c < r->ncols && c < res.nrows; c++) {
-		const char *t = pdb_cell(&res, c, 1);
-		free(r->types[c]);
-		r->types[c] = xstrdup(t ? t : "VARCHAR");
-	}
-	pdb_result_release(&res);
-	return rc;
+	return t;
 }
 
 pond_status pond_fetch(pond_session *s, const pond_dataset *d, const char *dir, pond_result **out)
 {
 	const lnode *n = (const lnode *)d;
-	char **names = NULL;
-	size_t nnames = 0;
+	char **names = NULL, **files;
+	size_t nnames = 0, nfiles = 0;
 	pond_result *r;
 	int rc = 0;
 
@@ -550,74 +542,92 @@ pond_status pond_fetch(pond_session *s, const pond_dataset *d, const char *dir, 
 	} else if (fs_list(dir, &names, &nnames, &s->err)) {
 		return failed(s);
 	}
-	r = xcalloc(1, sizeof(pond_result));
-	r->ncols = n->schema.n;
-	r->names = xcalloc(r->ncols + 1, sizeof(char *));
-	r->types = xcalloc(r->ncols + 1, sizeof(char *));
-	r->values = xcalloc(r->ncols + 1, sizeof(char **));
-	for (size_t c = 0; c < r->ncols; c++) {
-		r->names[c] = xstrdup(n->schema.cols[c].name);
-		r->types[c] = xstrdup(n->schema.cols[c].type);
-	}
-	for (size_t i = 0, seen = 0; rc == 0 && i < nnames; i++) {
+	files = xcalloc(nnames + 1, sizeof(char *));
+	for (size_t i = 0; i < nnames; i++) {
 		size_t len = strlen(names[i]);
-		char *path;
-		if (len < 8 || strcmp(names[i] + len - 8, ".parquet"))
-			continue;
-		path = fs_is_dir(dir) ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
-		if (!seen++)
-			rc = file_types(s, r, path);
-		if (!rc)
-			rc = fetch_file(s, r, path);
-		free(path);
+		if (len >= 8 && !strcmp(names[i] + len - 8, ".parquet"))
+			files[nfiles++] = fs_is_dir(dir) ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
 	}
 	fs_free_list(names);
+	r = xcalloc(1, sizeof(pond_result));
+	rc = engine_fetch(files, nfiles, &r->f, &s->err);
+	if (!rc && nfiles && r->f.ncols != n->schema.n)
+		rc = pond_fail(&s->err, POND_EINPUT, "%s has %zu columns, the dataset %zu", dir, r->f.ncols,
+			       n->schema.n);
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
 	if (rc) {
 		pond_result_free(r);
 		return failed(s);
 	}
+	if (!nfiles) { /* no rows: the dataset's columns, as text */
+		r->f.ncols = n->schema.n;
+		r->f.cols = xcalloc(r->f.ncols + 1, sizeof(fetch_col));
+		for (size_t c = 0; c < r->f.ncols; c++)
+			r->f.cols[c].type = xstrdup(n->schema.cols[c].type);
+	}
+	r->names = xcalloc(r->f.ncols + 1, sizeof(char *));
+	r->text = xcalloc(r->f.ncols + 1, sizeof(char **));
+	for (size_t c = 0; c < r->f.ncols; c++)
+		r->names[c] = xstrdup(n->schema.cols[c].name);
 	*out = r;
 	return POND_OK;
 }
 
 int64_t pond_result_rows(const pond_result *r)
 {
-	return r->nrows;
+	return r->f.nrows;
 }
 
 size_t pond_result_columns(const pond_result *r)
 {
-	return r->ncols;
+	return r->f.ncols;
 }
 
 const char *pond_result_name(const pond_result *r, size_t col)
 {
-	return col < r->ncols ? r->names[col] : NULL;
+	return col < r->f.ncols ? r->names[col] : NULL;
 }
 
 const char *pond_result_type(const pond_result *r, size_t col)
 {
-	return col < r->ncols ? r->types[col] : NULL;
+	return col < r->f.ncols ? r->f.cols[col].type : NULL;
 }
 
 const char *const *pond_result_values(const pond_result *r, size_t col)
 {
-	return col < r->ncols ? (const char *const *)r->values[col] : NULL;
+	/* the text of a typed column is a cache: made once, then kept */
+	return col < r->f.ncols ? (const char *const *)text_of((pond_result *)r, col) : NULL;
+}
+
+pond_values pond_result_kind(const pond_result *r, size_t col)
+{
+	return col < r->f.ncols ? (pond_values)r->f.cols[col].kind : POND_VALUES_TEXT;
+}
+
+const void *pond_result_data(const pond_result *r, size_t col)
+{
+	return col < r->f.ncols && r->f.cols[col].kind != FETCH_TEXT ? r->f.cols[col].data : NULL;
+}
+
+const uint8_t *pond_result_valid(const pond_result *r, size_t col)
+{
+	return col < r->f.ncols ? r->f.cols[col].valid : NULL;
 }
 
 void pond_result_free(pond_result *r)
 {
 	if (!r)
 		return;
-	for (size_t c = 0; c < r->ncols; c++) {
-		for (int64_t i = 0; i < r->nrows; i++)
-			free(r->values[c][i]);
-		free(r->values[c]);
+	for (size_t c = 0; c < r->f.ncols; c++) {
+		for (int64_t i = 0; r->text[c] && i < r->f.nrows; i++)
+			free(r->text[c][i]);
+		free(r->text[c]);
 		free(r->names[c]);
-		free(r->types[c]);
 	}
-	free(r->values);
+	free(r->text);
 	free(r->names);
-	free(r->types);
+	fetch_result_release(&r->f);
 	free(r);
 }

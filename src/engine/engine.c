@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "duckdb.h"
+#include "engine/pyrun.h"
 #include "engine/table.h"
 #include "util/fsutil.h"
 #include "util/manifest.h"
@@ -595,6 +597,44 @@ static int out_count(eng *e, sb *sql, task_result *res, error_class *cls, pond_e
 	return write_text(e->a->attempt_dir, "count.txt", buf, err);
 }
 
+/* A Python function over the partition: its rows as JSON lines of text
+ * values (DuckDB's VARCHAR casts, as the package converts them), the
+ * runner (pyrun.c), then its JSON lines typed by the step's columns into
+ * part.parquet. The JSON files are removed before the manifest lists the
+ * attempt's files. */
+static int out_python(eng *e, sb *sql, task_result *res, error_class *cls, pond_err *err)
+{
+	const task_output *o = &e->t->output;
+	const char *adir = e->a->attempt_dir;
+	char *in = xasprintf("%s/py-input.jsonl", adir), *out = xasprintf("%s/py-output.jsonl", adir);
+	char *part = xasprintf("%s/part.parquet", adir);
+	duckdb_result r;
+	int rc;
+
+	sb_addf(sql, "COPY (SELECT COLUMNS(*)::VARCHAR FROM (%s)) TO ", e->t->query);
+	sb_sql_str(sql, in);
+	sb_add(sql, " (FORMAT json)");
+	rc = run(e, sb_str(sql), NULL, cls, err);
+	if (!rc)
+		rc = pyrun(o, in, out, adir, cls, err);
+	if (!rc) {
+		sb_reset(sql);
+		sb_add(sql, "COPY (SELECT * FROM read_json(");
+		sb_sql_path(sql, out);
+		sb_addf(sql, ", format = 'newline_delimited', columns = %s)) TO ", o->py_columns);
+		sb_sql_str(sql, part);
+		sb_add(sql, " (FORMAT parquet, COMPRESSION uncompressed)");
+		if (!(rc = run(e, sb_str(sql), &r, cls, err)))
+			res->rows = first_int(&r);
+	}
+	unlink(in);
+	unlink(out);
+	free(in);
+	free(out);
+	free(part);
+	return rc;
+}
+
 /* One statement per output kind (docs/ARCHITECTURE.md, section 6).
  * Intermediate files (shuffle buckets, materialised partitions) are
  * written uncompressed: they are read once, soon, usually from the page
@@ -602,7 +642,7 @@ static int out_count(eng *e, sb *sql, task_result *res, error_class *cls, pond_e
  * benchmarks (docs/BENCHMARKS.md). Sinks use the compression asked for. */
 static int (*const writers[])(eng *, sb *, task_result *, error_class *, pond_err *) = {
 	[OUT_PARQUET] = out_parquet, [OUT_BUCKETS] = out_buckets, [OUT_SINK] = out_sink,
-	[OUT_SHOW] = out_show,       [OUT_COUNT] = out_count,
+	[OUT_SHOW] = out_show,       [OUT_COUNT] = out_count,     [OUT_PYTHON] = out_python,
 };
 
 static int run_output(eng *e, task_result *res, error_class *cls, pond_err *err)
@@ -611,7 +651,7 @@ static int run_output(eng *e, task_result *res, error_class *cls, pond_err *err)
 	sb sql = SB_INIT;
 	int rc = 0;
 
-	if (o->kind > OUT_COUNT) {
+	if (o->kind > OUT_PYTHON) {
 		*cls = EC_INTERNAL;
 		return pond_fail(err, POND_EINTERNAL, "unknown output kind %d", (int)o->kind);
 	}

@@ -489,6 +489,24 @@ static void alias_input(binder *bd, lnode *n)
 		schema_add(&n->schema, in->cols[i].name, in->cols[i].type);
 }
 
+/* A Python function's output: the columns it was given (n->columns),
+ * typed as DuckDB reads the types. */
+static int bind_python(binder *bd, lnode *n)
+{
+	sb q = SB_INIT;
+	int rc = 0;
+
+	sb_add(&q, "SELECT ");
+	for (size_t i = 0; i < n->columns.n; i++) {
+		sb_addf(&q, "%sCAST(NULL AS %s) AS ", i ? ", " : "", n->columns.cols[i].type);
+		sb_sql_ident(&q, n->columns.cols[i].name);
+	}
+	if (define(bd, n, sb_str(&q)))
+		rc = fail_node(bd, n, POND_EUSAGE, bd->err->msg);
+	sb_release(&q);
+	return rc;
+}
+
 static int bind_node(binder *bd, lnode *n)
 {
 	char *q;
@@ -518,6 +536,8 @@ static int bind_node(binder *bd, lnode *n)
 		}
 		free(q);
 		return rc;
+	case L_PYTHON:
+		return bind_python(bd, n);
 	case L_REPARTITION:
 	case L_LIMIT:
 		alias_input(bd, n);

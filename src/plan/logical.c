@@ -139,6 +139,8 @@ static void lnode_free(lnode *n)
 	free(n->select);
 	schema_release(&n->schema);
 	free(n->query);
+	free(n->py_runner);
+	free(n->py_pickle);
 	free(n->inputs);
 	free(n->key);
 	free(n->key_desc);
@@ -278,7 +280,7 @@ void lplan_renumber(lplan *p)
 
 const char *lnode_kind_name(lnode_kind k)
 {
-	static const char *names[] = { "source", "query", "partial", "repartition", "sql", "limit" };
+	static const char *names[] = { "source", "query", "partial", "repartition", "sql", "limit", "python" };
 	return names[k];
 }
 

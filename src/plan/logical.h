@@ -17,6 +17,7 @@ typedef enum {
 	L_REPARTITION, /* repartition(...) and random_shuffle(...) */
 	L_SQL,         /* sql(query, inputs...) over whole datasets: 1 partition */
 	L_LIMIT,       /* limit(df, n): 1 partition */
+	L_PYTHON,      /* a Python function per partition (pond_python) */
 } lnode_kind;
 
 typedef enum { FMT_PARQUET, FMT_CSV, FMT_JSON } file_format;
@@ -141,6 +142,11 @@ typedef struct lnode {
 
 	/* L_LIMIT */
 	int64_t limit;
+
+	/* L_PYTHON: the runner script and the pickled function (files; the
+	 * output's columns are `schema`, given, not bound) */
+	char *py_runner;
+	char *py_pickle;
 
 	/* L_SQL: the script's datasets by name where sql() was called, which
 	 * the query may read as tables (the last binding of each name) */

@@ -45,6 +45,7 @@ typedef struct {
 	const lplan *lp;
 	const plan_opts *o;
 	pplan *pp;
+	stage **python_of;   /* by lnode id: a Python function's stage */
 	stage **shuffle_of;  /* by lnode id: producer stage */
 	stage **gather_of;   /* by lnode id: sql/limit gather stage */
 	stage **mat_of;      /* by lnode id: materialised partitions */
@@ -293,6 +294,7 @@ static task_output output_of(output_kind kind)
 }
 
 static const char *compile(tctx *c, const lnode *n, int i);
+static stage *ensure_python(planner *pl, const lnode *n);
 static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre);
 static stage *ensure_gather(planner *pl, const lnode *n);
 
@@ -384,6 +386,14 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 		stage *g = ensure_gather(c->pl, n);
 		return parts_view(c, g);
 	}
+	case L_PYTHON: {
+		/* partition i is task i's part.parquet */
+		stage *s = ensure_python(c->pl, n);
+		task_view v = { .kind = VIEW_PARTS };
+		v.dirs = task_dirs(s, (size_t)i, (size_t)i + 1, &v.ndirs);
+		add_dep(c, s->id);
+		return add_view(c, v);
+	}
 	case L_QUERY:
 	case L_PARTIAL: {
 		char **names = xcalloc(n->ninputs + 1, sizeof(char *));
@@ -457,11 +467,57 @@ static stage *ensure_materialized(planner *pl, const lnode *n)
 	return s;
 }
 
+/* read_json's columns= of a Python function's output: a struct literal. */
+static char *python_columns(const lnode *n)
+{
+	sb b = SB_INIT;
+
+	sb_add(&b, "{");
+	for (size_t i = 0; i < n->schema.n; i++) {
+		sb_add(&b, i ? ", " : "");
+		sb_sql_str(&b, n->schema.cols[i].name);
+		sb_add(&b, ": ");
+		sb_sql_str(&b, n->schema.cols[i].type);
+	}
+	sb_add(&b, "}");
+	return sb_detach(&b);
+}
+
+/* A Python function's stage: task i runs it over partition i of its input
+ * (engine/pyrun.c) and writes part.parquet (memoised). */
+static stage *ensure_python(planner *pl, const lnode *n)
+{
+	stage *s = pl->python_of[n->id];
+	char *step;
+
+	if (s)
+		return s;
+	step = xasprintf("%s %s", n->where, n->func);
+	s = pl->python_of[n->id] = new_stage(pl, ST_PYTHON, step);
+	free(step);
+	for (int i = 0; i < n->nparts; i++) {
+		task_output out = {
+			.kind = OUT_PYTHON,
+			.py_runner = xstrdup(n->py_runner),
+			.py_pickle = xstrdup(n->py_pickle),
+			.py_columns = python_columns(n),
+		};
+		const lnode *in = n->inputs[0];
+		tctx c;
+		tctx_init(&c, pl);
+		add_task(pl, s, &c, compile(&c, in, in->nparts == 1 ? 0 : i), out);
+		tctx_release(&c);
+	}
+	return s;
+}
+
 /* A name reading the whole of dataset n (every partition, in order). */
 static const char *compile_all(tctx *c, const lnode *n)
 {
 	if (n->nparts == 1)
 		return compile(c, n, 0);
+	if (n->kind == L_PYTHON)
+		return parts_view(c, ensure_python(c->pl, n));
 	if (n->kind == L_REPARTITION && (is_files_split(n) || is_rows_split(n)))
 		return compile(c, n->inputs[0], 0);
 	if (n->kind == L_REPARTITION) {
@@ -994,6 +1050,9 @@ static bool cut_at(planner *pl, const lnode *n, bool read_plainly)
 	case L_LIMIT:
 		ensure_gather(pl, n);
 		return true;
+	case L_PYTHON:
+		ensure_python(pl, n);
+		return true;
 	}
 	return false;
 }
@@ -1058,6 +1117,7 @@ int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 
 	pl.pp->job_dir = xstrdup(o->job_dir);
 	pl.pp->seed = o->seed;
+	pl.python_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.shuffle_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.gather_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.mat_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
@@ -1068,6 +1128,7 @@ int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 	for (size_t i = 0; i < lp->nactions; i++)
 		plan_action(&pl, &lp->actions[i]);
 	free(pl.cut);
+	free(pl.python_of);
 	free(pl.shuffle_of);
 	free(pl.gather_of);
 	free(pl.mat_of);

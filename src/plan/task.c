@@ -41,6 +41,9 @@ void ptask_release(ptask *t)
 	free(t->output.copy_options);
 	free(t->output.partition_by);
 	free(t->output.total);
+	free(t->output.py_runner);
+	free(t->output.py_pickle);
+	free(t->output.py_columns);
 	free(t->dir);
 	free(t->attempts_dir);
 	memset(t, 0, sizeof(*t));
@@ -48,13 +51,14 @@ void ptask_release(ptask *t)
 
 const char *output_kind_name(output_kind k)
 {
-	static const char *const n[] = { "parquet", "buckets", "sink", "show", "count" };
+	static const char *const n[] = { "parquet", "buckets", "sink", "show", "count", "python" };
 	return n[k];
 }
 
 const char *stage_kind_name(stage_kind k)
 {
-	static const char *const n[] = { "map", "shuffle", "sample", "splits", "gather", "sink", "show", "count" };
+	static const char *const n[] = { "map",  "shuffle", "sample", "splits", "gather",
+					 "sink", "show",    "count",  "python" };
 	return n[k];
 }
 

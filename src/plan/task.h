@@ -64,6 +64,8 @@ typedef enum {
 	OUT_SINK,    /* the user's files: part-NNNNN.<ext>, or hive directories */
 	OUT_SHOW,    /* show.txt: a box-drawn table */
 	OUT_COUNT,   /* count.txt: a number */
+	OUT_PYTHON,  /* part.parquet: a Python function over the rows
+		      * (engine/pyrun.c) */
 } output_kind;
 
 typedef struct {
@@ -77,6 +79,12 @@ typedef struct {
 	char *partition_by; /* SINK: quoted column list, or NULL */
 	char *total;        /* SHOW: a query giving the number of rows of the
 			     * whole result, said under the table, or NULL */
+	char *py_runner;    /* PYTHON: the script Python runs (python/pond/
+			     * _runner.py), with the pickle, the input and
+			     * the output JSON lines files as arguments */
+	char *py_pickle;    /* PYTHON: the pickled function, a file */
+	char *py_columns;   /* PYTHON: read_json's columns= for its output,
+			     * a SQL struct literal, escaped */
 } task_output;
 
 const char *output_kind_name(output_kind k); /* "parquet", "buckets", … */
@@ -113,6 +121,7 @@ typedef enum {
 	ST_SINK,    /* write_parquet / write_csv into the staging dir */
 	ST_SHOW,    /* show(): a text table */
 	ST_COUNT,   /* count(): a number */
+	ST_PYTHON,  /* a Python function (map, filter, … of a callable) */
 } stage_kind;
 
 struct action; /* plan/logical.h */

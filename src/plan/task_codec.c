@@ -161,6 +161,9 @@ static json_t *output_json(const task_output *out)
 	set_str(o, "copy_options", out->copy_options);
 	set_str(o, "partition_by", out->partition_by);
 	set_str(o, "total", out->total);
+	set_str(o, "py_runner", out->py_runner);
+	set_str(o, "py_pickle", out->py_pickle);
+	set_str(o, "py_columns", out->py_columns);
 	return o;
 }
 
@@ -170,10 +173,10 @@ static int output_from(const json_t *o, task_output *out)
 	int k;
 
 	memset(out, 0, sizeof(*out));
-	for (k = OUT_PARQUET; kind && k <= OUT_COUNT; k++)
+	for (k = OUT_PARQUET; kind && k <= OUT_PYTHON; k++)
 		if (!strcmp(kind, output_kind_name((output_kind)k)))
 			break;
-	if (!kind || k > OUT_COUNT)
+	if (!kind || k > OUT_PYTHON)
 		return -1;
 	out->kind = (output_kind)k;
 	out->prelude = get_str(o, "prelude");
@@ -183,6 +186,9 @@ static int output_from(const json_t *o, task_output *out)
 	out->copy_options = get_str(o, "copy_options");
 	out->partition_by = get_str(o, "partition_by");
 	out->total = get_str(o, "total");
+	out->py_runner = get_str(o, "py_runner");
+	out->py_pickle = get_str(o, "py_pickle");
+	out->py_columns = get_str(o, "py_columns");
 	return 0;
 }
 
@@ -584,7 +590,7 @@ void event_rec_release(event_rec *r)
 
 static int stage_kind_of(const char *name, stage_kind *k)
 {
-	for (int i = ST_MAP; name && i <= ST_COUNT; i++)
+	for (int i = ST_MAP; name && i <= ST_PYTHON; i++)
 		if (!strcmp(name, stage_kind_name((stage_kind)i))) {
 			*k = (stage_kind)i;
 			return 0;
