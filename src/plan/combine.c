@@ -188,6 +188,9 @@ void combine_plan(lplan *lp, plandb *db)
 		if (!candidate(n))
 			continue;
 		q = combine_as_table(n->query);
+		/* a plan bound in two calls (plan_bind_from) meets a node twice */
+		free(n->combine);
+		n->combine = NULL;
 		if (sqltree_parse(db, q, &t, &quiet) == 0)
 			n->combine = combine_consumer_query(t, n->inputs[0]->key_names, n->inputs[0]->nkeys);
 		sq_query_free(t);

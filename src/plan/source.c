@@ -224,6 +224,7 @@ static int add_dir(lnode *n, const char *abs, pond_err *err)
 
 	if (fs_walk(abs, &rel, &nrel, err)) {
 		char msg[sizeof(err->msg)];
+		fs_free_list(rel);
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		return pond_fail(err, POND_EINPUT, "cannot list input directory %s: %s", abs, msg);
 	}
