@@ -501,6 +501,16 @@ static int shipped(const colset *c, const sq_expr *e)
 	return is_table_ref(c->s, e) ? ref_index(c, e) : -1;
 }
 
+/* A copy of e in q's select list, named PREFIX<i>. */
+static void add_numbered(sq_query *q, const sq_expr *e, const char *prefix, size_t i)
+{
+	sq_expr *c = sq_expr_dup(e);
+	char *name = xasprintf("%s%zu", prefix, i);
+	sq_set_alias(c, name);
+	sq_add_select(q, c);
+	free(name);
+}
+
 /* The rows each part ships: the references the query reads and the group
  * keys, filtered by WHERE. */
 static char *rows_query(agg *a, const colset *cols)
@@ -509,20 +519,10 @@ static char *rows_query(agg *a, const colset *cols)
 	sq_query *rq = sq_select_new();
 	char *text;
 
-	for (size_t i = 0; i < cols->nrefs; i++) {
-		sq_expr *r = sq_expr_dup(cols->refs[i]);
-		char *name = xasprintf("__pond_c%zu", i);
-		sq_set_alias(r, name);
-		sq_add_select(rq, r);
-		free(name);
-	}
-	for (size_t i = 0; i < a->ngroups; i++) {
-		sq_expr *g = sq_expr_dup(a->groups[i]);
-		char *name = xasprintf("__pond_g%zu", i);
-		sq_set_alias(g, name);
-		sq_add_select(rq, g);
-		free(name);
-	}
+	for (size_t i = 0; i < cols->nrefs; i++)
+		add_numbered(rq, cols->refs[i], "__pond_c", i);
+	for (size_t i = 0; i < a->ngroups; i++)
+		add_numbered(rq, a->groups[i], "__pond_g", i);
 	sq_table_free(rq->from);
 	rq->from = sq_table_dup(s->w->from);
 	rq->where = sq_expr_dup(s->w->where);
