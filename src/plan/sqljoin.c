@@ -168,7 +168,7 @@ static bool has_column(const sql_leaf *l, const char *name)
 
 /* The leaf a column reference reads: t.c by its alias, c by the one table
  * that has it; -1 when unknown or ambiguous. */
-static int leaf_of(const shape *s, const sq_expr *e)
+int sql_leaf_of(const shape *s, const sq_expr *e)
 {
 	int found = -1;
 
@@ -194,7 +194,7 @@ static bool unqualify(sq_expr **slot, void *ctx)
 	sq_expr *e = *slot;
 	int l;
 
-	if (e->kind != SQ_COLUMN || e->nnames < 2 || (l = leaf_of(s, e)) < 0)
+	if (e->kind != SQ_COLUMN || e->nnames < 2 || (l = sql_leaf_of(s, e)) < 0)
 		return true;
 	for (size_t i = 0; i < s->nfrom; i++)
 		if ((int)i != l && has_column(&s->leaves[i], e->names[1]))
@@ -358,8 +358,8 @@ static void equal_columns(const shape *s, const sq_expr *e, int la, int lb, keys
 		return;
 	x = e->args[0];
 	y = e->args[1];
-	lx = leaf_of(s, x);
-	ly = leaf_of(s, y);
+	lx = sql_leaf_of(s, x);
+	ly = sql_leaf_of(s, y);
 	if (lx < 0 || ly < 0 || x->nnames > 2 || y->nnames > 2)
 		return;
 	if (lx == la && ly == lb)
@@ -370,13 +370,15 @@ static void equal_columns(const shape *s, const sq_expr *e, int la, int lb, keys
 
 static lnode *hash_on(shape *s, const sql_leaf *l, char **cols, size_t n, int nparts)
 {
+	/* the input first: the binder binds nodes in the order they are made */
+	lnode *in = l->src ? sql_pruned_side(s, (int)(l - s->leaves)) : l->node;
 	lnode *rp = sql_node(s->p, L_REPARTITION, "join");
 	sb key = SB_INIT, desc = SB_INIT;
 
 	rp->mode = RP_HASH;
 	rp->nparts = nparts;
 	rp->inputs = xcalloc(1, sizeof(lnode *));
-	rp->inputs[0] = l->src ? l->src : l->node;
+	rp->inputs[0] = in;
 	rp->ninputs = 1;
 	rp->key_names = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
