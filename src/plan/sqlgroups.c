@@ -219,7 +219,8 @@ static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t a
 	}
 	sb_add(&b, " FROM __pond_r AS ");
 	sb_sql_ident(&b, os[at].alias);
-	sb_add(&b, ") SELECT (SELECT count(*) FROM __pond_k), (SELECT count(*) FROM (SELECT DISTINCT * FROM __pond_k))");
+	sb_add(&b,
+	       ") SELECT (SELECT count(*) FROM __pond_k), (SELECT count(*) FROM (SELECT DISTINCT * FROM __pond_k))");
 	if (plandb_query(s->p->db, sb_str(&b), &r, &quiet) != PDB_OK) {
 		sb_release(&b);
 		return -1;

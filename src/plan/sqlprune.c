@@ -33,6 +33,13 @@ typedef struct {
 	bool all;
 } col_use;
 
+static void note_name(col_use *u, const char *name)
+{
+	for (size_t c = 0; c < u->cols->n; c++)
+		if (!strcasecmp(name, u->cols->cols[c].name))
+			u->keep[c] = true;
+}
+
 static bool note_use(sq_expr **slot, void *ctx)
 {
 	col_use *u = ctx;
@@ -51,9 +58,7 @@ static bool note_use(sq_expr **slot, void *ctx)
 			if (!strcasecmp(e->names[0], u->s->leaves[i].alias))
 				return true; /* another table's column */
 	for (size_t k = 0; k < e->nnames; k++)
-		for (size_t c = 0; c < u->cols->n; c++)
-			if (!strcasecmp(e->names[k], u->cols->cols[c].name))
-				u->keep[c] = true;
+		note_name(u, e->names[k]);
 	return !u->all;
 }
 
@@ -64,9 +69,7 @@ static void use_table(col_use *u, const sq_table *t)
 	if (t->cond)
 		sq_visit((sq_expr **)&t->cond, note_use, u);
 	for (size_t i = 0; i < t->nusing; i++)
-		for (size_t c = 0; c < u->cols->n; c++)
-			if (!strcasecmp(t->using[i], u->cols->cols[c].name))
-				u->keep[c] = true;
+		note_name(u, t->using[i]);
 	if (strcmp(t->ref_type, "REGULAR") && strcmp(t->ref_type, "CROSS"))
 		u->all = true; /* NATURAL, ASOF, …: columns matched by name */
 	use_table(u, t->left);
@@ -96,8 +99,8 @@ static void use_query(col_use *u, sq_query *q)
 
 static bool volatile_call(sq_expr **slot, void *ctx)
 {
-	static const char *const names[] = { "random", "gen_random_uuid", "uuid", "uuidv4", "uuidv7", "nextval",
-					     "setseed" };
+	static const char *const names[] = { "random", "gen_random_uuid", "uuid",   "uuidv4",
+					     "uuidv7", "nextval",         "setseed" };
 	bool *found = ctx;
 	const sq_expr *e = *slot;
 

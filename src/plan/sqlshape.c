@@ -258,8 +258,7 @@ static lnode *range_on_first_key(shape *s, lnode *rel)
 static lnode *fold_into_gather(lnode *rel, const char *step)
 {
 	const char *at = strstr(step, "\"{0}\"");
-	char *q = xasprintf("WITH \"__pond_m\" AS (%s) %.*s\"__pond_m\"%s", rel->query, (int)(at - step), step,
-			    at + 5);
+	char *q = xasprintf("WITH \"__pond_m\" AS (%s) %.*s\"__pond_m\"%s", rel->query, (int)(at - step), step, at + 5);
 
 	free(rel->query);
 	rel->query = q;
