@@ -435,13 +435,17 @@ static lnode *shuffle_on_keys(agg *a, lnode *n)
 #define GATHER_STATES 2000000
 
 /* The groups estimated at plan time (s->groups_est), when the query
- * sorts or limits them: sql_finish sorts few groups in one task. */
+ * sorts or limits them (sql_finish sorts few groups in one task), or is
+ * a derived table or subquery (a bound on its rows for a GROUP BY over
+ * it: TPC-H Q13's per-customer counts grouped again). */
 static void estimate_groups(agg *a)
 {
 	shape *s = a->s;
 
-	if (s->nkeys || s->limit >= 0)
-		s->groups_est = sql_group_estimate(s, a->groups, a->ngroups, s->groups_how, sizeof(s->groups_how));
+	if (s->nkeys || s->limit >= 0 || s->p->depth > 1)
+		s->groups_est =
+			a->ngroups ? sql_group_estimate(s, a->groups, a->ngroups, s->groups_how, sizeof(s->groups_how))
+				   : 1;
 }
 
 /* Whether the groups are few enough to be merged and ordered by one task. */

@@ -46,6 +46,12 @@ typedef struct {
 		lnode *node;
 	} * memo; /* subqueries in FROM planned so far */
 	size_t nmemo;
+	struct sql_bound {
+		const lnode *node;
+		int64_t rows;
+	} * bounds; /* planned queries' rows, at most (sqlgroups.c) */
+	size_t nbounds;
+	int depth; /* sql_shape's nesting: 0 the query itself */
 } sqlp;
 
 /* A tab's size: its files' bytes, or a dataset's sources' bytes. */
@@ -123,6 +129,8 @@ lnode *sql_pruned_side(shape *s, int leaf);
  * counted in (a sample of) the files of the tables they read; -1 when
  * unknown. `how` says what was counted, for --explain. */
 int64_t sql_group_estimate(const shape *s, sq_expr **groups, size_t n, char *how, size_t howlen);
+/* Node n (a planned derived table or subquery) has at most `rows` rows. */
+void sql_bound_rows(sqlp *p, const lnode *n, int64_t rows);
 
 /* skew.c */
 /* The join of leaves la and lb, co-partitioned (their inputs hash

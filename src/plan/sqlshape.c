@@ -503,6 +503,7 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 
 	if (why)
 		return sql_not(p, "%s", why);
+	p->depth++;
 	s.w = sq_query_dup(q);
 	sql_decorrelate(p, s.w); /* correlated subqueries over big tables: joins */
 	if (q->kind == SQ_SETOP) {
@@ -530,6 +531,9 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 	}
 	if (n)
 		n = sql_finish(&s, n);
+	if (n && s.groups_est >= 0)
+		sql_bound_rows(p, n, s.limit >= 0 && s.limit < s.groups_est ? s.limit : s.groups_est);
 	shape_release(&s);
+	p->depth--;
 	return n;
 }
