@@ -167,6 +167,11 @@ static bool is_leaf(const sq_table *t, int leaf)
 	return t->kind == SQ_BASE && !strcmp(t->name, name);
 }
 
+static bool is_type(const sq_table *j, const char *type)
+{
+	return !strcmp(j->join_type, type);
+}
+
 /* Whether an outer join above (or at) the leaf supplies NULLs for it. */
 static bool null_supplied(const sq_table *t, int leaf, bool *found)
 {
@@ -176,12 +181,14 @@ static bool null_supplied(const sq_table *t, int leaf, bool *found)
 		*found = is_leaf(t, leaf);
 		return false;
 	}
+	/* by the join types that do not (DuckDB says FULL, not OUTER);
+	 * a SEMI/ANTI join's right side is not the WHERE's */
 	l = null_supplied(t->left, leaf, found);
 	if (*found)
-		return l || !strcmp(t->join_type, "RIGHT") || !strcmp(t->join_type, "OUTER");
+		return l || !(is_type(t, "INNER") || is_type(t, "LEFT") || is_type(t, "SEMI") || is_type(t, "ANTI"));
 	r = null_supplied(t->right, leaf, found);
 	if (*found)
-		return r || strcmp(t->join_type, "INNER") != 0; /* LEFT, FULL; SEMI/ANTI: not WHERE's */
+		return r || !(is_type(t, "INNER") || is_type(t, "RIGHT"));
 	return false;
 }
 

@@ -345,6 +345,12 @@ GROUP BY c.segment, s.channel ORDER BY q DESC, c.segment, s.channel;
 SELECT channel, sum(quantity) AS q, count(*) AS n FROM sales GROUP BY channel HAVING count(*) > 10
 ORDER BY q DESC, channel LIMIT 3;
 
+-- join_copartitioned_full_where_on_both: distributed ordered | --broadcast-limit 0
+SELECT c.segment, p.category, count(*) AS n, count(p.product_id) AS np FROM customers c FULL JOIN products p
+ON c.customer_id = p.product_id AND p.list_price > 10
+WHERE c.country IS NULL OR c.country <> 'JP'
+GROUP BY c.segment, p.category ORDER BY 1 NULLS FIRST, 2 NULLS FIRST;
+
 -- join_copartitioned_left_small_left: distributed
 SELECT c.country, count(s.sale_id) AS n FROM customers c LEFT JOIN sales s ON s.customer_id = c.customer_id
 GROUP BY c.country;
