@@ -427,6 +427,44 @@ static lnode *shuffle_on_keys(agg *a, lnode *n)
 	return rp;
 }
 
+/* The states of at most this many groups × parts are merged by one task
+ * (about a second of one DuckDB thread) when the query sorts or limits
+ * its groups: that one task then also sorts them, where a shuffle would
+ * take a stage and the range partitions of ORDER BY four more (docs/SQL.md,
+ * "A small GROUP BY is merged by one task"). */
+#define GATHER_STATES 2000000
+
+/* The groups estimated at plan time (s->groups_est), when the query
+ * sorts or limits them (sql_finish sorts few groups in one task), or is
+ * a derived table or subquery (a bound on its rows for a GROUP BY over
+ * it: TPC-H Q13's per-customer counts grouped again). */
+static void estimate_groups(agg *a)
+{
+	shape *s = a->s;
+
+	if (s->nkeys || s->limit >= 0 || s->p->depth > 1)
+		s->groups_est =
+			a->ngroups ? sql_group_estimate(s, a->groups, a->ngroups, s->groups_how, sizeof(s->groups_how))
+				   : 1;
+}
+
+/* Whether the groups are few enough to be merged and ordered by one task. */
+static bool small_result(agg *a, int nparts)
+{
+	shape *s = a->s;
+
+	if (!s->nkeys && s->limit < 0)
+		return false;
+	if (nparts <= 1)
+		return true;
+	if (s->groups_est < 0 || s->groups_est > GATHER_STATES / nparts)
+		return false;
+	sql_note(s->p,
+		 "GROUP BY: at most ~%lld groups (%s): partial aggregates per part, merged and ordered by one task",
+		 (long long)s->groups_est, s->groups_how);
+	return true;
+}
+
 /* Merged: states per part, shuffled on the keys (or gathered), merged. */
 static lnode *merged(agg *a)
 {
@@ -440,13 +478,14 @@ static lnode *merged(agg *a)
 	free(text);
 	if (!(fin = final_query(a, true, NULL)))
 		return NULL;
-	if (a->ngroups) {
+	if (a->ngroups && !small_result(a, n->nparts)) {
 		n = sql_partial(p, "final aggregate", fin, shuffle_on_keys(a, n));
 		sql_note(p, "GROUP BY: partial aggregates per part, hash shuffle on %zu key%s into %d, merged",
 			 a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
 	} else {
 		n = sql_gather(p, "final aggregate", fin, &n, 1);
-		sql_note(p, "aggregate: partial aggregates per part, merged by one task");
+		if (!a->ngroups)
+			sql_note(p, "aggregate: partial aggregates per part, merged by one task");
 	}
 	free(fin);
 	return n;
@@ -657,6 +696,7 @@ lnode *sql_aggregate(shape *s)
 	bool all_merge = true;
 
 	if (resolve_groups(&a)) {
+		estimate_groups(&a);
 		collect_calls(&a);
 		for (size_t i = 0; i < a.ncalls; i++)
 			all_merge &= a.how[i] != NULL;

@@ -168,7 +168,7 @@ static bool has_column(const sql_leaf *l, const char *name)
 
 /* The leaf a column reference reads: t.c by its alias, c by the one table
  * that has it; -1 when unknown or ambiguous. */
-static int leaf_of(const shape *s, const sq_expr *e)
+int sql_leaf_of(const shape *s, const sq_expr *e)
 {
 	int found = -1;
 
@@ -194,7 +194,7 @@ static bool unqualify(sq_expr **slot, void *ctx)
 	sq_expr *e = *slot;
 	int l;
 
-	if (e->kind != SQ_COLUMN || e->nnames < 2 || (l = leaf_of(s, e)) < 0)
+	if (e->kind != SQ_COLUMN || e->nnames < 2 || (l = sql_leaf_of(s, e)) < 0)
 		return true;
 	for (size_t i = 0; i < s->nfrom; i++)
 		if ((int)i != l && has_column(&s->leaves[i], e->names[1]))
@@ -358,8 +358,8 @@ static void equal_columns(const shape *s, const sq_expr *e, int la, int lb, keys
 		return;
 	x = e->args[0];
 	y = e->args[1];
-	lx = leaf_of(s, x);
-	ly = leaf_of(s, y);
+	lx = sql_leaf_of(s, x);
+	ly = sql_leaf_of(s, y);
 	if (lx < 0 || ly < 0 || x->nnames > 2 || y->nnames > 2)
 		return;
 	if (lx == la && ly == lb)
@@ -370,13 +370,15 @@ static void equal_columns(const shape *s, const sq_expr *e, int la, int lb, keys
 
 static lnode *hash_on(shape *s, const sql_leaf *l, char **cols, size_t n, int nparts)
 {
+	/* the input first: the binder binds nodes in the order they are made */
+	lnode *in = l->src ? sql_pruned_side(s, (int)(l - s->leaves)) : l->node;
 	lnode *rp = sql_node(s->p, L_REPARTITION, "join");
 	sb key = SB_INIT, desc = SB_INIT;
 
 	rp->mode = RP_HASH;
 	rp->nparts = nparts;
 	rp->inputs = xcalloc(1, sizeof(lnode *));
-	rp->inputs[0] = l->src ? l->src : l->node;
+	rp->inputs[0] = in;
 	rp->ninputs = 1;
 	rp->key_names = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
@@ -448,14 +450,49 @@ typedef struct {
 	bool ok;
 } sub_walk;
 
+/* An uncorrelated subquery over a table of more than this many bytes is
+ * planned on its own even when every task could read the table: else
+ * every task of the query computes it again over the whole table (TPC-H
+ * Q15's max over a GROUP BY of lineitem, Q18's IN over one, at SF 0.2 ran
+ * 4 tasks x 2 stages of it). Below it (dimensions), reading the table in
+ * each task is cheaper than a stage. */
+#define OWN_STAGE_BYTES (16LL << 20)
+
+/* own_stage, or nothing planned when it fails (a correlated subquery,
+ * a shape that is not distributed): then the subquery runs in every task. */
+static bool own_stage_if_it_can(shape *s, sq_expr *e)
+{
+	sqlp *p = s->p;
+	size_t mark = p->lp->nnodes, notes = p->notes.len;
+	char *why = p->why;
+
+	p->why = NULL;
+	if (own_stage(s, e)) {
+		p->why = why;
+		return true;
+	}
+	sql_undo(p, mark);
+	free(p->why);
+	p->why = why;
+	p->notes.len = notes;
+	if (p->notes.buf)
+		p->notes.buf[notes] = '\0';
+	return false;
+}
+
 static bool visit_subquery(sq_expr **slot, void *ctx)
 {
 	sub_walk *w = ctx;
 	sq_expr *e = *slot;
+	int64_t big;
 
-	if (e->kind == SQ_SUBQUERY && w->ok)
-		w->ok = largest_table(w->s, e->subquery) <= broadcast_limit(w->s->p) ? subquery_query(w->s, e->subquery)
-										     : own_stage(w->s, e);
+	if (e->kind != SQ_SUBQUERY || !w->ok)
+		return w->ok;
+	big = largest_table(w->s, e->subquery);
+	if (big > broadcast_limit(w->s->p))
+		w->ok = own_stage(w->s, e);
+	else if (big <= OWN_STAGE_BYTES || !own_stage_if_it_can(w->s, e))
+		w->ok = subquery_query(w->s, e->subquery);
 	return w->ok;
 }
 

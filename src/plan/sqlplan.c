@@ -200,6 +200,9 @@ void sql_forget(sqlp *p)
 	free(p->memo);
 	p->memo = NULL;
 	p->nmemo = 0;
+	free(p->bounds);
+	p->bounds = NULL;
+	p->nbounds = 0;
 }
 
 void sql_undo(sqlp *p, size_t mark)

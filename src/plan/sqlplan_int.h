@@ -46,6 +46,12 @@ typedef struct {
 		lnode *node;
 	} * memo; /* subqueries in FROM planned so far */
 	size_t nmemo;
+	struct sql_bound {
+		const lnode *node;
+		int64_t rows;
+	} * bounds; /* planned queries' rows, at most (sqlgroups.c) */
+	size_t nbounds;
+	int depth; /* sql_shape's nesting: 0 the query itself */
 } sqlp;
 
 /* A tab's size: its files' bytes, or a dataset's sources' bytes. */
@@ -89,6 +95,10 @@ typedef struct {
 	sq_order *orders; /* direction and nulls of each key (e unused) */
 	size_t nkeys;
 	int64_t limit, offset; /* -1: none */
+	/* GROUP BY under ORDER BY/LIMIT: its groups estimated (sqlgroups.c),
+	 * -1 unknown; what was counted, for --explain */
+	int64_t groups_est;
+	char groups_how[64];
 } shape;
 
 /* sqljoin.c */
@@ -104,6 +114,23 @@ bool sql_inputs(shape *s);
 sq_table *sql_probe_from(const shape *s);
 /* A per-partition node over every leaf's input. */
 lnode *sql_over_inputs(shape *s, const char *role, const char *query);
+/* The leaf of the FROM a column reference reads: t.c by its alias, c by
+ * the one table that has it; -1 when unknown or ambiguous. */
+int sql_leaf_of(const shape *s, const sq_expr *e);
+
+/* sqlprune.c */
+/* What a shuffle of leaf `leaf` (a source) on its join keys reads: the
+ * source, or a row-wise step keeping only the columns the query reads
+ * and the rows that can meet the join. */
+lnode *sql_pruned_side(shape *s, int leaf);
+
+/* sqlgroups.c */
+/* At most how many groups the n group keys make, from the distinct keys
+ * counted in (a sample of) the files of the tables they read; -1 when
+ * unknown. `how` says what was counted, for --explain. */
+int64_t sql_group_estimate(const shape *s, sq_expr **groups, size_t n, char *how, size_t howlen);
+/* Node n (a planned derived table or subquery) has at most `rows` rows. */
+void sql_bound_rows(sqlp *p, const lnode *n, int64_t rows);
 
 /* skew.c */
 /* The join of leaves la and lb, co-partitioned (their inputs hash

@@ -246,6 +246,25 @@ static lnode *range_on_first_key(shape *s, lnode *rel)
 	return rp;
 }
 
+/* At most this many groups (estimated) are sorted by one task rather
+ * than range-partitioned: a second or so of one DuckDB thread, where the
+ * range partitions take four stages (a sample, split points, a shuffle,
+ * the sorted parts). */
+#define GATHER_SORT_ROWS 1000000
+
+/* The last step done by the one task that already makes rel (a gather
+ * of this shape, e.g. a small GROUP BY merged by one task), instead of a
+ * stage of its own: rel's query becomes a CTE of the step's. */
+static lnode *fold_into_gather(lnode *rel, const char *step)
+{
+	const char *at = strstr(step, "\"{0}\"");
+	char *q = xasprintf("WITH \"__pond_m\" AS (%s) %.*s\"__pond_m\"%s", rel->query, (int)(at - step), step, at + 5);
+
+	free(rel->query);
+	rel->query = q;
+	return rel;
+}
+
 lnode *sql_finish(shape *s, lnode *rel)
 {
 	sqlp *p = s->p;
@@ -257,7 +276,22 @@ lnode *sql_finish(shape *s, lnode *rel)
 	sql_rename_list(&q, s->out);
 	sb_add(&q, " FROM \"{0}\"");
 	sb_add(&q, sb_str(&order));
-	if (s->limit >= 0) {
+	if (s->nkeys && s->limit < 0 && rel->nparts > 1 && s->groups_est >= 0 && s->groups_est <= GATHER_SORT_ROWS) {
+		/* few groups, aggregated per partition: one task sorts them all */
+		rel = sql_gather(p, "gather", "SELECT * FROM \"{0}\"", &rel, 1);
+		sql_note(p, "ORDER BY: at most ~%lld groups (%s), sorted by one task", (long long)s->groups_est,
+			 s->groups_how);
+	}
+	if (rel->kind == L_SQL && rel->nparts == 1) {
+		/* sorted by the gather, cast where the result is written: the
+		 * gather's own output holds HUGEINT as DECIMAL(38,0) */
+		sb sorted = SB_INIT;
+		sb_addf(&sorted, "SELECT * FROM \"{0}\"%s", sb_str(&order));
+		if (s->limit >= 0)
+			sb_addf(&sorted, " LIMIT %lld OFFSET %lld", (long long)s->limit, (long long)s->offset);
+		n = sql_partial(p, "result", sb_str(&q), fold_into_gather(rel, sb_str(&sorted)));
+		sb_release(&sorted);
+	} else if (s->limit >= 0) {
 		int64_t top = s->limit > INT64_MAX - s->offset ? INT64_MAX : s->limit + s->offset;
 		if (rel->nparts > 1) {
 			char *pre = xasprintf("SELECT * FROM \"{0}\"%s LIMIT %lld", sb_str(&order), (long long)top);
@@ -463,12 +497,13 @@ static lnode *setop(shape *s)
 
 lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 {
-	shape s = { .p = p, .out = out };
+	shape s = { .p = p, .out = out, .groups_est = -1 };
 	const char *why = unsupported(q);
 	lnode *n = NULL;
 
 	if (why)
 		return sql_not(p, "%s", why);
+	p->depth++;
 	s.w = sq_query_dup(q);
 	sql_decorrelate(p, s.w); /* correlated subqueries over big tables: joins */
 	if (q->kind == SQ_SETOP) {
@@ -496,6 +531,9 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 	}
 	if (n)
 		n = sql_finish(&s, n);
+	if (n && s.groups_est >= 0)
+		sql_bound_rows(p, n, s.limit >= 0 && s.limit < s.groups_est ? s.limit : s.groups_est);
 	shape_release(&s);
+	p->depth--;
 	return n;
 }

@@ -156,10 +156,21 @@ test_explain_says_how() {
 	pond_cli 0 sql "SELECT region, sum(amount) FROM 'data/*.parquet' GROUP BY region ORDER BY 2 DESC" --explain
 	assert_contains "tables" out.txt "table {0} = 'data/*.parquet': 6 Parquet files"
 	assert_contains "parts" out.txt "read in 4 parts"
-	assert_contains "group by" out.txt "hash shuffle on 1 key into 4"
-	assert_contains "order by" out.txt "range partitions on the first key (descending"
+	# few groups (counted in all 6 files): merged and sorted by one task
+	assert_contains "small group by" out.txt "GROUP BY: at most ~5 groups (counted in all 6 files)"
+	assert_contains "small group by" out.txt "merged and ordered by one task"
 	assert_contains "stages" out.txt "Physical plan"
 	assert_missing out
+	pond_cli 0 sql "SELECT region, sum(amount) FROM 'data/*.parquet' GROUP BY region" --explain
+	assert_contains "group by" out.txt "hash shuffle on 1 key into 4"
+	pond_cli 0 sql "SELECT id, amount FROM 'data/*.parquet' ORDER BY amount DESC" --explain
+	assert_contains "order by" out.txt "range partitions on the first key (descending"
+	# a co-partitioned side ships the columns the query reads, its rows
+	# filtered by the conjuncts over it alone (here one from an ON)
+	pond_cli 0 sql "SELECT a.region, count(b.id) FROM 'data/*.parquet' a LEFT JOIN 'data/*.parquet' b
+	                ON a.id = b.id AND b.amount > 10 GROUP BY ALL" --explain --broadcast-limit 0
+	assert_contains "pruned side" out.txt "b: 2 of its 4 columns shipped, rows filtered first by ((b.amount > 10))"
+	assert_contains "kept side" out.txt "a: 2 of its 4 columns shipped"
 	pond_cli 0 sql "SELECT a.region FROM 'data/*.parquet' a JOIN 'data/*.parquet' b ON a.id + 1 = b.id" \
 		--explain --broadcast-limit 0
 	assert_contains "fallback" out.txt "not distributed: no table can be split with the others broadcast"

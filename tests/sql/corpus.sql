@@ -317,6 +317,40 @@ SELECT DISTINCT c.country, s.channel FROM sales s JOIN customers c USING (custom
 SELECT c.segment, count(*) AS n, sum(s.amount) AS total FROM sales s JOIN customers c ON s.customer_id = c.customer_id
 GROUP BY c.segment;
 
+-- join_copartitioned_on_filter_null_side: distributed ordered | --broadcast-limit 0
+SELECT c_count, count(*) AS custdist FROM (
+  SELECT c.customer_id, count(s.sale_id) AS c_count FROM customers c LEFT JOIN sales s
+  ON c.customer_id = s.customer_id AND s.channel <> 'web' AND s.amount > 20000 AND c.segment <> 'gold'
+  WHERE c.country IS DISTINCT FROM 'JP'
+  GROUP BY c.customer_id) AS counts
+GROUP BY c_count ORDER BY custdist DESC, c_count DESC;
+
+-- join_copartitioned_right_where_on_null_side: distributed | --broadcast-limit 0
+SELECT s.channel, c.segment, count(*) AS n, sum(s.quantity) AS q FROM customers c RIGHT JOIN sales s
+ON s.customer_id = c.customer_id AND c.segment = 'gold'
+WHERE c.country IS NULL OR c.country <> 'JP'
+GROUP BY s.channel, c.segment;
+
+-- join_copartitioned_anti_on_filter: distributed | --broadcast-limit 0
+SELECT sale_id, customer_id FROM sales s ANTI JOIN customers c ON s.customer_id = c.customer_id AND c.country <> 'JP'
+WHERE sale_id % 100 = 1 AND (s.discount IS NULL OR s.discount > 0.1);
+
+-- join_copartitioned_inner_filters_ordered_hugeint: distributed ordered | --broadcast-limit 0
+SELECT c.segment, s.channel, sum(s.quantity) AS q, count(*) AS n FROM sales s JOIN customers c
+ON s.customer_id = c.customer_id AND c.country <> 'JP' AND s.quantity > 3
+WHERE s.returned IS NOT TRUE
+GROUP BY c.segment, s.channel ORDER BY q DESC, c.segment, s.channel;
+
+-- agg_small_groups_ordered_limit_hugeint: distributed ordered
+SELECT channel, sum(quantity) AS q, count(*) AS n FROM sales GROUP BY channel HAVING count(*) > 10
+ORDER BY q DESC, channel LIMIT 3;
+
+-- join_copartitioned_full_where_on_both: distributed ordered | --broadcast-limit 0
+SELECT c.segment, p.category, count(*) AS n, count(p.product_id) AS np FROM customers c FULL JOIN products p
+ON c.customer_id = p.product_id AND p.list_price > 10
+WHERE c.country IS NULL OR c.country <> 'JP'
+GROUP BY c.segment, p.category ORDER BY 1 NULLS FIRST, 2 NULLS FIRST;
+
 -- join_copartitioned_left_small_left: distributed
 SELECT c.country, count(s.sale_id) AS n FROM customers c LEFT JOIN sales s ON s.customer_id = c.customer_id
 GROUP BY c.country;

@@ -1,0 +1,302 @@
+/* sqlgroups.c — how many groups a GROUP BY may make, estimated at plan
+ * time (docs/SQL.md, "A small GROUP BY is merged by one task").
+ *
+ * The group keys are sorted by the table their columns read. For each
+ * such table, a Parquet source, the plan-time DuckDB counts the distinct
+ * values of its keys in the key columns of at most SAMPLE_FILES of its
+ * files, evenly spaced over the sorted file list (as skew.c samples join
+ * keys). When those were all its files, the count is exact for that
+ * table; otherwise it is taken only when the sample is saturated (each
+ * distinct key seen SATURATED times on average, so few keys can be
+ * missing: flags, years, nations), else the estimate is "unknown". The
+ * groups are at most the product over the tables. A key that reads no
+ * column counts 1; one that reads two tables, or holds a subquery or an
+ * aggregate, makes the estimate unknown. A key that is a column of a
+ * derived table (FROM (SELECT …)) counts as the select item it names,
+ * when that is an expression over one table of files there: its values
+ * are some of that expression's over the whole table (TPC-H Q7's
+ * `extract(year FROM l_shipdate) AS l_year`, Q22's
+ * `substring(c_phone, 1, 2) AS cntrycode`); any other column of a derived
+ * table that is itself a GROUP BY counts as that table's groups (its rows,
+ * estimated when it was planned: Q13's `c_count` per customer).
+ *
+ * A wrong estimate costs time only, never exactness: the plan it chooses
+ * gives DuckDB's rows either way. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plan/source.h"
+#include "plan/sqlplan_int.h"
+
+/* The sample: the key columns of at most this many of a table's files. */
+#define SAMPLE_FILES 8
+/* A partial sample is trusted when rows ≥ SATURATED × distinct keys. */
+#define SATURATED 20
+
+/* Where a key's values come from: an expression over one table of files
+ * (its columns named as under `alias`). */
+typedef struct {
+	const lnode *src;  /* NULL: a constant (no column), or: */
+	const lnode *node; /* a derived table of at most `rows` rows */
+	int64_t rows;
+	const char *alias;
+	sq_expr *e;
+} origin;
+
+void sql_bound_rows(sqlp *p, const lnode *n, int64_t rows)
+{
+	p->bounds = xrealloc(p->bounds, (p->nbounds + 1) * sizeof(p->bounds[0]));
+	p->bounds[p->nbounds].node = n;
+	p->bounds[p->nbounds++].rows = rows;
+}
+
+static int64_t rows_bound(const sqlp *p, const lnode *n)
+{
+	for (size_t i = 0; i < p->nbounds; i++)
+		if (p->bounds[i].node == n)
+			return p->bounds[i].rows;
+	return -1;
+}
+
+typedef struct {
+	const shape *s;
+	int leaf; /* the one leaf every column reads; -1 none yet, -2 several */
+} leaf_finder;
+
+static bool note_leaf(sq_expr **slot, void *ctx)
+{
+	leaf_finder *f = ctx;
+	int l;
+
+	if ((*slot)->kind != SQ_COLUMN)
+		return true;
+	l = sql_leaf_of(f->s, *slot);
+	if (l < 0 || (f->leaf >= 0 && f->leaf != l))
+		f->leaf = -2;
+	else if (f->leaf == -1)
+		f->leaf = l;
+	return f->leaf != -2;
+}
+
+static bool plain(const shape *s, sq_expr *e)
+{
+	return !sql_has_kind(e, SQ_SUBQUERY) && !sql_has_kind(e, SQ_WINDOW) && !sql_has_kind(e, SQ_STAR) &&
+	       !sql_has_agg(s->p, e);
+}
+
+/* ---- one level of derived tables: a key that is a column of FROM (…) ------------ */
+
+typedef struct {
+	const sqlp *p;
+	const sq_table *from;
+	const sq_table *base; /* the one table of the FROM every column reads */
+	bool bad;
+} base_finder;
+
+static bool has_col(const lnode *src, const char *name)
+{
+	for (size_t i = 0; src && i < src->schema.n; i++)
+		if (!strcasecmp(src->schema.cols[i].name, name))
+			return true;
+	return false;
+}
+
+static const lnode *tab_src(const sqlp *p, const sq_table *t)
+{
+	int k = t->name && t->name[0] == '{' ? (int)strtol(t->name + 1, NULL, 10) : -1;
+
+	return k >= 0 && (size_t)k < p->ntabs ? p->tabs[k].src : NULL;
+}
+
+static const char *tab_alias(const sq_table *t)
+{
+	return t->alias && *t->alias ? t->alias : t->name;
+}
+
+/* The base table of `from` that column reference e reads (NULL: none
+ * or several, or a derived table's column). */
+static const sq_table *base_of(const sqlp *p, const sq_table *t, const sq_expr *e, int *hits)
+{
+	const sq_table *x, *y;
+
+	if (t->kind == SQ_JOIN) {
+		x = base_of(p, t->left, e, hits);
+		y = base_of(p, t->right, e, hits);
+		return x ? x : y;
+	}
+	if (t->kind != SQ_BASE) {
+		(*hits)++; /* could be this one's column */
+		return NULL;
+	}
+	if (e->nnames >= 2 ? !strcasecmp(e->names[0], tab_alias(t)) && has_col(tab_src(p, t), e->names[1])
+			   : has_col(tab_src(p, t), e->names[0])) {
+		(*hits)++;
+		return t;
+	}
+	return NULL;
+}
+
+static bool note_base(sq_expr **slot, void *ctx)
+{
+	base_finder *f = ctx;
+	const sq_table *t;
+	int hits = 0;
+
+	if ((*slot)->kind != SQ_COLUMN)
+		return true;
+	t = base_of(f->p, f->from, *slot, &hits);
+	if (!t || hits != 1 || (f->base && f->base != t))
+		f->bad = true;
+	else
+		f->base = t;
+	return !f->bad;
+}
+
+/* Key e, a column of derived leaf l: the select item it names, when that
+ * is an expression over one table of files of the derived table's FROM
+ * (its values then are some of that expression's over the table). */
+static bool derived_origin(const shape *s, const sql_leaf *l, const sq_expr *e, origin *o)
+{
+	const sq_query *q = l->sub;
+	const char *name = e->names[e->nnames - 1];
+	sq_expr *item = NULL;
+	base_finder f = { s->p, q->from, NULL, false };
+
+	if (q->kind != SQ_SELECT || !q->from || q->nselect != l->own.n)
+		return false;
+	/* the derived table's columns are its select items, in order */
+	for (size_t i = 0; i < q->nselect; i++)
+		if (q->select[i]->kind == SQ_STAR)
+			return false;
+	for (size_t i = 0; !item && i < l->own.n; i++)
+		if (!strcasecmp(l->own.cols[i].name, name))
+			item = q->select[i];
+	if (!item || !plain(s, item))
+		return false;
+	sq_visit(&item, note_base, &f);
+	if (f.bad || !f.base)
+		return false;
+	*o = (origin){ .src = tab_src(s->p, f.base), .alias = tab_alias(f.base), .e = item };
+	return o->src != NULL;
+}
+
+/* Where key e's values come from; false when unknown. */
+static bool key_origin(const shape *s, sq_expr *e, origin *o)
+{
+	leaf_finder f = { s, -1 };
+	const sql_leaf *l;
+
+	*o = (origin){ .e = e };
+	if (!plain(s, e))
+		return false;
+	sq_visit(&e, note_leaf, &f);
+	if (f.leaf == -1)
+		return true; /* a constant */
+	if (f.leaf < 0)
+		return false;
+	l = &s->leaves[f.leaf];
+	if (l->src) {
+		*o = (origin){ .src = l->src, .alias = l->alias, .e = e };
+		return true;
+	}
+	if (l->sub && e->kind == SQ_COLUMN && derived_origin(s, l, e, o))
+		return true;
+	/* else at most as many values as the derived table has rows */
+	*o = (origin){ .node = l->node, .rows = l->node ? rows_bound(s->p, l->node) : -1, .e = e };
+	return o->rows >= 0;
+}
+
+/* The distinct values of the keys whose origin is (src, alias): exact or
+ * from a saturated sample, else -1. */
+static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t at, size_t *sampled, bool *exact)
+{
+	const lnode *src = os[at].src;
+	sb b = SB_INIT;
+	size_t m, k = 0;
+	pond_err quiet = { 0 };
+	pdb_result r;
+	int64_t rows, distinct;
+
+	if (src->format != FMT_PARQUET || !src->nfiles)
+		return -1;
+	m = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;
+	sb_add(&b, "WITH __pond_r AS (");
+	for (size_t i = 0; i < m; i++) {
+		sb_add(&b, i ? " UNION ALL SELECT * FROM (" : "SELECT * FROM (");
+		source_file_sql(&b, src, i * src->nfiles / m, SRC_CAST);
+		sb_add(&b, ")");
+	}
+	sb_add(&b, "), __pond_k AS (SELECT ");
+	for (size_t i = at; i < n; i++) {
+		char *text = NULL;
+		if (os[i].src != src || !os[i].alias || strcasecmp(os[i].alias, os[at].alias))
+			continue;
+		if (sqltree_expr_sql(s->p->db, os[i].e, &text, &quiet)) {
+			sb_release(&b);
+			return -1;
+		}
+		sb_addf(&b, "%s(%s) AS \"__pond_k%zu\"", k++ ? ", " : "", text, i);
+		free(text);
+	}
+	sb_add(&b, " FROM __pond_r AS ");
+	sb_sql_ident(&b, os[at].alias);
+	sb_add(&b,
+	       ") SELECT (SELECT count(*) FROM __pond_k), (SELECT count(*) FROM (SELECT DISTINCT * FROM __pond_k))");
+	if (plandb_query(s->p->db, sb_str(&b), &r, &quiet) != PDB_OK) {
+		sb_release(&b);
+		return -1;
+	}
+	sb_release(&b);
+	if (r.nrows != 1) {
+		pdb_result_release(&r);
+		return -1;
+	}
+	rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
+	distinct = strtoll(pdb_cell(&r, 0, 1), NULL, 10);
+	pdb_result_release(&r);
+	*sampled += m;
+	if (m == src->nfiles)
+		return distinct;
+	*exact = false;
+	return distinct * SATURATED <= rows ? distinct : -1;
+}
+
+int64_t sql_group_estimate(const shape *s, sq_expr **groups, size_t n, char *how, size_t howlen)
+{
+	origin *os = xcalloc(n + 1, sizeof(origin));
+	int64_t bound = 1;
+	size_t sampled = 0;
+	bool exact = true, derived = false;
+
+	for (size_t i = 0; i < n && bound >= 0; i++)
+		if (!key_origin(s, groups[i], &os[i]))
+			bound = -1;
+	for (size_t i = 0; i < n && bound >= 0; i++) {
+		bool first = true;
+		int64_t g;
+		if (!os[i].src && !os[i].node)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			first &= os[i].node ? os[j].node != os[i].node
+					    : os[j].src != os[i].src || strcasecmp(os[j].alias, os[i].alias) != 0;
+		if (!first)
+			continue;
+		if ((g = os[i].node ? os[i].rows : table_groups(s, os, n, i, &sampled, &exact)) < 0)
+			bound = -1;
+		else if (g && bound > INT64_MAX / g)
+			bound = INT64_MAX;
+		else
+			bound *= g;
+	}
+	for (size_t i = 0; i < n; i++)
+		derived |= os[i].node != NULL;
+	if (!sampled)
+		snprintf(how, howlen, "a derived table's rows");
+	else
+		snprintf(how, howlen, "%s %zu file%s%s", exact ? "counted in all" : "estimated from", sampled,
+			 sampled == 1 ? "" : "s", derived ? ", a derived table's rows" : "");
+	free(os);
+	return bound;
+}

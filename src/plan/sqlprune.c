@@ -1,0 +1,254 @@
+/* sqlprune.c — what a co-partitioned table ships through its shuffle
+ * (docs/SQL.md, "Joins"): only the columns the query reads of it, and
+ * only its rows that can meet the join.
+ *
+ * A task computes the query as written over the shuffled rows, so this
+ * is only a pre-filter: a conjunct is pushed into the table's shuffle
+ * when every row it removes would have been dropped anyway, and it stays
+ * in the query too:
+ * - a WHERE conjunct over the table's columns alone, when no outer join
+ *   above the table supplies NULLs for it (then the WHERE drops the rows
+ *   it is not true on);
+ * - an ON conjunct over the table's columns alone, when the table is a
+ *   direct side of that join whose unmatched rows the join does not keep
+ *   (either side of an inner join, the right of LEFT/SEMI/ANTI, the left
+ *   of RIGHT): a row it is not true on matches nothing (TPC-H Q13's
+ *   `o_comment NOT LIKE …` in a LEFT JOIN's ON).
+ * Conjuncts with subqueries, window functions or volatile functions are
+ * not pushed. The columns are those any column reference of the query
+ * names; a `*`, a subquery or a reference to the table itself keeps them
+ * all. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plan/sqlplan_int.h"
+
+typedef struct {
+	const shape *s;
+	const sql_leaf *l;
+	const schema *cols;
+	bool *keep;
+	bool all;
+} col_use;
+
+static void note_name(col_use *u, const char *name)
+{
+	for (size_t c = 0; c < u->cols->n; c++)
+		if (!strcasecmp(name, u->cols->cols[c].name))
+			u->keep[c] = true;
+}
+
+static bool note_use(sq_expr **slot, void *ctx)
+{
+	col_use *u = ctx;
+	const sq_expr *e = *slot;
+
+	if (e->kind == SQ_SUBQUERY || e->kind == SQ_STAR) {
+		u->all = true;
+		return false;
+	}
+	if (e->kind != SQ_COLUMN)
+		return true;
+	if (e->nnames == 1 && !strcasecmp(e->names[0], u->l->alias))
+		u->all = true;
+	if (e->nnames >= 2 && strcasecmp(e->names[0], u->l->alias))
+		for (size_t i = 0; i < u->s->nfrom; i++)
+			if (!strcasecmp(e->names[0], u->s->leaves[i].alias))
+				return true; /* another table's column */
+	for (size_t k = 0; k < e->nnames; k++)
+		note_name(u, e->names[k]);
+	return !u->all;
+}
+
+static void use_table(col_use *u, const sq_table *t)
+{
+	if (!t || t->kind != SQ_JOIN)
+		return;
+	if (t->cond)
+		sq_visit((sq_expr **)&t->cond, note_use, u);
+	for (size_t i = 0; i < t->nusing; i++)
+		note_name(u, t->using[i]);
+	if (strcmp(t->ref_type, "REGULAR") && strcmp(t->ref_type, "CROSS"))
+		u->all = true; /* NATURAL, ASOF, …: columns matched by name */
+	use_table(u, t->left);
+	use_table(u, t->right);
+}
+
+static void use_query(col_use *u, sq_query *q)
+{
+	sq_expr **single[] = { &q->where, &q->having, &q->qualify, &q->limit, &q->offset };
+
+	for (size_t i = 0; i < q->nselect; i++)
+		sq_visit(&q->select[i], note_use, u);
+	for (size_t i = 0; i < q->ngroups; i++)
+		sq_visit(&q->groups[i], note_use, u);
+	for (size_t i = 0; i < q->norders; i++)
+		sq_visit(&q->orders[i].e, note_use, u);
+	for (size_t i = 0; i < q->ndistinct_on; i++)
+		sq_visit(&q->distinct_on[i], note_use, u);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		sq_visit(single[i], note_use, u);
+	if (q->nctes) /* inlined before; one left could name anything */
+		u->all = true;
+	use_table(u, q->from);
+}
+
+/* ---- the conjuncts -------------------------------------------------------------- */
+
+static bool volatile_call(sq_expr **slot, void *ctx)
+{
+	static const char *const names[] = { "random", "gen_random_uuid", "uuid",   "uuidv4",
+					     "uuidv7", "nextval",         "setseed" };
+	bool *found = ctx;
+	const sq_expr *e = *slot;
+
+	if (e->kind == SQ_FUNCTION || e->kind == SQ_WINDOW || e->kind == SQ_SUBQUERY)
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			*found |= e->kind != SQ_FUNCTION || (e->fname && !strcasecmp(e->fname, names[i]));
+	return !*found;
+}
+
+typedef struct {
+	const shape *s;
+	int leaf;
+	bool other; /* a column of another table, or one not known */
+	bool any;   /* a column at all */
+} only_finder;
+
+static bool note_only(sq_expr **slot, void *ctx)
+{
+	only_finder *f = ctx;
+
+	if ((*slot)->kind != SQ_COLUMN)
+		return true;
+	f->any = true;
+	f->other |= sql_leaf_of(f->s, *slot) != f->leaf;
+	return !f->other;
+}
+
+/* Whether conjunct e reads the leaf's columns and nothing else. */
+static bool only_leaf(const shape *s, int leaf, sq_expr *e)
+{
+	only_finder f = { s, leaf, false, false };
+	bool bad = false;
+
+	sq_visit(&e, volatile_call, &bad);
+	if (bad)
+		return false;
+	sq_visit(&e, note_only, &f);
+	return f.any && !f.other;
+}
+
+static void add_conjuncts(const shape *s, int leaf, sq_expr *e, sb *b)
+{
+	pond_err quiet = { 0 };
+	char *text = NULL;
+
+	if (!e)
+		return;
+	if (e->kind == SQ_CONJUNCTION && !strcmp(e->type, "CONJUNCTION_AND")) {
+		for (size_t i = 0; i < e->nargs; i++)
+			add_conjuncts(s, leaf, e->args[i], b);
+		return;
+	}
+	if (!only_leaf(s, leaf, e) || sqltree_expr_sql(s->p->db, e, &text, &quiet))
+		return;
+	sb_addf(b, "%s(%s)", b->len ? " AND " : "", text);
+	free(text);
+}
+
+static bool is_leaf(const sq_table *t, int leaf)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "{%d}", leaf);
+	return t->kind == SQ_BASE && !strcmp(t->name, name);
+}
+
+static bool is_type(const sq_table *j, const char *type)
+{
+	return !strcmp(j->join_type, type);
+}
+
+/* Whether an outer join above (or at) the leaf supplies NULLs for it. */
+static bool null_supplied(const sq_table *t, int leaf, bool *found)
+{
+	bool l, r;
+
+	if (t->kind != SQ_JOIN) {
+		*found = is_leaf(t, leaf);
+		return false;
+	}
+	/* by the join types that do not (DuckDB says FULL, not OUTER);
+	 * a SEMI/ANTI join's right side is not the WHERE's */
+	l = null_supplied(t->left, leaf, found);
+	if (*found)
+		return l || !(is_type(t, "INNER") || is_type(t, "LEFT") || is_type(t, "SEMI") || is_type(t, "ANTI"));
+	r = null_supplied(t->right, leaf, found);
+	if (*found)
+		return r || !(is_type(t, "INNER") || is_type(t, "RIGHT"));
+	return false;
+}
+
+/* ON conjuncts of joins where the leaf is a direct side whose unmatched
+ * rows the join drops. */
+static void on_conjuncts(const shape *s, int leaf, const sq_table *t, sb *b)
+{
+	bool left, right, inner;
+
+	if (t->kind != SQ_JOIN)
+		return;
+	left = is_leaf(t->left, leaf);
+	right = is_leaf(t->right, leaf);
+	inner = !strcmp(t->join_type, "INNER") && !strcmp(t->ref_type, "REGULAR");
+	if (t->cond && ((left && (inner || !strcmp(t->join_type, "RIGHT"))) ||
+			(right && (inner || !strcmp(t->join_type, "LEFT") || !strcmp(t->join_type, "SEMI") ||
+				   !strcmp(t->join_type, "ANTI")))))
+		add_conjuncts(s, leaf, t->cond, b);
+	on_conjuncts(s, leaf, t->left, b);
+	on_conjuncts(s, leaf, t->right, b);
+}
+
+lnode *sql_pruned_side(shape *s, int leaf)
+{
+	const sql_leaf *l = &s->leaves[leaf];
+	const schema *cols = sql_leaf_cols(l);
+	col_use u = { s, l, cols, xcalloc(cols->n + 1, sizeof(bool)), false };
+	sb where = SB_INIT, q = SB_INIT;
+	size_t kept = 0;
+	bool found = false;
+	lnode *n;
+
+	use_query(&u, s->w);
+	for (size_t c = 0; c < cols->n; c++)
+		kept += u.keep[c] || u.all;
+	if (!null_supplied(s->w->from, leaf, &found) && found)
+		add_conjuncts(s, leaf, s->w->where, &where);
+	on_conjuncts(s, leaf, s->w->from, &where);
+	if (!kept || (kept == cols->n && !where.len)) {
+		free(u.keep);
+		sb_release(&where);
+		return l->src;
+	}
+	sb_add(&q, "SELECT ");
+	for (size_t c = 0, k = 0; c < cols->n; c++) {
+		if (!u.keep[c] && !u.all)
+			continue;
+		sb_add(&q, k++ ? ", " : "");
+		sb_sql_ident(&q, cols->cols[c].name);
+	}
+	sb_add(&q, " FROM \"{0}\" AS ");
+	sb_sql_ident(&q, l->alias);
+	if (where.len)
+		sb_addf(&q, " WHERE %s", sb_str(&where));
+	n = sql_partial(s->p, "join side", sb_str(&q), l->src);
+	n->rowwise = true; /* split by files among the shuffle's producers */
+	sql_note(s->p, "%s: %zu of its %zu columns shipped%s%s", l->alias, kept, cols->n,
+		 where.len ? ", rows filtered first by " : "", sb_str(&where));
+	free(u.keep);
+	sb_release(&where);
+	sb_release(&q);
+	return n;
+}
