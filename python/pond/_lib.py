@@ -1,8 +1,12 @@
 """ctypes bindings to libpond (include/pond.h): found through POND_LIBRARY,
 the installed tree (lib/libpond.so beside this package's lib/python
-directory), or build/libpond.so of the source tree this package sits in."""
+directory), build/libpond.so of the source tree this package sits in, or,
+for a package installed by pip (in a site-packages away from the library),
+beside the `pond` found on PATH (P/bin/pond -> P/lib/libpond.so, as `cmake
+--install` lays them out; build/pond -> build/libpond.so)."""
 import ctypes
 import os
+import shutil
 
 c_char_p, c_int, c_size_t, c_int64, c_bool, c_void_p = (
     ctypes.c_char_p, ctypes.c_int, ctypes.c_size_t, ctypes.c_int64, ctypes.c_bool, ctypes.c_void_p)
@@ -34,12 +38,19 @@ def _candidates():
     yield os.path.join(here, "..", "..", "libpond.so")
     # the source tree: python/pond/_lib.py -> build/libpond.so
     yield os.path.join(here, "..", "..", "build", "libpond.so")
+    exe = shutil.which("pond")
+    if exe:
+        bindir = os.path.dirname(os.path.realpath(exe))
+        yield os.path.join(bindir, "..", "lib", "libpond.so")
+        yield os.path.join(bindir, "libpond.so")
     yield "libpond.so"
 
 
 def _load():
     errors = []
     for path in _candidates():
+        if os.sep in path:
+            path = os.path.normpath(path)
         if os.sep in path and not os.path.exists(path):
             errors.append(f"{path}: not found")
             continue
@@ -47,7 +58,8 @@ def _load():
             return ctypes.CDLL(path)
         except OSError as e:
             errors.append(str(e))
-    raise ImportError("pond: cannot load libpond.so (set POND_LIBRARY to its path): " + "; ".join(errors))
+    raise ImportError("pond: cannot load libpond.so (set POND_LIBRARY to its path, or put the bin directory of "
+                      "`cmake --install` on PATH): " + "; ".join(errors))
 
 
 lib = _load()
