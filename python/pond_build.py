@@ -4,10 +4,13 @@ pip's isolated build environment gets nothing to install (pyproject.toml
 requires nothing), where setuptools would need `setuptools` and `wheel`
 downloaded or, with --no-build-isolation, Debian's python3-wheel in the
 environment. It builds one pure-Python wheel of the `pond` directory
-(ctypes over libpond.so: nothing to compile). The package's metadata is here."""
+(ctypes over libpond.so: nothing to compile), an editable wheel (`pip
+install -e`) and a source archive. The package's metadata is here."""
 import base64
 import hashlib
+import io
 import os
+import tarfile
 import time
 import zipfile
 
@@ -82,6 +85,25 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     """`pip install -e ./python`: a .pth file that puts this directory on
     sys.path, so the installed package is the source tree's."""
     return _write_wheel(wheel_directory, [(f"__editable__.{NAME}.pth", (HERE + "\n").encode())])
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    """A source archive of what this backend needs to build the wheel again:
+    pyproject.toml, this file, the package and PKG-INFO."""
+    base = f"{NAME}-{VERSION}"
+    files = [("pyproject.toml", _read(os.path.join(HERE, "pyproject.toml"))),
+             ("pond_build.py", _read(__file__)), ("PKG-INFO", METADATA.encode())]
+    files += [(a, _read(p)) for a, p in _sources()]
+    with tarfile.open(os.path.join(sdist_directory, base + ".tar.gz"), "w:gz", format=tarfile.PAX_FORMAT) as t:
+        for arcname, data in files:
+            entry = tarfile.TarInfo(f"{base}/{arcname}")
+            entry.size, entry.mode, entry.mtime = len(data), 0o644, max(EPOCH, 315532800)
+            t.addfile(entry, io.BytesIO(data))
+    return base + ".tar.gz"
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return []
 
 
 def get_requires_for_build_wheel(config_settings=None):
