@@ -1,11 +1,17 @@
 """Benchmark of the Python API (issue 10 item 8): take_all() of N1 rows and
 to_pandas() of N2 rows against single-process DuckDB reading the same
-Parquet into Python (duckq's text output parsed and converted the same
-way), and a Python map callable's rows/s per worker.
+Parquet into Python (DuckDB's Python module is not installed: duckq's text
+output parsed and converted the same way, for to_pandas by pandas' C CSV
+parser into the same dtypes), and a Python map callable's rows/s per
+worker. The driver's peak RSS after to_pandas is printed too.
 
     /usr/bin/python3 bench/python_api.py [N1 [N2]]   # defaults 1,000,000 and 10,000,000
-Needs build/libpond.so and build/tests/duckq; writes under /tmp."""
+Needs build/libpond.so and build/tests/duckq; writes under /tmp (removed at the end)."""
+import csv
+import io
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +42,13 @@ def duckdb_rows(path):
     return [tuple(c(v) for c, v in zip(convs, line.split("\t"))) for line in out.decode().splitlines()]
 
 
+def duckdb_frame(path):
+    import pandas as pd
+    out = subprocess.run([DUCKQ, f"SELECT * FROM '{path}'"], check=True, capture_output=True).stdout
+    return pd.read_csv(io.BytesIO(out), sep="\t", header=None, names=["id", "k", "v", "s"], quoting=csv.QUOTE_NONE,
+                       na_values=["\\N"], keep_default_na=False, float_precision="round_trip")
+
+
 def timed(f):
     t = time.perf_counter()
     r = f()
@@ -50,8 +63,12 @@ assert len(rows) == len(drows) == n1
 print(f"take_all {n1:,} rows: pond {t_pond:.2f} s, DuckDB (one process) into Python {t_duck:.2f} s")
 t_pd, frame = timed(lambda: sp.read_parquet(p2).to_pandas())
 assert len(frame) == n2
-print(f"to_pandas {n2:,} rows: pond {t_pd:.2f} s")
-del frame
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+t_dpd, dframe = timed(lambda: duckdb_frame(p2))
+assert frame.equals(dframe), (frame.dtypes, dframe.dtypes)
+print(f"to_pandas {n2:,} rows: pond {t_pd:.2f} s (driver's peak RSS {peak:.2f} GiB), "
+      f"DuckDB (one process) into pandas {t_dpd:.2f} s")
+del frame, dframe
 t_map, mapped = timed(lambda: sp.read_parquet(p1).repartition(2, by_rows=True)
                       .map(lambda r: {"id": r["id"], "w": r["v"] * 2}, schema={"id": "BIGINT", "w": "DOUBLE"})
                       .count())
@@ -59,3 +76,4 @@ assert mapped == n1
 print(f"map (Python callable) over {n1:,} rows, 2 workers: {t_map:.2f} s, "
       f"{n1 / t_map / 2:,.0f} rows/s per worker (end to end, with reading and writing)")
 sp.shutdown()
+shutil.rmtree(work)
