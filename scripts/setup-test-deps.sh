@@ -10,12 +10,13 @@
 # skips what is installed. And python3-pandas, python3-cloudpickle and
 # python3-pytest for the Python API's tests (python/tests, run with Debian's
 # /usr/bin/python3), and python3-venv (venv with its ensurepip, which brings
-# pip) for tests/install/pip_venv.sh, which pip-installs python/ into a venv.
+# pip), python3-setuptools and python3-wheel for tests/install/pip_venv.sh,
+# which pip-installs python/ into a venv with no package index.
 set -euo pipefail
 
 need=()
 for p in slurmctld slurmd slurm-client munge clang-tidy cppcheck clang-format chromium \
-  python3-pandas python3-cloudpickle python3-pytest python3-venv; do
+  python3-pandas python3-cloudpickle python3-pytest python3-venv python3-setuptools python3-wheel; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -2,20 +2,21 @@
 # pip_venv.sh SOURCE_DIR BUILD_DIR — docs/PYTHON.md's pip install, as on a
 # machine without a package index: a venv of Debian's python3 (with its
 # system packages, for pandas and cloudpickle), `pip install SOURCE/python`
-# with no index, no pip configuration and nothing on PYTHONPATH. Then, from a
+# --no-build-isolation (setuptools and wheel from Debian) with no index, no
+# pip configuration and nothing on PYTHONPATH. Then, from a
 # directory away from the sources, the installed package runs a job (a hash
 # shuffle, a partial_sql, a Python map run by the venv's Python on the
 # workers, take_all and to_pandas) over libpond.so named by POND_LIBRARY,
 # and again over the library of a `cmake --install` prefix found through
 # its bin/pond on PATH; every result compared with duckq's. Exit 77
-# (skipped) when python3-venv is not installed.
+# (skipped) when python3-venv, -setuptools or -wheel is not installed.
 set -euo pipefail
 src=$(cd "$1" && pwd)
 build=$(cd "$2" && pwd)
 py=/usr/bin/python3
-if ! "$py" -c 'import ensurepip, venv' 2>/dev/null; then
-	echo "pip_venv: SKIPPED: $py has no venv/ensurepip (Debian: apt-get install python3-venv;" \
-		"scripts/setup-test-deps.sh installs it)"
+if ! "$py" -c 'import ensurepip, venv, setuptools, wheel' 2>/dev/null; then
+	echo "pip_venv: SKIPPED: $py lacks venv/ensurepip, setuptools or wheel (Debian: apt-get install" \
+		"python3-venv python3-setuptools python3-wheel; scripts/setup-test-deps.sh installs them)"
 	exit 77
 fi
 work=$(mktemp -d)
@@ -25,7 +26,9 @@ for v in $(env | sed -n 's/^\(PIP_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 export PIP_CONFIG_FILE=/dev/null PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 unset PYTHONPATH PYTHONHOME
 "$py" -m venv --system-site-packages "$work/venv"
-"$work/venv/bin/pip" install -q "$src/python"
+# from a copy: setuptools leaves build/ and pond.egg-info/ beside the sources
+cp -r "$src/python" "$work/pkg"
+"$work/venv/bin/pip" install -q --no-build-isolation "$work/pkg"
 
 cd "$work"
 "$DUCKQ" "SELECT setseed(0.25)" \
