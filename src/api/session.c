@@ -130,6 +130,7 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	size_t len = 0;
 	script *sc = NULL;
 	char msg[4096];
+	int rc;
 
 	memset(&s->err, 0, sizeof(s->err));
 	if (fs_read(path, &text, &len, NULL)) {
@@ -150,12 +151,16 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	s->sql_job_dir = NULL;
 	free(s->script_path);
 	s->script_path = xstrdup(path);
-	if (interp_script(sc, s->lp, &s->err)) {
-		script_free(sc);
-		return failed(s);
-	}
+	/* the interpreter builds the plan with pond_read … pond_count, which
+	 * only make nodes while loading: the plan is bound once, below */
+	s->built = true;
+	s->loading = true;
+	rc = interp_script(sc, s, &s->err);
+	s->loading = false;
+	session_drop_built(s); /* a pond_read after this starts a new plan */
+	pond_at(s, NULL, 0);
 	script_free(sc);
-	return bind_plan(s, path);
+	return rc ? failed(s) : bind_plan(s, path);
 }
 
 /* pond sql's default job directory: named for the query's file (or
