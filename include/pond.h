@@ -265,6 +265,11 @@ POND_API void pond_at(pond_session *s, const char *file, int line);
 /* pond_at with a column too (col > 0), as the script interpreter names a
  * call: messages begin "job.pond:12:5: ". */
 POND_API void pond_at_col(pond_session *s, const char *file, int line, int col);
+/* After pond_at_col: where the items of the next call's list are (the
+ * paths of pond_read, the inputs of pond_partial_sql), so that an error
+ * about item i begins "file:lines[i]:cols[i]: " instead of naming the
+ * call. Copied; kept until the next pond_at or pond_at_col. */
+POND_API void pond_at_items(pond_session *s, const int *lines, const int *cols, size_t n);
 
 /* read_parquet/read_csv/read_json: paths (files, globs, directories);
  * columns: Parquet, the columns kept (values ignored); CSV/JSON, their

@@ -51,8 +51,20 @@ void session_drop_built(pond_session *s)
 	drop_names(s);
 }
 
+void pond_at_items(pond_session *s, const int *lines, const int *cols, size_t n)
+{
+	free(s->item_pos);
+	s->item_pos = xcalloc(2 * n + 1, sizeof(int));
+	for (size_t i = 0; i < n; i++) {
+		s->item_pos[2 * i] = lines[i];
+		s->item_pos[2 * i + 1] = cols[i];
+	}
+	s->nitems = n;
+}
+
 void pond_at_col(pond_session *s, const char *file, int line, int col)
 {
+	pond_at_items(s, NULL, NULL, 0);
 	free(s->site);
 	s->site = file ? xstrdup(file) : NULL;
 	s->site_line = line;
@@ -115,6 +127,24 @@ static int api_fail(pond_session *s, pond_status code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pond_fail(&s->err, code, "%s: %s", at, msg);
+	free(at);
+	return -1;
+}
+
+/* Prefixes the message about item i of the call's list (a path, an
+ * input) with its position if pond_at_items gave it ("file:line:col"),
+ * else with the call's and func (if not NULL). Returns -1. */
+static int item_wrap(pond_session *s, size_t i, const char *func)
+{
+	char *at;
+
+	if (i < s->nitems)
+		return pond_wrap(&s->err, "%s:%d:%d", site(s), s->item_pos[2 * i], s->item_pos[2 * i + 1]);
+	at = site_text(s);
+	if (func)
+		pond_wrap(&s->err, "%s: %s", at, func);
+	else
+		pond_wrap(&s->err, "%s", at);
 	free(at);
 	return -1;
 }
@@ -224,9 +254,7 @@ pond_status pond_read(pond_session *s, pond_format f, const char *const *paths, 
 	for (size_t i = 0; i < npaths; i++) {
 		if (source_add_path(n, paths[i], &s->err)) {
 			lplan_truncate(s->lp, first);
-			char *at = site_text(s);
-			pond_wrap(&s->err, "%s: %s", at, funcs[f]);
-			free(at);
+			item_wrap(s, i, funcs[f]);
 			return failed(s);
 		}
 	}
@@ -256,10 +284,10 @@ pond_status pond_read(pond_session *s, pond_format f, const char *const *paths, 
 static bool mine(const pond_session *s, pond_dataset *const *d, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		size_t k;
-		for (k = 0; k < s->lp->nnodes && (pond_dataset *)s->lp->nodes[k] != d[i]; k++)
+		size_t k; /* from the newest: a step mostly reads a recent one */
+		for (k = s->lp->nnodes; k > 0 && (pond_dataset *)s->lp->nodes[k - 1] != d[i]; k--)
 			;
-		if (!d[i] || k == s->lp->nnodes)
+		if (!d[i] || k == 0)
 			return false;
 	}
 	return true;
@@ -275,11 +303,13 @@ static int partial_parts(pond_session *s, lnode *n)
 		int p = n->inputs[i]->nparts;
 		if (p == 1 || p == parts)
 			continue;
-		if (parts != 1)
-			return api_fail(s, POND_EUSAGE,
-					"partial_sql inputs have %d and %d partitions: they must be equal, "
-					"or 1 (broadcast to every partition)",
-					parts, p);
+		if (parts != 1) {
+			pond_fail(&s->err, POND_EUSAGE,
+				  "partial_sql inputs have %d and %d partitions: they must be equal, "
+				  "or 1 (broadcast to every partition)",
+				  parts, p);
+			return item_wrap(s, i, NULL);
+		}
 		parts = p;
 	}
 	n->nparts = parts;

@@ -27,6 +27,8 @@ struct pond_session {
 	char *site; /* pond_at: where the next steps are made */
 	int site_line;
 	int site_col;        /* pond_at_col; 0: none */
+	int *item_pos;       /* pond_at_items: line, col of each list item */
+	size_t nitems;
 	char **names;        /* pond_name: names given to datasets ... */
 	pond_dataset **named; /* ... and the datasets, in the order named */
 	size_t nnamed;

@@ -70,6 +70,7 @@ void pond_session_free(pond_session *s)
 	free(s->sql_job_dir);
 	session_drop_built(s);
 	free(s->site);
+	free(s->item_pos);
 	lplan_free(s->lp);
 	free(s->script_path);
 	if (s->mpi_joined)

@@ -88,6 +88,20 @@ static int built(pond_status st)
 	return st == POND_OK ? 0 : -1;
 }
 
+/* The next call's list items at these nodes' positions (pond_at_items). */
+static void at_items(interp *in, const ast_node *const *items, size_t n)
+{
+	int *lines = xcalloc(n + 1, sizeof(int)), *cols = xcalloc(n + 1, sizeof(int));
+
+	for (size_t i = 0; i < n; i++) {
+		lines[i] = items[i]->line;
+		cols[i] = items[i]->col;
+	}
+	pond_at_items(in->ps, lines, cols, n);
+	free(lines);
+	free(cols);
+}
+
 static const char *kind_name(ast_kind k)
 {
 	static const char *names[] = { "a string", "an integer", "a float", "a boolean", "null",
@@ -287,7 +301,12 @@ static int read_source(interp *in, const func *f, bound *b, pond_format fmt, pon
 	if (!rc)
 		rc = reader_opts(in, f, b, 2, &r);
 	if (!rc) {
+		const ast_node *paths = b->arg[0];
 		at_call(in, b);
+		if (paths->kind == AST_LIST)
+			at_items(in, (const ast_node *const *)paths->items, paths->n);
+		else
+			at_items(in, &paths, 1);
 		rc = built(pond_read(in->ps, fmt, r.paths, r.npaths, r.cols, r.ncols, r.opts, r.nopts, out));
 	}
 	read_args_free(&r);
@@ -328,27 +347,6 @@ static int check_placeholders(interp *in, const ast_node *q, size_t ninputs)
 	return 0;
 }
 
-/* partial_sql's inputs must have equal partition counts, or 1: checked
- * here too (pond_partial_sql checks it) so that the message points at the
- * input that disagrees, not at the call. */
-static int check_parts(interp *in, const ast_node **inputs, pond_dataset *const *ds, size_t n)
-{
-	int parts = 1;
-
-	for (size_t i = 0; i < n; i++) {
-		int p = pond_dataset_partitions(ds[i]);
-		if (p == 1 || p == parts)
-			continue;
-		if (parts != 1)
-			return fail_at(in, inputs[i], POND_EUSAGE,
-				       "partial_sql inputs have %d and %d partitions: they must be equal, "
-				       "or 1 (broadcast to every partition)",
-				       parts, p);
-		parts = p;
-	}
-	return 0;
-}
-
 /* partial_sql(query, inputs…) and sql(query, inputs…). */
 static int query_step(interp *in, bound *b, bool whole, pond_dataset **out)
 {
@@ -374,10 +372,9 @@ static int query_step(interp *in, bound *b, bool whole, pond_dataset **out)
 		rc = want_dataset(in, inputs[i], &ds[i]);
 	if (rc == 0)
 		rc = check_placeholders(in, query, ninputs);
-	if (rc == 0 && !whole)
-		rc = check_parts(in, inputs, ds, ninputs);
 	if (rc == 0) {
 		at_call(in, b);
+		at_items(in, inputs, ninputs);
 		rc = built(whole ? pond_sql_step(in->ps, q, ds, ninputs, out)
 				 : pond_partial_sql(in->ps, q, ds, ninputs, out));
 	}
