@@ -214,7 +214,8 @@ static int source_opt(pond_session *s, lnode *n, const pond_kv *kv)
 	long long v;
 
 	if (!kv->name || !kv->value || !source_opt_type(kv->name, &type))
-		return api_fail(s, POND_EUSAGE, "%s: unknown reader option '%s'", n->func, kv->name ? kv->name : "(null)");
+		return api_fail(s, POND_EUSAGE, "%s: unknown reader option '%s'", n->func,
+				kv->name ? kv->name : "(null)");
 	switch (type) {
 	case OPT_BOOL:
 		if (strcmp(kv->value, "true") && strcmp(kv->value, "false"))
@@ -581,7 +582,7 @@ static int write_opts(pond_session *s, action *a, pond_format f, const pond_kv *
 		sb_release(&parts);
 		return api_fail(s, POND_EUSAGE, "write: %s",
 				ok ? "delim must be one character, or '\\t' for a tab"
-				    : "unknown compression (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)");
+				   : "unknown compression (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)");
 	}
 	if (f == POND_FORMAT_PARQUET) {
 		sb_add(&copy, "FORMAT parquet, COMPRESSION ");

@@ -26,10 +26,10 @@ struct pond_session {
 	plandb *db; /* the plan-time DuckDB its steps were bound in */
 	char *site; /* pond_at: where the next steps are made */
 	int site_line;
-	int site_col;        /* pond_at_col; 0: none */
-	int *item_pos;       /* pond_at_items: line, col of each list item */
+	int site_col;  /* pond_at_col; 0: none */
+	int *item_pos; /* pond_at_items: line, col of each list item */
 	size_t nitems;
-	char **names;        /* pond_name: names given to datasets ... */
+	char **names;         /* pond_name: names given to datasets ... */
 	pond_dataset **named; /* ... and the datasets, in the order named */
 	size_t nnamed;
 	bool loading; /* pond_load_script is interpreting a script: steps

@@ -29,8 +29,8 @@
 typedef struct {
 	const script *s;
 	pond_session *ps;
-	pond_err *err; /* the session's */
-	char **names;         /* bound dataset names ... */
+	pond_err *err;         /* the session's */
+	char **names;          /* bound dataset names ... */
 	pond_dataset **values; /* ... and their datasets */
 	size_t nnames;
 	char **dirs;   /* the outputs written so far (absolute) ... */
@@ -271,7 +271,8 @@ static int reader_opts(interp *in, const func *f, bound *b, size_t first, read_a
 		if (!source_opt_type(name, &type))
 			return fail_at(in, v, POND_EINTERNAL, "%s: no type for option %s", f->name, name);
 		if (type == OPT_BOOL && v->kind != AST_BOOL)
-			return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name, kind_name(v->kind));
+			return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name,
+				       kind_name(v->kind));
 		if (type == OPT_INT && (v->kind != AST_INT || v->i < 0))
 			return fail_at(in, v, POND_EUSAGE, "%s must be a non-negative integer", name);
 		if (type == OPT_STR && v->kind != AST_STRING)
@@ -539,8 +540,8 @@ static bool has_glob(const char *s)
 typedef struct {
 	interp *in;
 	const ast_node *at; /* the write's directory argument */
-	const char *dir; /* the output directory (absolute) ... */
-	const char *out; /* ... and its real path */
+	const char *dir;    /* the output directory (absolute) ... */
+	const char *out;    /* ... and its real path */
 } out_check;
 
 /* The output must not hold this input (a file, or a directory walked for
@@ -569,8 +570,8 @@ static int check_against_input(out_check *c, const ast_node *src)
 		char *real = fs_realpath(abs);
 		if (fs_path_within(real, c->out))
 			rc = fail_at(c->in, c->at, POND_EUSAGE,
-				     "output directory %s contains %s, an input of the script (read at %d:%d)",
-				     c->dir, abs, src->line, src->col);
+				     "output directory %s contains %s, an input of the script (read at %d:%d)", c->dir,
+				     abs, src->line, src->col);
 		else if (fs_is_dir(real) && fs_path_within(c->out, real))
 			rc = fail_at(
 				c->in, c->at, POND_EUSAGE,
@@ -632,7 +633,8 @@ static int check_output_dir(interp *in, const ast_node *at, const char *dir)
 	for (size_t i = 0; rc == 0 && i < in->ndirs; i++) {
 		char *other;
 		if (!strcmp(in->dirs[i], dir)) {
-			rc = fail_at(in, at, POND_EUSAGE, "%s is already written by the write at %s", dir, in->wheres[i]);
+			rc = fail_at(in, at, POND_EUSAGE, "%s is already written by the write at %s", dir,
+				     in->wheres[i]);
 			break;
 		}
 		other = fs_realpath(in->dirs[i]);
@@ -663,7 +665,7 @@ static int check_output_dir(interp *in, const ast_node *at, const char *dir)
 /* A write's arguments as pond_write takes them. */
 typedef struct {
 	pond_dataset *df;
-	char *dir; /* absolute */
+	char *dir;     /* absolute */
 	pond_kv *opts; /* partition_by (once per column), then the format's */
 	size_t nopts;
 	bool overwrite;
@@ -921,8 +923,9 @@ static int statement(interp *in, const ast_stmt *st)
 		return -1;
 	if (st->target) {
 		if (!v)
-			return fail_at(in, st->expr, POND_EUSAGE, "'%s' is an action and returns nothing to bind to '%s'",
-				       st->expr->str, st->target);
+			return fail_at(in, st->expr, POND_EUSAGE,
+				       "'%s' is an action and returns nothing to bind to '%s'", st->expr->str,
+				       st->target);
 		in->names = xgrow(in->names, in->nnames, sizeof(char *));
 		in->values = xgrow(in->values, in->nnames, sizeof(pond_dataset *));
 		in->names[in->nnames] = st->target;
