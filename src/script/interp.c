@@ -6,9 +6,12 @@
  * the step with the public plan-building API (include/pond.h: pond_read,
  * pond_filter … pond_write, pond_show, pond_count), with pond_at_col
  * naming the call, so scripts and python/pond build plans one way. What
- * only a script has stays here: its names (`x = ...`, given to the API
- * with pond_name), and the checks that read the whole script (an output
- * that holds an input the script reads, or the script itself). */
+ * only a script has stays here, as the API has no script to look at: its
+ * names (`x = ...`; the API is told with pond_name, for sql()), the value
+ * checks at each argument's line:col (the API takes C values, and checks
+ * them again), and check_output_dir, which reads the whole script (an
+ * output holding an input that any read_*() of the script names, even a
+ * later one, or the script file itself). ${VAR} is the parser's. */
 #include "script/interp.h"
 
 #include <ctype.h>
