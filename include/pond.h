@@ -220,7 +220,8 @@ POND_API void pond_interrupt(void);
  * builds every script through them too. Each call checks its
  * arguments and binds its step in the plan-time DuckDB (a child process the
  * session keeps until it is freed), so a mistake fails the call that made
- * it: POND_EUSAGE (wrong SQL: DuckDB's message, quoting the query; a bad
+ * it (a script's steps are bound together at the end of pond_load_script
+ * instead, which reports its first error): POND_EUSAGE (wrong SQL: DuckDB's message, quoting the query; a bad
  * argument), POND_EINPUT (missing or unreadable input files). A dataset
  * lives as long as its session; loading a script or query ends them.
  * Then pond_write adds an output and pond_run runs what was added since
@@ -279,7 +280,8 @@ POND_API pond_status pond_read(pond_session *s, pond_format f, const char *const
 			       const pond_kv *columns, size_t ncolumns, const pond_kv *opts, size_t nopts,
 			       pond_dataset **out);
 /* partial_sql(query, inputs…) ({0}, {1}, {partition}); no inputs: a
- * one-partition source. pond_sql_step is sql(query, inputs…): over whole datasets. */
+ * one-partition source. pond_sql_step is sql(query, inputs…): over whole
+ * datasets, which its query may also name as tables (pond_name). */
 POND_API pond_status pond_partial_sql(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
 				      pond_dataset **out);
 POND_API pond_status pond_sql_step(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
