@@ -216,11 +216,12 @@ POND_API void pond_interrupt(void);
 
 /* ---- building a plan call by call (docs/PYTHON.md) -----------------------
  * The same plan a script makes, built from code: python/pond is a ctypes
- * layer over these functions, and the script interpreter makes its nodes
- * with the same constructors (src/plan/build.c). Each call checks its
+ * layer over these functions, and the script interpreter (pond_load_script)
+ * builds every script through them too. Each call checks its
  * arguments and binds its step in the plan-time DuckDB (a child process the
  * session keeps until it is freed), so a mistake fails the call that made
- * it: POND_EUSAGE (wrong SQL: DuckDB's message, quoting the query; a bad
+ * it (a script's steps are bound together at the end of pond_load_script
+ * instead, which reports its first error): POND_EUSAGE (wrong SQL: DuckDB's message, quoting the query; a bad
  * argument), POND_EINPUT (missing or unreadable input files). A dataset
  * lives as long as its session; loading a script or query ends them.
  * Then pond_write adds an output and pond_run runs what was added since
@@ -260,8 +261,16 @@ typedef struct {
 } pond_kv;
 
 /* Where the next datasets are made, for messages ("job.py", 12); file
- * NULL = "api". */
+ * NULL = "api". Messages then begin "job.py:12: ". */
 POND_API void pond_at(pond_session *s, const char *file, int line);
+/* pond_at with a column too (col > 0), as the script interpreter names a
+ * call: messages begin "job.pond:12:5: ". */
+POND_API void pond_at_col(pond_session *s, const char *file, int line, int col);
+/* After pond_at_col: where the items of the next call's list are (the
+ * paths of pond_read, the inputs of pond_partial_sql), so that an error
+ * about item i begins "file:lines[i]:cols[i]: " instead of naming the
+ * call. Copied; kept until the next pond_at or pond_at_col. */
+POND_API void pond_at_items(pond_session *s, const int *lines, const int *cols, size_t n);
 
 /* read_parquet/read_csv/read_json: paths (files, globs, directories);
  * columns: Parquet, the columns kept (values ignored); CSV/JSON, their
@@ -271,7 +280,8 @@ POND_API pond_status pond_read(pond_session *s, pond_format f, const char *const
 			       const pond_kv *columns, size_t ncolumns, const pond_kv *opts, size_t nopts,
 			       pond_dataset **out);
 /* partial_sql(query, inputs…) ({0}, {1}, {partition}); no inputs: a
- * one-partition source. pond_sql_step is sql(query, inputs…): over whole datasets. */
+ * one-partition source. pond_sql_step is sql(query, inputs…): over whole
+ * datasets, which its query may also name as tables (pond_name). */
 POND_API pond_status pond_partial_sql(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
 				      pond_dataset **out);
 POND_API pond_status pond_sql_step(pond_session *s, const char *query, pond_dataset *const *inputs, size_t ninputs,
@@ -305,6 +315,17 @@ POND_API pond_status pond_repartition(pond_session *s, pond_dataset *in, int n, 
  * "delim"; overwrite: mode='overwrite' (else 'error'). */
 POND_API pond_status pond_write(pond_session *s, pond_dataset *in, pond_format f, const char *dir, const pond_kv *opts,
 				size_t nopts, bool overwrite);
+
+/* show(n) and count(): pond_run prints the first n rows of in (0 to
+ * 1000000), or its row count, to stdout, in the order they were added. */
+POND_API pond_status pond_show(pond_session *s, pond_dataset *in, int64_t n);
+POND_API pond_status pond_count(pond_session *s, pond_dataset *in);
+
+/* Names d (a script's `name = ...`): --explain shows the name, and a later
+ * pond_sql_step may name d as a table in its query (FROM name) besides
+ * {0}, {1}…; naming another dataset the same later shadows it for the
+ * steps after. */
+POND_API pond_status pond_name(pond_session *s, pond_dataset *d, const char *name);
 
 /* A dataset's partitions, and its columns as the binder found them. */
 POND_API int pond_dataset_partitions(const pond_dataset *d);

@@ -1,19 +1,23 @@
 /* dataset.c — building a plan call by call (include/pond.h, pond_read …
- * pond_write), the front end python/pond uses. Each call makes its node
- * with the constructors the script interpreter uses (plan/build.c), then
- * binds it at once in the session's plan-time DuckDB (a child process kept
- * for the session, so earlier steps stay bound), so that a mistake fails
- * the call that made it. pond_fetch reads a written output back into typed
+ * pond_write, pond_show, pond_count, pond_name): the one way a plan is
+ * built, used by both front ends, python/pond and the script interpreter
+ * (src/script/interp.c). Each call checks its arguments, makes its node,
+ * then binds it at once in the session's plan-time DuckDB (a child process
+ * kept for the session, so earlier steps stay bound), so that a mistake
+ * fails the call that made it. While pond_load_script interprets a script
+ * (s->loading) the calls only make nodes: the session binds the whole
+ * plan once at the end, as a script has always been bound. pond_fetch reads a written output back into typed
  * columns with a DuckDB of its own, opened and closed within the call
  * (engine/fetch.c), so no DuckDB thread runs when pond_run forks. */
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
 #include "engine/fetch.h"
 #include "plan/bind.h"
-#include "plan/build.h"
 #include "plan/source.h"
 #include "plan/sqlplan.h"
 #include "util/fsutil.h"
@@ -27,18 +31,49 @@ struct pond_result {
 	char ***text;   /* per typed column, its values as text once asked */
 };
 
+/* The datasets pond_name named, and nothing else of the plan. */
+static void drop_names(pond_session *s)
+{
+	for (size_t i = 0; i < s->nnamed; i++)
+		free(s->names[i]);
+	free(s->names);
+	free(s->named);
+	s->names = NULL;
+	s->named = NULL;
+	s->nnamed = 0;
+}
+
 void session_drop_built(pond_session *s)
 {
 	plandb_close(s->db);
 	s->db = NULL;
 	s->built = false;
+	drop_names(s);
+}
+
+void pond_at_items(pond_session *s, const int *lines, const int *cols, size_t n)
+{
+	free(s->item_pos);
+	s->item_pos = xcalloc(2 * n + 1, sizeof(int));
+	for (size_t i = 0; i < n; i++) {
+		s->item_pos[2 * i] = lines[i];
+		s->item_pos[2 * i + 1] = cols[i];
+	}
+	s->nitems = n;
+}
+
+void pond_at_col(pond_session *s, const char *file, int line, int col)
+{
+	pond_at_items(s, NULL, NULL, 0);
+	free(s->site);
+	s->site = file ? xstrdup(file) : NULL;
+	s->site_line = line;
+	s->site_col = col;
 }
 
 void pond_at(pond_session *s, const char *file, int line)
 {
-	free(s->site);
-	s->site = file ? xstrdup(file) : NULL;
-	s->site_line = line;
+	pond_at_col(s, file, line, 0);
 }
 
 static const char *site(const pond_session *s)
@@ -46,20 +81,31 @@ static const char *site(const pond_session *s)
 	return s->site ? s->site : "api";
 }
 
-/* Starts a call: the plan and its plan-time DuckDB made on first use. */
+/* "file:line", or "file:line:col" when pond_at_col gave a column: where
+ * the next step is made, for its node and its messages. */
+static char *site_text(const pond_session *s)
+{
+	if (s->site_col > 0)
+		return xasprintf("%s:%d:%d", site(s), s->site_line, s->site_col);
+	return xasprintf("%s:%d", site(s), s->site_line);
+}
+
+/* Starts a call: the plan and its plan-time DuckDB made on first use (a
+ * script being loaded has its plan, and is bound once at its end). */
 static int begin(pond_session *s)
 {
 	memset(&s->err, 0, sizeof(s->err));
 	if (!s->built) {
 		lplan_free(s->lp);
 		s->lp = lplan_new();
+		drop_names(s);
 		free(s->sql_job_dir);
 		s->sql_job_dir = NULL;
 		free(s->script_path);
 		s->script_path = xstrdup("the API's plan");
 		s->built = true;
 	}
-	if (!s->db && plandb_open(&s->db, &s->err))
+	if (!s->db && !s->loading && plandb_open(&s->db, &s->err))
 		return -1;
 	return 0;
 }
@@ -69,31 +115,81 @@ static pond_status failed(pond_session *s)
 	return s->err.code ? s->err.code : POND_EINTERNAL;
 }
 
+static int api_fail(pond_session *s, pond_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Fails the call with "file:line[:col]: " and the message; is -1. */
+static int api_fail(pond_session *s, pond_status code, const char *fmt, ...)
+{
+	char msg[4096], *at = site_text(s);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pond_fail(&s->err, code, "%s: %s", at, msg);
+	free(at);
+	return -1;
+}
+
+/* Prefixes the message about item i of the call's list (a path, an
+ * input) with its position if pond_at_items gave it ("file:line:col"),
+ * else with the call's and func (if not NULL). Returns -1. */
+static int item_wrap(pond_session *s, size_t i, const char *func)
+{
+	char *at;
+
+	if (i < s->nitems)
+		return pond_wrap(&s->err, "%s:%d:%d", site(s), s->item_pos[2 * i], s->item_pos[2 * i + 1]);
+	at = site_text(s);
+	if (func)
+		pond_wrap(&s->err, "%s: %s", at, func);
+	else
+		pond_wrap(&s->err, "%s", at);
+	free(at);
+	return -1;
+}
+
+/* Fails the call with "file:line[:col]: func: what". */
 static pond_status usage(pond_session *s, const char *func, const char *what)
 {
+	char *at = site_text(s);
+
 	memset(&s->err, 0, sizeof(s->err));
-	pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: %s", site(s), s->site_line, func, what);
+	pond_fail(&s->err, POND_EUSAGE, "%s: %s: %s", at, func, what);
+	free(at);
 	return POND_EUSAGE;
 }
 
+/* A node of kind k made by func at the session's site. */
 static lnode *node(pond_session *s, lnode_kind k, const char *func)
 {
 	char *where = xasprintf("%s:%d", site(s), s->site_line);
-	lnode *n = build_node(s->lp, k, func, where, s->site_line, s->site_line > 0 ? 1 : 0);
+	lnode *n = lplan_add(s->lp, k, func, where);
 
 	free(where);
+	n->line = s->site_line;
+	n->col = s->site_col > 0 ? s->site_col : s->site_line > 0 ? 1 : 0;
 	return n;
 }
 
+static void set_inputs(lnode *n, pond_dataset *const *inputs, size_t ninputs)
+{
+	n->ninputs = ninputs;
+	n->inputs = xcalloc(ninputs ? ninputs : 1, sizeof(lnode *));
+	for (size_t i = 0; i < ninputs; i++)
+		n->inputs[i] = (lnode *)inputs[i];
+}
+
 /* Binds the nodes from first on; on failure they are dropped again (with
- * their tables in the plan-time DuckDB, whose names the next nodes reuse). */
+ * their tables in the plan-time DuckDB, whose names the next nodes reuse).
+ * While a script loads, nothing is bound yet (pond_load_script binds it). */
 static pond_status finish(pond_session *s, size_t first, pond_dataset **out)
 {
 	lplan *lp = s->lp;
 	lnode *made = lp->nnodes > first ? lp->nodes[lp->nnodes - 1] : NULL;
-	int rc = plan_bind_from(lp, s->db, first, site(s), &s->err);
+	int rc = s->loading ? 0 : plan_bind_from(lp, s->db, first, site(s), &s->err);
 
-	if (!rc && made && made->kind == L_SQL) {
+	if (!rc && !s->loading && made && made->kind == L_SQL) {
 		made->sql_planned = false;
 		rc = sql_script_plan(lp, s->db, &s->err);
 	}
@@ -118,20 +214,19 @@ static int source_opt(pond_session *s, lnode *n, const pond_kv *kv)
 	long long v;
 
 	if (!kv->name || !kv->value || !source_opt_type(kv->name, &type))
-		return pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: unknown reader option '%s'", site(s), s->site_line,
-				 n->func, kv->name ? kv->name : "(null)");
+		return api_fail(s, POND_EUSAGE, "%s: unknown reader option '%s'", n->func,
+				kv->name ? kv->name : "(null)");
 	switch (type) {
 	case OPT_BOOL:
 		if (strcmp(kv->value, "true") && strcmp(kv->value, "false"))
-			return pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: %s must be true or false, not '%s'", site(s),
-					 s->site_line, n->func, kv->name, kv->value);
+			return api_fail(s, POND_EUSAGE, "%s: %s must be true or false, not '%s'", n->func, kv->name,
+					kv->value);
 		lnode_set_opt(n, kv->name, OPT_BOOL, !strcmp(kv->value, "true"), 0, NULL);
 		break;
 	case OPT_INT:
 		v = strtoll(kv->value, &end, 10);
 		if (!*kv->value || *end || v < 0)
-			return pond_fail(&s->err, POND_EUSAGE, "%s:%d: %s: %s must be a non-negative integer", site(s),
-					 s->site_line, n->func, kv->name);
+			return api_fail(s, POND_EUSAGE, "%s: %s must be a non-negative integer", n->func, kv->name);
 		lnode_set_opt(n, kv->name, OPT_INT, false, v, NULL);
 		break;
 	case OPT_STR:
@@ -160,7 +255,7 @@ pond_status pond_read(pond_session *s, pond_format f, const char *const *paths, 
 	for (size_t i = 0; i < npaths; i++) {
 		if (source_add_path(n, paths[i], &s->err)) {
 			lplan_truncate(s->lp, first);
-			pond_wrap(&s->err, "%s:%d: %s", site(s), s->site_line, funcs[f]);
+			item_wrap(s, i, funcs[f]);
 			return failed(s);
 		}
 	}
@@ -190,20 +285,59 @@ pond_status pond_read(pond_session *s, pond_format f, const char *const *paths, 
 static bool mine(const pond_session *s, pond_dataset *const *d, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		size_t k;
-		for (k = 0; k < s->lp->nnodes && (pond_dataset *)s->lp->nodes[k] != d[i]; k++)
+		size_t k; /* from the newest: a step mostly reads a recent one */
+		for (k = s->lp->nnodes; k > 0 && (pond_dataset *)s->lp->nodes[k - 1] != d[i]; k--)
 			;
-		if (!d[i] || k == s->lp->nnodes)
+		if (!d[i] || k == 0)
 			return false;
 	}
 	return true;
 }
 
+/* partial_sql's partition count: its inputs' count, all equal or 1
+ * (broadcast to every partition). */
+static int partial_parts(pond_session *s, lnode *n)
+{
+	int parts = 1;
+
+	for (size_t i = 0; i < n->ninputs; i++) {
+		int p = n->inputs[i]->nparts;
+		if (p == 1 || p == parts)
+			continue;
+		if (parts != 1) {
+			pond_fail(&s->err, POND_EUSAGE,
+				  "partial_sql inputs have %d and %d partitions: they must be equal, "
+				  "or 1 (broadcast to every partition)",
+				  parts, p);
+			return item_wrap(s, i, NULL);
+		}
+		parts = p;
+	}
+	n->nparts = parts;
+	return 0;
+}
+
+/* The datasets an sql() query may name: those pond_name named, as last
+ * named, whose names the query's text holds. */
+static void sql_scope(pond_session *s, lnode *n)
+{
+	n->scope_names = xcalloc(s->nnamed + 1, sizeof(char *));
+	n->scope_nodes = xcalloc(s->nnamed + 1, sizeof(lnode *));
+	for (size_t i = s->nnamed; i-- > 0;) {
+		size_t k;
+		for (k = 0; k < n->nscope && strcmp(n->scope_names[k], s->names[i]); k++)
+			;
+		if (k == n->nscope && strcasestr(n->query, s->names[i])) {
+			n->scope_names[n->nscope] = xstrdup(s->names[i]);
+			n->scope_nodes[n->nscope++] = (lnode *)s->named[i];
+		}
+	}
+}
+
 static pond_status query_step(pond_session *s, lnode_kind k, const char *func, const char *query,
 			      pond_dataset *const *inputs, size_t ninputs, pond_dataset **out)
 {
-	size_t first, bad;
-	int have;
+	size_t first;
 	lnode *n;
 
 	if (begin(s))
@@ -215,15 +349,13 @@ static pond_status query_step(pond_session *s, lnode_kind k, const char *func, c
 	first = s->lp->nnodes;
 	n = node(s, k == L_PARTIAL && !ninputs ? L_QUERY : k, func);
 	n->query = xstrdup(query);
-	build_inputs(n, (lnode *const *)inputs, ninputs);
-	if (k == L_PARTIAL && build_partial_parts(n, &bad, &have)) {
-		pond_fail(&s->err, POND_EUSAGE,
-			  "%s:%d: partial_sql inputs have %d and %d partitions: they must be equal, "
-			  "or 1 (broadcast to every partition)",
-			  site(s), s->site_line, have, n->inputs[bad]->nparts);
+	set_inputs(n, inputs, ninputs);
+	if (k == L_PARTIAL && partial_parts(s, n)) {
 		lplan_truncate(s->lp, first);
 		return POND_EUSAGE;
 	}
+	if (k == L_SQL)
+		sql_scope(s, n);
 	return finish(s, first, out);
 }
 
@@ -246,13 +378,23 @@ static pond_status one_input(pond_session *s, lnode_kind k, const char *func, po
 	if (!mine(s, &in, 1))
 		return usage(s, func, "the input is not a dataset of this session");
 	*n = node(s, k, func);
-	build_inputs(*n, (lnode *const *)&in, 1);
+	set_inputs(*n, &in, 1);
 	return POND_OK;
 }
 
+/* The per-partition shorthands of partial_sql. */
+typedef enum { SH_FILTER, SH_MAP, SH_SORT } shorthand_kind;
+
+/* filter/map/flat_map/partial_sort: a partial_sql over one input, its
+ * query a template around arg. */
 static pond_status shorthand(pond_session *s, const char *func, shorthand_kind k, pond_dataset *in, const char *arg,
 			     pond_dataset **out)
 {
+	static const char *const templates[] = {
+		[SH_FILTER] = "SELECT * FROM {0} WHERE (%s)",
+		[SH_MAP] = "SELECT %s FROM {0}",
+		[SH_SORT] = "SELECT * FROM {0} ORDER BY %s",
+	};
 	lnode *n;
 	pond_status st;
 
@@ -261,7 +403,10 @@ static pond_status shorthand(pond_session *s, const char *func, shorthand_kind k
 	st = one_input(s, L_PARTIAL, func, in, &n);
 	if (st)
 		return st;
-	build_shorthand(n, k, arg);
+	n->query = xasprintf(templates[k], arg);
+	n->rowwise = k != SH_SORT;
+	n->keeps_schema = k != SH_MAP;
+	n->nparts = n->inputs[0]->nparts;
 	return finish(s, (size_t)n->id, out);
 }
 
@@ -336,6 +481,25 @@ pond_status pond_limit(pond_session *s, pond_dataset *in, int64_t limit, pond_da
 	return finish(s, (size_t)n->id, out);
 }
 
+/* hash_by/range_by: the keys as quoted SQL and as names; one key is
+ * described by its name, several by their SQL. */
+static void set_keys(lnode *n, rp_mode mode, const char *const *names, size_t nnames)
+{
+	sb b = SB_INIT;
+
+	n->mode = mode;
+	n->nkeys = nnames;
+	n->key_names = xcalloc(nnames, sizeof(char *));
+	for (size_t i = 0; i < nnames; i++) {
+		if (i)
+			sb_add(&b, ", ");
+		sb_sql_ident(&b, names[i]);
+		n->key_names[i] = xstrdup(names[i]);
+	}
+	n->key = sb_detach(&b);
+	n->key_desc = xstrdup(nnames == 1 ? names[0] : n->key);
+}
+
 pond_status pond_repartition(pond_session *s, pond_dataset *in, int parts, pond_partitioning by,
 			     const char *const *keys, size_t nkeys, pond_dataset **out)
 {
@@ -369,10 +533,12 @@ pond_status pond_repartition(pond_session *s, pond_dataset *in, int parts, pond_
 		break;
 	case POND_BY_HASH:
 	case POND_BY_RANGE:
-		build_keys(n, by == POND_BY_HASH ? RP_HASH : RP_RANGE, keys, nkeys);
+		set_keys(n, by == POND_BY_HASH ? RP_HASH : RP_RANGE, keys, nkeys);
 		break;
 	case POND_BY_EXPR:
-		build_expr(n, keys[0]);
+		n->mode = RP_EXPR;
+		n->key = xasprintf("(%s)", keys[0]);
+		n->key_desc = xstrdup(keys[0]);
 		break;
 	case POND_BY_RANDOM:
 		n->mode = RP_RANDOM;
@@ -407,17 +573,16 @@ static int write_opts(pond_session *s, action *a, pond_format f, const pond_kv *
 			header = v;
 		} else {
 			sb_release(&parts);
-			return pond_fail(&s->err, POND_EUSAGE, "%s:%d: write: unknown or bad option '%s'", site(s),
-					 s->site_line, k);
+			return api_fail(s, POND_EUSAGE, "write: unknown or bad option '%s'", k);
 		}
 	}
 	for (int i = 0; compressions[i]; i++)
 		ok |= !strcasecmp(comp, compressions[i]);
 	if (!ok || (strlen(delim) != 1 && strcmp(delim, "\\t"))) {
 		sb_release(&parts);
-		return pond_fail(&s->err, POND_EUSAGE, "%s:%d: write: %s", site(s), s->site_line,
-				 ok ? "delim must be one character, or '\\t' for a tab"
-				    : "unknown compression (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)");
+		return api_fail(s, POND_EUSAGE, "write: %s",
+				ok ? "delim must be one character, or '\\t' for a tab"
+				   : "unknown compression (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)");
 	}
 	if (f == POND_FORMAT_PARQUET) {
 		sb_add(&copy, "FORMAT parquet, COMPRESSION ");
@@ -454,6 +619,7 @@ pond_status pond_write(pond_session *s, pond_dataset *in, pond_format f, const c
 	a = lplan_add_action(s->lp, f == POND_FORMAT_PARQUET ? A_WRITE_PARQUET : A_WRITE_CSV, (lnode *)in, where);
 	free(where);
 	a->line = s->site_line;
+	a->col = s->site_col;
 	a->dir = fs_abspath(dir);
 	a->overwrite = overwrite;
 	if (write_opts(s, a, f, opts, nopts) || finish(s, s->lp->nnodes, NULL)) {
@@ -464,6 +630,56 @@ pond_status pond_write(pond_session *s, pond_dataset *in, pond_format f, const c
 		free(a->copy_options);
 		return failed(s);
 	}
+	return POND_OK;
+}
+
+/* show(n) and count(): an action printing to stdout when pond_run runs. */
+static pond_status print_action(pond_session *s, action_kind k, const char *func, pond_dataset *in, int64_t n)
+{
+	char *where;
+	action *a;
+
+	if (begin(s))
+		return failed(s);
+	if (!mine(s, &in, 1))
+		return usage(s, func, "the input is not a dataset of this session");
+	if (n < 0 || n > 1000000)
+		return usage(s, func, "the number of rows must be between 0 and 1000000");
+	where = xasprintf("%s:%d", site(s), s->site_line);
+	a = lplan_add_action(s->lp, k, (lnode *)in, where);
+	free(where);
+	a->line = s->site_line;
+	a->col = s->site_col;
+	a->n = n;
+	return POND_OK;
+}
+
+pond_status pond_show(pond_session *s, pond_dataset *in, int64_t n)
+{
+	return print_action(s, A_SHOW, "show", in, n);
+}
+
+pond_status pond_count(pond_session *s, pond_dataset *in)
+{
+	return print_action(s, A_COUNT, "count", in, 0);
+}
+
+pond_status pond_name(pond_session *s, pond_dataset *d, const char *name)
+{
+	lnode *n = (lnode *)d;
+
+	if (begin(s))
+		return failed(s);
+	if (!mine(s, &d, 1))
+		return usage(s, "name", "not a dataset of this session");
+	if (!name || !*name)
+		return usage(s, "name", "the name must not be empty");
+	s->names = xgrow(s->names, s->nnamed, sizeof(char *));
+	s->named = xgrow(s->named, s->nnamed, sizeof(pond_dataset *));
+	s->names[s->nnamed] = xstrdup(name);
+	s->named[s->nnamed++] = d;
+	free(n->name);
+	n->name = xstrdup(name);
 	return POND_OK;
 }
 

@@ -26,6 +26,14 @@ struct pond_session {
 	plandb *db; /* the plan-time DuckDB its steps were bound in */
 	char *site; /* pond_at: where the next steps are made */
 	int site_line;
+	int site_col;  /* pond_at_col; 0: none */
+	int *item_pos; /* pond_at_items: line, col of each list item */
+	size_t nitems;
+	char **names;         /* pond_name: names given to datasets ... */
+	pond_dataset **named; /* ... and the datasets, in the order named */
+	size_t nnamed;
+	bool loading; /* pond_load_script is interpreting a script: steps
+		       * are made, and bound together at its end */
 };
 
 /* Ends a plan built call by call: its plan-time DuckDB and datasets. */

@@ -70,6 +70,7 @@ void pond_session_free(pond_session *s)
 	free(s->sql_job_dir);
 	session_drop_built(s);
 	free(s->site);
+	free(s->item_pos);
 	lplan_free(s->lp);
 	free(s->script_path);
 	if (s->mpi_joined)
@@ -130,6 +131,7 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	size_t len = 0;
 	script *sc = NULL;
 	char msg[4096];
+	int rc;
 
 	memset(&s->err, 0, sizeof(s->err));
 	if (fs_read(path, &text, &len, NULL)) {
@@ -150,12 +152,16 @@ pond_status pond_load_script(pond_session *s, const char *path)
 	s->sql_job_dir = NULL;
 	free(s->script_path);
 	s->script_path = xstrdup(path);
-	if (interp_script(sc, s->lp, &s->err)) {
-		script_free(sc);
-		return failed(s);
-	}
+	/* the interpreter builds the plan with pond_read … pond_count, which
+	 * only make nodes while loading: the plan is bound once, below */
+	s->built = true;
+	s->loading = true;
+	rc = interp_script(sc, s, &s->err);
+	s->loading = false;
+	session_drop_built(s); /* a pond_read after this starts a new plan */
+	pond_at(s, NULL, 0);
 	script_free(sc);
-	return bind_plan(s, path);
+	return rc ? failed(s) : bind_plan(s, path);
 }
 
 /* pond sql's default job directory: named for the query's file (or

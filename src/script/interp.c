@@ -1,8 +1,17 @@
 /* interp.c — the script interpreter: every function of the pipeline
- * language (docs/PIPELINES.md) is one entry in `funcs` below, with its parameter
- * list; bind() matches a call's arguments to it. Produces plan/logical.h
- * nodes. Every user string that becomes SQL text is either a query the user
- * wrote (kept as is) or a name/path escaped with sb_sql_str/sb_sql_ident. */
+ * language (docs/PIPELINES.md) is one entry in `funcs` below, with its
+ * parameter list; bind() matches a call's arguments to it. It checks each
+ * argument's value where the script wrote it (a string, an integer in
+ * range, a list of names: "file:line:col" of the argument), then builds
+ * the step with the public plan-building API (include/pond.h: pond_read,
+ * pond_filter … pond_write, pond_show, pond_count), with pond_at_col
+ * naming the call, so scripts and python/pond build plans one way. What
+ * only a script has stays here, as the API has no script to look at: its
+ * names (`x = ...`; the API is told with pond_name, for sql()), the value
+ * checks at each argument's line:col (the API takes C values, and checks
+ * them again), and check_output_dir, which reads the whole script (an
+ * output holding an input that any read_*() of the script names, even a
+ * later one, or the script file itself). ${VAR} is the parser's. */
 #include "script/interp.h"
 
 #include <ctype.h>
@@ -13,7 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plan/build.h"
 #include "plan/source.h"
 #include "util/fsutil.h"
 #include "util/sb.h"
@@ -23,11 +31,15 @@
 
 typedef struct {
 	const script *s;
-	lplan *plan;
-	pond_err *err;
-	char **names;   /* bound dataset names ... */
-	lnode **values; /* ... and their datasets */
+	pond_session *ps;
+	pond_err *err;         /* the session's */
+	char **names;          /* bound dataset names ... */
+	pond_dataset **values; /* ... and their datasets */
 	size_t nnames;
+	char **dirs;   /* the outputs written so far (absolute) ... */
+	char **wheres; /* ... and where ("file:line") */
+	size_t ndirs;
+	size_t nactions;
 } interp;
 
 /* A call's arguments matched to a function's parameters. */
@@ -39,7 +51,7 @@ typedef struct {
 } bound;
 
 typedef struct func func;
-typedef int (*func_fn)(interp *in, const func *f, bound *b, lnode **out);
+typedef int (*func_fn)(interp *in, const func *f, bound *b, pond_dataset **out);
 
 struct func {
 	const char *name;
@@ -66,9 +78,31 @@ static void fail_at_msg(interp *in, const ast_node *at, pond_status code, const 
  * failing is one line (a macro, so that the -1 shows where it is used). */
 #define fail_at(...) (fail_at_msg(__VA_ARGS__), -1)
 
-static char *where_of(interp *in, const ast_node *at)
+/* Makes the next step at the call's position: its node, its messages. */
+static void at_call(interp *in, const bound *b)
 {
-	return xasprintf("%s:%d", in->s->filename, at->line);
+	pond_at_col(in->ps, in->s->filename, b->call->line, b->call->col);
+}
+
+/* A pond_* call's status as the interpreter's: its message is already the
+ * session's. */
+static int built(pond_status st)
+{
+	return st == POND_OK ? 0 : -1;
+}
+
+/* The next call's list items at these nodes' positions (pond_at_items). */
+static void at_items(interp *in, const ast_node *const *items, size_t n)
+{
+	int *lines = xcalloc(n + 1, sizeof(int)), *cols = xcalloc(n + 1, sizeof(int));
+
+	for (size_t i = 0; i < n; i++) {
+		lines[i] = items[i]->line;
+		cols[i] = items[i]->col;
+	}
+	pond_at_items(in->ps, lines, cols, n);
+	free(lines);
+	free(cols);
 }
 
 static const char *kind_name(ast_kind k)
@@ -107,36 +141,34 @@ static int want_bool(interp *in, const ast_node *v, const char *what, bool *out)
 	return 0;
 }
 
-/* A string or a list of strings, as a list of quoted SQL identifiers. */
-static int want_columns(interp *in, const ast_node *v, const char *what, char **out)
+/* A string or a non-empty list of strings, none empty: column names, in
+ * *out (an array to free; the names are the script's). */
+static int want_names(interp *in, const ast_node *v, const char *what, const char ***out, size_t *n)
 {
-	sb b = SB_INIT;
-
 	if (v->kind == AST_STRING) {
 		if (!*v->str)
 			return fail_at(in, v, POND_EUSAGE, "%s: empty column name", what);
-		sb_sql_ident(&b, v->str);
-	} else if (v->kind == AST_LIST && v->n > 0) {
-		for (size_t i = 0; i < v->n; i++) {
-			if (v->items[i]->kind != AST_STRING || !*v->items[i]->str) {
-				sb_release(&b);
-				return fail_at(in, v->items[i], POND_EUSAGE,
-					       "%s must be a list of column names (strings)", what);
-			}
-			if (i)
-				sb_add(&b, ", ");
-			sb_sql_ident(&b, v->items[i]->str);
-		}
-	} else {
-		return fail_at(in, v, POND_EUSAGE, "%s must be a column name or a non-empty list of them", what);
+		*out = xcalloc(1, sizeof(char *));
+		(*out)[0] = v->str;
+		*n = 1;
+		return 0;
 	}
-	*out = sb_detach(&b);
+	if (v->kind != AST_LIST || v->n == 0)
+		return fail_at(in, v, POND_EUSAGE, "%s must be a column name or a non-empty list of them", what);
+	for (size_t i = 0; i < v->n; i++)
+		if (v->items[i]->kind != AST_STRING || !*v->items[i]->str)
+			return fail_at(in, v->items[i], POND_EUSAGE, "%s must be a list of column names (strings)",
+				       what);
+	*out = xcalloc(v->n, sizeof(char *));
+	for (size_t i = 0; i < v->n; i++)
+		(*out)[i] = v->items[i]->str;
+	*n = v->n;
 	return 0;
 }
 
-static int eval(interp *in, const ast_node *e, lnode **out);
+static int eval(interp *in, const ast_node *e, pond_dataset **out);
 
-static int want_dataset(interp *in, const ast_node *v, lnode **out)
+static int want_dataset(interp *in, const ast_node *v, pond_dataset **out)
 {
 	if (v->kind == AST_NAME || v->kind == AST_CALL) {
 		if (eval(in, v, out))
@@ -148,162 +180,159 @@ static int want_dataset(interp *in, const ast_node *v, lnode **out)
 	return fail_at(in, v, POND_EUSAGE, "expected a dataset, found %s", kind_name(v->kind));
 }
 
-/* ---- input paths --------------------------------------------------------- */
+/* ---- sources ------------------------------------------------------------- */
 
-static bool has_glob(const char *s)
+/* A read_*() call's arguments as pond_read takes them. */
+typedef struct {
+	const char **paths;
+	size_t npaths;
+	pond_kv *cols;
+	size_t ncols;
+	pond_kv *opts;
+	size_t nopts;
+	char **ints; /* the integer options' text, to free */
+	size_t nints;
+} read_args;
+
+static void read_args_free(read_args *r)
 {
-	return strpbrk(s, "*?[") != NULL;
+	for (size_t i = 0; i < r->nints; i++)
+		free(r->ints[i]);
+	free(r->ints);
+	free(r->paths);
+	free(r->cols);
+	free(r->opts);
 }
 
-static int expand_one(interp *in, lnode *n, const ast_node *at, const char *path)
-{
-	pond_err e = { 0 };
-
-	if (source_add_path(n, path, &e))
-		return fail_at(in, at, e.code, "%s", e.msg);
-	return 0;
-}
-
-static int expand_paths(interp *in, lnode *n, const ast_node *v)
+static int want_paths(interp *in, const ast_node *v, read_args *r)
 {
 	if (v->kind == AST_STRING) {
-		if (expand_one(in, n, v, v->str))
-			return -1;
-	} else if (v->kind == AST_LIST && v->n > 0) {
-		for (size_t i = 0; i < v->n; i++) {
-			if (v->items[i]->kind != AST_STRING)
-				return fail_at(in, v->items[i], POND_EUSAGE, "paths must be strings");
-			if (expand_one(in, n, v->items[i], v->items[i]->str))
-				return -1;
-		}
-	} else {
-		return fail_at(in, v, POND_EUSAGE, "paths must be a string or a non-empty list of strings");
+		r->paths = xcalloc(1, sizeof(char *));
+		r->paths[r->npaths++] = v->str;
+		return 0;
 	}
-	source_sort_files(n);
+	if (v->kind != AST_LIST || v->n == 0)
+		return fail_at(in, v, POND_EUSAGE, "paths must be a string or a non-empty list of strings");
+	r->paths = xcalloc(v->n, sizeof(char *));
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->items[i]->kind != AST_STRING)
+			return fail_at(in, v->items[i], POND_EUSAGE, "paths must be strings");
+		r->paths[r->npaths++] = v->items[i]->str;
+	}
 	return 0;
 }
 
-/* {'col': 'TYPE', ...} -> the source's columns= */
-static int columns_map(interp *in, const ast_node *v, schema *out)
+/* read_parquet's columns=: a name or a list of names kept. */
+static int parquet_columns(interp *in, const ast_node *cols, read_args *r)
+{
+	if (cols->kind == AST_STRING && *cols->str) {
+		r->cols = xcalloc(1, sizeof(pond_kv));
+		r->cols[r->ncols++].name = cols->str;
+		return 0;
+	}
+	if (cols->kind != AST_LIST || !cols->n)
+		return fail_at(in, cols, POND_EUSAGE, "columns must be a column name or a non-empty list of them");
+	r->cols = xcalloc(cols->n, sizeof(pond_kv));
+	for (size_t i = 0; i < cols->n; i++) {
+		if (cols->items[i]->kind != AST_STRING || !*cols->items[i]->str)
+			return fail_at(in, cols->items[i], POND_EUSAGE,
+				       "columns must be a list of column names (strings)");
+		r->cols[r->ncols++].name = cols->items[i]->str;
+	}
+	return 0;
+}
+
+/* read_csv/read_json's columns=: {'col': 'TYPE', ...}. */
+static int typed_columns(interp *in, const ast_node *v, read_args *r)
 {
 	if (v->kind != AST_MAP || v->n == 0)
 		return fail_at(in, v, POND_EUSAGE, "columns must be a map {'name': 'TYPE', ...}");
+	r->cols = xcalloc(v->n, sizeof(pond_kv));
 	for (size_t i = 0; i < v->n; i++) {
 		if (v->items[i]->kind != AST_STRING)
 			return fail_at(in, v->items[i], POND_EUSAGE,
 				       "the type of column '%s' must be a string such as 'INTEGER'", v->keys[i]);
-		schema_add(out, v->keys[i], v->items[i]->str);
+		r->cols[r->ncols].name = v->keys[i];
+		r->cols[r->ncols++].value = v->items[i]->str;
 	}
 	return 0;
 }
 
-/* Arguments from index `first` on are reader options: typed, checked,
- * kept on the node in the order of the function's parameters. */
-static int take_reader_opts(interp *in, const func *f, bound *b, size_t first, lnode *n)
+/* Arguments from index `first` on are reader options: their values'
+ * kinds checked here, where the script wrote them, then passed as text in
+ * the order of the function's parameters. */
+static int reader_opts(interp *in, const func *f, bound *b, size_t first, read_args *r)
 {
+	r->opts = xcalloc(MAX_ARGS, sizeof(pond_kv));
+	r->ints = xcalloc(MAX_ARGS, sizeof(char *));
 	for (size_t j = first; j < MAX_ARGS && f->params[j]; j++) {
 		const ast_node *v = b->arg[j];
-		const char *name = f->params[j];
+		const char *name = f->params[j], *text = NULL;
 		opt_type type;
 		if (!v || v->kind == AST_NULL)
 			continue;
 		if (!source_opt_type(name, &type))
 			return fail_at(in, v, POND_EINTERNAL, "%s: no type for option %s", f->name, name);
-		switch (type) {
-		case OPT_BOOL:
-			if (v->kind != AST_BOOL)
-				return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name,
-					       kind_name(v->kind));
-			lnode_set_opt(n, name, OPT_BOOL, v->b, 0, NULL);
-			break;
-		case OPT_INT:
-			if (v->kind != AST_INT || v->i < 0)
-				return fail_at(in, v, POND_EUSAGE, "%s must be a non-negative integer", name);
-			lnode_set_opt(n, name, OPT_INT, false, v->i, NULL);
-			break;
-		case OPT_STR:
-			if (v->kind != AST_STRING)
-				return fail_at(in, v, POND_EUSAGE, "%s must be a string, not %s", name,
-					       kind_name(v->kind));
-			lnode_set_opt(n, name, OPT_STR, false, 0, v->str);
-			break;
-		}
+		if (type == OPT_BOOL && v->kind != AST_BOOL)
+			return fail_at(in, v, POND_EUSAGE, "%s must be true or false, not %s", name,
+				       kind_name(v->kind));
+		if (type == OPT_INT && (v->kind != AST_INT || v->i < 0))
+			return fail_at(in, v, POND_EUSAGE, "%s must be a non-negative integer", name);
+		if (type == OPT_STR && v->kind != AST_STRING)
+			return fail_at(in, v, POND_EUSAGE, "%s must be a string, not %s", name, kind_name(v->kind));
+		if (type == OPT_BOOL)
+			text = v->b ? "true" : "false";
+		else if (type == OPT_INT)
+			text = r->ints[r->nints++] = xasprintf("%lld", (long long)v->i);
+		else
+			text = v->str;
+		r->opts[r->nopts].name = name;
+		r->opts[r->nopts++].value = text;
 	}
 	return 0;
 }
 
-/* ---- functions ----------------------------------------------------------- */
-
-static lnode *new_node(interp *in, lnode_kind k, const func *f, const ast_node *at)
+/* read_parquet (columns= names kept), read_csv and read_json (columns= a
+ * map of types). */
+static int read_source(interp *in, const func *f, bound *b, pond_format fmt, pond_dataset **out)
 {
-	char *where = where_of(in, at);
-	lnode *n = build_node(in->plan, k, f->name, where, at->line, at->col);
-	free(where);
-	return n;
-}
-
-static lnode *new_source(interp *in, const func *f, bound *b, file_format fmt)
-{
-	lnode *n = new_node(in, L_SOURCE, f, b->call);
-	n->format = fmt;
-	return n;
-}
-
-static int fn_read_parquet(interp *in, const func *f, bound *b, lnode **out)
-{
-	lnode *n = *out = new_source(in, f, b, FMT_PARQUET);
 	const ast_node *cols = b->arg[1];
+	read_args r = { 0 };
+	int rc = want_paths(in, b->arg[0], &r);
 
-	if (expand_paths(in, n, b->arg[0]))
-		return -1;
-	if (cols && cols->kind != AST_NULL) {
-		if (cols->kind == AST_STRING && *cols->str) {
-			n->select = xcalloc(1, sizeof(char *));
-			n->select[n->nselect++] = xstrdup(cols->str);
-		} else if (cols->kind == AST_LIST && cols->n) {
-			n->select = xcalloc(cols->n, sizeof(char *));
-			for (size_t i = 0; i < cols->n; i++) {
-				if (cols->items[i]->kind != AST_STRING || !*cols->items[i]->str)
-					return fail_at(in, cols->items[i], POND_EUSAGE,
-						       "columns must be a list of column names (strings)");
-				n->select[n->nselect++] = xstrdup(cols->items[i]->str);
-			}
-		} else {
-			return fail_at(in, cols, POND_EUSAGE,
-				       "columns must be a column name or a non-empty list of them");
-		}
+	if (!rc && cols && cols->kind != AST_NULL)
+		rc = fmt == POND_FORMAT_PARQUET ? parquet_columns(in, cols, &r) : typed_columns(in, cols, &r);
+	if (!rc)
+		rc = reader_opts(in, f, b, 2, &r);
+	if (!rc) {
+		const ast_node *paths = b->arg[0];
+		at_call(in, b);
+		if (paths->kind == AST_LIST)
+			at_items(in, (const ast_node *const *)paths->items, paths->n);
+		else
+			at_items(in, &paths, 1);
+		rc = built(pond_read(in->ps, fmt, r.paths, r.npaths, r.cols, r.ncols, r.opts, r.nopts, out));
 	}
-	lnode_set_opt(n, "hive_partitioning", OPT_BOOL, false, 0, NULL);
-	return take_reader_opts(in, f, b, 2, n);
+	read_args_free(&r);
+	return rc;
 }
 
-/* read_csv and read_json: columns= is a map of types. pond's defaults
- * (header=true, delim=',', no hive partitioning) are set unless given. */
-static int text_source(interp *in, const func *f, bound *b, file_format fmt, lnode **out)
+static int fn_read_parquet(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *n = *out = new_source(in, f, b, fmt);
-
-	if (expand_paths(in, n, b->arg[0]))
-		return -1;
-	if (b->arg[1] && b->arg[1]->kind != AST_NULL && columns_map(in, b->arg[1], &n->columns))
-		return -1;
-	lnode_set_opt(n, "hive_partitioning", OPT_BOOL, false, 0, NULL);
-	if (fmt == FMT_CSV) {
-		lnode_set_opt(n, "header", OPT_BOOL, true, 0, NULL);
-		lnode_set_opt(n, "delim", OPT_STR, false, 0, ",");
-	}
-	return take_reader_opts(in, f, b, 2, n);
+	return read_source(in, f, b, POND_FORMAT_PARQUET, out);
 }
 
-static int fn_read_csv(interp *in, const func *f, bound *b, lnode **out)
+static int fn_read_csv(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	return text_source(in, f, b, FMT_CSV, out);
+	return read_source(in, f, b, POND_FORMAT_CSV, out);
 }
 
-static int fn_read_json(interp *in, const func *f, bound *b, lnode **out)
+static int fn_read_json(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	return text_source(in, f, b, FMT_JSON, out);
+	return read_source(in, f, b, POND_FORMAT_JSON, out);
 }
+
+/* ---- steps --------------------------------------------------------------- */
 
 /* Checks {N} placeholders of a query against its number of inputs. */
 static int check_placeholders(interp *in, const ast_node *q, size_t ninputs)
@@ -322,11 +351,13 @@ static int check_placeholders(interp *in, const ast_node *q, size_t ninputs)
 	return 0;
 }
 
-static int query_with_inputs(interp *in, const func *f, bound *b, lnode *n)
+/* partial_sql(query, inputs…) and sql(query, inputs…). */
+static int query_step(interp *in, bound *b, bool whole, pond_dataset **out)
 {
 	const ast_node *query = b->arg[0];
 	const ast_node **inputs = b->rest;
 	size_t ninputs = b->nrest;
+	pond_dataset **ds = NULL;
 	const char *q = NULL;
 	int rc = 0;
 
@@ -339,117 +370,87 @@ static int query_with_inputs(interp *in, const func *f, bound *b, lnode *n)
 		query = inputs[0];
 		inputs = v;
 	}
-	if (want_string(in, query, "the query", &q)) {
-		rc = -1;
-		goto out;
-	}
-	n->query = xstrdup(q);
-	n->ninputs = ninputs;
-	n->inputs = xcalloc(ninputs, sizeof(lnode *));
+	rc = want_string(in, query, "the query", &q);
+	ds = xcalloc(ninputs + 1, sizeof(pond_dataset *));
 	for (size_t i = 0; rc == 0 && i < ninputs; i++)
-		rc = want_dataset(in, inputs[i], &n->inputs[i]);
+		rc = want_dataset(in, inputs[i], &ds[i]);
 	if (rc == 0)
-		rc = check_placeholders(in, query, n->ninputs);
-	(void)f;
-out:
+		rc = check_placeholders(in, query, ninputs);
+	if (rc == 0) {
+		at_call(in, b);
+		at_items(in, inputs, ninputs);
+		rc = built(whole ? pond_sql_step(in->ps, q, ds, ninputs, out)
+				 : pond_partial_sql(in->ps, q, ds, ninputs, out));
+	}
+	free(ds);
 	if (inputs != b->rest)
 		free(inputs);
 	return rc;
 }
 
-static int fn_partial_sql(interp *in, const func *f, bound *b, lnode **out)
+static int fn_partial_sql(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *n = new_node(in, b->nrest ? L_PARTIAL : L_QUERY, f, b->call);
-	size_t bad;
-	int parts;
-
-	*out = n;
-	if (query_with_inputs(in, f, b, n))
-		return -1;
-	if (build_partial_parts(n, &bad, &parts))
-		return fail_at(in, b->rest[bad], POND_EUSAGE,
-			       "partial_sql inputs have %d and %d partitions: they must be equal, "
-			       "or 1 (broadcast to every partition)",
-			       parts, n->inputs[bad]->nparts);
-	return 0;
+	(void)f;
+	return query_step(in, b, false, out);
 }
 
-static int fn_sql(interp *in, const func *f, bound *b, lnode **out)
+static int fn_sql(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *n = new_node(in, L_SQL, f, b->call);
-
-	*out = n;
-	if (query_with_inputs(in, f, b, n))
-		return -1;
-	/* the datasets the query may name, as bound here (the last binding) */
-	n->scope_names = xcalloc(in->nnames + 1, sizeof(char *));
-	n->scope_nodes = xcalloc(in->nnames + 1, sizeof(lnode *));
-	for (size_t i = in->nnames; i-- > 0;) {
-		size_t k;
-		for (k = 0; k < n->nscope && strcmp(n->scope_names[k], in->names[i]); k++)
-			;
-		if (k == n->nscope && strcasestr(n->query, in->names[i])) {
-			n->scope_names[n->nscope] = xstrdup(in->names[i]);
-			n->scope_nodes[n->nscope++] = in->values[i];
-		}
-	}
-	return 0;
+	(void)f;
+	return query_step(in, b, true, out);
 }
+
+typedef pond_status (*shorthand_fn)(pond_session *s, pond_dataset *in, const char *arg, pond_dataset **out);
 
 /* filter / map / flat_map / partial_sort: a partial_sql on one input. */
-static int shorthand(interp *in, const func *f, bound *b, lnode **out, shorthand_kind k)
+static int shorthand(interp *in, const func *f, bound *b, pond_dataset **out, shorthand_fn make)
 {
-	lnode *n = new_node(in, L_PARTIAL, f, b->call);
+	pond_dataset *df;
 	const char *arg = NULL;
 
-	*out = n;
-	n->ninputs = 1;
-	n->inputs = xcalloc(1, sizeof(lnode *));
-	if (want_dataset(in, b->arg[0], &n->inputs[0]))
+	if (want_dataset(in, b->arg[0], &df))
 		return -1;
 	if (want_string(in, b->arg[1], f->params[1] + 1, &arg))
 		return -1;
 	if (!*arg)
 		return fail_at(in, b->arg[1], POND_EUSAGE, "%s must not be empty", f->params[1] + 1);
-	build_shorthand(n, k, arg);
-	return 0;
+	at_call(in, b);
+	return built(make(in->ps, df, arg, out));
 }
 
-static int fn_filter(interp *in, const func *f, bound *b, lnode **out)
+static int fn_filter(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	return shorthand(in, f, b, out, SH_FILTER);
+	return shorthand(in, f, b, out, pond_filter);
 }
 
-static int fn_map(interp *in, const func *f, bound *b, lnode **out)
+static int fn_map(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	return shorthand(in, f, b, out, SH_MAP);
+	return shorthand(in, f, b, out, pond_map);
 }
 
-static int fn_partial_sort(interp *in, const func *f, bound *b, lnode **out)
+static int fn_flat_map(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	return shorthand(in, f, b, out, SH_SORT);
+	return shorthand(in, f, b, out, pond_flat_map);
 }
 
-static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
+static int fn_partial_sort(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *n = new_node(in, L_REPARTITION, f, b->call);
+	return shorthand(in, f, b, out, pond_partial_sort);
+}
+
+/* repartition's one way to split besides the files: by_rows, hash_by,
+ * by or range_by, in *by and *keys (an array to free). */
+static int split_of(interp *in, const func *f, bound *b, pond_partitioning *by, const char ***keys, size_t *nkeys)
+{
+	static const pond_partitioning kinds[] = { POND_BY_HASH, POND_BY_EXPR, POND_BY_RANGE };
 	const ast_node *chosen = NULL;
-	int64_t parts;
 	bool by_rows = false;
 
-	*out = n;
-	n->ninputs = 1;
-	n->inputs = xcalloc(1, sizeof(lnode *));
-	if (want_dataset(in, b->arg[0], &n->inputs[0]))
-		return -1;
-	if (want_int(in, b->arg[1], "the number of partitions", 1, MAX_PARTITIONS, &parts))
-		return -1;
-	n->nparts = (int)parts;
-	n->mode = RP_FILES;
+	*by = POND_BY_FILES;
 	if (b->arg[2] && want_bool(in, b->arg[2], "by_rows", &by_rows))
 		return -1;
 	if (by_rows)
-		n->mode = RP_ROWS, chosen = b->arg[2];
+		*by = POND_BY_ROWS, chosen = b->arg[2];
 	for (int i = 3; i <= 5; i++) {
 		const ast_node *v = b->arg[i];
 		if (!v || v->kind == AST_NULL)
@@ -460,70 +461,90 @@ static int fn_repartition(interp *in, const func *f, bound *b, lnode **out)
 				       "'%s' conflicts with the one at column %d",
 				       f->params[i], chosen->col);
 		chosen = v;
+		free(*keys);
+		*keys = NULL;
+		*by = kinds[i - 3];
 		if (i == 4) {
 			const char *expr = NULL;
 			if (want_string(in, v, "by", &expr))
 				return -1;
-			build_expr(n, expr);
-		} else {
-			char *checked = NULL;
-			size_t nk = v->kind == AST_LIST ? v->n : 1;
-			const char **names = xcalloc(nk, sizeof(char *));
-			if (want_columns(in, v, f->params[i], &checked)) {
-				free(names);
-				return -1;
-			}
-			free(checked);
-			for (size_t k = 0; k < nk; k++)
-				names[k] = v->kind == AST_LIST ? v->items[k]->str : v->str;
-			build_keys(n, i == 3 ? RP_HASH : RP_RANGE, names, nk);
-			free(names);
-			if (v->kind == AST_LIST) { /* a list is described as its SQL */
-				free(n->key_desc);
-				n->key_desc = xstrdup(n->key);
-			}
+			*keys = xcalloc(1, sizeof(char *));
+			(*keys)[0] = expr;
+			*nkeys = 1;
+		} else if (want_names(in, v, f->params[i], keys, nkeys)) {
+			return -1;
 		}
 	}
 	return 0;
 }
 
-static int fn_random_shuffle(interp *in, const func *f, bound *b, lnode **out)
+static int fn_repartition(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *n = new_node(in, L_REPARTITION, f, b->call);
+	pond_dataset *df;
+	pond_partitioning by;
+	const char **keys = NULL;
+	size_t nkeys = 0;
+	int64_t parts;
+	int rc;
+
+	if (want_dataset(in, b->arg[0], &df))
+		return -1;
+	if (want_int(in, b->arg[1], "the number of partitions", 1, MAX_PARTITIONS, &parts))
+		return -1;
+	rc = split_of(in, f, b, &by, &keys, &nkeys);
+	if (rc == 0) {
+		at_call(in, b);
+		rc = built(pond_repartition(in->ps, df, (int)parts, by, keys, nkeys, out));
+	}
+	free(keys);
+	return rc;
+}
+
+static int fn_random_shuffle(interp *in, const func *f, bound *b, pond_dataset **out)
+{
+	pond_dataset *df;
 	int64_t parts = 0;
 
-	*out = n;
-	n->ninputs = 1;
-	n->inputs = xcalloc(1, sizeof(lnode *));
-	n->mode = RP_RANDOM;
-	if (want_dataset(in, b->arg[0], &n->inputs[0]))
+	(void)f;
+	if (want_dataset(in, b->arg[0], &df))
 		return -1;
 	if (b->arg[1] && want_int(in, b->arg[1], "the number of partitions", 1, MAX_PARTITIONS, &parts))
 		return -1;
-	n->nparts = parts ? (int)parts : n->inputs[0]->nparts;
-	return 0;
+	at_call(in, b);
+	return built(pond_repartition(in->ps, df, (int)parts, POND_BY_RANDOM, NULL, 0, out));
 }
 
-static int fn_limit(interp *in, const func *f, bound *b, lnode **out)
+static int fn_limit(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *n = new_node(in, L_LIMIT, f, b->call);
+	pond_dataset *df;
+	int64_t limit;
 
-	*out = n;
-	n->ninputs = 1;
-	n->inputs = xcalloc(1, sizeof(lnode *));
-	if (want_dataset(in, b->arg[0], &n->inputs[0]))
+	(void)f;
+	if (want_dataset(in, b->arg[0], &df))
 		return -1;
-	return want_int(in, b->arg[1], "the limit", 0, INT64_MAX, &n->limit);
+	if (want_int(in, b->arg[1], "the limit", 0, INT64_MAX, &limit))
+		return -1;
+	at_call(in, b);
+	return built(pond_limit(in->ps, df, limit, out));
 }
+
+/* ---- actions ------------------------------------------------------------- */
 
 static const char *compressions[] = { "zstd", "snappy", "gzip", "lz4", "lz4_raw", "brotli", "uncompressed", NULL };
+
+/* ---- output checks: against the whole script ----------------------------- */
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
 
 /* One path a read_*() call of the script names, for check_output_dir. */
 typedef struct {
 	interp *in;
 	const ast_node *at; /* the write's directory argument */
-	const action *a;
-	const char *out; /* real path of the output directory */
+	const char *dir;    /* the output directory (absolute) ... */
+	const char *out;    /* ... and its real path */
 } out_check;
 
 /* The output must not hold this input (a file, or a directory walked for
@@ -543,7 +564,7 @@ static int check_against_input(out_check *c, const ast_node *src)
 					rc = fail_at(
 						c->in, c->at, POND_EUSAGE,
 						"output directory %s contains %s, an input of the script (read at %d:%d)",
-						c->a->dir, g.gl_pathv[i], src->line, src->col);
+						c->dir, g.gl_pathv[i], src->line, src->col);
 				free(real);
 			}
 			globfree(&g);
@@ -552,14 +573,14 @@ static int check_against_input(out_check *c, const ast_node *src)
 		char *real = fs_realpath(abs);
 		if (fs_path_within(real, c->out))
 			rc = fail_at(c->in, c->at, POND_EUSAGE,
-				     "output directory %s contains %s, an input of the script (read at %d:%d)",
-				     c->a->dir, abs, src->line, src->col);
+				     "output directory %s contains %s, an input of the script (read at %d:%d)", c->dir,
+				     abs, src->line, src->col);
 		else if (fs_is_dir(real) && fs_path_within(c->out, real))
 			rc = fail_at(
 				c->in, c->at, POND_EUSAGE,
 				"output directory %s is inside %s, an input directory of the script (read at %d:%d): "
 				"a later run would read the output as input",
-				c->a->dir, abs, src->line, src->col);
+				c->dir, abs, src->line, src->col);
 		free(real);
 	}
 	free(abs);
@@ -605,157 +626,177 @@ static bool is_mount_point(const char *dir)
 	return mp;
 }
 
-static int check_output_dir(interp *in, const ast_node *at, action *a)
+static int check_output_dir(interp *in, const ast_node *at, const char *dir)
 {
-	char *out = fs_realpath(a->dir);
-	char *script = in->plan->script_path ? fs_realpath(in->plan->script_path) : NULL;
-	out_check c = { in, at, a, out };
+	char *out = fs_realpath(dir);
+	char *script_abs = fs_abspath(in->s->filename), *script = fs_realpath(script_abs);
+	out_check c = { in, at, dir, out };
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i + 1 < in->plan->nactions; i++) {
-		const action *o = &in->plan->actions[i];
+	for (size_t i = 0; rc == 0 && i < in->ndirs; i++) {
 		char *other;
-		if (!o->dir)
-			continue;
-		if (!strcmp(o->dir, a->dir)) {
-			rc = fail_at(in, at, POND_EUSAGE, "%s is already written by the write at %s", a->dir, o->where);
+		if (!strcmp(in->dirs[i], dir)) {
+			rc = fail_at(in, at, POND_EUSAGE, "%s is already written by the write at %s", dir,
+				     in->wheres[i]);
 			break;
 		}
-		other = fs_realpath(o->dir);
+		other = fs_realpath(in->dirs[i]);
 		if (fs_path_within(out, other) || fs_path_within(other, out))
 			rc = fail_at(in, at, POND_EUSAGE,
 				     "output directory %s and the output %s written at %s are nested: "
 				     "publishing one would replace or move the other",
-				     a->dir, o->dir, o->where);
+				     dir, in->dirs[i], in->wheres[i]);
 		free(other);
 	}
-	if (rc == 0 && fs_exists(a->dir) && !fs_is_dir(a->dir))
-		rc = fail_at(in, at, POND_EUSAGE, "output %s exists and is not a directory", a->dir);
+	if (rc == 0 && fs_exists(dir) && !fs_is_dir(dir))
+		rc = fail_at(in, at, POND_EUSAGE, "output %s exists and is not a directory", dir);
 	if (rc == 0 && script && fs_path_within(script, out))
-		rc = fail_at(in, at, POND_EUSAGE, "output directory %s contains the script %s", a->dir,
-			     in->plan->script_path);
+		rc = fail_at(in, at, POND_EUSAGE, "output directory %s contains the script %s", dir, script_abs);
 	for (size_t i = 0; rc == 0 && i < in->s->nstmts; i++)
 		rc = check_reads(&c, in->s->stmts[i].expr);
-	if (rc == 0 && is_mount_point(a->dir))
+	if (rc == 0 && is_mount_point(dir))
 		rc = fail_at(in, at, POND_EUSAGE,
 			     "output directory %s is a mount point: pond publishes by renaming a directory into its "
 			     "place, which cannot replace a mount point; write to a directory inside it",
-			     a->dir);
+			     dir);
 	free(out);
 	free(script);
+	free(script_abs);
 	return rc;
 }
 
-static int write_common(interp *in, const func *f, bound *b, action_kind kind, int mode_arg, action **out)
-{
-	lnode *df;
-	const char *dir = NULL, *mode = "error";
-	action *a;
+/* A write's arguments as pond_write takes them. */
+typedef struct {
+	pond_dataset *df;
+	char *dir;     /* absolute */
+	pond_kv *opts; /* partition_by (once per column), then the format's */
+	size_t nopts;
+	bool overwrite;
+} write_args;
 
-	if (want_dataset(in, b->arg[0], &df))
+/* The arguments every write has: df, dir, partition_by, mode. */
+static int write_common(interp *in, bound *b, int mode_arg, write_args *w)
+{
+	const char *dir = NULL, *mode = "error";
+	const char **parts = NULL;
+	size_t nparts = 0;
+
+	if (want_dataset(in, b->arg[0], &w->df))
 		return -1;
 	if (want_string(in, b->arg[1], "the output directory", &dir))
 		return -1;
 	if (!*dir)
 		return fail_at(in, b->arg[1], POND_EUSAGE, "the output directory must not be empty");
-	a = lplan_add_action(in->plan, kind, df, "");
-	free(a->where);
-	a->where = where_of(in, b->call);
-	a->line = b->call->line;
-	a->col = b->call->col;
-	*out = a;
-	a->dir = fs_abspath(dir);
-	if (b->arg[2] && b->arg[2]->kind != AST_NULL && want_columns(in, b->arg[2], "partition_by", &a->partition_by))
+	w->dir = fs_abspath(dir);
+	if (b->arg[2] && b->arg[2]->kind != AST_NULL && want_names(in, b->arg[2], "partition_by", &parts, &nparts))
 		return -1;
+	w->opts = xcalloc(nparts + 3, sizeof(pond_kv));
+	for (size_t i = 0; i < nparts; i++)
+		w->opts[w->nopts++] = (pond_kv){ "partition_by", parts[i] };
+	free(parts);
 	if (b->arg[mode_arg] && want_string(in, b->arg[mode_arg], "mode", &mode))
 		return -1;
 	if (strcmp(mode, "error") && strcmp(mode, "overwrite"))
 		return fail_at(in, b->arg[mode_arg], POND_EUSAGE, "mode must be 'error' or 'overwrite', not '%s'",
 			       mode);
-	a->overwrite = !strcmp(mode, "overwrite");
-	(void)f;
-	return check_output_dir(in, b->arg[1], a);
+	w->overwrite = !strcmp(mode, "overwrite");
+	return check_output_dir(in, b->arg[1], w->dir);
 }
 
-static int fn_write_parquet(interp *in, const func *f, bound *b, lnode **out)
+/* Adds the write checked in w; its output is remembered for the next
+ * writes' checks. */
+static int write_out(interp *in, bound *b, pond_format fmt, write_args *w)
 {
-	action *a;
-	const char *comp = "zstd";
-	sb opts = SB_INIT;
-	int ok = 0;
-
-	*out = NULL;
-	if (write_common(in, f, b, A_WRITE_PARQUET, 4, &a))
+	at_call(in, b);
+	if (built(pond_write(in->ps, w->df, fmt, w->dir, w->opts, w->nopts, w->overwrite)))
 		return -1;
-	if (b->arg[3] && want_string(in, b->arg[3], "compression", &comp))
-		return -1;
-	for (int i = 0; compressions[i]; i++)
-		ok |= !strcasecmp(comp, compressions[i]);
-	if (!ok)
-		return fail_at(in, b->arg[3], POND_EUSAGE,
-			       "unknown compression '%s' (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)",
-			       comp);
-	sb_add(&opts, "FORMAT parquet, COMPRESSION ");
-	sb_sql_str(&opts, comp);
-	a->copy_options = sb_detach(&opts);
+	in->dirs = xgrow(in->dirs, in->ndirs, sizeof(char *));
+	in->wheres = xgrow(in->wheres, in->ndirs, sizeof(char *));
+	in->dirs[in->ndirs] = w->dir;
+	in->wheres[in->ndirs++] = xasprintf("%s:%d", in->s->filename, b->call->line);
+	w->dir = NULL;
+	in->nactions++;
 	return 0;
 }
 
-static int fn_write_csv(interp *in, const func *f, bound *b, lnode **out)
+static int fn_write_parquet(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	action *a;
+	write_args w = { 0 };
+	const char *comp = "zstd";
+	int ok = 0, rc;
+
+	(void)f;
+	*out = NULL;
+	rc = write_common(in, b, 4, &w);
+	if (rc == 0 && b->arg[3])
+		rc = want_string(in, b->arg[3], "compression", &comp);
+	for (int i = 0; rc == 0 && compressions[i]; i++)
+		ok |= !strcasecmp(comp, compressions[i]);
+	if (rc == 0 && !ok)
+		rc = fail_at(in, b->arg[3], POND_EUSAGE,
+			     "unknown compression '%s' (zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed)", comp);
+	if (rc == 0) {
+		w.opts[w.nopts++] = (pond_kv){ "compression", comp };
+		rc = write_out(in, b, POND_FORMAT_PARQUET, &w);
+	}
+	free(w.dir);
+	free(w.opts);
+	return rc;
+}
+
+static int fn_write_csv(interp *in, const func *f, bound *b, pond_dataset **out)
+{
+	write_args w = { 0 };
 	const char *delim = ",";
 	bool header = true;
-	sb opts = SB_INIT;
+	int rc;
 
+	(void)f;
 	*out = NULL;
-	if (write_common(in, f, b, A_WRITE_CSV, 5, &a))
-		return -1;
-	if (b->arg[3] && want_bool(in, b->arg[3], "header", &header))
-		return -1;
-	if (b->arg[4] && want_string(in, b->arg[4], "delim", &delim))
-		return -1;
-	if (strlen(delim) != 1 && strcmp(delim, "\\t"))
-		return fail_at(in, b->arg[4], POND_EUSAGE, "delim must be one character, or '\\t' for a tab");
-	sb_addf(&opts, "FORMAT csv, HEADER %s, DELIMITER ", header ? "true" : "false");
-	sb_sql_str(&opts, delim);
-	a->copy_options = sb_detach(&opts);
-	return 0;
+	rc = write_common(in, b, 5, &w);
+	if (rc == 0 && b->arg[3])
+		rc = want_bool(in, b->arg[3], "header", &header);
+	if (rc == 0 && b->arg[4])
+		rc = want_string(in, b->arg[4], "delim", &delim);
+	if (rc == 0 && strlen(delim) != 1 && strcmp(delim, "\\t"))
+		rc = fail_at(in, b->arg[4], POND_EUSAGE, "delim must be one character, or '\\t' for a tab");
+	if (rc == 0) {
+		w.opts[w.nopts++] = (pond_kv){ "header", header ? "true" : "false" };
+		w.opts[w.nopts++] = (pond_kv){ "delim", delim };
+		rc = write_out(in, b, POND_FORMAT_CSV, &w);
+	}
+	free(w.dir);
+	free(w.opts);
+	return rc;
 }
 
-static int fn_show(interp *in, const func *f, bound *b, lnode **out)
+static int fn_show(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *df;
+	pond_dataset *df;
 	int64_t n = 20;
-	action *a;
-	char *where;
 
+	(void)f;
 	*out = NULL;
 	if (want_dataset(in, b->arg[0], &df))
 		return -1;
 	if (b->arg[1] && want_int(in, b->arg[1], "n", 0, 1000000, &n))
 		return -1;
-	where = where_of(in, b->call);
-	a = lplan_add_action(in->plan, A_SHOW, df, where);
-	free(where);
-	a->n = n;
-	(void)f;
-	return 0;
+	at_call(in, b);
+	in->nactions++;
+	return built(pond_show(in->ps, df, n));
 }
 
-static int fn_count(interp *in, const func *f, bound *b, lnode **out)
+static int fn_count(interp *in, const func *f, bound *b, pond_dataset **out)
 {
-	lnode *df;
-	char *where;
+	pond_dataset *df;
 
+	(void)f;
 	*out = NULL;
 	if (want_dataset(in, b->arg[0], &df))
 		return -1;
-	where = where_of(in, b->call);
-	lplan_add_action(in->plan, A_COUNT, df, where);
-	free(where);
-	(void)f;
-	return 0;
+	at_call(in, b);
+	in->nactions++;
+	return built(pond_count(in->ps, df));
 }
 
 /* The language: one entry per function, its parameters filled to the
@@ -778,7 +819,7 @@ static const func funcs[] = {
 	{ "sql", { "*query" }, true, fn_sql },
 	{ "filter", { "*df", "*predicate" }, false, fn_filter },
 	{ "map", { "*df", "*select" }, false, fn_map },
-	{ "flat_map", { "*df", "*select" }, false, fn_map },
+	{ "flat_map", { "*df", "*select" }, false, fn_flat_map },
 	{ "partial_sort", { "*df", "*order_by" }, false, fn_partial_sort },
 	{ "repartition", { "*df", "*n", "by_rows", "hash_by", "by", "range_by" }, false, fn_repartition },
 	{ "random_shuffle", { "*df", "n" }, false, fn_random_shuffle },
@@ -844,7 +885,7 @@ static int bind(interp *in, const func *f, const ast_node *call, bound *b)
 	return 0;
 }
 
-static lnode *lookup(interp *in, const char *name)
+static pond_dataset *lookup(interp *in, const char *name)
 {
 	for (size_t i = in->nnames; i-- > 0;)
 		if (!strcmp(in->names[i], name))
@@ -853,7 +894,7 @@ static lnode *lookup(interp *in, const char *name)
 }
 
 /* Evaluates an expression: *out is the dataset, or NULL for an action. */
-static int eval(interp *in, const ast_node *e, lnode **out)
+static int eval(interp *in, const ast_node *e, pond_dataset **out)
 {
 	*out = NULL;
 	if (e->kind == AST_NAME) {
@@ -875,46 +916,53 @@ static int eval(interp *in, const ast_node *e, lnode **out)
 	return fail_at(in, e, POND_EUSAGE, "unknown function '%s'", e->str);
 }
 
-/* Nodes are created as calls are evaluated, parents before the inputs
- * nested in their arguments: lplan_renumber puts them inputs-first, so
- * plans read top-down. */
-int interp_script(const script *s, lplan *plan, pond_err *err)
+/* One statement: `name = expr` binds a dataset (pond_name, so that later
+ * sql() steps may name it), a bare expression must be an action. */
+static int statement(interp *in, const ast_stmt *st)
 {
-	interp in = { s, plan, err, NULL, NULL, 0 };
+	pond_dataset *v = NULL;
+
+	if (eval(in, st->expr, &v))
+		return -1;
+	if (st->target) {
+		if (!v)
+			return fail_at(in, st->expr, POND_EUSAGE,
+				       "'%s' is an action and returns nothing to bind to '%s'", st->expr->str,
+				       st->target);
+		in->names = xgrow(in->names, in->nnames, sizeof(char *));
+		in->values = xgrow(in->values, in->nnames, sizeof(pond_dataset *));
+		in->names[in->nnames] = st->target;
+		in->values[in->nnames++] = v;
+		return built(pond_name(in->ps, v, st->target));
+	}
+	if (v)
+		return fail_at(in, st->expr, POND_EUSAGE,
+			       "the dataset made here is never used: bind it (name = ...) or end it "
+			       "with an action (write_parquet, write_csv, show, count)");
+	return 0;
+}
+
+/* A step's inputs are evaluated before the step is made (the API takes
+ * their handles), so nodes are made inputs-first and plans read
+ * top-down. */
+int interp_script(const script *s, pond_session *ps, pond_err *err)
+{
+	interp in = { .s = s, .ps = ps, .err = err };
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < s->nstmts; i++) {
-		const ast_stmt *st = &s->stmts[i];
-		lnode *v = NULL;
-		rc = eval(&in, st->expr, &v);
-		if (rc)
-			break;
-		if (st->target) {
-			if (!v) {
-				rc = fail_at(&in, st->expr, POND_EUSAGE,
-					     "'%s' is an action and returns nothing to bind to '%s'", st->expr->str,
-					     st->target);
-				break;
-			}
-			in.names = xgrow(in.names, in.nnames, sizeof(char *));
-			in.values = xgrow(in.values, in.nnames, sizeof(lnode *));
-			in.names[in.nnames] = st->target;
-			in.values[in.nnames++] = v;
-			free(v->name);
-			v->name = xstrdup(st->target);
-		} else if (v) {
-			rc = fail_at(&in, st->expr, POND_EUSAGE,
-				     "the dataset made here is never used: bind it (name = ...) or end it "
-				     "with an action (write_parquet, write_csv, show, count)");
-		}
-	}
-	if (rc == 0)
-		lplan_renumber(plan);
-	if (rc == 0 && plan->nactions == 0)
+	for (size_t i = 0; rc == 0 && i < s->nstmts; i++)
+		rc = statement(&in, &s->stmts[i]);
+	if (rc == 0 && in.nactions == 0)
 		rc = pond_fail(
 			err, POND_EUSAGE,
 			"%s: the script has no action (write_parquet, write_csv, show or count), so nothing would run",
 			s->filename);
+	for (size_t i = 0; i < in.ndirs; i++) {
+		free(in.dirs[i]);
+		free(in.wheres[i]);
+	}
+	free(in.dirs);
+	free(in.wheres);
 	free(in.names);
 	free(in.values);
 	return rc;

@@ -2,7 +2,9 @@
  * outside program would (only pond.h; DuckDB for the oracle): steps made
  * and bound call by call, a mistake failing its own call and leaving the
  * session usable, a run, results fetched with types and validity, a sql()
- * step, an output read back as a source. Every result is compared with
+ * step, a dataset named (pond_name) and read by name in a sql() step,
+ * positions with columns and items (pond_at_col, pond_at_items) in
+ * messages, an output read back as a source. Every result is compared with
  * the same query in single-process DuckDB, opened only after the last run
  * (the driver must not hold a DuckDB while it forks workers). Runs under
  * ASan in CI.
@@ -145,10 +147,10 @@ int main(int argc, char **argv)
 {
 	pond_options o;
 	pond_session *s;
-	pond_dataset *gen, *shuffled, *agg, *bad = NULL, *sorted, *whole, *back, *few;
+	pond_dataset *gen, *shuffled, *agg, *bad = NULL, *sorted, *whole, *back, *few, *named;
 	const char *keys[] = { "g" };
 	const char *type = NULL;
-	char *got_agg, *got_sql, *got_back, *want;
+	char *got_agg, *got_sql, *got_back, *got_named, *want;
 	char path[4096];
 	int64_t nfew = -1;
 
@@ -187,6 +189,24 @@ int main(int argc, char **argv)
 		CHECK(pond_read(s, POND_FORMAT_PARQUET, paths, 1, NULL, 0, NULL, 0, &bad) == POND_EINPUT,
 		      "a missing input is POND_EINPUT: %s", pond_errmsg(s));
 	}
+	/* a script's positions: the call's line:col, and a path's own */
+	pond_at_col(s, "job.pond", 3, 5);
+	CHECK(pond_filter(s, agg, "no_such > 1", &bad) == POND_EUSAGE, "a bad column");
+	CHECK(!strncmp(pond_errmsg(s), "job.pond:3:5: filter: ", 22), "message: %s", pond_errmsg(s));
+	{
+		const int lines[] = { 3 }, cols[] = { 18 };
+		const char *paths[] = { path };
+		pond_at_items(s, lines, cols, 1);
+		CHECK(pond_read(s, POND_FORMAT_PARQUET, paths, 1, NULL, 0, NULL, 0, &bad) == POND_EINPUT, "missing");
+		CHECK(!strncmp(pond_errmsg(s), "job.pond:3:18: ", 15) && strstr(pond_errmsg(s), "missing"),
+		      "the path's position: %s", pond_errmsg(s));
+		pond_at(s, "job.py", 50);
+		CHECK(pond_read(s, POND_FORMAT_PARQUET, paths, 1, NULL, 0, NULL, 0, &bad) == POND_EINPUT, "missing");
+		CHECK(!strncmp(pond_errmsg(s), "job.py:50: read_parquet: ", 25), "pond_at clears the items: %s",
+		      pond_errmsg(s));
+	}
+	CHECK(pond_name(s, agg, "") == POND_EUSAGE, "an empty name is refused");
+	OK(pond_name(s, agg, "totals"), s);
 	OK(pond_partial_sort(s, agg, "g", &sorted), s);
 
 	got_agg = run_and_fetch(s, sorted, argv[1], "agg", NULL);
@@ -194,6 +214,10 @@ int main(int argc, char **argv)
 	/* sql() over a dataset, planned like pond sql */
 	OK(pond_sql_step(s, "SELECT count(*)::BIGINT AS rows, sum(s)::BIGINT AS total FROM {0}", &agg, 1, &whole), s);
 	got_sql = run_and_fetch(s, whole, argv[1], "sql", NULL);
+
+	/* sql() naming a dataset pond_name named, without {0} */
+	OK(pond_sql_step(s, "SELECT count(*)::BIGINT AS groups, min(g) AS lo FROM totals", NULL, 0, &named), s);
+	got_named = run_and_fetch(s, named, argv[1], "named", NULL);
 
 	/* an output read back as a source, with a limit */
 	snprintf(path, sizeof(path), "%s/agg", argv[1]);
@@ -219,6 +243,9 @@ int main(int argc, char **argv)
 		       "FROM range(5000) t(i)");
 	CHECK(!strcmp(got_sql, want), "sql:\n%s\nwant:\n%s", got_sql, want);
 	free(want);
+	want = oracle("SELECT count(DISTINCT i % 7)::BIGINT, min(i % 7) FROM range(5000) t(i)");
+	CHECK(!strcmp(got_named, want), "sql by name:\n%s\nwant:\n%s", got_named, want);
+	free(want);
 	want = oracle(
 		"SELECT i % 7 AS g, count(v)::BIGINT, sum(v)::BIGINT FROM (SELECT i, CASE WHEN i % 5 = 0 THEN NULL "
 		"ELSE i END AS v FROM range(5000) t(i)) GROUP BY g HAVING g >= 3 ORDER BY g");
@@ -226,6 +253,7 @@ int main(int argc, char **argv)
 	free(want);
 	free(got_agg);
 	free(got_sql);
+	free(got_named);
 	free(got_back);
 	if (failures)
 		fprintf(stderr, "%d checks failed\n", failures);
