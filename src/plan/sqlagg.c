@@ -733,6 +733,14 @@ static void agg_release(agg *a)
 	sb_release(&a->mu);
 }
 
+static bool any_call_subquery(agg *a)
+{
+	for (size_t i = 0; i < a->ncalls; i++)
+		if (sql_has_kind(a->calls[i], SQ_SUBQUERY))
+			return true;
+	return false;
+}
+
 lnode *sql_aggregate(shape *s)
 {
 	agg a = { .s = s };
@@ -754,6 +762,9 @@ lnode *sql_aggregate(shape *s)
 					break;
 				}
 			n = shuffled_rows(&a);
+		} else if (any_call_subquery(&a)) {
+			/* its type is DuckDB's over the leaves (call_types) */
+			sql_not(s->p, "a subquery in a merged aggregate's argument is not distributed yet");
 		} else if (call_types(&a)) {
 			n = merged(&a);
 		}

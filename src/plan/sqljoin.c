@@ -747,8 +747,9 @@ static bool note_correlated(sq_expr **slot, void *ctx)
 	return !c->correlated;
 }
 
-/* Whether a subquery in the select list, HAVING or ORDER BY does not bind
- * alone (reads the query's columns): looked at before they are planned. */
+/* Whether a subquery in the select list, HAVING, QUALIFY or ORDER BY does
+ * not bind alone (reads the query's columns): looked at before they are
+ * planned. */
 static bool outer_correlated(shape *s)
 {
 	sq_query *w = s->w;
@@ -757,6 +758,7 @@ static bool outer_correlated(shape *s)
 	for (size_t i = 0; i < w->nselect; i++)
 		sq_visit(&w->select[i], note_correlated, &c);
 	sq_visit(&w->having, note_correlated, &c);
+	sq_visit(&w->qualify, note_correlated, &c);
 	for (size_t i = 0; i < w->norders; i++)
 		sq_visit(&w->orders[i].e, note_correlated, &c);
 	return c.correlated;

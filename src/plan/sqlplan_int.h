@@ -99,8 +99,9 @@ typedef struct {
 	 * -1 unknown; what was counted, for --explain */
 	int64_t groups_est;
 	char groups_how[64];
-	/* a subquery in the select list, HAVING or ORDER BY reads the query's
-	 * columns (is correlated): an aggregate query then runs as one task */
+	/* a subquery in the select list, HAVING, QUALIFY or ORDER BY reads the
+	 * query's columns (is correlated): an aggregate or window query then
+	 * runs as one task (its last step sees only the shuffled columns) */
 	bool correlated;
 } shape;
 

@@ -502,8 +502,13 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 		bool aggregate = is_aggregate(&s);
 		bool windowed = any_expr(s.w, has_kind_test, &window_kind);
 		if (aggregate && s.correlated)
-			n = sql_not(p, "a correlated subquery in an aggregate's select list, HAVING or ORDER BY is "
-				       "not distributed yet");
+			n = sql_not(p,
+				    "a correlated subquery in an aggregate's select list, HAVING or ORDER BY is "
+				    "not distributed yet");
+		else if (windowed && s.correlated)
+			n = sql_not(p,
+				    "a correlated subquery in a window query's select list, QUALIFY or ORDER BY is not "
+				    "distributed yet");
 		else if (aggregate && windowed)
 			n = sql_not(p, "window functions over aggregates are not distributed yet");
 		else if (windowed && s.w->distinct)

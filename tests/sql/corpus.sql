@@ -543,6 +543,22 @@ SELECT channel, count(*) AS n, (SELECT amount FROM sales WHERE amount < 0) AS no
        coalesce((SELECT max(amount) FROM sales WHERE amount < 0), -1) AS fallback
 FROM sales GROUP BY channel ORDER BY channel;
 
+-- subquery_in_window_select_list: distributed
+SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id) + (SELECT count(*) FROM stores) AS r
+FROM sales WHERE sale_id % 100 = 0;
+
+-- subquery_correlated_in_window_select_list: one task
+SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id)
+       + (SELECT count(*) FROM stores t WHERE t.store_id = s.store_id) AS r
+FROM sales s WHERE sale_id % 100 = 0;
+
+-- subquery_in_merged_aggregate_argument: one task | --broadcast-limit 1MB
+SELECT store_id, sum(amount * (SELECT max(list_price) FROM products)) AS t FROM sales GROUP BY store_id;
+
+-- subquery_in_unmerged_aggregate_argument: distributed | --broadcast-limit 1MB
+SELECT store_id, median(amount * (SELECT max(list_price) FROM products)) AS t FROM sales GROUP BY store_id
+HAVING count(*) > (SELECT count(*) FROM sales) / 60;
+
 -- subquery_correlated_in_having: one task
 SELECT store_id, sum(amount) AS total FROM sales s GROUP BY store_id
 HAVING sum(amount) > (SELECT count(*) FROM stores t WHERE t.store_id = s.store_id) * 1000000;
