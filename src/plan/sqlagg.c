@@ -361,14 +361,56 @@ static bool rewrite(sq_expr **slot, void *ctx)
 	return false;
 }
 
+/* The final query and its inputs: {0} the shuffled states or rows (set
+ * by the caller), then the inputs of the subqueries it holds. */
+typedef struct {
+	char *text;
+	lnode **ins;
+	size_t nins;
+} final;
+
+static void final_release(final *f)
+{
+	free(f->text);
+	free(f->ins);
+}
+
+/* The final query per partition of fin->ins[0], or by one task (gather);
+ * its subqueries' inputs read whole. */
+static lnode *final_node(sqlp *p, const char *role, const final *fin, bool gather)
+{
+	if (fin->nins > 1)
+		sql_note(p, "the subqueries of its select list, HAVING or ORDER BY: %zu input%s read whole by %s",
+			 fin->nins - 1, fin->nins == 2 ? "" : "s", gather ? "the final task" : "every final task");
+	return gather ? sql_gather(p, role, fin->text, fin->ins, fin->nins)
+		      : sql_partial_over(p, role, fin->text, fin->ins, fin->nins);
+}
+
+/* q (its tables the FROM's leaves) per part: its inputs those leaves', then
+ * those of the subqueries it holds (not those only the final query reads,
+ * which would make it wait for their stages). */
+static lnode *per_part(shape *s, const char *role, sq_query *q)
+{
+	size_t n;
+	lnode **ins = sql_subquery_inputs(s, q, s->nfrom, &n), *node = NULL;
+	char *text = sql_text(s->p, q);
+
+	for (size_t i = 0; i < s->nfrom; i++)
+		ins[i] = s->ins[i];
+	if (text)
+		node = sql_partial_over(s->p, role, text, ins, n);
+	free(text);
+	free(ins);
+	return node;
+}
+
 /* The query over partition i of the shuffled states (merge), or of the
  * shuffled rows carrying cols. */
-static char *final_query(agg *a, bool merge, const struct colset *cols)
+static bool final_query(agg *a, bool merge, const struct colset *cols, final *out)
 {
 	shape *s = a->s;
 	sq_query *f = sq_query_dup(s->w);
 	rewriter r = { a, merge, cols };
-	char *text;
 
 	f->has_order = f->has_limit = f->distinct = false;
 	f->group_all = false;
@@ -400,9 +442,10 @@ static char *final_query(agg *a, bool merge, const struct colset *cols)
 		}
 		free(inner);
 	}
-	text = sql_text(s->p, f);
+	out->ins = sql_subquery_inputs(s, f, 1, &out->nins);
+	out->text = sql_text(s->p, f);
 	sq_query_free(f);
-	return text;
+	return out->text != NULL;
 }
 
 /* A hash shuffle of n on the group keys, into as many partitions. */
@@ -469,25 +512,27 @@ static bool small_result(agg *a, int nparts)
 static lnode *merged(agg *a)
 {
 	sqlp *p = a->s->p;
-	char *text, *fin;
-	lnode *n;
+	final fin = { 0 };
+	lnode *n = NULL;
 
-	if (!plan_merges(a) || !(text = sql_text(p, a->partial)))
+	if (!plan_merges(a) || !(n = per_part(a->s, "partial aggregate", a->partial)))
 		return NULL;
-	n = sql_over_inputs(a->s, "partial aggregate", text);
-	free(text);
-	if (!(fin = final_query(a, true, NULL)))
+	if (!final_query(a, true, NULL, &fin)) {
+		final_release(&fin);
 		return NULL;
+	}
 	if (a->ngroups && !small_result(a, n->nparts)) {
-		n = sql_partial(p, "final aggregate", fin, shuffle_on_keys(a, n));
+		fin.ins[0] = shuffle_on_keys(a, n);
+		n = final_node(p, "final aggregate", &fin, false);
 		sql_note(p, "GROUP BY: partial aggregates per part, hash shuffle on %zu key%s into %d, merged",
 			 a->ngroups, a->ngroups == 1 ? "" : "s", n->nparts);
 	} else {
-		n = sql_gather(p, "final aggregate", fin, &n, 1);
+		fin.ins[0] = n;
+		n = final_node(p, "final aggregate", &fin, true);
 		if (!a->ngroups)
 			sql_note(p, "aggregate: partial aggregates per part, merged by one task");
 	}
-	free(fin);
+	final_release(&fin);
 	return n;
 }
 
@@ -552,11 +597,10 @@ static void add_numbered(sq_query *q, const sq_expr *e, const char *prefix, size
 
 /* The rows each part ships: the references the query reads and the group
  * keys, filtered by WHERE. */
-static char *rows_query(agg *a, const colset *cols)
+static sq_query *rows_query(agg *a, const colset *cols)
 {
 	shape *s = a->s;
 	sq_query *rq = sq_select_new();
-	char *text;
 
 	for (size_t i = 0; i < cols->nrefs; i++)
 		add_numbered(rq, cols->refs[i], "__pond_c", i);
@@ -565,9 +609,7 @@ static char *rows_query(agg *a, const colset *cols)
 	sq_table_free(rq->from);
 	rq->from = sq_table_dup(s->w->from);
 	rq->where = sq_expr_dup(s->w->where);
-	text = sql_text(s->p, rq);
-	sq_query_free(rq);
-	return text;
+	return rq;
 }
 
 /* Rows: each part filtered to the columns the query reads and its group
@@ -579,8 +621,9 @@ static lnode *shuffled_rows(agg *a)
 	sqlp *p = s->p;
 	sq_query *w = s->w;
 	colset cols = { s, NULL, 0 };
-	char *text = NULL, *fin = NULL;
-	lnode *n = NULL;
+	final fin = { 0 };
+	sq_query *rq;
+	lnode *n = NULL, *rows;
 
 	if (!a->ngroups)
 		return sql_not(p, "aggregates that do not merge (%s) over the whole table are not distributed yet",
@@ -595,10 +638,12 @@ static lnode *shuffled_rows(agg *a)
 	sq_visit(&w->qualify, note_ref, &cols);
 	for (size_t i = 0; i < s->nkeys; i++)
 		sq_visit(&s->keys[i], note_ref, &cols);
-	text = rows_query(a, &cols);
-	if (text && (fin = final_query(a, false, &cols))) {
-		n = sql_over_inputs(s, "rows per part", text);
-		n = sql_partial(p, a->partitions ? "windows" : "aggregate", fin, shuffle_on_keys(a, n));
+	rq = rows_query(a, &cols);
+	rows = per_part(s, "rows per part", rq);
+	sq_query_free(rq);
+	if (rows && final_query(a, false, &cols, &fin)) {
+		fin.ins[0] = shuffle_on_keys(a, rows);
+		n = final_node(p, a->partitions ? "windows" : "aggregate", &fin, false);
 		if (a->partitions)
 			sql_note(p,
 				 "window functions: rows hash-shuffled on their PARTITION BY (%zu key%s) into %d, "
@@ -613,8 +658,7 @@ static lnode *shuffled_rows(agg *a)
 	for (size_t i = 0; i < cols.nrefs; i++)
 		sq_expr_free(cols.refs[i]);
 	free(cols.refs);
-	free(text);
-	free(fin);
+	final_release(&fin);
 	return n;
 }
 
@@ -689,6 +733,14 @@ static void agg_release(agg *a)
 	sb_release(&a->mu);
 }
 
+static bool any_call_subquery(agg *a)
+{
+	for (size_t i = 0; i < a->ncalls; i++)
+		if (sql_has_kind(a->calls[i], SQ_SUBQUERY))
+			return true;
+	return false;
+}
+
 lnode *sql_aggregate(shape *s)
 {
 	agg a = { .s = s };
@@ -710,6 +762,9 @@ lnode *sql_aggregate(shape *s)
 					break;
 				}
 			n = shuffled_rows(&a);
+		} else if (any_call_subquery(&a)) {
+			/* its type is DuckDB's over the leaves (call_types) */
+			sql_not(s->p, "a subquery in a merged aggregate's argument is not distributed yet");
 		} else if (call_types(&a)) {
 			n = merged(&a);
 		}

@@ -615,6 +615,10 @@ static bool each_table(sq_query *q, table_fn fn, void *ctx)
 		sq_visit(&q->select[i], tables_in_expr, &w);
 	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
 		sq_visit(single[i], tables_in_expr, &w);
+	for (size_t i = 0; i < q->ngroups; i++)
+		sq_visit(&q->groups[i], tables_in_expr, &w);
+	for (size_t i = 0; i < q->norders; i++)
+		sq_visit(&q->orders[i].e, tables_in_expr, &w);
 	return w.ok;
 }
 
@@ -727,8 +731,42 @@ static bool from_conditions(shape *s, sq_table *t)
 	       (!t->cond || subquery_query_exprs(s, &t->cond, 1));
 }
 
+typedef struct {
+	sqlp *p;
+	bool correlated;
+} corr_walk;
+
+static bool note_correlated(sq_expr **slot, void *ctx)
+{
+	corr_walk *c = ctx;
+	schema out = { NULL, 0 };
+
+	if ((*slot)->kind == SQ_SUBQUERY && !c->correlated)
+		c->correlated = !describe_alone(c->p, (*slot)->subquery, &out);
+	schema_release(&out);
+	return !c->correlated;
+}
+
+/* Whether a subquery in the select list, HAVING, QUALIFY or ORDER BY does
+ * not bind alone (reads the query's columns): looked at before they are
+ * planned. */
+static bool outer_correlated(shape *s)
+{
+	sq_query *w = s->w;
+	corr_walk c = { s->p, false };
+
+	for (size_t i = 0; i < w->nselect; i++)
+		sq_visit(&w->select[i], note_correlated, &c);
+	sq_visit(&w->having, note_correlated, &c);
+	sq_visit(&w->qualify, note_correlated, &c);
+	for (size_t i = 0; i < w->norders; i++)
+		sq_visit(&w->orders[i].e, note_correlated, &c);
+	return c.correlated;
+}
+
 static bool subquery_tables(shape *s)
 {
+	s->correlated = outer_correlated(s);
 	return select_exprs(s, s->w) && from_conditions(s, s->w->from);
 }
 
@@ -971,4 +1009,69 @@ lnode *sql_over_inputs(shape *s, const char *role, const char *query)
 			n->nparts = s->ins[i]->nparts;
 	}
 	return n;
+}
+
+/* ---- an aggregate's final query: its subqueries' inputs ---------------------------- */
+
+typedef struct {
+	const shape *s;
+	int *map; /* per leaf: its input's index in the node, or -1 */
+	lnode **ins;
+	size_t nins;
+} relabel;
+
+static bool relabel_table(sq_table *t, void *ctx)
+{
+	relabel *r = ctx;
+	int k = t->name[0] == '{' ? (int)strtol(t->name + 1, NULL, 10) : -1;
+
+	if (k < 0 || (size_t)k >= r->s->nleaves)
+		return true;
+	if (r->map[k] < 0) {
+		r->map[k] = (int)r->nins;
+		r->ins[r->nins++] = r->s->leaves[k].in;
+	}
+	free(t->name);
+	t->name = xasprintf("{%d}", r->map[k]);
+	return true;
+}
+
+static bool relabel_expr(sq_expr **slot, void *ctx)
+{
+	if ((*slot)->kind == SQ_SUBQUERY)
+		each_table((*slot)->subquery, relabel_table, ctx);
+	return true;
+}
+
+/* The join conditions of a FROM (its tables are the caller's). */
+static void relabel_conditions(sq_table *t, relabel *r)
+{
+	if (!t || t->kind != SQ_JOIN)
+		return;
+	if (t->cond)
+		sq_visit(&t->cond, relabel_expr, r);
+	relabel_conditions(t->left, r);
+	relabel_conditions(t->right, r);
+}
+
+lnode **sql_subquery_inputs(const shape *s, sq_query *q, size_t nkept, size_t *n)
+{
+	relabel r = { s, xcalloc(s->nleaves + 1, sizeof(int)), xcalloc(nkept + s->nleaves + 1, sizeof(lnode *)),
+		      nkept };
+	sq_expr **single[] = { &q->where, &q->having, &q->qualify };
+
+	for (size_t i = 0; i < s->nleaves; i++)
+		r.map[i] = -1;
+	for (size_t i = 0; i < q->nselect; i++)
+		sq_visit(&q->select[i], relabel_expr, &r);
+	for (size_t i = 0; i < q->ngroups; i++)
+		sq_visit(&q->groups[i], relabel_expr, &r);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		sq_visit(single[i], relabel_expr, &r);
+	for (size_t i = 0; i < q->norders; i++)
+		sq_visit(&q->orders[i].e, relabel_expr, &r);
+	relabel_conditions(q->from, &r);
+	free(r.map);
+	*n = r.nins;
+	return r.ins;
 }

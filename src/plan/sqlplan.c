@@ -37,6 +37,21 @@ lnode *sql_partial(sqlp *p, const char *role, const char *query, lnode *in)
 	return n;
 }
 
+lnode *sql_partial_over(sqlp *p, const char *role, const char *query, lnode **in, size_t nin)
+{
+	lnode *n = sql_node(p, L_PARTIAL, role);
+
+	n->query = xstrdup(query);
+	n->inputs = xcalloc(nin + 1, sizeof(lnode *));
+	for (size_t i = 0; i < nin; i++) {
+		n->inputs[i] = in[i];
+		if (in[i]->nparts > n->nparts)
+			n->nparts = in[i]->nparts;
+	}
+	n->ninputs = nin;
+	return n;
+}
+
 lnode *sql_gather(sqlp *p, const char *role, const char *query, lnode **in, size_t nin)
 {
 	lnode *n = sql_node(p, L_SQL, role);

@@ -99,6 +99,10 @@ typedef struct {
 	 * -1 unknown; what was counted, for --explain */
 	int64_t groups_est;
 	char groups_how[64];
+	/* a subquery in the select list, HAVING, QUALIFY or ORDER BY reads the
+	 * query's columns (is correlated): an aggregate or window query then
+	 * runs as one task (its last step sees only the shuffled columns) */
+	bool correlated;
 } shape;
 
 /* sqljoin.c */
@@ -114,6 +118,12 @@ bool sql_inputs(shape *s);
 sq_table *sql_probe_from(const shape *s);
 /* A per-partition node over every leaf's input. */
 lnode *sql_over_inputs(shape *s, const char *role, const char *query);
+/* The inputs of q, an aggregate's partial query over the FROM's leaves
+ * ({0}…, nkept of them) or its final query over the shuffled states or
+ * rows ({0}, nkept 1): each leaf q's subqueries read (in its expressions
+ * and join conditions) becomes the next input and is renamed so in q.
+ * Returns the inputs, *n of them, the first nkept NULL: the caller's. */
+lnode **sql_subquery_inputs(const shape *s, sq_query *q, size_t nkept, size_t *n);
 /* The leaf of the FROM a column reference reads: t.c by its alias, c by
  * the one table that has it; -1 when unknown or ambiguous. */
 int sql_leaf_of(const shape *s, const sq_expr *e);
@@ -196,6 +206,9 @@ void sql_forget(sqlp *p);
 lnode *sql_node(sqlp *p, lnode_kind kind, const char *role);
 /* A per-partition query over one input. */
 lnode *sql_partial(sqlp *p, const char *role, const char *query, lnode *in);
+/* A per-partition query over several inputs: as many partitions as the
+ * one with the most, those of one partition read whole. */
+lnode *sql_partial_over(sqlp *p, const char *role, const char *query, lnode **in, size_t nin);
 /* One task over the whole of its inputs. */
 lnode *sql_gather(sqlp *p, const char *role, const char *query, lnode **in, size_t nin);
 /* q printed back as SQL, or NULL (and p->why set) if DuckDB cannot. */

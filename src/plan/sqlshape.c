@@ -372,21 +372,6 @@ static void shape_release(shape *s)
 	free(s->ins);
 }
 
-/* Whether a subquery sits where an aggregation's last step would run it
- * (over the merged rows, without the subquery's tables). */
-static bool aggregate_subquery(shape *s)
-{
-	sq_query *w = s->w;
-
-	for (size_t i = 0; i < w->nselect; i++)
-		if (sql_has_kind(w->select[i], SQ_SUBQUERY))
-			return true;
-	for (size_t i = 0; i < s->nkeys; i++)
-		if (sql_has_kind(s->keys[i], SQ_SUBQUERY))
-			return true;
-	return w->having && sql_has_kind(w->having, SQ_SUBQUERY);
-}
-
 static bool is_aggregate(const shape *s)
 {
 	const sq_query *w = s->w;
@@ -516,10 +501,14 @@ lnode *sql_shape(sqlp *p, const sq_query *q, const schema *out)
 	} else if (sql_inputs(&s) && take_order_limit(&s)) {
 		bool aggregate = is_aggregate(&s);
 		bool windowed = any_expr(s.w, has_kind_test, &window_kind);
-		if (aggregate && aggregate_subquery(&s))
-			n = sql_not(
-				p,
-				"a subquery in an aggregate's select list, HAVING or ORDER BY is not distributed yet");
+		if (aggregate && s.correlated)
+			n = sql_not(p,
+				    "a correlated subquery in an aggregate's select list, HAVING or ORDER BY is "
+				    "not distributed yet");
+		else if (windowed && s.correlated)
+			n = sql_not(p,
+				    "a correlated subquery in a window query's select list, QUALIFY or ORDER BY is not "
+				    "distributed yet");
 		else if (aggregate && windowed)
 			n = sql_not(p, "window functions over aggregates are not distributed yet");
 		else if (windowed && s.w->distinct)

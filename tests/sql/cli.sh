@@ -181,6 +181,27 @@ test_explain_says_how() {
 	assert_contains "broadcast" out.txt "broadcast to every task"
 }
 
+# A scalar subquery of an aggregate's HAVING that returns more than one row
+# is DuckDB's error, also when it is planned on its own (distributed); one
+# that returns no rows is NULL.
+test_scalar_subquery_in_having_keeps_duckdbs_semantics() {
+	local many="SELECT region, sum(amount) AS t FROM 'data/*.parquet' GROUP BY region
+	            HAVING sum(amount) > (SELECT amount FROM 'data/*.parquet' WHERE id > 11990)"
+	local none="SELECT region, sum(amount) AS t, (SELECT amount FROM 'data/*.parquet' WHERE id < 0) AS n
+	            FROM 'data/*.parquet' GROUP BY region HAVING sum(amount) > 0 ORDER BY region"
+	small_sales data
+	pond_cli 0 sql "$many" --broadcast-limit 1KB --explain
+	assert_not_contains "distributed" out.txt "not distributed"
+	assert_contains "its own stage" out.txt "a subquery, planned on its own"
+	pond_cli 1 sql "$many" --broadcast-limit 1KB -o out -w "$W" --progress none
+	assert_contains "DuckDB's error" err.txt "More than one row returned by a subquery"
+	q "$many" >/dev/null 2>duck.txt && fail "DuckDB accepted a scalar subquery of many rows"
+	assert_contains "DuckDB's error" duck.txt "More than one row returned by a subquery"
+	pond_cli 0 sql "$none" --broadcast-limit 1KB -o none -w "$W" --progress none
+	q "COPY ($none) TO 'oracle.parquet'" >/dev/null
+	assert_empty "no rows: NULL" "$(compare_result none none oracle.parquet 1)"
+}
+
 run_test sql_compare_result_sees_differences test_compare_result_sees_differences
 run_test sql_print_first_rows_then_the_count test_print_first_rows_then_the_count
 run_test sql_rejected_query_is_duckdbs_message_exit_2 test_rejected_query_is_duckdbs_message_exit_2
@@ -192,4 +213,5 @@ run_test sql_output_holding_an_input_is_refused test_output_holding_an_input_is_
 run_test sql_byte_identical_across_reruns_and_workers test_byte_identical_across_reruns_and_workers
 run_test sql_resume_and_default_job_dir test_resume_and_default_job_dir
 run_test sql_explain_says_how test_explain_says_how
+run_test sql_scalar_subquery_in_having_keeps_duckdbs_semantics test_scalar_subquery_in_having_keeps_duckdbs_semantics
 finish_tests

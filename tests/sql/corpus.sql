@@ -494,9 +494,74 @@ GROUP BY country ORDER BY country;
 -- decor_correlated_non_equality: one task | --broadcast-limit 1MB
 SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.5 FROM sales t WHERE t.store_id < s.store_id);
 
--- subquery_in_having: one task
+-- ---- subqueries in an aggregate's select list, HAVING, ORDER BY ----------------
+-- (uncorrelated: planned as in WHERE, read whole by the final aggregate's tasks)
+
+-- subquery_in_having: distributed | --broadcast-limit 1MB
 SELECT store_id, sum(amount) AS total FROM sales GROUP BY store_id
 HAVING sum(amount) > (SELECT sum(amount) / 60 FROM sales);
+
+-- subquery_in_having_q11: distributed ordered | --broadcast-limit 1MB
+SELECT s.product_id, sum(s.amount * s.quantity) AS value FROM sales s, products p
+WHERE s.product_id = p.product_id AND p.category = 'books'
+GROUP BY s.product_id
+HAVING sum(s.amount * s.quantity) > (SELECT sum(s2.amount * s2.quantity) * 0.004 FROM sales s2, products p2
+                                     WHERE s2.product_id = p2.product_id AND p2.category = 'books')
+ORDER BY value DESC, s.product_id;
+
+-- subquery_in_having_many_groups: distributed | --broadcast-limit 1MB
+SELECT customer_id, count(*) AS n FROM sales GROUP BY customer_id
+HAVING count(*) > (SELECT count(*) / 8000 FROM sales WHERE channel = 'web');
+
+-- subquery_in_having_global: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n, sum(amount) AS total FROM sales WHERE channel = 'phone'
+HAVING sum(amount) > (SELECT sum(amount) / 5 FROM sales);
+
+-- subquery_in_aggregate_select_list: distributed ordered | --broadcast-limit 1MB
+SELECT channel, count(*) AS n, sum(amount) / (SELECT sum(amount) FROM sales) AS share,
+       (SELECT max(quantity) FROM sales) - max(quantity) AS gap
+FROM sales GROUP BY channel ORDER BY channel;
+
+-- subquery_small_in_aggregate_select_list: distributed ordered
+SELECT store_id, count(*) * (SELECT count(*) FROM stores) AS x, sum(amount) AS total
+FROM sales WHERE store_id < 5 GROUP BY store_id HAVING count(*) > (SELECT count(*) FROM products) ORDER BY store_id;
+
+-- subquery_in_select_list_unmerged_aggregate: distributed | --broadcast-limit 1MB
+SELECT store_id, median(quantity) AS med, (SELECT max(amount) FROM sales) - max(amount) AS gap
+FROM sales GROUP BY store_id HAVING count(DISTINCT channel) >= (SELECT max(store_id) FROM sales) / 20;
+
+-- subquery_in_aggregate_order_by: distributed ordered | --broadcast-limit 1MB
+SELECT store_id, sum(quantity) AS q FROM sales GROUP BY store_id
+ORDER BY abs(sum(quantity) - (SELECT avg(quantity) * 24000 FROM sales)), store_id LIMIT 10;
+
+-- subquery_no_rows_in_having: distributed | --broadcast-limit 1MB
+SELECT store_id, sum(amount) AS total FROM sales GROUP BY store_id
+HAVING sum(amount) > (SELECT amount FROM sales WHERE amount < 0);
+
+-- subquery_no_rows_in_aggregate_select_list: distributed ordered | --broadcast-limit 1MB
+SELECT channel, count(*) AS n, (SELECT amount FROM sales WHERE amount < 0) AS none,
+       coalesce((SELECT max(amount) FROM sales WHERE amount < 0), -1) AS fallback
+FROM sales GROUP BY channel ORDER BY channel;
+
+-- subquery_in_window_select_list: distributed
+SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id) + (SELECT count(*) FROM stores) AS r
+FROM sales WHERE sale_id % 100 = 0;
+
+-- subquery_correlated_in_window_select_list: one task
+SELECT sale_id, row_number() OVER (PARTITION BY store_id ORDER BY sale_id)
+       + (SELECT count(*) FROM stores t WHERE t.store_id = s.store_id) AS r
+FROM sales s WHERE sale_id % 100 = 0;
+
+-- subquery_in_merged_aggregate_argument: one task | --broadcast-limit 1MB
+SELECT store_id, sum(amount * (SELECT max(list_price) FROM products)) AS t FROM sales GROUP BY store_id;
+
+-- subquery_in_unmerged_aggregate_argument: distributed | --broadcast-limit 1MB
+SELECT store_id, median(amount * (SELECT max(list_price) FROM products)) AS t FROM sales GROUP BY store_id
+HAVING count(*) > (SELECT count(*) FROM sales) / 60;
+
+-- subquery_correlated_in_having: one task
+SELECT store_id, sum(amount) AS total FROM sales s GROUP BY store_id
+HAVING sum(amount) > (SELECT count(*) FROM stores t WHERE t.store_id = s.store_id) * 1000000;
 
 -- ---- derived tables and CTEs: planned on their own ---------------------------
 
