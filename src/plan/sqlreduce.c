@@ -6,10 +6,11 @@
  * unmatched: TPC-H Q4's orders, the left of a SEMI join), and the other
  * side is bigger and not kept unmatched, the big side's rows whose keys
  * meet no key of the small side make no output row. So:
- * - one task computes the small side's distinct keys (with the
- *   conjuncts its own shuffle applies first: they drop only rows the
- *   query drops), a stage of its own, so that the small side is read once
- *   rather than by every producer of the big one;
+ * - when the small side is filtered (else its keys could be all of the
+ *   big side's, as under a foreign key), one task computes its distinct
+ *   keys (after the conjuncts its own shuffle applies first: they drop
+ *   only rows the query drops), a stage of its own, so that the small
+ *   side is read once rather than by every producer of the big one;
  * - every producer of the big side reads them whole and keeps its rows
  *   that SEMI JOIN them on the join's equalities, as written (`=`, so the
  *   same casts as the join's ON, and a NULL key meets nothing, as in the
@@ -70,13 +71,33 @@ static lnode *parts_of(shape *s, const sql_leaf *l)
 	return n;
 }
 
+/* Whether the small side's keys are likely fewer than the big side's:
+ * its rows filtered (conjuncts pushed into its shuffle; a derived table
+ * with a WHERE, HAVING or a join). A side read whole, such as TPC-H
+ * Q13's customer under orders' foreign key, would keep every big row
+ * and only add a stage. */
+static bool filtered(shape *s, int small)
+{
+	const sql_leaf *l = &s->leaves[small];
+	sb cols = SB_INIT, where = SB_INIT;
+	bool yes;
+
+	if (!l->src)
+		return l->sub && (l->sub->where || l->sub->having || (l->sub->from && l->sub->from->kind == SQ_JOIN));
+	(void)sql_side_filter(s, small, &cols, &where);
+	yes = where.len > 0;
+	sb_release(&cols);
+	sb_release(&where);
+	return yes;
+}
+
 lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys, size_t n, bool distinct)
 {
 	const sql_leaf *l = &s->leaves[big];
 	sb q = SB_INIT, cols = SB_INIT, where = SB_INIT, on = SB_INIT;
 	lnode *ins[2], *r;
 
-	if (!(ins[0] = parts_of(s, l)))
+	if (!filtered(s, small) || !(ins[0] = parts_of(s, l)))
 		return NULL;
 	ins[1] = key_set(s, small, skeys, n);
 	if (!l->src || !sql_side_filter(s, big, &cols, &where)) {
