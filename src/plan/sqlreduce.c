@@ -127,8 +127,8 @@ lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys
 	sql_note(s->p,
 		 "join reduction: %s's rows kept before the shuffle only when their keys are among %s's "
 		 "(its %zu key%s computed once, distinct, by one task)%s%s%s",
-		 l->alias, s->leaves[small].alias, n, n == 1 ? "" : "s", distinct ? ", each row once" : "",
-		 where.len ? ", filtered first by " : "", sb_str(&where));
+		 l->alias, s->leaves[small].alias, n, n == 1 ? "" : "s", distinct ? "; each row shipped once" : "",
+		 where.len ? "; its rows filtered before that by " : "", sb_str(&where));
 	sb_release(&cols);
 	sb_release(&where);
 	sb_release(&on);
