@@ -72,6 +72,11 @@ static lnode *split(sqlp *p, const sql_leaf *l)
 	return rp;
 }
 
+lnode *sql_split_leaf(sqlp *p, const sql_leaf *l)
+{
+	return split(p, l);
+}
+
 /* ---- the tables of the FROM ------------------------------------------------- */
 
 static bool derived(shape *s, sq_table **slot);
@@ -368,10 +373,13 @@ static void equal_columns(const shape *s, const sq_expr *e, int la, int lb, keys
 		add_key(k, y->names[y->nnames - 1], x->names[x->nnames - 1]);
 }
 
-static lnode *hash_on(shape *s, const sql_leaf *l, char **cols, size_t n, int nparts)
+/* A hash shuffle of leaf l on cols: of `in` when not NULL (a reduced
+ * side), else of the leaf's pruned source or its partitions. */
+static lnode *hash_on(shape *s, const sql_leaf *l, char **cols, size_t n, int nparts, lnode *in)
 {
 	/* the input first: the binder binds nodes in the order they are made */
-	lnode *in = l->src ? sql_pruned_side(s, (int)(l - s->leaves)) : l->node;
+	if (!in)
+		in = l->src ? sql_pruned_side(s, (int)(l - s->leaves)) : l->node;
 	lnode *rp = sql_node(s->p, L_REPARTITION, "join");
 	sb key = SB_INIT, desc = SB_INIT;
 
@@ -393,6 +401,31 @@ static lnode *hash_on(shape *s, const sql_leaf *l, char **cols, size_t n, int np
 	return rp;
 }
 
+/* The side of the join at j (leaves la, lb) to reduce before its shuffle
+ * (sqlreduce.c), or -1: the bigger one, when the join does not keep its
+ * rows unmatched and the other is within --broadcast-limit. */
+static int reduced_side(const shape *s, const sq_table *j, int la, int lb)
+{
+	int64_t lim = broadcast_limit(s->p), a = s->leaves[la].bytes, b = s->leaves[lb].bytes;
+
+	if (side_ok(j, true) && a <= lim && b > a)
+		return lb; /* the right is not kept unmatched: the left could split */
+	if (side_ok(j, false) && b <= lim && a > b)
+		return la;
+	return -1;
+}
+
+/* The input of the join's left (or right) leaf reduced by the other's
+ * keys when it is the side to reduce, else NULL (hash_on's default). */
+static lnode *reduced_in(shape *s, const sq_table *j, int la, int lb, bool right, char **keys, char **okeys, size_t n)
+{
+	bool distinct = right && (!strcmp(j->join_type, "SEMI") || !strcmp(j->join_type, "ANTI"));
+
+	if (reduced_side(s, j, la, lb) != (right ? lb : la))
+		return NULL;
+	return sql_reduced_side(s, right ? lb : la, right ? la : lb, keys, okeys, n, distinct);
+}
+
 /* The join of two tables "{a}" and "{b}" at j, hash-partitioned on its
  * equal columns, when the other tables can be broadcast. */
 static bool copartition(shape *s, const sq_table *j)
@@ -412,8 +445,10 @@ static bool copartition(shape *s, const sq_table *j)
 	ok = k.n && others_small(s, (size_t)la, (size_t)lb) && path_ok(s->w->from, j) == 1;
 	if (ok) {
 		n = parts_for(s->leaves[la].bytes > s->leaves[lb].bytes ? s->leaves[la].bytes : s->leaves[lb].bytes);
-		s->leaves[la].in = hash_on(s, &s->leaves[la], k.a, k.n, n);
-		s->leaves[lb].in = hash_on(s, &s->leaves[lb], k.b, k.n, n);
+		s->leaves[la].in =
+			hash_on(s, &s->leaves[la], k.a, k.n, n, reduced_in(s, j, la, lb, false, k.a, k.b, k.n));
+		s->leaves[lb].in =
+			hash_on(s, &s->leaves[lb], k.b, k.n, n, reduced_in(s, j, la, lb, true, k.b, k.a, k.n));
 		for (size_t i = 0; i < s->nfrom; i++)
 			if ((int)i != la && (int)i != lb)
 				s->leaves[i].in = whole(s, &s->leaves[i]);

@@ -133,6 +133,23 @@ int sql_leaf_of(const shape *s, const sq_expr *e);
  * source, or a row-wise step keeping only the columns the query reads
  * and the rows that can meet the join. */
 lnode *sql_pruned_side(shape *s, int leaf);
+/* What leaf `leaf` (a source) ships: its columns the query reads, into
+ * `cols` ("a", "b"), and the conjuncts over it alone that drop only rows
+ * the query drops anyway, into `where` (empty: none). Returns how many
+ * columns. */
+size_t sql_side_filter(shape *s, int leaf, sb *cols, sb *where);
+
+/* sqlreduce.c */
+/* The input of a co-partitioned join's side `big` (its rows not kept
+ * unmatched by the join) reduced before its shuffle: only its rows whose
+ * keys bkeys equal the keys skeys of some row of the small side `small`
+ * (those keys computed once, distinct, by one task), and, with
+ * `distinct` (the inner side of a SEMI/ANTI join), each row once. NULL
+ * when big cannot be read in parts. */
+lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys, size_t n, bool distinct);
+/* sqljoin.c: a leaf's table read in parts without moving data (NULL and
+ * p->why set when it cannot be split). */
+lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
 
 /* sqlgroups.c */
 /* At most how many groups the n group keys make, from the distinct keys

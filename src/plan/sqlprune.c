@@ -211,44 +211,48 @@ static void on_conjuncts(const shape *s, int leaf, const sq_table *t, sb *b)
 	on_conjuncts(s, leaf, t->right, b);
 }
 
+size_t sql_side_filter(shape *s, int leaf, sb *cols, sb *where)
+{
+	const sql_leaf *l = &s->leaves[leaf];
+	const schema *sc = sql_leaf_cols(l);
+	col_use u = { s, l, sc, xcalloc(sc->n + 1, sizeof(bool)), false };
+	size_t kept = 0;
+	bool found = false;
+
+	use_query(&u, s->w);
+	if (!null_supplied(s->w->from, leaf, &found) && found)
+		add_conjuncts(s, leaf, s->w->where, where);
+	on_conjuncts(s, leaf, s->w->from, where);
+	for (size_t c = 0; c < sc->n; c++) {
+		if (!u.keep[c] && !u.all)
+			continue;
+		sb_add(cols, kept++ ? ", " : "");
+		sb_sql_ident(cols, sc->cols[c].name);
+	}
+	free(u.keep);
+	return kept;
+}
+
 lnode *sql_pruned_side(shape *s, int leaf)
 {
 	const sql_leaf *l = &s->leaves[leaf];
-	const schema *cols = sql_leaf_cols(l);
-	col_use u = { s, l, cols, xcalloc(cols->n + 1, sizeof(bool)), false };
-	sb where = SB_INIT, q = SB_INIT;
-	size_t kept = 0;
-	bool found = false;
-	lnode *n;
+	size_t ncols = sql_leaf_cols(l)->n;
+	sb where = SB_INIT, cols = SB_INIT, q = SB_INIT;
+	size_t kept = sql_side_filter(s, leaf, &cols, &where);
+	lnode *n = l->src;
 
-	use_query(&u, s->w);
-	for (size_t c = 0; c < cols->n; c++)
-		kept += u.keep[c] || u.all;
-	if (!null_supplied(s->w->from, leaf, &found) && found)
-		add_conjuncts(s, leaf, s->w->where, &where);
-	on_conjuncts(s, leaf, s->w->from, &where);
-	if (!kept || (kept == cols->n && !where.len)) {
-		free(u.keep);
-		sb_release(&where);
-		return l->src;
+	if (kept && (kept < ncols || where.len)) {
+		sb_addf(&q, "SELECT %s FROM \"{0}\" AS ", sb_str(&cols));
+		sb_sql_ident(&q, l->alias);
+		if (where.len)
+			sb_addf(&q, " WHERE %s", sb_str(&where));
+		n = sql_partial(s->p, "join side", sb_str(&q), l->src);
+		n->rowwise = true; /* split by files among the shuffle's producers */
+		sql_note(s->p, "%s: %zu of its %zu columns shipped%s%s", l->alias, kept, ncols,
+			 where.len ? ", rows filtered first by " : "", sb_str(&where));
 	}
-	sb_add(&q, "SELECT ");
-	for (size_t c = 0, k = 0; c < cols->n; c++) {
-		if (!u.keep[c] && !u.all)
-			continue;
-		sb_add(&q, k++ ? ", " : "");
-		sb_sql_ident(&q, cols->cols[c].name);
-	}
-	sb_add(&q, " FROM \"{0}\" AS ");
-	sb_sql_ident(&q, l->alias);
-	if (where.len)
-		sb_addf(&q, " WHERE %s", sb_str(&where));
-	n = sql_partial(s->p, "join side", sb_str(&q), l->src);
-	n->rowwise = true; /* split by files among the shuffle's producers */
-	sql_note(s->p, "%s: %zu of its %zu columns shipped%s%s", l->alias, kept, cols->n,
-		 where.len ? ", rows filtered first by " : "", sb_str(&where));
-	free(u.keep);
 	sb_release(&where);
+	sb_release(&cols);
 	sb_release(&q);
 	return n;
 }

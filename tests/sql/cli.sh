@@ -171,6 +171,12 @@ test_explain_says_how() {
 	                ON a.id = b.id AND b.amount > 10 GROUP BY ALL" --explain --broadcast-limit 0
 	assert_contains "pruned side" out.txt "b: 2 of its 4 columns shipped, rows filtered first by ((b.amount > 10))"
 	assert_contains "kept side" out.txt "a: 2 of its 4 columns shipped"
+	# a small side the join keeps (a LEFT join's left) filters the big one
+	# by its keys before the big one's shuffle
+	pond_cli 0 sql "SELECT a.region, count(b.id) FROM 'data/s0.parquet' a LEFT JOIN 'data/*.parquet' b
+	                ON a.k = b.k AND a.id = b.id WHERE a.id % 2 = 0 GROUP BY ALL" --explain
+	assert_contains "reduction" out.txt "join reduction: b's rows kept before the shuffle only when their keys are among a's (its 2 keys computed once"
+	assert_contains "reduction stage" out.txt "(sql join keys)"
 	pond_cli 0 sql "SELECT a.region FROM 'data/*.parquet' a JOIN 'data/*.parquet' b ON a.id + 1 = b.id" \
 		--explain --broadcast-limit 0
 	assert_contains "fallback" out.txt "not distributed: no table can be split with the others broadcast"

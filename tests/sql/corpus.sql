@@ -491,6 +491,63 @@ SELECT country, count(*) AS numcust, sum(credit) AS totacctbal FROM (
                     AND s.sale_date >= DATE '2023-06-01')) AS custsale
 GROUP BY country ORDER BY country;
 
+-- ---- join reduction: a small kept side's keys filter the big side before its shuffle
+
+-- reduce_exists_small_filtered_outer: distributed ordered | --broadcast-limit 1MB
+SELECT c.segment, count(*) AS n FROM customers c
+WHERE c.country = 'JP' AND c.signup_date < DATE '2019-01-01'
+  AND EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.customer_id AND s.channel = 'web')
+GROUP BY c.segment ORDER BY c.segment NULLS FIRST;
+
+-- reduce_not_exists_small_filtered_outer: distributed ordered | --broadcast-limit 1MB
+SELECT c.customer_id, c.name FROM customers c
+WHERE c.country = 'BR' AND c.credit > 9000
+  AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.customer_id AND s.returned AND s.quantity > 18)
+ORDER BY c.customer_id;
+
+-- reduce_exists_residual: distributed ordered | --broadcast-limit 1MB
+SELECT c.country, count(*) AS n FROM customers c
+WHERE c.segment = 'gold'
+  AND EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.customer_id AND s.amount > c.credit * 10)
+  AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.customer_id AND s.unit_price > c.credit)
+GROUP BY c.country ORDER BY c.country;
+
+-- reduce_in_correlated: distributed ordered | --broadcast-limit 1MB
+SELECT p.product_id, p.pname FROM products p
+WHERE p.category = 'toys'
+  AND p.list_price::INTEGER % 20 IN (SELECT s.quantity FROM sales s WHERE s.product_id = p.product_id AND s.store_id < 5)
+ORDER BY p.product_id;
+
+-- reduce_not_in_with_nulls: distributed ordered | --broadcast-limit 1MB
+SELECT p.product_id, p.brand FROM products p
+WHERE p.category IN ('books', 'food')
+  AND CASE WHEN p.product_id % 9 = 0 THEN NULL ELSE p.product_id % 20 END
+      NOT IN (SELECT s.quantity FROM sales s WHERE s.product_id = p.product_id AND s.store_id < 3)
+ORDER BY p.product_id;
+
+-- reduce_semi_anti_null_keys_both_sides: distributed ordered | --broadcast-limit 1MB
+SELECT 'semi' AS j, count(*) AS n, count(c.k) AS with_key FROM
+  (SELECT CASE WHEN customer_id % 5 = 0 THEN NULL ELSE customer_id END AS k FROM customers WHERE country = 'DE') c
+  SEMI JOIN sales s ON s.customer_id = c.k
+UNION ALL
+SELECT 'anti', count(*), count(c.k) FROM
+  (SELECT CASE WHEN customer_id % 5 = 0 THEN NULL ELSE customer_id END AS k FROM customers WHERE country = 'DE') c
+  ANTI JOIN sales s ON s.customer_id = c.k AND s.channel = 'phone'
+ORDER BY j;
+
+-- reduce_left_join_small_side_kept: distributed ordered | --broadcast-limit 1MB
+SELECT c.country, count(*) AS n, count(s.sale_id) AS matched, sum(s.amount) AS total FROM
+  (SELECT CASE WHEN customer_id % 11 = 0 THEN NULL ELSE customer_id END AS k, country FROM customers
+   WHERE segment = 'business') c
+  LEFT JOIN sales s ON s.customer_id = c.k AND s.channel IS DISTINCT FROM 'web'
+GROUP BY c.country ORDER BY c.country;
+
+-- reduce_right_join_small_side_kept: distributed ordered | --broadcast-limit 1MB
+SELECT c.segment, count(*) AS n, count(s.sale_id) AS matched FROM sales s
+  RIGHT JOIN customers c ON s.customer_id = c.customer_id AND s.store_id = 4
+WHERE c.country = 'FR'
+GROUP BY c.segment ORDER BY c.segment NULLS FIRST;
+
 -- decor_correlated_non_equality: one task | --broadcast-limit 1MB
 SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.5 FROM sales t WHERE t.store_id < s.store_id);
 
