@@ -25,16 +25,15 @@
 
 #include "plan/sqlplan_int.h"
 
-/* The small side's distinct keys as __pond_r0, __pond_r1, …: one task. */
-static lnode *key_set(shape *s, int small, char **keys, size_t n)
+/* The small side's distinct keys as __pond_r0, __pond_r1, …, after its
+ * filter (small_where: the conjuncts its own shuffle applies): one task. */
+static lnode *key_set(shape *s, int small, const sb *small_where, char **keys, size_t n)
 {
 	const sql_leaf *l = &s->leaves[small];
 	lnode *in = l->src ? l->src : l->node;
-	sb q = SB_INIT, cols = SB_INIT, where = SB_INIT;
+	sb q = SB_INIT;
 	lnode *g;
 
-	if (l->src)
-		(void)sql_side_filter(s, small, &cols, &where);
 	sb_add(&q, "SELECT DISTINCT ");
 	for (size_t k = 0; k < n; k++) {
 		sb_add(&q, k ? ", " : "");
@@ -45,12 +44,10 @@ static lnode *key_set(shape *s, int small, char **keys, size_t n)
 	}
 	sb_add(&q, " FROM \"{0}\" AS ");
 	sb_sql_ident(&q, l->alias);
-	if (where.len)
-		sb_addf(&q, " WHERE %s", sb_str(&where));
+	if (small_where->len)
+		sb_addf(&q, " WHERE %s", sb_str(small_where));
 	g = sql_gather(s->p, "join keys", sb_str(&q), &in, 1);
 	sb_release(&q);
-	sb_release(&cols);
-	sb_release(&where);
 	return g;
 }
 
@@ -75,31 +72,31 @@ static lnode *parts_of(shape *s, const sql_leaf *l)
  * its rows filtered (conjuncts pushed into its shuffle; a derived table
  * with a WHERE, HAVING or a join). A side read whole, such as TPC-H
  * Q13's customer under orders' foreign key, would keep every big row
- * and only add a stage. */
-static bool filtered(shape *s, int small)
+ * and only add a stage. A source side's filter is left in *where. */
+static bool filtered(shape *s, int small, sb *where)
 {
 	const sql_leaf *l = &s->leaves[small];
-	sb cols = SB_INIT, where = SB_INIT;
-	bool yes;
+	sb cols = SB_INIT;
 
 	if (!l->src)
 		return l->sub && (l->sub->where || l->sub->having || (l->sub->from && l->sub->from->kind == SQ_JOIN));
-	(void)sql_side_filter(s, small, &cols, &where);
-	yes = where.len > 0;
+	(void)sql_side_filter(s, small, &cols, where);
 	sb_release(&cols);
-	sb_release(&where);
-	return yes;
+	return where->len > 0;
 }
 
 lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys, size_t n, bool distinct)
 {
 	const sql_leaf *l = &s->leaves[big];
-	sb q = SB_INIT, cols = SB_INIT, where = SB_INIT, on = SB_INIT;
+	sb q = SB_INIT, cols = SB_INIT, where = SB_INIT, on = SB_INIT, small_where = SB_INIT;
 	lnode *ins[2], *r;
 
-	if (!filtered(s, small) || !(ins[0] = parts_of(s, l)))
+	if (!filtered(s, small, &small_where) || !(ins[0] = parts_of(s, l))) {
+		sb_release(&small_where);
 		return NULL;
-	ins[1] = key_set(s, small, skeys, n);
+	}
+	ins[1] = key_set(s, small, &small_where, skeys, n);
+	sb_release(&small_where);
 	if (!l->src || !sql_side_filter(s, big, &cols, &where)) {
 		sb_reset(&cols);
 		sb_sql_ident(&cols, l->alias);
