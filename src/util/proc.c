@@ -57,6 +57,8 @@ int proc_reap(pid_t pid, int *status)
 
 int proc_kill(pid_t pid, int *status)
 {
+	if (pid <= 0) /* kill(0 or -1) would reach the caller's group, or all */
+		return -1;
 	kill(pid, SIGKILL);
 	return proc_reap(pid, status);
 }
