@@ -39,6 +39,7 @@ run() { # SIDE QUERY-FILE: wall seconds
 ta=0 tb=0 td=0
 printf '%-6s %8s %8s %8s %8s %8s\n' query A B DuckDB A/DuckDB B/DuckDB
 for f in "$ROOT"/bench/tpch/queries/q*.sql; do
+	case " ${QUERIES:-$(basename "$f" .sql)} " in *" $(basename "$f" .sql) "*) ;; *) continue ;; esac
 	a=99 b=99 d=99
 	for _ in $(seq "$R"); do
 		a=$(min "$a" "$(run "$POND_A" "$f")")

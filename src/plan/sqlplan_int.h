@@ -138,6 +138,11 @@ lnode *sql_pruned_side(shape *s, int leaf);
  * the query drops anyway, into `where` (empty: none). Returns how many
  * columns. */
 size_t sql_side_filter(shape *s, int leaf, sb *cols, sb *where);
+/* Marks keep[c] for each column of cols that a column reference of q (a
+ * SELECT over base tables and joins of them) names, whatever its table:
+ * more than q reads, never less. False when that cannot be told: a `*`, a
+ * subquery, a table's whole row, a CTE, a subquery or function in FROM. */
+bool sql_query_reads(sq_query *q, const schema *cols, bool *keep);
 
 /* sqlreduce.c */
 /* The input of a co-partitioned join's side `big` (its rows not kept

@@ -27,11 +27,20 @@
 
 typedef struct {
 	const shape *s;
-	const sql_leaf *l;
+	const sql_leaf *l; /* NULL: any table's column of that name */
 	const schema *cols;
 	bool *keep;
 	bool all;
+	const sq_table *from_aliases; /* without l: the FROM, whose aliases name whole rows */
 } col_use;
+
+static bool alias_in(const sq_table *t, const char *name)
+{
+	if (t->kind == SQ_JOIN)
+		return alias_in(t->left, name) || alias_in(t->right, name);
+	return (t->alias && !strcasecmp(t->alias, name)) ||
+	       (t->kind == SQ_BASE && t->name && !strcasecmp(t->name, name));
+}
 
 static void note_name(col_use *u, const char *name)
 {
@@ -51,6 +60,13 @@ static bool note_use(sq_expr **slot, void *ctx)
 	}
 	if (e->kind != SQ_COLUMN)
 		return true;
+	if (!u->l) { /* a whole query's columns (sql_query_reads) */
+		if (e->nnames == 1 && u->from_aliases && alias_in(u->from_aliases, e->names[0]))
+			u->all = true; /* a table's whole row */
+		for (size_t k = 0; k < e->nnames; k++)
+			note_name(u, e->names[k]);
+		return !u->all;
+	}
 	if (e->nnames == 1 && !strcasecmp(e->names[0], u->l->alias))
 		u->all = true;
 	if (e->nnames >= 2 && strcasecmp(e->names[0], u->l->alias))
@@ -93,6 +109,25 @@ static void use_query(col_use *u, sq_query *q)
 	if (q->nctes) /* inlined before; one left could name anything */
 		u->all = true;
 	use_table(u, q->from);
+}
+
+/* Whether every table of the FROM is a base table or a join of them: the
+ * column references of the query are then all it reads of them. */
+static bool plain_from(const sq_table *t)
+{
+	if (t->kind == SQ_JOIN)
+		return plain_from(t->left) && plain_from(t->right);
+	return t->kind == SQ_BASE;
+}
+
+bool sql_query_reads(sq_query *q, const schema *cols, bool *keep)
+{
+	col_use u = { NULL, NULL, cols, keep, false, q->from };
+
+	if (q->kind != SQ_SELECT || !q->from || !plain_from(q->from))
+		return false;
+	use_query(&u, q);
+	return !u.all;
 }
 
 /* ---- the conjuncts -------------------------------------------------------------- */
@@ -215,7 +250,7 @@ size_t sql_side_filter(shape *s, int leaf, sb *cols, sb *where)
 {
 	const sql_leaf *l = &s->leaves[leaf];
 	const schema *sc = sql_leaf_cols(l);
-	col_use u = { s, l, sc, xcalloc(sc->n + 1, sizeof(bool)), false };
+	col_use u = { s, l, sc, xcalloc(sc->n + 1, sizeof(bool)), false, NULL };
 	size_t kept = 0;
 	bool found = false;
 

@@ -187,6 +187,36 @@ test_explain_says_how() {
 	assert_contains "broadcast" out.txt "broadcast to every task"
 }
 
+# A derived table's size is the bytes of the columns it names in its
+# tables' Parquet files (their footers), not the files' whole size: one
+# that reads two narrow columns of a table with a wide one is broadcast
+# under a limit its files exceed. Its result is DuckDB's.
+test_derived_table_sized_by_the_columns_it_reads() {
+	local qry="SELECT s.region, sum(d.n) AS n FROM 'data/*.parquet' s
+	           JOIN (SELECT id, count(*) AS n FROM 'wide/*.parquet' WHERE k > 2 GROUP BY id) d ON s.id = d.id
+	           GROUP BY ALL ORDER BY 1"
+	small_sales data
+	mkdir wide
+	for f in 0 1 2 3; do
+		q "COPY (SELECT i AS id, i % 7 AS k, md5(i::VARCHAR || 'a') || md5(i::VARCHAR || 'b') ||
+			md5(i::VARCHAR || 'c') || md5(i::VARCHAR || 'd') AS pad
+			FROM range($f * 3000, ($f + 1) * 3000) t(i)) TO 'wide/w$f.parquet'" >/dev/null
+	done
+	pond_cli 0 sql "$qry" --broadcast-limit 1MB --explain
+	assert_contains "its size" out.txt "d, planned on its own:"
+	assert_contains "its size" out.txt "its size: "
+	assert_contains "broadcast" out.txt "broadcast to every task (each at most 1000000 bytes): d"
+	pond_cli 0 sql "$qry" --broadcast-limit 1MB -o out -w "$W" --progress none
+	q "COPY ($qry) TO 'oracle.parquet'" >/dev/null
+	assert_empty "DuckDB's rows" "$(compare_result derived out oracle.parquet 1)"
+	# a derived table with a `*` reads every column: its files' size
+	pond_cli 0 sql "SELECT s.region, count(*) FROM 'data/*.parquet' s
+	                JOIN (SELECT * FROM 'wide/*.parquet' WHERE k > 2) d ON s.id = d.id GROUP BY ALL" \
+		--broadcast-limit 1MB --explain
+	assert_not_contains "whole files" out.txt "its size: "
+	assert_contains "the other broadcast" out.txt "broadcast to every task (each at most 1000000 bytes): s"
+}
+
 # A scalar subquery of an aggregate's HAVING that returns more than one row
 # is DuckDB's error, also when it is planned on its own (distributed); one
 # that returns no rows is NULL.
@@ -219,5 +249,6 @@ run_test sql_output_holding_an_input_is_refused test_output_holding_an_input_is_
 run_test sql_byte_identical_across_reruns_and_workers test_byte_identical_across_reruns_and_workers
 run_test sql_resume_and_default_job_dir test_resume_and_default_job_dir
 run_test sql_explain_says_how test_explain_says_how
+run_test sql_derived_table_sized_by_the_columns_it_reads test_derived_table_sized_by_the_columns_it_reads
 run_test sql_scalar_subquery_in_having_keeps_duckdbs_semantics test_scalar_subquery_in_having_keeps_duckdbs_semantics
 finish_tests
