@@ -122,8 +122,9 @@ static bool plain_from(const sq_table *t)
 
 bool sql_query_reads(sq_query *q, const schema *cols, bool *keep)
 {
-	col_use u = { NULL, NULL, cols, keep, false, q->from };
+	col_use u = { NULL, NULL, cols, NULL, false, q->from };
 
+	u.keep = keep; /* written through by use_query */
 	if (q->kind != SQ_SELECT || !q->from || !plain_from(q->from))
 		return false;
 	use_query(&u, q);
