@@ -23,9 +23,6 @@
 #include "plan/source.h"
 #include "plan/sqlplan_int.h"
 
-/* The sample: the key columns of at most this many of the side's files,
- * evenly spaced over its sorted file list. */
-#define SAMPLE_FILES 8
 /* A key is hot when it holds more than 1/(HOT_DIVISOR × P) of the sampled
  * rows, P the partitions: a key below it adds at most half a fair share
  * to its partition. */
@@ -60,10 +57,10 @@ static const char *column_type(const schema *s, const char *name)
 
 /* The most frequent keys of `src`'s sampled files above the threshold,
  * each with whether it has a NULL, its count and the rows sampled. */
-static char *sample_sql(const lnode *src, char *const *keys, size_t nk, int nparts)
+static char *sample_sql(sqlp *p, const lnode *src, char *const *keys, size_t nk, int nparts, size_t *files)
 {
 	sb b = SB_INIT, cols = SB_INIT, nulls = SB_INIT, text = SB_INIT;
-	size_t m = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;
+	bool whole;
 
 	for (size_t k = 0; k < nk; k++) {
 		sb_add(&cols, k ? ", " : "");
@@ -76,11 +73,7 @@ static char *sample_sql(const lnode *src, char *const *keys, size_t nk, int npar
 		sb_add(&text, " AS VARCHAR), ");
 	}
 	sb_add(&b, "WITH __pond_r AS (");
-	for (size_t i = 0; i < m; i++) {
-		sb_addf(&b, "%sSELECT %s FROM (", i ? " UNION ALL " : "", sb_str(&cols));
-		source_file_sql(&b, src, i * src->nfiles / m, SRC_CAST);
-		sb_add(&b, ")");
-	}
+	*files = sql_sample(p, &b, src, sb_str(&cols), &whole);
 	sb_addf(&b,
 		"), __pond_g AS (SELECT %s, count(*) AS __pond_n FROM __pond_r GROUP BY ALL) "
 		"SELECT %s(%s) AS __pond_null, __pond_n, (SELECT count(*) FROM __pond_r) AS __pond_total "
@@ -116,13 +109,12 @@ static bool find_hot(sqlp *p, const lnode *src, char *const *keys, size_t nk, in
 	for (size_t k = 0; k < nk; k++)
 		if (!(t = column_type(&src->schema, keys[k])) || !literal_type(t))
 			return false;
-	sql = sample_sql(src, keys, nk, nparts);
+	sql = sample_sql(p, src, keys, nk, nparts, &h->files);
 	if (plandb_query(p->db, sql, &r, &quiet) != PDB_OK) {
 		free(sql);
 		return false;
 	}
 	free(sql);
-	h->files = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;
 	for (size_t i = 0; i < r.nrows && h->nhot < MAX_HOT; i++) {
 		int64_t n = strtoll(pdb_cell(&r, i, nk + 1), NULL, 10);
 		h->sampled = strtoll(pdb_cell(&r, i, nk + 2), NULL, 10);

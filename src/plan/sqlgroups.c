@@ -3,10 +3,9 @@
  *
  * The group keys are sorted by the table their columns read. For each
  * such table, a Parquet source, the plan-time DuckDB counts the distinct
- * values of its keys in the key columns of at most SAMPLE_FILES of its
- * files, evenly spaced over the sorted file list (as skew.c samples join
- * keys). When those were all its files, the count is exact for that
- * table; otherwise it is taken only when the sample is saturated (each
+ * values of its keys in sqlsample.c's sample of it (up to 8 files, about
+ * 256K of their rows, as skew.c samples join keys). When that sample was
+ * the whole table, the count is exact for that table; otherwise it is taken only when the sample is saturated (each
  * distinct key seen SATURATED times on average, so few keys can be
  * missing: flags, years, nations), else the estimate is "unknown". The
  * groups are at most the product over the tables. A key that reads no
@@ -30,8 +29,6 @@
 #include "plan/source.h"
 #include "plan/sqlplan_int.h"
 
-/* The sample: the key columns of at most this many of a table's files. */
-#define SAMPLE_FILES 8
 /* A partial sample is trusted when rows ≥ SATURATED × distinct keys. */
 #define SATURATED 20
 
@@ -214,20 +211,16 @@ static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t a
 {
 	const lnode *src = os[at].src;
 	sb b = SB_INIT;
-	size_t m, k = 0;
+	size_t k = 0;
+	bool whole;
 	pond_err quiet = { 0 };
 	pdb_result r;
 	int64_t rows, distinct;
 
-	if (src->format != FMT_PARQUET || !src->nfiles)
+	if (src->format != FMT_PARQUET || !src->nfiles || !os[at].alias)
 		return -1;
-	m = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;
 	sb_add(&b, "WITH __pond_r AS (");
-	for (size_t i = 0; i < m; i++) {
-		sb_add(&b, i ? " UNION ALL SELECT * FROM (" : "SELECT * FROM (");
-		source_file_sql(&b, src, i * src->nfiles / m, SRC_CAST);
-		sb_add(&b, ")");
-	}
+	*sampled += sql_sample(s->p, &b, src, "*", &whole);
 	sb_add(&b, "), __pond_k AS (SELECT ");
 	for (size_t i = at; i < n; i++) {
 		char *text = NULL;
@@ -256,8 +249,7 @@ static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t a
 	rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
 	distinct = strtoll(pdb_cell(&r, 0, 1), NULL, 10);
 	pdb_result_release(&r);
-	*sampled += m;
-	if (m == src->nfiles)
+	if (whole)
 		return distinct;
 	*exact = false;
 	return distinct * SATURATED <= rows ? distinct : -1;

@@ -156,6 +156,13 @@ lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys
  * p->why set when it cannot be split). */
 lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
 
+/* sqlsample.c */
+/* Writes into b the rows of a sample of Parquet table src, as
+ * `SELECT cols FROM (file) [TABLESAMPLE …] UNION ALL …`: some of its files
+ * (evenly spaced) and some of their rows, the same on every run. Returns
+ * how many files; *whole says whether that is every row of src. */
+size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole);
+
 /* sqlgroups.c */
 /* At most how many groups the n group keys make, from the distinct keys
  * counted in (a sample of) the files of the tables they read; -1 when
