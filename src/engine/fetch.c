@@ -117,7 +117,9 @@ static void take_column(fetch_col *col, duckdb_vector v, int64_t at, idx_t n)
 		break;
 	case FETCH_BOOL:
 		for (idx_t i = 0; i < n; i++)
-			((uint8_t *)col->data)[at + (int64_t)i] = ((const bool *)src)[i] ? 1 : 0;
+			/* as bytes: a NULL row's byte is whatever DuckDB left there,
+			 * not always 0 or 1, and loading it as a bool is undefined */
+			((uint8_t *)col->data)[at + (int64_t)i] = ((const uint8_t *)src)[i] != 0;
 		break;
 	case FETCH_TEXT:
 		for (idx_t i = 0; i < n; i++) {

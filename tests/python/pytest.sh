@@ -3,10 +3,12 @@
 # /usr/bin/python3. Each test is named as it starts (-v), so a suite that
 # dies mid-test names the test; pytest's own summary is missing then, so
 # this says how the interpreter ended (a signal, and a kernel OOM kill
-# when dmesg is readable).
+# when dmesg is readable). --capture=sys captures Python's output only:
+# what C code writes to fd 2 (a sanitizer's report before it exits 1)
+# reaches the log; captured at fd level it was lost with the exit.
 # Usage: pytest.sh PYTHON_TESTS_DIR
 set -u
-/usr/bin/python3 -X faulthandler -m pytest -v -p no:cacheprovider "$1"
+/usr/bin/python3 -X faulthandler -m pytest -v --capture=sys -p no:cacheprovider "$1"
 rc=$?
 if [ "$rc" -gt 128 ]; then
 	sig=$((rc - 128))
