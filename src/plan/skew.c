@@ -60,7 +60,6 @@ static const char *column_type(const schema *s, const char *name)
 static char *sample_sql(sqlp *p, const lnode *src, char *const *keys, size_t nk, int nparts, size_t *files)
 {
 	sb b = SB_INIT, cols = SB_INIT, nulls = SB_INIT, text = SB_INIT;
-	bool whole;
 
 	for (size_t k = 0; k < nk; k++) {
 		sb_add(&cols, k ? ", " : "");
@@ -73,7 +72,7 @@ static char *sample_sql(sqlp *p, const lnode *src, char *const *keys, size_t nk,
 		sb_add(&text, " AS VARCHAR), ");
 	}
 	sb_add(&b, "WITH __pond_r AS (");
-	*files = sql_sample(p, &b, src, sb_str(&cols), &whole);
+	*files = sql_sample(p, &b, src, sb_str(&cols), NULL);
 	sb_addf(&b,
 		"), __pond_g AS (SELECT %s, count(*) AS __pond_n FROM __pond_r GROUP BY ALL) "
 		"SELECT %s(%s) AS __pond_null, __pond_n, (SELECT count(*) FROM __pond_r) AS __pond_total "

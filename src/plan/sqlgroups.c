@@ -3,10 +3,11 @@
  *
  * The group keys are sorted by the table their columns read. For each
  * such table, a Parquet source, the plan-time DuckDB counts the distinct
- * values of its keys in sqlsample.c's sample of it (up to 8 files, about
- * 256K of their rows, as skew.c samples join keys). When that sample was
- * the whole table, the count is exact for that table; otherwise it is taken only when the sample is saturated (each
- * distinct key seen SATURATED times on average, so few keys can be
+ * values of its keys in sqlsample.c's sample of it (up to 8 files; all
+ * their rows up to about 1M, else about 256K; as skew.c samples join
+ * keys). When that sample was the whole table, the count is exact for
+ * that table; otherwise it is taken only when the sample is saturated
+ * (each distinct key seen SATURATED times on average, so few keys can be
  * missing: flags, years, nations), else the estimate is "unknown". The
  * groups are at most the product over the tables. A key that reads no
  * column counts 1; one that reads two tables, or holds a subquery or an

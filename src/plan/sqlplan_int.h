@@ -160,7 +160,8 @@ lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
 /* Writes into b the rows of a sample of Parquet table src, as
  * `SELECT cols FROM (file) [TABLESAMPLE …] UNION ALL …`: some of its files
  * (evenly spaced) and some of their rows, the same on every run. Returns
- * how many files; *whole says whether that is every row of src. */
+ * how many files; *whole (when not NULL) says whether that is every row
+ * of src. */
 size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole);
 
 /* sqlgroups.c */
