@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,6 +19,7 @@
 
 #include "duckdb.h"
 #include "runtime/frame.h"
+#include "util/clock.h"
 #include "util/proc.h"
 #include "util/sb.h"
 
@@ -186,17 +188,34 @@ static void take_rows(const json_t *a, pdb_result *res)
 		}
 }
 
+/* POND_TRACE_PLANDB=1: each request's time and the start of its SQL on
+ * stderr, one line each; where planning spends its time (docs/SQL.md). */
+static void trace(const char *sql, double seconds)
+{
+	char line[160];
+
+	if (!getenv("POND_TRACE_PLANDB"))
+		return;
+	snprintf(line, sizeof(line), "%s", sql);
+	for (char *c = line; *c; c++)
+		*c = *c == '\n' || *c == '\t' ? ' ' : *c;
+	fprintf(stderr, "plandb %8.1f ms  %s\n", seconds * 1000, line);
+}
+
 static pdb_error request(plandb *db, const char *sql, bool prep, pdb_result *res, pond_err *err)
 {
 	json_t *req = json_pack("{s:s, s:b}", "sql", sql, "prepare", prep);
 	char *text = json_dumps(req, JSON_COMPACT), *msg = NULL;
 	json_t *a = NULL;
 	pdb_error kind = PDB_OK;
+	double t0;
 
 	if (res)
 		memset(res, 0, sizeof(*res));
+	t0 = clock_mono();
 	if (frame_send(db->fd, text, strlen(text)) == 0 && frame_recv(db->fd, &msg, NULL) == 1)
 		a = json_loads(msg, 0, NULL);
+	trace(sql, clock_mono() - t0);
 	free(msg);
 	free(text);
 	json_decref(req);

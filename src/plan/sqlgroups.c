@@ -211,7 +211,7 @@ static bool key_origin(const shape *s, sq_expr *e, origin *o)
 static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t at, size_t *sampled, bool *exact)
 {
 	const lnode *src = os[at].src;
-	sb b = SB_INIT;
+	sb b = SB_INIT, keys = SB_INIT;
 	size_t k = 0;
 	bool whole;
 	pond_err quiet = { 0 };
@@ -229,15 +229,20 @@ static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t a
 			continue;
 		if (sqltree_expr_sql(s->p->db, os[i].e, &text, &quiet)) {
 			sb_release(&b);
+			sb_release(&keys);
 			return -1;
 		}
-		sb_addf(&b, "%s(%s) AS \"__pond_k%zu\"", k++ ? ", " : "", text, i);
+		sb_addf(&b, "%s(%s) AS \"__pond_k%zu\"", k ? ", " : "", text, i);
+		sb_addf(&keys, "%s\"__pond_k%zu\"", k++ ? ", " : "", i);
 		free(text);
 	}
 	sb_add(&b, " FROM __pond_r AS ");
 	sb_sql_ident(&b, os[at].alias);
-	sb_add(&b,
-	       ") SELECT (SELECT count(*) FROM __pond_k), (SELECT count(*) FROM (SELECT DISTINCT * FROM __pond_k))");
+	/* a 64-bit hash per row, not the rows: an estimate needs no exact
+	 * equality, and DISTINCT over long strings (Q10's c_address,
+	 * c_comment) took a third longer */
+	sb_addf(&b, ") SELECT count(*), count(DISTINCT hash(%s)) FROM __pond_k", sb_str(&keys));
+	sb_release(&keys);
 	if (plandb_query(s->p->db, sb_str(&b), &r, &quiet) != PDB_OK) {
 		sb_release(&b);
 		return -1;
