@@ -50,7 +50,7 @@ void sql_bound_rows(sqlp *p, const lnode *n, int64_t rows)
 	p->bounds[p->nbounds++].rows = rows;
 }
 
-static int64_t rows_bound(const sqlp *p, const lnode *n)
+int64_t sql_rows_bound(const sqlp *p, const lnode *n)
 {
 	for (size_t i = 0; i < p->nbounds; i++)
 		if (p->bounds[i].node == n)
@@ -202,7 +202,7 @@ static bool key_origin(const shape *s, sq_expr *e, origin *o)
 	if (l->sub && e->kind == SQ_COLUMN && derived_origin(s, l, e, o))
 		return true;
 	/* else at most as many values as the derived table has rows */
-	*o = (origin){ .node = l->node, .rows = l->node ? rows_bound(s->p, l->node) : -1, .e = e };
+	*o = (origin){ .node = l->node, .rows = l->node ? sql_rows_bound(s->p, l->node) : -1, .e = e };
 	return o->rows >= 0;
 }
 

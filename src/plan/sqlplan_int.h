@@ -96,9 +96,11 @@ typedef struct {
 	size_t nkeys;
 	int64_t limit, offset; /* -1: none */
 	/* GROUP BY under ORDER BY/LIMIT: its groups estimated (sqlgroups.c),
-	 * -1 unknown; what was counted, for --explain */
+	 * -1 unknown; what was counted, for --explain. A query without
+	 * GROUP BY under ORDER BY: its rows at most (sqlshape.c), est_rows */
 	int64_t groups_est;
 	char groups_how[64];
+	bool est_rows;
 	/* a subquery in the select list, HAVING, QUALIFY or ORDER BY reads the
 	 * query's columns (is correlated): an aggregate or window query then
 	 * runs as one task (its last step sees only the shuffled columns) */
@@ -163,6 +165,8 @@ lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
  * how many files; *whole (when not NULL) says whether that is every row
  * of src. */
 size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole);
+/* The rows of a Parquet source, from its files' footers; -1 when unknown. */
+int64_t sql_source_rows(sqlp *p, const lnode *src);
 
 /* sqlgroups.c */
 /* At most how many groups the n group keys make, from the distinct keys
@@ -171,6 +175,8 @@ size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whol
 int64_t sql_group_estimate(const shape *s, sq_expr **groups, size_t n, char *how, size_t howlen);
 /* Node n (a planned derived table or subquery) has at most `rows` rows. */
 void sql_bound_rows(sqlp *p, const lnode *n, int64_t rows);
+/* That bound of node n, or -1. */
+int64_t sql_rows_bound(const sqlp *p, const lnode *n);
 
 /* skew.c */
 /* The join of leaves la and lb, co-partitioned (their inputs hash
@@ -193,6 +199,10 @@ bool sql_is_agg(const sqlp *p, const sq_expr *e);
 bool sql_has_agg(const sqlp *p, sq_expr *e);
 /* Whether e is, or holds, a node of kind k. */
 bool sql_has_kind(sq_expr *e, sq_kind k);
+/* Whether e may give another value each time it is evaluated (random(),
+ * nextval(), …), or holds a subquery or window function pond does not
+ * look into: a conjunct pond may not copy or move. */
+bool sql_volatile(sq_expr *e);
 /* " AS alias" free: e's copy without its alias. */
 sq_expr *sql_bare(const sq_expr *e);
 /* Whether a table of the query has a column of this name. */

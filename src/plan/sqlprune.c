@@ -146,6 +146,14 @@ static bool volatile_call(sq_expr **slot, void *ctx)
 	return !*found;
 }
 
+bool sql_volatile(sq_expr *e)
+{
+	bool found = false;
+
+	sq_visit(&e, volatile_call, &found);
+	return found;
+}
+
 typedef struct {
 	const shape *s;
 	int leaf;
@@ -168,10 +176,8 @@ static bool note_only(sq_expr **slot, void *ctx)
 static bool only_leaf(const shape *s, int leaf, sq_expr *e)
 {
 	only_finder f = { s, leaf, false, false };
-	bool bad = false;
 
-	sq_visit(&e, volatile_call, &bad);
-	if (bad)
+	if (sql_volatile(e))
 		return false;
 	sq_visit(&e, note_only, &f);
 	return f.any && !f.other;

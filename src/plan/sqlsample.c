@@ -48,6 +48,11 @@ static int64_t sampled_files_rows(sqlp *p, const lnode *src, size_t m)
 	return rows;
 }
 
+int64_t sql_source_rows(sqlp *p, const lnode *src)
+{
+	return src->format == FMT_PARQUET && src->nfiles ? sampled_files_rows(p, src, src->nfiles) : -1;
+}
+
 size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole)
 {
 	size_t m = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;

@@ -8,6 +8,7 @@
  * sql_finish sorts (range partitions, then a sort per partition) or takes
  * the top n, and renames and casts the columns to exactly DuckDB's. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -279,8 +280,8 @@ lnode *sql_finish(shape *s, lnode *rel)
 	if (s->nkeys && s->limit < 0 && rel->nparts > 1 && s->groups_est >= 0 && s->groups_est <= GATHER_SORT_ROWS) {
 		/* few groups, aggregated per partition: one task sorts them all */
 		rel = sql_gather(p, "gather", "SELECT * FROM \"{0}\"", &rel, 1);
-		sql_note(p, "ORDER BY: at most ~%lld groups (%s), sorted by one task", (long long)s->groups_est,
-			 s->groups_how);
+		sql_note(p, "ORDER BY: at most ~%lld %s (%s), sorted by one task", (long long)s->groups_est,
+			 s->est_rows ? "rows" : "groups", s->groups_how);
 	}
 	if (rel->kind == L_SQL && rel->nparts == 1) {
 		/* sorted by the gather, cast where the result is written: the
@@ -335,6 +336,34 @@ static lnode *distinct(shape *s, lnode *n)
 	return sql_partial(s->p, "distinct", "SELECT DISTINCT * FROM \"{0}\"", rp);
 }
 
+/* Under ORDER BY without LIMIT: the query's rows at most, the product
+ * over its FROM's tables of (rows + 1) (an outer join keeps a row of one
+ * side with none of the other), from Parquet footers or a derived
+ * table's bound; so sql_finish sorts a few rows in one task, not in the
+ * four stages of range partitions (TPC-H Q20's suppliers). */
+static void estimate_rows(shape *s)
+{
+	int64_t bound = 1;
+
+	if (!s->nkeys || s->limit >= 0)
+		return;
+	for (size_t i = 0; i < s->nfrom && bound >= 0; i++) {
+		const sql_leaf *l = &s->leaves[i];
+		int64_t r = l->src ? sql_source_rows(s->p, l->src) : l->node ? sql_rows_bound(s->p, l->node) : -1;
+		if (r < 0 || r >= INT64_MAX / 2)
+			bound = -1;
+		else if (bound > INT64_MAX / (r + 1))
+			bound = INT64_MAX;
+		else
+			bound *= r + 1;
+	}
+	if (bound < 0)
+		return;
+	s->groups_est = bound;
+	s->est_rows = true;
+	snprintf(s->groups_how, sizeof(s->groups_how), "%s", "its tables' rows");
+}
+
 static lnode *rows(shape *s)
 {
 	sqlp *p = s->p;
@@ -351,6 +380,7 @@ static lnode *rows(shape *s)
 		return NULL;
 	n = sql_over_inputs(s, s->w->distinct ? "distinct per part" : "scan", text);
 	free(text);
+	estimate_rows(s);
 	sql_note(p, "scan: filter and project each part");
 	return s->w->distinct ? distinct(s, n) : n;
 }

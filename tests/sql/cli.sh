@@ -163,7 +163,12 @@ test_explain_says_how() {
 	assert_missing out
 	pond_cli 0 sql "SELECT region, sum(amount) FROM 'data/*.parquet' GROUP BY region" --explain
 	assert_contains "group by" out.txt "hash shuffle on 1 key into 4"
+	# 12,000 rows by the files' footers: sorted by one task
 	pond_cli 0 sql "SELECT id, amount FROM 'data/*.parquet' ORDER BY amount DESC" --explain
+	assert_contains "small order by" out.txt "ORDER BY: at most ~12001 rows (its tables' rows), sorted by one task"
+	# a join of two: up to 12,001^2 rows, range partitions
+	pond_cli 0 sql "SELECT a.id, b.amount FROM 'data/*.parquet' a JOIN 'data/*.parquet' b ON a.k = b.k
+	                ORDER BY b.amount DESC" --explain
 	assert_contains "order by" out.txt "range partitions on the first key (descending"
 	# a co-partitioned side ships the columns the query reads, its rows
 	# filtered by the conjuncts over it alone (here one from an ON)

@@ -6,7 +6,8 @@
 # the same rows (in order under ORDER BY), doubles within 1e-9 relative.
 # Then --explain: a query marked distributed must be (no "not distributed",
 # and no task reads every file of the fact table), and one marked "one
-# task" must say so. SQL_ONLY=substring runs only the matching queries,
+# task" must say so; a `-- explain: TEXT` line after a query's header
+# says what else its --explain must hold. SQL_ONLY=substring runs only the matching queries,
 # SQL_EVERY=N every Nth (a sanitizer build's MPI run: the planner's C is
 # checked by the whole corpus, the transport's by a sample of it);
 # SQL_MPI=1 runs pond under `mpirun -n 3` (rank 0 plans and schedules,
@@ -37,7 +38,7 @@ max_fact_files_per_read() {
 	grep -E '"(sql|rows_sql)"|/sales/f' "$1" | awk -F'/sales/f' '{ if (NF - 1 > m) m = NF - 1 } END { print m + 0 }'
 }
 
-check_query() { # NAME EXPECT ORDERED [FLAGS...] (the query in $QUERY_FILE)
+check_query() { # NAME EXPECT ORDERED [FLAGS...] (the query in $QUERY_FILE, EXPLAIN_SAYS)
 	local name=$1 expect=$2 ordered=$3 text diff
 	shift 3
 	sed "s|@WH@|$WH|g" "$QUERY_FILE" >q.sql
@@ -57,6 +58,7 @@ check_query() { # NAME EXPECT ORDERED [FLAGS...] (the query in $QUERY_FILE)
 	else
 		assert_contains "--explain: one task" explain.txt "not distributed"
 	fi
+	[ -z "$EXPLAIN_SAYS" ] || assert_contains "--explain" explain.txt "$EXPLAIN_SAYS"
 }
 
 # every query of the corpus becomes one test
@@ -69,16 +71,22 @@ while IFS= read -r line; do
 		ordered=$([ -n "${BASH_REMATCH[3]}" ] && echo 1 || echo 0)
 		flags=${BASH_REMATCH[5]}
 		body=
+		says=
 		continue
 	fi
 	[ -n "$name" ] || continue
+	if [ -z "$body" ] && [[ $line =~ ^--\ explain:\ (.*)$ ]]; then
+		says=${BASH_REMATCH[1]}
+		continue
+	fi
 	body+="$line"$'\n'
 	if [[ $line =~ \;[[:space:]]*$ ]]; then
 		n=$((n + 1))
 		if { [ -z "${SQL_ONLY:-}" ] || [[ $name == *"$SQL_ONLY"* ]]; } && [ $((n % ${SQL_EVERY:-1})) = 0 ]; then
 			QUERY_FILE=$(mktemp "${TMPDIR:-/tmp}/pond-sql-q.XXXXXX")
 			printf '%s' "$body" >"$QUERY_FILE"
-			export QUERY_FILE
+			EXPLAIN_SAYS=$says
+			export QUERY_FILE EXPLAIN_SAYS
 			eval "test_$name() { check_query $name '$expect' $ordered $flags; }"
 			run_test "sql_$name" "test_$name"
 			rm -f "$QUERY_FILE"

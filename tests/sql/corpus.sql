@@ -451,6 +451,7 @@ SELECT count(*) AS n, count(customer_id) AS with_key FROM sales s
 WHERE product_id NOT IN (SELECT c.customer_id FROM customers c WHERE c.customer_id = s.customer_id);
 
 -- decor_scalar_avg_q17: distributed | --broadcast-limit 1MB
+-- explain: its rows only for keys of p's rows the query keeps
 SELECT sum(s.amount) / 7.0 AS avg_yearly FROM sales s, products p
 WHERE p.product_id = s.product_id AND p.brand = 'brand-3'
   AND s.quantity < (SELECT 0.2 * avg(quantity) * 4 FROM sales t WHERE t.product_id = p.product_id);
@@ -519,6 +520,7 @@ WHERE p.category = 'toys'
 ORDER BY p.product_id;
 
 -- reduce_not_in_with_nulls: distributed ordered | --broadcast-limit 1MB
+-- explain: its rows only for keys of p's rows the query keeps
 SELECT p.product_id, p.brand FROM products p
 WHERE p.category IN ('books', 'food')
   AND CASE WHEN p.product_id % 9 = 0 THEN NULL ELSE p.product_id % 20 END
@@ -547,6 +549,25 @@ SELECT c.segment, count(*) AS n, count(s.sale_id) AS matched FROM sales s
   RIGHT JOIN customers c ON s.customer_id = c.customer_id AND s.store_id = 4
 WHERE c.country = 'FR'
 GROUP BY c.segment ORDER BY c.segment NULLS FIRST;
+
+-- decor_semi_filter_count_left_join: distributed ordered | --broadcast-limit 1MB
+-- explain: its rows only for keys of c's rows the query keeps
+SELECT c.segment, count(*) AS n, sum(c.credit) AS credit FROM customers c
+WHERE c.country = 'JP' AND c.segment IS DISTINCT FROM 'gold'
+  AND 3 > (SELECT count(*) FROM sales t WHERE t.customer_id = c.customer_id AND t.channel = 'web')
+GROUP BY c.segment ORDER BY c.segment NULLS FIRST;
+
+-- decor_semi_filter_two_keys_anti: distributed ordered | --broadcast-limit 1MB
+-- explain: its rows only for keys of c's rows the query keeps
+SELECT c.country, count(*) AS n FROM customers c
+WHERE c.customer_id <= 2000 AND c.segment = 'business'
+  AND NOT EXISTS (SELECT 1 FROM sales s2 WHERE s2.customer_id = c.customer_id AND s2.product_id = c.customer_id
+                  AND s2.channel <> 'web')
+GROUP BY c.country ORDER BY c.country NULLS FIRST;
+
+-- decor_semi_filter_key_name_shared: distributed | --broadcast-limit 1MB
+SELECT count(*) AS n FROM customers c
+WHERE c.country = 'DE' AND c.credit / 1000 > (SELECT count(*) FROM sales WHERE customer_id = c.customer_id);
 
 -- decor_correlated_non_equality: one task | --broadcast-limit 1MB
 SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.5 FROM sales t WHERE t.store_id < s.store_id);
