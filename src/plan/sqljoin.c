@@ -317,10 +317,10 @@ static bool broadcast_all_but(shape *s, size_t d)
 		return false;
 	if (!(s->leaves[d].in = split(s->p, &s->leaves[d])))
 		return false;
-	for (size_t i = 0; i < s->nfrom; i++)
-		if (i != d)
-			s->leaves[i].in = whole(s, &s->leaves[i]);
 	note_broadcasts(s, d, d);
+	for (size_t i = 0; i < s->nfrom; i++)
+		if (i != d && !(s->leaves[i].in = sql_prefiltered_side(s, (int)i, (int)d)))
+			s->leaves[i].in = whole(s, &s->leaves[i]);
 	return true;
 }
 

@@ -140,6 +140,13 @@ lnode *sql_pruned_side(shape *s, int leaf);
  * the query drops anyway, into `where` (empty: none). Returns how many
  * columns. */
 size_t sql_side_filter(shape *s, int leaf, sb *cols, sb *where);
+/* What every task of a join whose leaf `split` is read in parts reads of
+ * broadcast leaf `leaf` (a source): when it is big enough and an
+ * equality of the WHERE meets another filtered broadcast source, one
+ * task's output of its columns the query reads, its rows filtered
+ * (sql_side_filter) and reduced to those whose keys meet that source's
+ * filtered rows; else NULL (it is read whole). */
+lnode *sql_prefiltered_side(shape *s, int leaf, int split);
 /* Marks keep[c] for each column of cols that a column reference of q (a
  * SELECT over base tables and joins of them) names, whatever its table:
  * more than q reads, never less. False when that cannot be told: a `*`, a

@@ -569,6 +569,13 @@ GROUP BY c.country ORDER BY c.country NULLS FIRST;
 SELECT count(*) AS n FROM customers c
 WHERE c.country = 'DE' AND c.credit / 1000 > (SELECT count(*) FROM sales WHERE customer_id = c.customer_id);
 
+-- broadcast_side_filtered_once_q3: distributed ordered | --broadcast-limit 400KB
+-- explain: c: filtered once by one task, then broadcast (its own conditions; keys met by p)
+SELECT p.category, c.segment, count(*) AS n, sum(s.amount) AS total FROM sales s, customers c, products p
+WHERE s.customer_id = c.customer_id AND c.customer_id = p.product_id AND p.category = 'toys'
+  AND c.country IS DISTINCT FROM 'JP'
+GROUP BY p.category, c.segment ORDER BY p.category, c.segment NULLS FIRST;
+
 -- decor_correlated_non_equality: one task | --broadcast-limit 1MB
 SELECT count(*) FROM sales s WHERE amount > (SELECT avg(amount) * 1.5 FROM sales t WHERE t.store_id < s.store_id);
 
