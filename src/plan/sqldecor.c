@@ -824,8 +824,8 @@ static const sq_table *find_table(const sq_table *t, const char *alias)
 
 /* d's FROM semi-joined with one small outer table's filtered keys, when
  * one qualifies; its name, or NULL. */
-static const char *keys_filter(sqlp *p, const cand *c, sq_query *d, const sq_table *from, sq_expr **conj,
-			       size_t nconj, size_t pick, const scope *out)
+static const char *keys_filter(sqlp *p, const cand *c, sq_query *d, const sq_table *from, sq_expr **conj, size_t nconj,
+			       size_t pick, const scope *out)
 {
 	/* one table: `a, b SEMI JOIN t ON …` would be read back as
 	 * `a, (b SEMI JOIN t ON …)`, and the ON could not see a */
@@ -848,7 +848,8 @@ static const char *keys_filter(sqlp *p, const cand *c, sq_query *d, const sq_tab
 			continue;
 		for (size_t i = 0; i < c->nkeys; i++)
 			if (key_table(out, c->okeys[i]) == t)
-				on = sq_and(on, sq_compare("COMPARE_EQUAL", sql_bare(c->ikeys[i]), sql_bare(c->okeys[i])));
+				on = sq_and(on,
+					    sq_compare("COMPARE_EQUAL", sql_bare(c->ikeys[i]), sql_bare(c->okeys[i])));
 		j = join_of(p, "SEMI", d->from, sq_table_dup(base), sq_and(on, filter));
 		if (!j) /* it took d's FROM: put the subquery's back */
 			d->from = sq_table_dup(c->sub->subquery->from);

@@ -357,8 +357,8 @@ static void semi_filters(shape *s, int leaf, int split, sb *where, sb *by, lnode
 			sql_side_filter(s, j, &jcols, &jwhere);
 			if (jwhere.len && !sqltree_expr_sql(s->p->db, mine, &x, &quiet) &&
 			    !sqltree_expr_sql(s->p->db, theirs, &y, &quiet)) {
-				sb_addf(where, "%s(%s IN (SELECT %s FROM \"{%zu}\" AS ", where->len ? " AND " : "", x, y,
-					*nin);
+				sb_addf(where, "%s(%s IN (SELECT %s FROM \"{%zu}\" AS ", where->len ? " AND " : "", x,
+					y, *nin);
 				sb_sql_ident(where, s->leaves[j].alias);
 				sb_addf(where, " WHERE %s))", sb_str(&jwhere));
 				sb_addf(by, "%s%s", by->len ? ", " : "", s->leaves[j].alias);
