@@ -198,7 +198,8 @@ static void trace(const char *sql, double seconds)
 		return;
 	snprintf(line, sizeof(line), "%s", sql);
 	for (char *c = line; *c; c++)
-		*c = *c == '\n' || *c == '\t' ? ' ' : *c;
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
 	fprintf(stderr, "plandb %8.1f ms  %s\n", seconds * 1000, line);
 }
 
