@@ -167,17 +167,6 @@ static int sides_of(const scope *in, const scope *out, sq_expr *e)
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static void flatten_and(sq_expr *e, sq_expr ***v, size_t *n)
-{
-	if (e->kind == SQ_CONJUNCTION && !strcmp(e->type, "CONJUNCTION_AND")) {
-		for (size_t i = 0; i < e->nargs; i++)
-			flatten_and(e->args[i], v, n);
-		return;
-	}
-	*v = xgrow(*v, *n, sizeof(sq_expr *));
-	(*v)[(*n)++] = e;
-}
-
 /* The first select item of "SELECT <text>", parsed by DuckDB. */
 static sq_expr *parse_expr(sqlp *p, const char *text)
 {
@@ -464,7 +453,7 @@ static int analyze(sqlp *p, const scope *out, sq_expr *conj, cand *c, const char
 	if (!scope_add(p, s->from, &c->in))
 		return *why = "its FROM is not plain tables joined", -1;
 	if (s->where)
-		flatten_and(s->where, &c->conds, &c->nconds);
+		sql_conjuncts(s->where, &c->conds, &c->nconds);
 	for (size_t i = 0; i < c->nconds; i++) {
 		sq_expr *x = c->conds[i];
 		int side = sides_of(&c->in, out, x);
@@ -989,7 +978,7 @@ bool sql_decorrelate(sqlp *p, sq_query *q)
 		free(out.t);
 		out = (scope){ NULL, 0 }; /* every outer column unknown: nothing decorrelates */
 	}
-	flatten_and(q->where, &conj, &nconj);
+	sql_conjuncts(q->where, &conj, &nconj);
 	for (size_t i = 0; i < nconj; i++) {
 		const char *w = NULL;
 		int r = analyze(p, &out, conj[i], &c, &w);

@@ -206,6 +206,9 @@ bool sql_is_agg(const sqlp *p, const sq_expr *e);
 bool sql_has_agg(const sqlp *p, sq_expr *e);
 /* Whether e is, or holds, a node of kind k. */
 bool sql_has_kind(sq_expr *e, sq_kind k);
+/* Appends to *v the conjuncts of e's top-level AND (e itself when it is
+ * none); the nodes are e's, borrowed. */
+void sql_conjuncts(sq_expr *e, sq_expr ***v, size_t *n);
 /* Whether e may give another value each time it is evaluated (random(),
  * nextval(), …), or holds a subquery or window function pond does not
  * look into: a conjunct pond may not copy or move. */

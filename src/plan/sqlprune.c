@@ -314,17 +314,6 @@ lnode *sql_pruned_side(shape *s, int leaf)
  * saves. */
 #define PREFILTER_SHARE 4
 
-static void conjuncts(sq_expr *e, sq_expr ***v, size_t *n)
-{
-	if (e->kind == SQ_CONJUNCTION && !strcmp(e->type, "CONJUNCTION_AND")) {
-		for (size_t i = 0; i < e->nargs; i++)
-			conjuncts(e->args[i], v, n);
-		return;
-	}
-	*v = xgrow(*v, *n, sizeof(sq_expr *));
-	(*v)[(*n)++] = e;
-}
-
 /* `x IN (SELECT y FROM "{k}" AS j WHERE j's filter)` for each top-level
  * WHERE equality x = y of a column of leaf `leaf` and one of another
  * broadcast source j that is filtered: a row of leaf whose x is not
@@ -338,7 +327,7 @@ static void semi_filters(shape *s, int leaf, int split, sb *where, sb *by, lnode
 
 	if (!s->w->where || null_supplied(s->w->from, leaf, &found) || !found)
 		return;
-	conjuncts(s->w->where, &conj, &n);
+	sql_conjuncts(s->w->where, &conj, &n);
 	for (size_t c = 0; c < n; c++) {
 		sq_expr *e = conj[c];
 		if (e->kind != SQ_COMPARISON || strcmp(e->type, "COMPARE_EQUAL") || e->nargs != 2)

@@ -56,6 +56,17 @@ static bool find_kind(sq_expr **slot, void *ctx)
 	return !f->found;
 }
 
+void sql_conjuncts(sq_expr *e, sq_expr ***v, size_t *n)
+{
+	if (e->kind == SQ_CONJUNCTION && !strcmp(e->type, "CONJUNCTION_AND")) {
+		for (size_t i = 0; i < e->nargs; i++)
+			sql_conjuncts(e->args[i], v, n);
+		return;
+	}
+	*v = xgrow(*v, *n, sizeof(sq_expr *));
+	(*v)[(*n)++] = e;
+}
+
 bool sql_has_kind(sq_expr *e, sq_kind k)
 {
 	finder f = { NULL, k, false };
