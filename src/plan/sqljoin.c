@@ -20,9 +20,15 @@
 #include "util/human.h"
 
 /* A source's part is at most this many bytes, and there are at least
- * MIN_PARTS of them (the rule of physical.c's shuffle producers). */
+ * MIN_PARTS of them: each part's task reads every broadcast table again
+ * and keeps its own partial aggregates, so on a small table four parts
+ * for two workers cost 19 % more CPU than two (TPC-H SF 1,
+ * docs/BENCHMARKS.md). A co-partitioned join's hash partitions are at
+ * least MIN_HASH_PARTS: buckets are uneven where file groups are not, and
+ * a hot key needs partitions to spread over (skew.c). */
 #define PART_BYTES (128LL << 20)
-#define MIN_PARTS 4
+#define MIN_PARTS 2
+#define MIN_HASH_PARTS 4
 #define MAX_PARTS 4096
 
 static int64_t bytes_of(const lnode *src)
@@ -34,10 +40,10 @@ static int64_t bytes_of(const lnode *src)
 	return total;
 }
 
-static int parts_for(int64_t bytes)
+static int parts_at_least(int64_t bytes, int least)
 {
 	int64_t want = (bytes + PART_BYTES - 1) / PART_BYTES;
-	return (int)(want < MIN_PARTS ? MIN_PARTS : want > MAX_PARTS ? MAX_PARTS : want);
+	return (int)(want < least ? least : want > MAX_PARTS ? MAX_PARTS : want);
 }
 
 /* The table read in parts without moving data: groups of its files, or
@@ -48,7 +54,7 @@ static int parts_for(int64_t bytes)
 static lnode *split(sqlp *p, const sql_leaf *l)
 {
 	lnode *src = l->src, *rp;
-	int want = parts_for(l->bytes);
+	int want = parts_at_least(l->bytes, MIN_PARTS);
 
 	if (!src) /* a derived table: its stages' partitions */
 		return l->node->nparts > 1 ? l->node : sql_not(p, "%s is computed by one task", l->alias);
@@ -445,7 +451,9 @@ static bool copartition(shape *s, const sq_table *j)
 		add_key(&k, j->using[i], j -> using[i]);
 	ok = k.n && others_small(s, (size_t)la, (size_t)lb) && path_ok(s->w->from, j) == 1;
 	if (ok) {
-		n = parts_for(s->leaves[la].bytes > s->leaves[lb].bytes ? s->leaves[la].bytes : s->leaves[lb].bytes);
+		n = parts_at_least(s->leaves[la].bytes > s->leaves[lb].bytes ? s->leaves[la].bytes
+									     : s->leaves[lb].bytes,
+				   MIN_HASH_PARTS);
 		s->leaves[la].in =
 			hash_on(s, &s->leaves[la], k.a, k.n, n, reduced_in(s, j, la, lb, false, k.a, k.b, k.n));
 		s->leaves[lb].in =
@@ -1071,8 +1079,11 @@ bool sql_inputs(shape *s)
 	if (!subquery_tables(s))
 		return false;
 	s->ins = xcalloc(s->nleaves + 1, sizeof(lnode *));
-	for (size_t i = 0; i < s->nleaves; i++)
+	for (size_t i = 0; i < s->nleaves; i++) {
 		s->ins[i] = s->leaves[i].in;
+		if (s->leaves[i].filtered)
+			sql_drop_pushed(s, (int)i);
+	}
 	return true;
 }
 

@@ -228,6 +228,11 @@ void sql_forget(sqlp *p)
 	free(p->bounds);
 	p->bounds = NULL;
 	p->nbounds = 0;
+	for (size_t i = 0; i < p->ndisjoint; i++)
+		free(p->disjoint[i].col);
+	free(p->disjoint);
+	p->disjoint = NULL;
+	p->ndisjoint = 0;
 }
 
 void sql_undo(sqlp *p, size_t mark)

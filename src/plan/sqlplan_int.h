@@ -51,6 +51,12 @@ typedef struct {
 		int64_t rows;
 	} * bounds; /* planned queries' rows, at most (sqlgroups.c) */
 	size_t nbounds;
+	struct sql_disjoint {
+		const lnode *src;
+		char *col;
+		bool yes;
+	} * disjoint; /* sql_files_disjoint's answers so far */
+	size_t ndisjoint;
 	int depth; /* sql_shape's nesting: 0 the query itself */
 } sqlp;
 
@@ -76,6 +82,8 @@ typedef struct {
 	lnode *in;         /* what the stages read: its parts, a hash shuffle on
 			* the join keys, or the whole table (broadcast) */
 	int64_t bytes;     /* its files' size (a derived table's: its tables') */
+	bool filtered;     /* in ships only the rows its pushed conjuncts keep
+			    * (sql_side_filter), without their own columns */
 } sql_leaf;
 
 /* A leaf's columns. */
@@ -140,6 +148,13 @@ lnode *sql_pruned_side(shape *s, int leaf);
  * the query drops anyway, into `where` (empty: none). Returns how many
  * columns. */
 size_t sql_side_filter(shape *s, int leaf, sb *cols, sb *where);
+/* Whether every row of the query's FROM holds a row of leaf `leaf` (a
+ * table of the FROM): no outer join above it supplies NULLs for it. */
+bool sql_leaf_kept(const shape *s, int leaf);
+/* Once every leaf's input is final: each conjunct pushed into leaf's
+ * filtered side (sql_leaf.filtered) replaced in the query by 1 = 1. The
+ * side shipped no column only those conjuncts read. */
+void sql_drop_pushed(shape *s, int leaf);
 /* What every task of a join whose leaf `split` is read in parts reads of
  * broadcast leaf `leaf` (a source): when it is big enough and an
  * equality of the WHERE meets another filtered broadcast source, one
@@ -174,6 +189,12 @@ lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
 size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole);
 /* The rows of a Parquet source, from its files' footers; -1 when unknown. */
 int64_t sql_source_rows(sqlp *p, const lnode *src);
+/* Whether no value of column col (of src's schema) is in two of src's
+ * Parquet files, by their row groups' statistics: each file's [min, max]
+ * cast to the column's type, none overlapping, NULLs in one file at most
+ * (a table written sorted or partitioned by the column: TPC-H's lineitem
+ * by l_orderkey). No when any statistic is missing. */
+bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col);
 
 /* sqlgroups.c */
 /* At most how many groups the n group keys make, from the distinct keys

@@ -2,10 +2,8 @@
  * (docs/SQL.md, "Joins"): only the columns the query reads of it, and
  * only its rows that can meet the join.
  *
- * A task computes the query as written over the shuffled rows, so this
- * is only a pre-filter: a conjunct is pushed into the table's shuffle
- * when every row it removes would have been dropped anyway, and it stays
- * in the query too:
+ * A conjunct is pushed into the table's shuffle when every row it
+ * removes would have been dropped anyway:
  * - a WHERE conjunct over the table's columns alone, when no outer join
  *   above the table supplies NULLs for it (then the WHERE drops the rows
  *   it is not true on);
@@ -16,8 +14,11 @@
  *   `o_comment NOT LIKE …` in a LEFT JOIN's ON).
  * Conjuncts with subqueries, window functions or volatile functions are
  * not pushed. The columns are those any column reference of the query
- * names; a `*`, a subquery or a reference to the table itself keeps them
- * all. */
+ * names, apart from the pushed conjuncts; a `*`, a subquery or a
+ * reference to the table itself keeps them all. Once the table's input
+ * is final and is such a filtered side, sql_drop_pushed takes the pushed
+ * conjuncts out of the query (each is true on every row the side ships):
+ * Q13's `o_comment` is then not shipped at all. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,16 @@ typedef struct {
 	bool *keep;
 	bool all;
 	const sq_table *from_aliases; /* without l: the FROM, whose aliases name whole rows */
+	sq_expr ***skip;              /* with l: the pushed conjuncts, not counted */
+	size_t nskip;
 } col_use;
+
+/* The conjuncts over one leaf alone pushed into its side: their slots in
+ * the shape's query, and their SQL. */
+typedef struct {
+	sq_expr ***slots;
+	size_t n;
+} pushed;
 
 static bool alias_in(const sq_table *t, const char *name)
 {
@@ -54,6 +64,9 @@ static bool note_use(sq_expr **slot, void *ctx)
 	col_use *u = ctx;
 	const sq_expr *e = *slot;
 
+	for (size_t i = 0; i < u->nskip; i++)
+		if (*u->skip[i] == e)
+			return false;
 	if (e->kind == SQ_SUBQUERY || e->kind == SQ_STAR) {
 		u->all = true;
 		return false;
@@ -78,12 +91,12 @@ static bool note_use(sq_expr **slot, void *ctx)
 	return !u->all;
 }
 
-static void use_table(col_use *u, const sq_table *t)
+static void use_table(col_use *u, sq_table *t)
 {
 	if (!t || t->kind != SQ_JOIN)
 		return;
 	if (t->cond)
-		sq_visit((sq_expr **)&t->cond, note_use, u);
+		sq_visit(&t->cond, note_use, u);
 	for (size_t i = 0; i < t->nusing; i++)
 		note_name(u, t->using[i]);
 	if (strcmp(t->ref_type, "REGULAR") && strcmp(t->ref_type, "CROSS"))
@@ -122,7 +135,7 @@ static bool plain_from(const sq_table *t)
 
 bool sql_query_reads(sq_query *q, const schema *cols, bool *keep)
 {
-	col_use u = { NULL, NULL, cols, NULL, false, q->from };
+	col_use u = { NULL, NULL, cols, NULL, false, q->from, NULL, 0 };
 
 	u.keep = keep; /* written through by use_query */
 	if (q->kind != SQ_SELECT || !q->from || !plain_from(q->from))
@@ -183,22 +196,25 @@ static bool only_leaf(const shape *s, int leaf, sq_expr *e)
 	return f.any && !f.other;
 }
 
-static void add_conjuncts(const shape *s, int leaf, sq_expr *e, sb *b)
+static void add_conjuncts(const shape *s, int leaf, sq_expr **slot, sb *b, pushed *p)
 {
 	pond_err quiet = { 0 };
 	char *text = NULL;
+	sq_expr *e = *slot;
 
 	if (!e)
 		return;
 	if (e->kind == SQ_CONJUNCTION && !strcmp(e->type, "CONJUNCTION_AND")) {
 		for (size_t i = 0; i < e->nargs; i++)
-			add_conjuncts(s, leaf, e->args[i], b);
+			add_conjuncts(s, leaf, &e->args[i], b, p);
 		return;
 	}
 	if (!only_leaf(s, leaf, e) || sqltree_expr_sql(s->p->db, e, &text, &quiet))
 		return;
 	sb_addf(b, "%s(%s)", b->len ? " AND " : "", text);
 	free(text);
+	p->slots = xgrow(p->slots, p->n, sizeof(sq_expr **));
+	p->slots[p->n++] = slot;
 }
 
 static bool is_leaf(const sq_table *t, int leaf)
@@ -234,9 +250,16 @@ static bool null_supplied(const sq_table *t, int leaf, bool *found)
 	return false;
 }
 
+bool sql_leaf_kept(const shape *s, int leaf)
+{
+	bool found = false;
+
+	return !null_supplied(s->w->from, leaf, &found) && found;
+}
+
 /* ON conjuncts of joins where the leaf is a direct side whose unmatched
  * rows the join drops. */
-static void on_conjuncts(const shape *s, int leaf, const sq_table *t, sb *b)
+static void on_conjuncts(const shape *s, int leaf, sq_table *t, sb *b, pushed *p)
 {
 	bool left, right, inner;
 
@@ -248,23 +271,35 @@ static void on_conjuncts(const shape *s, int leaf, const sq_table *t, sb *b)
 	if (t->cond && ((left && (inner || !strcmp(t->join_type, "RIGHT"))) ||
 			(right && (inner || !strcmp(t->join_type, "LEFT") || !strcmp(t->join_type, "SEMI") ||
 				   !strcmp(t->join_type, "ANTI")))))
-		add_conjuncts(s, leaf, t->cond, b);
-	on_conjuncts(s, leaf, t->left, b);
-	on_conjuncts(s, leaf, t->right, b);
+		add_conjuncts(s, leaf, &t->cond, b, p);
+	on_conjuncts(s, leaf, t->left, b, p);
+	on_conjuncts(s, leaf, t->right, b, p);
+}
+
+/* The conjuncts over leaf alone whose false rows the query drops anyway
+ * (the header's two kinds), into *p and as SQL into `where`. */
+static void pushable(shape *s, int leaf, sb *where, pushed *p)
+{
+	bool found = false;
+
+	if (!null_supplied(s->w->from, leaf, &found) && found)
+		add_conjuncts(s, leaf, &s->w->where, where, p);
+	on_conjuncts(s, leaf, s->w->from, where, p);
 }
 
 size_t sql_side_filter(shape *s, int leaf, sb *cols, sb *where)
 {
 	const sql_leaf *l = &s->leaves[leaf];
 	const schema *sc = sql_leaf_cols(l);
-	col_use u = { s, l, sc, xcalloc(sc->n + 1, sizeof(bool)), false, NULL };
+	col_use u = { s, l, sc, xcalloc(sc->n + 1, sizeof(bool)), false, NULL, NULL, 0 };
+	pushed p = { NULL, 0 };
 	size_t kept = 0;
-	bool found = false;
 
+	pushable(s, leaf, where, &p);
+	u.skip = p.slots;
+	u.nskip = p.n;
 	use_query(&u, s->w);
-	if (!null_supplied(s->w->from, leaf, &found) && found)
-		add_conjuncts(s, leaf, s->w->where, where);
-	on_conjuncts(s, leaf, s->w->from, where);
+	free(p.slots);
 	for (size_t c = 0; c < sc->n; c++) {
 		if (!u.keep[c] && !u.all)
 			continue;
@@ -290,6 +325,7 @@ lnode *sql_pruned_side(shape *s, int leaf)
 			sb_addf(&q, " WHERE %s", sb_str(&where));
 		n = sql_partial(s->p, "join side", sb_str(&q), l->src);
 		n->rowwise = true; /* split by files among the shuffle's producers */
+		s->leaves[leaf].filtered = true;
 		sql_note(s->p, "%s: %zu of its %zu columns shipped%s%s", l->alias, kept, ncols,
 			 where.len ? ", rows filtered first by " : "", sb_str(&where));
 	}
@@ -382,6 +418,7 @@ lnode *sql_prefiltered_side(shape *s, int leaf, int split)
 		sb_sql_ident(&q, l->alias);
 		sb_addf(&q, " WHERE %s", sb_str(&where));
 		n = sql_gather(s->p, "broadcast side", sb_str(&q), in, nin);
+		s->leaves[leaf].filtered = true;
 		sql_note(s->p, "%s: filtered once by one task, then broadcast (%skeys met by %s)", l->alias,
 			 own ? "its own conditions; " : "", sb_str(&by));
 	}
@@ -391,4 +428,21 @@ lnode *sql_prefiltered_side(shape *s, int leaf, int split)
 	sb_release(&cols);
 	sb_release(&q);
 	return n;
+}
+
+/* ---- the pushed conjuncts out of the query ------------------------------------ */
+
+void sql_drop_pushed(shape *s, int leaf)
+{
+	sb where = SB_INIT;
+	pushed p = { NULL, 0 };
+
+	pushable(s, leaf, &where, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		/* true on every row the side ships: 1 = 1, folded by DuckDB */
+		sq_expr_free(*p.slots[i]);
+		*p.slots[i] = sq_compare("COMPARE_EQUAL", sq_int(1), sq_int(1));
+	}
+	free(p.slots);
+	sb_release(&where);
 }

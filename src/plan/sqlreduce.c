@@ -87,7 +87,7 @@ static bool filtered(shape *s, int small, sb *where)
 
 lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys, size_t n, bool distinct)
 {
-	const sql_leaf *l = &s->leaves[big];
+	sql_leaf *l = &s->leaves[big];
 	sb q = SB_INIT, cols = SB_INIT, where = SB_INIT, on = SB_INIT, small_where = SB_INIT;
 	lnode *ins[2], *r;
 
@@ -114,6 +114,8 @@ lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys
 	sb_addf(&q, " SEMI JOIN \"{1}\" AS __pond_keys ON %s", sb_str(&on));
 	if (where.len)
 		sb_addf(&q, " WHERE %s", sb_str(&where));
+	if (l->src)
+		l->filtered = true; /* the rows sql_side_filter keeps */
 	r = sql_node(s->p, L_PARTIAL, "reduced join side");
 	r->query = sb_detach(&q);
 	r->inputs = xcalloc(3, sizeof(lnode *));

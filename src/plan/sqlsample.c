@@ -13,6 +13,8 @@
  * query. The seed is fixed and the plan-time DuckDB has one thread, so
  * the same files give the same sample, and the same plan, on every run. */
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "plan/source.h"
 #include "plan/sqlplan_int.h"
@@ -75,4 +77,64 @@ size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whol
 	if (whole)
 		*whole = all;
 	return m;
+}
+
+/* Types whose equal values are equal bytes in Parquet's statistics order
+ * after a monotone cast: integers, decimals, dates, times, strings. Not
+ * floats (-0.0 and 0.0 group together; NaN). */
+static bool ordered_type(const char *type)
+{
+	static const char *const ok[] = { "TINYINT",  "SMALLINT",  "INTEGER",   "BIGINT",  "HUGEINT",
+					  "UTINYINT", "USMALLINT", "UINTEGER",  "UBIGINT", "UHUGEINT",
+					  "DECIMAL",  "DATE",      "TIMESTAMP", "VARCHAR" };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strncasecmp(type, ok[i], strlen(ok[i])))
+			return true;
+	return false;
+}
+
+bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col)
+{
+	sb q = SB_INIT;
+	pond_err quiet = { 0 };
+	pdb_result r;
+	bool yes = false;
+
+	if (src->format != FMT_PARQUET || src->nfiles < 2 || !ordered_type(col->type))
+		return false;
+	for (size_t i = 0; i < p->ndisjoint; i++) /* Q18 asks twice */
+		if (p->disjoint[i].src == src && !strcmp(p->disjoint[i].col, col->name))
+			return p->disjoint[i].yes;
+	/* each file's range of the column in its type (a cast is monotone:
+	 * disjoint there means no value in two files), from every row
+	 * group's statistics; a row group without them, or a file whose
+	 * NULLs are not known to be none beside another such file, and the
+	 * answer is no */
+	sb_add(&q,
+	       "SELECT count(*) FILTER (WHERE unknown > 0) = 0 AND count(*) FILTER (WHERE nulls > 0) <= 1 "
+	       "AND coalesce(bool_and(prev IS NULL OR prev < lo), true) FROM (SELECT lo, unknown, nulls, "
+	       "lag(hi) OVER (ORDER BY lo, hi) AS prev FROM (SELECT file_name, ");
+	sb_addf(&q, "min(TRY_CAST(stats_min_value AS %s)) AS lo, max(TRY_CAST(stats_max_value AS %s)) AS hi, ",
+		col->type, col->type);
+	sb_addf(&q,
+		"count(*) FILTER (WHERE TRY_CAST(stats_min_value AS %s) IS NULL OR TRY_CAST(stats_max_value AS %s) "
+		"IS NULL) AS unknown, count(*) FILTER (WHERE stats_null_count IS NULL OR stats_null_count > 0) AS nulls "
+		"FROM parquet_metadata([",
+		col->type, col->type);
+	for (size_t i = 0; i < src->nfiles; i++) {
+		sb_add(&q, i ? ", " : "");
+		sb_sql_path(&q, src->files[i]);
+	}
+	sb_add(&q, "]) WHERE path_in_schema = ");
+	sb_sql_str(&q, col->name);
+	sb_add(&q, " GROUP BY file_name))");
+	if (plandb_query(p->db, sb_str(&q), &r, &quiet) == PDB_OK) {
+		yes = r.nrows == 1 && pdb_cell(&r, 0, 0) && !strcmp(pdb_cell(&r, 0, 0), "true");
+		pdb_result_release(&r);
+	}
+	sb_release(&q);
+	p->disjoint = xgrow(p->disjoint, p->ndisjoint, sizeof(p->disjoint[0]));
+	p->disjoint[p->ndisjoint++] = (struct sql_disjoint){ src, xstrdup(col->name), yes };
+	return yes;
 }

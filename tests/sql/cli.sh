@@ -155,14 +155,14 @@ test_explain_says_how() {
 	small_sales data
 	pond_cli 0 sql "SELECT region, sum(amount) FROM 'data/*.parquet' GROUP BY region ORDER BY 2 DESC" --explain
 	assert_contains "tables" out.txt "table {0} = 'data/*.parquet': 6 Parquet files"
-	assert_contains "parts" out.txt "read in 4 parts"
+	assert_contains "parts" out.txt "read in 2 parts"
 	# few groups (counted in all 6 files): merged and sorted by one task
 	assert_contains "small group by" out.txt "GROUP BY: at most ~5 groups (counted in all 6 files)"
 	assert_contains "small group by" out.txt "merged and ordered by one task"
 	assert_contains "stages" out.txt "Physical plan"
 	assert_missing out
 	pond_cli 0 sql "SELECT region, sum(amount) FROM 'data/*.parquet' GROUP BY region" --explain
-	assert_contains "group by" out.txt "hash shuffle on 1 key into 4"
+	assert_contains "group by" out.txt "hash shuffle on 1 key into 2"
 	# 12,000 rows by the files' footers: sorted by one task
 	pond_cli 0 sql "SELECT id, amount FROM 'data/*.parquet' ORDER BY amount DESC" --explain
 	assert_contains "small order by" out.txt "ORDER BY: at most ~12001 rows (its tables' rows), sorted by one task"
@@ -171,10 +171,11 @@ test_explain_says_how() {
 	                ORDER BY b.amount DESC" --explain
 	assert_contains "order by" out.txt "range partitions on the first key (descending"
 	# a co-partitioned side ships the columns the query reads, its rows
-	# filtered by the conjuncts over it alone (here one from an ON)
+	# filtered by the conjuncts over it alone (here one from an ON), which
+	# the join then no longer tests: b.amount is not shipped
 	pond_cli 0 sql "SELECT a.region, count(b.id) FROM 'data/*.parquet' a LEFT JOIN 'data/*.parquet' b
 	                ON a.id = b.id AND b.amount > 10 GROUP BY ALL" --explain --broadcast-limit 0
-	assert_contains "pruned side" out.txt "b: 2 of its 4 columns shipped, rows filtered first by ((b.amount > 10))"
+	assert_contains "pruned side" out.txt "b: 1 of its 4 columns shipped, rows filtered first by ((b.amount > 10))"
 	assert_contains "kept side" out.txt "a: 2 of its 4 columns shipped"
 	# a small side the join keeps (a LEFT join's left) filters the big one
 	# by its keys before the big one's shuffle
@@ -243,6 +244,53 @@ test_scalar_subquery_in_having_keeps_duckdbs_semantics() {
 	assert_empty "no rows: NULL" "$(compare_result none none oracle.parquet 1)"
 }
 
+# A GROUP BY on a column no two files share a value of (a table written
+# sorted by it) is aggregated per part, with nothing shuffled; when the
+# files' ranges overlap, NULLs are in two files, or the key is a DOUBLE,
+# the usual plan. Every answer is DuckDB's.
+sorted_files() { # DIR KEY_SQL: 4 files of 3,000 rows, k = KEY_SQL of the row number i
+	mkdir -p "$1"
+	for f in 0 1 2 3; do
+		q "COPY (SELECT i AS id, $2 AS k, (i % 7)::INTEGER AS g, (i * 0.25)::DECIMAL(12,2) AS amount
+			FROM range($f * 3000, ($f + 1) * 3000) t(i)) TO '$1/f$f.parquet'" >/dev/null
+	done
+	q "COPY (SELECT i::BIGINT AS k, 'd' || (i % 3) AS label FROM range(0, 1300) t(i)) TO '$1-dim.parquet'" >/dev/null
+}
+
+grouped_check() { # NAME DIR QUERY EXPECT(per part|shuffled)
+	local name=$1 dir=$2 qry=${3//@T@/"'$2/*.parquet'"} expect=$4
+	qry=${qry//@D@/"'$2-dim.parquet'"}
+	pond_cli 0 sql "$qry" --explain
+	if [ "$expect" = "per part" ]; then
+		assert_contains "$name: per part" out.txt "GROUP BY: each group within one part (no two of its files share a value of k)"
+	else
+		assert_not_contains "$name: not per part" out.txt "no two of its files share"
+	fi
+	pond_cli 0 sql "$qry" -o "out-$name" -w "$W" --progress none
+	q "COPY ($qry) TO 'oracle-$name.parquet'" >/dev/null
+	assert_empty "$name: DuckDB's rows" "$(compare_result "$name" "out-$name" "oracle-$name.parquet" 1)"
+}
+
+test_group_by_a_key_the_files_are_sorted_by() {
+	local agg="SELECT k, count(*) AS n, sum(amount) AS s, median(id) AS m FROM @T@ GROUP BY k HAVING count(*) > 3 ORDER BY k NULLS FIRST"
+	sorted_files sorted "(i // 10)::BIGINT"
+	grouped_check sorted sorted "$agg" "per part"
+	# through a join's equality of one type: the dimension's key is the file's
+	grouped_check join sorted "SELECT d.k, d.label, count(*) AS n FROM @T@ f JOIN @D@ d ON f.k = d.k
+		GROUP BY d.k, d.label ORDER BY n DESC, d.k LIMIT 20" "per part"
+	# key 428 in files 0 and 1 (3000 / 7 is no integer)
+	sorted_files overlap "(i // 7)::BIGINT"
+	grouped_check overlap overlap "$agg" "shuffled"
+	# NULL keys in one file: one NULL group, in that part
+	sorted_files nulls1 "CASE WHEN i % 1000 = 5 AND i < 3000 THEN NULL ELSE (i // 10)::BIGINT END"
+	grouped_check nulls1 nulls1 "$agg" "per part"
+	# NULL keys in two files, in two parts: their group would be made twice
+	sorted_files nulls2 "CASE WHEN i % 1000 = 5 AND (i < 3000 OR i >= 9000) THEN NULL ELSE (i // 10)::BIGINT END"
+	grouped_check nulls2 nulls2 "$agg" "shuffled"
+	sorted_files dbl "(i // 10)::DOUBLE"
+	grouped_check double dbl "$agg" "shuffled"
+}
+
 run_test sql_compare_result_sees_differences test_compare_result_sees_differences
 run_test sql_print_first_rows_then_the_count test_print_first_rows_then_the_count
 run_test sql_rejected_query_is_duckdbs_message_exit_2 test_rejected_query_is_duckdbs_message_exit_2
@@ -256,4 +304,5 @@ run_test sql_resume_and_default_job_dir test_resume_and_default_job_dir
 run_test sql_explain_says_how test_explain_says_how
 run_test sql_derived_table_sized_by_the_columns_it_reads test_derived_table_sized_by_the_columns_it_reads
 run_test sql_scalar_subquery_in_having_keeps_duckdbs_semantics test_scalar_subquery_in_having_keeps_duckdbs_semantics
+run_test sql_group_by_a_key_the_files_are_sorted_by test_group_by_a_key_the_files_are_sorted_by
 finish_tests

@@ -335,6 +335,38 @@ GROUP BY s.channel, c.segment;
 SELECT sale_id, customer_id FROM sales s ANTI JOIN customers c ON s.customer_id = c.customer_id AND c.country <> 'JP'
 WHERE sale_id % 100 = 1 AND (s.discount IS NULL OR s.discount > 0.1);
 
+-- join_copartitioned_pushed_columns_not_shipped: distributed ordered | --broadcast-limit 0
+-- explain: s: 2 of its 11 columns shipped, rows filtered first by
+SELECT c.segment, count(s.sale_id) AS n FROM customers c LEFT JOIN sales s
+ON c.customer_id = s.customer_id AND s.channel <> 'web' AND s.amount > 20000 AND s.discount IS NOT NULL
+WHERE c.country <> 'JP'
+GROUP BY c.segment ORDER BY c.segment NULLS FIRST;
+
+-- join_reduced_side_pushed_columns_not_shipped: distributed ordered | --broadcast-limit 1MB
+-- explain: SELECT "sale_id", "customer_id", "quantity" FROM
+SELECT c.country, count(s.sale_id) AS n, sum(s.quantity) AS q FROM customers c LEFT JOIN sales s
+ON s.customer_id = c.customer_id AND s.channel = 'web' AND s.returned IS NOT TRUE
+WHERE c.segment = 'gold'
+GROUP BY c.country ORDER BY c.country NULLS FIRST;
+
+-- join_copartitioned_grouped_on_key_top: distributed ordered | --broadcast-limit 0
+-- explain: GROUP BY: each group within one partition of the join (hashed on p.product_id)
+SELECT p.product_id, p.category, count(*) AS n, sum(s.amount) AS total, median(s.quantity) AS mq
+FROM products p JOIN sales s ON s.product_id = p.product_id
+WHERE s.channel <> 'web' GROUP BY p.product_id, p.category HAVING count(*) > 100
+ORDER BY n DESC, p.product_id LIMIT 10;
+
+-- join_copartitioned_grouped_on_key_distinct_count: distributed | --broadcast-limit 0
+-- explain: GROUP BY: each group within one partition of the join (hashed on s.product_id)
+SELECT s.product_id, s.store_id, count(DISTINCT s.customer_id) AS nc, avg(p.list_price) AS lp
+FROM sales s JOIN products p ON s.product_id = p.product_id GROUP BY ALL;
+
+-- join_copartitioned_grouped_on_null_side_key: distributed | --broadcast-limit 0
+-- explain: GROUP BY: partial aggregates per part, hash shuffle on 1 key
+SELECT s.product_id, count(*) AS n, count(s.sale_id) AS ns FROM products p
+LEFT JOIN sales s ON s.product_id = p.product_id AND s.amount > 99000
+GROUP BY s.product_id;
+
 -- join_copartitioned_inner_filters_ordered_hugeint: distributed ordered | --broadcast-limit 0
 SELECT c.segment, s.channel, sum(s.quantity) AS q, count(*) AS n FROM sales s JOIN customers c
 ON s.customer_id = c.customer_id AND c.country <> 'JP' AND s.quantity > 3
