@@ -59,11 +59,9 @@ static void trace(const char *path, const char *name)
 	close(fd);
 }
 
-void test_point(const char *name)
+static void kill_or_stop(const char *name)
 {
 	static int kills, stops;
-
-	trace(getenv("POND_TEST_TRACE"), name);
 
 	if (hit(getenv("POND_TEST_KILL_AT"), name, &kills)) {
 		fprintf(stderr, "pond test: killed at %s\n", name);
@@ -74,6 +72,17 @@ void test_point(const char *name)
 		write_pid(getenv("POND_TEST_STOP_FILE"));
 		raise(SIGSTOP);
 	}
+}
+
+void test_point(const char *name)
+{
+	trace(getenv("POND_TEST_TRACE"), name);
+	kill_or_stop(name);
+}
+
+void test_point_untraced(const char *name)
+{
+	kill_or_stop(name);
 }
 
 void test_pointf(const char *fmt, ...)

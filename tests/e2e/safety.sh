@@ -275,6 +275,27 @@ test_pipe_reader_sees_eof() {
 	assert_empty "its trash is gone" "$(find jd -maxdepth 1 -name '.trash-*')"
 }
 
+# The background delete of intermediates outlives pond, so nothing can
+# wait for its writes: it writes no trace line (which, late, recreated the
+# trace file while faults/publish_kill.sh removed its directory, under
+# load). Held at its test point, then let go, it leaves the trace as pond
+# left it.
+test_background_remover_writes_no_trace() {
+	make_input
+	trap '[ -s "$T/remover" ] && kill -KILL "$(cat "$T/remover")" 2>/dev/null || true' EXIT
+	POND_TEST_TRACE=$T/trace POND_TEST_STOP_AT=remove-later POND_TEST_STOP_FILE=$T/remover \
+		"$POND" run job.pond --job-dir jd -w "$W" --progress none >out.txt 2>err.txt ||
+		fail "pond run exited $?: $(head -c 2000 err.txt)"
+	local rm_pid
+	rm_pid=$(wait_stopped "$T/remover")
+	assert_contains "pond's own points are traced" "$T/trace" "prepared"
+	kill -CONT "$rm_pid"
+	wait_gone "$rm_pid"
+	rm -f "$T/remover"
+	assert_not_contains "no line from the remover" "$T/trace" "remove-later"
+	assert_empty "its trash is gone" "$(find jd -maxdepth 1 -name '.trash-*')"
+}
+
 # The summary's time covers the whole process: here the run is held before
 # its first task for at least PAUSE seconds (which the scheduler loop
 # never sees), and the time printed is no less, and no more than the
@@ -309,5 +330,6 @@ run_test two_jobs_one_output_mode_error_refuses test_two_jobs_one_output_error
 run_test sigint_stops_workers_publishes_nothing test_sigint_stops_cleanly
 run_test sigterm_stops_workers_publishes_nothing test_sigterm_stops_cleanly
 run_test pipe_reader_sees_eof_when_pond_exits test_pipe_reader_sees_eof
+run_test background_remover_writes_no_trace test_background_remover_writes_no_trace
 run_test summary_wall_time_from_process_start test_summary_counts_wall_time_from_start
 finish_tests
