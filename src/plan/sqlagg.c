@@ -895,7 +895,6 @@ lnode *sql_aggregate(shape *s)
 	agg a = { .s = s };
 	lnode *n = NULL;
 	bool all_merge = true;
-
 	const lnode *rp;
 	const char *key = NULL;
 

@@ -38,7 +38,7 @@ typedef struct {
 } col_use;
 
 /* The conjuncts over one leaf alone pushed into its side: their slots in
- * the shape's query, and their SQL. */
+ * the shape's query (their SQL goes to the caller's `where`). */
 typedef struct {
 	sq_expr ***slots;
 	size_t n;
