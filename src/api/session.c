@@ -326,7 +326,11 @@ static int start_transport(run *r)
 			      true, &r->s->err);
 }
 
-/* Step 4: every task run and committed; the workers stopped either way. */
+/* Step 4: every task run and committed. Then the workers are told to
+ * exit. When none is running anything (no cancelled twin that could still
+ * commit into a sink's staging), publishing goes on while they wind down
+ * (~20 ms of a small query's end), and end_transport waits for them
+ * after it; otherwise they are waited for now. */
 static int schedule(run *r)
 {
 	const pond_options *o = &r->s->o;
@@ -345,9 +349,20 @@ static int schedule(run *r)
 	};
 	int rc = sched_run(r->pp, r->t, &so, &r->j, &r->sum, &r->s->err);
 
-	r->t->ops->shutdown(r->t);
-	r->t = NULL;
+	if (rc == 0 && r->sum.idle) {
+		r->t->ops->release(r->t);
+	} else {
+		r->t->ops->shutdown(r->t);
+		r->t = NULL;
+	}
 	return rc;
+}
+
+static void end_transport(run *r)
+{
+	if (r->t)
+		r->t->ops->shutdown(r->t);
+	r->t = NULL;
 }
 
 /* Prints a show()/count() result its task left in its directory. */
@@ -395,8 +410,7 @@ static int publish(run *r)
 /* Step 6: the intermediates dropped, the journal closed with "done". */
 static void clean_up(run *r)
 {
-	if (!r->s->o.keep_intermediates)
-		jobdir_drop_intermediates(r->pp);
+	jobdir_drop_intermediates(r->pp, r->s->o.keep_intermediates);
 	journal_append(&r->j, (journal_entry){ .event = "done" }, true, NULL);
 }
 
@@ -473,11 +487,14 @@ pond_status pond_run(pond_session *s)
 		rc = schedule(&r);
 	if (!rc)
 		rc = publish(&r);
+	end_transport(&r); /* before the intermediates go: no task child is left */
 	if (!rc) {
 		clean_up(&r);
 		summary(&r);
 	} else if (r.j.fd >= 0) {
 		journal_append(&r.j, (journal_entry){ .event = "stopped", .error = s->err.msg }, true, NULL);
+		/* what publishing already moved into the job's trash */
+		jobdir_drop_intermediates(r.pp, true);
 	}
 	if (r.j.fd >= 0) { /* the job directory was made ready: report it */
 		journal_close(&r.j);

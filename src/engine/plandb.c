@@ -22,6 +22,7 @@
 #include "util/clock.h"
 #include "util/proc.h"
 #include "util/sb.h"
+#include "util/testpoint.h"
 
 struct plandb {
 	pid_t pid;
@@ -114,6 +115,7 @@ static void child_main(int fd)
 	char *msg;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	test_point_untraced("plandb-start"); /* a child: its line would race the driver's */
 	if (duckdb_create_config(&cfg) != DuckDBSuccess)
 		_exit(1);
 	duckdb_set_config(cfg, "threads", "1");

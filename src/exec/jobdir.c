@@ -288,6 +288,35 @@ static int clean_own(const char *dir, pond_err *err)
 	return rc;
 }
 
+/* --resume: an earlier run's trash (a run killed after publishing moved a
+ * staging directory there, before its remover started) goes into this
+ * run's, which is emptied when this run ends. A remover still at it
+ * loses its paths and stops; this run's finishes the job. */
+static void adopt_old_trash(const char *dir)
+{
+	char *mine = jobdir_trash_dir(dir);
+	const char *name = fs_basename(mine);
+	char **names;
+	size_t n;
+
+	if (fs_list(dir, &names, &n, NULL) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			char *from, *to;
+			if (strncmp(names[i], TRASH_PREFIX, strlen(TRASH_PREFIX)) || !strcmp(names[i], name) ||
+			    fs_mkdir_p(mine, NULL))
+				continue;
+			from = xasprintf("%s/%s", dir, names[i]);
+			to = xasprintf("%s/%s", mine, names[i]);
+			if (rename(from, to) != 0)
+				fs_rm_rf(from, NULL);
+			free(from);
+			free(to);
+		}
+		fs_free_list(names);
+	}
+	free(mine);
+}
+
 int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *script, commit_set *committed,
 		   bool *resumed, pond_err *err)
 {
@@ -311,6 +340,7 @@ int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *sc
 			goto out;
 		}
 		journal_committed(dir, committed);
+		adopt_old_trash(dir);
 		*resumed = true;
 	} else if ((rc = clean_own(dir, err))) {
 		goto out;
@@ -360,12 +390,22 @@ static void remove_later(const char *dir)
 		fs_rm_rf(dir, NULL);
 }
 
-void jobdir_drop_intermediates(const pplan *pp)
+char *jobdir_trash_dir(const char *dir)
 {
-	char *trash = xasprintf("%s/" TRASH_PREFIX "%d", pp->job_dir, (int)getpid());
+	return xasprintf("%s/" TRASH_PREFIX "%d", dir, (int)getpid());
+}
+
+void jobdir_drop_intermediates(const pplan *pp, bool keep)
+{
+	char *trash = jobdir_trash_dir(pp->job_dir);
 	char *tmp = xasprintf("%s/tmp", pp->job_dir);
 	int n = 0;
 
+	if (keep) { /* only what publishing left in the trash */
+		if (fs_exists(trash))
+			remove_later(trash);
+		goto out;
+	}
 	if (fs_mkdir_p(trash, NULL)) {
 		free(trash);
 		trash = NULL;
@@ -391,6 +431,7 @@ void jobdir_drop_intermediates(const pplan *pp)
 	} else {
 		fs_rm_rf(tmp, NULL);
 	}
+out:
 	free(trash);
 	free(tmp);
 }

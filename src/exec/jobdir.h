@@ -53,10 +53,16 @@ void jobdir_close(jobdir *j); /* releases the lock; accepts NULL */
 int jobdir_prepare(const char *dir, const pplan *pp, bool resume, const char *script, commit_set *committed,
 		   bool *resumed, pond_err *err);
 
+/* DIR/.trash-<pid>: what this run no longer needs, moved there in one
+ * rename (publishing moves its emptied staging there too) and deleted by
+ * jobdir_drop_intermediates. Caller frees. */
+char *jobdir_trash_dir(const char *dir);
+
 /* After success: shuffle buckets, materialised partitions and tmp/ are
- * moved into DIR/.trash-<pid> at once and deleted by a detached process
- * that holds none of pond's files open (a reader of pond's stdout sees EOF
- * when pond exits). show()/count() results stay for --resume. */
-void jobdir_drop_intermediates(const pplan *pp);
+ * moved into the trash at once (unless keep), and the trash is deleted by
+ * a detached process that holds none of pond's files open (a reader of
+ * pond's stdout sees EOF when pond exits). show()/count() results stay
+ * for --resume. */
+void jobdir_drop_intermediates(const pplan *pp, bool keep);
 
 #endif

@@ -711,6 +711,7 @@ int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sc
 		s.failed = 1;
 	report_repeats(&s);
 	sum->seconds = clock_mono() - t0;
+	sum->idle = running_count(&s) == 0;
 	free(s.ts);
 	free(s.queue);
 	free(s.stage_first);

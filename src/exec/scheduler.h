@@ -28,6 +28,7 @@ typedef struct {
 typedef struct {
 	int64_t tasks, skipped, retries, rows_out, bytes_out;
 	double seconds;
+	bool idle; /* at the end no attempt was in flight (no cancelled twin) */
 } sched_summary;
 
 int sched_run(const pplan *pp, transport *t, const sched_opts *o, journal *j, sched_summary *sum, pond_err *err);

@@ -4,16 +4,22 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/sb.h"
 
 #define MAX_FRAME (256u << 20)
 
+/* send(MSG_NOSIGNAL): a peer that died is an error (EPIPE) to report,
+ * not a SIGPIPE that kills the sender, e.g. pond planning when its
+ * plan-time DuckDB process is gone. */
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

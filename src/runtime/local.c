@@ -149,7 +149,7 @@ static const char *l_describe(transport *t, int w)
 	return l->desc;
 }
 
-static void l_shutdown(transport *t)
+static void l_release(transport *t)
 {
 	local_t *l = (local_t *)t;
 	const char *bye = CODEC_MSG_EXIT;
@@ -160,6 +160,15 @@ static void l_shutdown(transport *t)
 	for (int i = 0; i < l->n; i++)
 		if (l->fd[i] >= 0)
 			close(l->fd[i]);
+	for (int i = 0; i < l->n; i++)
+		l->fd[i] = -1;
+}
+
+static void l_shutdown(transport *t)
+{
+	local_t *l = (local_t *)t;
+
+	l_release(t);
 	/* A worker exits on "exit", or within a heartbeat tick at EOF if it
 	 * is still busy (a cancelled twin). One that does not — stopped or
 	 * hung, e.g. the loser of a speculative race — is killed after a
@@ -171,7 +180,7 @@ static void l_shutdown(transport *t)
 }
 
 static const transport_ops local_ops = {
-	"local", l_nworkers, l_send, l_recv, l_respawn, l_describe, l_shutdown,
+	"local", l_nworkers, l_send, l_recv, l_respawn, l_describe, l_release, l_shutdown,
 };
 
 transport *local_transport_start(int n, pond_err *err)

@@ -282,6 +282,12 @@ static void release_workers(void)
 		MPI_Send(bye, (int)strlen(bye), MPI_CHAR, r, TAG_MSG, MPI_COMM_WORLD);
 }
 
+static void m_release(transport *t)
+{
+	(void)t;
+	release_workers();
+}
+
 static void m_shutdown(transport *t)
 {
 	release_workers();
@@ -289,7 +295,7 @@ static void m_shutdown(transport *t)
 }
 
 static const transport_ops mpi_ops = {
-	"mpi", m_nworkers, m_send, m_recv, m_respawn, m_describe, m_shutdown,
+	"mpi", m_nworkers, m_send, m_recv, m_respawn, m_describe, m_release, m_shutdown,
 };
 
 transport *mpi_transport_start(pond_err *err)

@@ -24,7 +24,11 @@ typedef struct {
 	int (*respawn)(transport *t, int w, pond_err *err);
 	/* Short description of worker w for messages ("worker 3 (pid 1234)"). */
 	const char *(*describe)(transport *t, int w);
-	/* Tells every worker to exit, waits for them, frees t. */
+	/* Tells every worker to exit and returns at once: the driver
+	 * publishes while they wind down. */
+	void (*release)(transport *t);
+	/* Tells every worker to exit (unless released), waits for them,
+	 * frees t. */
 	void (*shutdown)(transport *t);
 } transport_ops;
 

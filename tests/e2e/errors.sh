@@ -344,6 +344,21 @@ EOF
 	assert_contains "the step" err.txt "job.pond:2:5: partial_sql: task"
 }
 
+# The plan-time DuckDB process dies (killed at its first test point, before
+# it opens DuckDB): pond says so and exits 1 (the job failed), rather
+# than dying of SIGPIPE on its next request without a word.
+test_plan_time_duckdb_dies() {
+	make_input
+	cat >job.pond <<'EOF'
+z = sql('SELECT count(*) AS n FROM {0}', read_parquet('in/*.parquet'))
+z.write_parquet('out')
+EOF
+	POND_TEST_KILL_AT=plandb-start:1 pond_rc 1 job.pond --job-dir jd
+	assert_contains "said" err.txt "the plan-time DuckDB process died"
+	assert_missing out
+}
+
+run_test plan_time_duckdb_dies_exit_1 test_plan_time_duckdb_dies
 run_test plan_time_binding_errors_exit_2 test_plan_time_binding_errors
 run_test runtime_error_names_its_step test_runtime_error_names_its_step
 run_test runtime_error_without_position_probed test_runtime_error_without_position

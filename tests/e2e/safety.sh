@@ -296,6 +296,48 @@ test_background_remover_writes_no_trace() {
 	assert_empty "its trash is gone" "$(find jd -maxdepth 1 -name '.trash-*')"
 }
 
+# Publishing moves each sink's emptied staging directory into the job
+# directory's trash rather than removing it file by file: held at the
+# background remover's point, the outputs are whole, nothing of staging
+# is next to them, and the staging trees wait in the trash; let go, the
+# trash is gone.
+test_published_staging_waits_in_the_job_trash() {
+	make_input
+	trap '[ -s "$T/remover" ] && kill -KILL "$(cat "$T/remover")" 2>/dev/null || true' EXIT
+	POND_TEST_STOP_AT=remove-later POND_TEST_STOP_FILE=$T/remover \
+		"$POND" run job.pond --job-dir jd -w "$W" --progress none >out.txt 2>err.txt ||
+		fail "pond run exited $?: $(head -c 2000 err.txt)"
+	local rm_pid
+	rm_pid=$(wait_stopped "$T/remover")
+	check_outputs
+	assert_same "both staging trees in the trash" "$(find jd -mindepth 2 -maxdepth 2 -path 'jd/.trash-*/publish-*' | wc -l)" 2
+	kill -CONT "$rm_pid"
+	wait_gone "$rm_pid"
+	rm -f "$T/remover"
+	assert_empty "the trash is gone" "$(find jd -maxdepth 1 -name '.trash-*')"
+}
+
+# A job directory on another file system than the outputs (tmpfs here):
+# the staging trees cannot be moved into its trash, and are removed at
+# once instead.
+test_job_dir_on_another_file_system() {
+	local shm=/dev/shm
+	if [ ! -d "$shm" ] || [ "$(stat -c %d "$shm")" = "$(stat -c %d .)" ]; then
+		echo "    (skipped: no second file system at $shm)"
+		return 0
+	fi
+	make_input
+	local jd
+	jd=$(mktemp -d "$shm/pond-jd.XXXXXX")
+	rmdir "$jd"
+	POND_TEST_TRACE=$T/trace "$POND" run job.pond --job-dir "$jd" -w "$W" --progress none >out.txt 2>err.txt ||
+		{ rm -rf "$jd"; fail "pond run exited $?: $(head -c 2000 err.txt)"; }
+	rm -rf "$jd"
+	check_outputs
+	assert_contains "staging removed where it was" "$T/trace" "publish-trash"
+	assert_not_contains "not moved" "$T/trace" "publish-binned"
+}
+
 # The summary's time covers the whole process: here the run is held before
 # its first task for at least PAUSE seconds (which the scheduler loop
 # never sees), and the time printed is no less, and no more than the
@@ -331,5 +373,7 @@ run_test sigint_stops_workers_publishes_nothing test_sigint_stops_cleanly
 run_test sigterm_stops_workers_publishes_nothing test_sigterm_stops_cleanly
 run_test pipe_reader_sees_eof_when_pond_exits test_pipe_reader_sees_eof
 run_test background_remover_writes_no_trace test_background_remover_writes_no_trace
+run_test published_staging_waits_in_the_job_trash test_published_staging_waits_in_the_job_trash
+run_test job_dir_on_another_file_system test_job_dir_on_another_file_system
 run_test summary_wall_time_from_process_start test_summary_counts_wall_time_from_start
 finish_tests

@@ -89,9 +89,13 @@ test_kill_then_resume() {
 	make_job
 	run_pond 137 POND_TEST_KILL_AT="$KP"
 	assert_contains "killed where asked" err.txt "pond test: killed at ${KP%%:*}"
+	local stale
+	stale=$(find jd -maxdepth 1 -name '.trash-*')
 	rm -f trace
 	run_pond 0 POND_TEST_TRACE="$T/trace" -- --resume
 	check_outputs
+	# the killed run's trash was taken over by the resume's (deleted with it)
+	for d in $stale; do assert_missing "$d"; done
 	local n d
 	n=$(starts)
 	d=$(tree_digest out)
