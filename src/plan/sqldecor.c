@@ -981,7 +981,12 @@ bool sql_decorrelate(sqlp *p, sq_query *q)
 	sql_conjuncts(q->where, &conj, &nconj);
 	for (size_t i = 0; i < nconj; i++) {
 		const char *w = NULL;
-		int r = analyze(p, &out, conj[i], &c, &w);
+		sub_find f = { NULL, 0 };
+		int r;
+		sq_visit(&conj[i], visit_find_sub, &f);
+		if (f.n == 1 && sql_colocatable(p, q, f.found))
+			continue; /* each task evaluates it over its own part */
+		r = analyze(p, &out, conj[i], &c, &w);
 		if (r < 0 && !why)
 			why = w;
 		if (r > 0 && !ncand++) {

@@ -179,6 +179,9 @@ lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys
 /* sqljoin.c: a leaf's table read in parts without moving data (NULL and
  * p->why set when it cannot be split). */
 lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
+/* Whether a table of source src and `bytes` bytes, split, is read in
+ * groups of whole files (else row ranges, or not split). */
+bool sql_files_split(const lnode *src, int64_t bytes);
 
 /* sqlsample.c */
 /* Writes into b the rows of a sample of Parquet table src, as
@@ -195,6 +198,24 @@ int64_t sql_source_rows(sqlp *p, const lnode *src);
  * (a table written sorted or partitioned by the column: TPC-H's lineitem
  * by l_orderkey). No when any statistic is missing. */
 bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col);
+
+/* sqlcoloc.c */
+/* A correlated subquery over one Parquet table T, correlated by an
+ * equality inner.c = outer.c on a column c no two of T's files share a
+ * value of (so each task may evaluate it over the part of T it reads). */
+typedef struct {
+	int tab;                 /* T: "{tab}" */
+	const lnode *src;        /* T's source */
+	const char *inner_alias; /* the subquery's name for T ("" when none) */
+	const column *col;       /* c */
+	const char *outer_alias; /* the outer table of outer.c */
+} sql_coloc;
+/* Whether the SQ_SUBQUERY sub is one; *out says how. */
+bool sql_coloc_match(sqlp *p, const sq_expr *sub, sql_coloc *out);
+/* Whether it is one, and `outer` (its query) will be split on the outer
+ * table in groups of whole files of T (as sql_inputs splits): then it is
+ * left correlated, not decorrelated. */
+bool sql_colocatable(sqlp *p, const sq_query *outer, const sq_expr *sub);
 
 /* sqlgroups.c */
 /* At most how many groups the n group keys make, from the distinct keys
