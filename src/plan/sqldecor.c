@@ -965,7 +965,7 @@ static void refuse(sqlp *p, const char *why)
 bool sql_decorrelate(sqlp *p, sq_query *q)
 {
 	sq_expr **conj = NULL, *value = NULL, *on = NULL;
-	size_t nconj = 0, pick = 0, ncand = 0;
+	size_t nconj = 0, pick = 0, ncand = 0, ncoloc = 0;
 	scope out = { NULL, 0 };
 	cand c = { 0 }, first = { 0 };
 	const char *why = NULL, *type = NULL, *semi;
@@ -984,8 +984,10 @@ bool sql_decorrelate(sqlp *p, sq_query *q)
 		sub_find f = { NULL, 0 };
 		int r;
 		sq_visit(&conj[i], visit_find_sub, &f);
-		if (f.n == 1 && sql_colocatable(p, q, f.found))
-			continue; /* each task evaluates it over its own part */
+		if (f.n == 1 && sql_colocatable(p, q, f.found)) {
+			ncoloc++; /* each task evaluates it over its own part */
+			continue;
+		}
 		r = analyze(p, &out, conj[i], &c, &w);
 		if (r < 0 && !why)
 			why = w;
@@ -1001,7 +1003,9 @@ bool sql_decorrelate(sqlp *p, sq_query *q)
 			refuse(p, why);
 		goto out;
 	}
-	wrap = q->from->kind != SQ_BASE || ncand > 1;
+	/* a co-located subquery needs its table split by files: with a join
+	 * in the FROM it would be hashed, so it goes into __pond_o too */
+	wrap = q->from->kind != SQ_BASE || ncand + ncoloc > 1;
 	if (wrap && (why = wrap_refusal(q))) {
 		refuse(p, why);
 		goto out;

@@ -335,6 +335,12 @@ test_correlated_subquery_on_the_key_the_files_are_sorted_by() {
 	# key 428 in files 0 and 1
 	sorted_files overlap "(i // 7)::BIGINT"
 	coloc_check overlap overlap "$exists" "not"
+	# beside a subquery over another big table, decorrelated: the rest
+	# of the query becomes a derived table, where it is co-located
+	coloc_check mixed sorted "SELECT g, count(*) AS n FROM @T@ f1
+		WHERE EXISTS (SELECT * FROM @T@ f2 WHERE f2.k = f1.k AND f2.g > f1.g)
+		  AND NOT EXISTS (SELECT * FROM 'overlap/*.parquet' o WHERE o.k = f1.k AND o.g = f1.g + 1)
+		GROUP BY g ORDER BY g" "same part"
 	# NULL keys in one file: they match nothing either way
 	sorted_files nulls1 "CASE WHEN i % 1000 = 5 AND i < 3000 THEN NULL ELSE (i // 10)::BIGINT END"
 	coloc_check nulls1 nulls1 "$exists" "same part"
