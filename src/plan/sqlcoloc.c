@@ -150,3 +150,52 @@ bool sql_colocatable(sqlp *p, const sq_query *outer, const sq_expr *sub)
 	free(v);
 	return ok;
 }
+
+typedef struct {
+	const sq_expr *e;
+	bool found;
+} expr_find;
+
+static bool find_expr(sq_expr **slot, void *ctx)
+{
+	expr_find *f = ctx;
+	f->found |= *slot == f->e;
+	return !f->found;
+}
+
+/* A correlated subquery in the WHERE (evaluated on the rows of the part,
+ * before any aggregate) over the table the query is split on, by files
+ * no two of which share a value of the correlation key (sqlcoloc.c): its
+ * table is read in the same part as the outer one. */
+bool sql_colocated(shape *s, sq_expr *e)
+{
+	expr_find f = { e, false };
+	sql_coloc m;
+	sq_table *t;
+	sql_leaf *l;
+	const lnode *rp;
+	int d = -1;
+
+	sq_visit(&s->w->where, find_expr, &f);
+	if (!f.found || !sql_coloc_match(s->p, e, &m))
+		return false;
+	for (size_t i = 0; i < s->nfrom; i++)
+		if (!strcasecmp(s->leaves[i].alias, m.outer_alias))
+			d = (int)i;
+	rp = d >= 0 ? s->leaves[d].in : NULL;
+	if (!rp || rp->kind != L_REPARTITION || rp->mode != RP_FILES || rp->nparts < 2 || rp->ninputs != 1 ||
+	    rp->inputs[0] != m.src || s->leaves[d].src != m.src)
+		return false;
+	t = e->subquery->from;
+	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
+	l = &s->leaves[s->nleaves];
+	sql_init_leaf(s, l, m.tab, t->alias);
+	l->in = s->leaves[d].in;
+	free(t->name);
+	t->name = xasprintf("{%zu}", s->nleaves++);
+	sql_note(
+		s->p,
+		"a correlated subquery's table read in the same part as %s: %s (no two of its files share a value of %s, the key it is correlated on)",
+		s->leaves[d].alias, *l->alias ? l->alias : "its table", m.col->name);
+	return true;
+}

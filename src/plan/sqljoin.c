@@ -83,7 +83,6 @@ lnode *sql_split_leaf(sqlp *p, const sql_leaf *l)
 {
 	return split(p, l);
 }
-
 bool sql_files_split(const lnode *src, int64_t bytes)
 {
 	return src->format == FMT_PARQUET && !lnode_opt_bool(src, "union_by_name") &&
@@ -123,9 +122,8 @@ int64_t sql_tab_bytes(const sqlp *p, const sql_tab *t)
 	return total;
 }
 
-/* Leaf l is table k of the query: a source, or a script's dataset (its
- * partitions, and its columns as bound). */
-static void init_leaf(const shape *s, sql_leaf *l, int k, const char *alias)
+/* Table k: a source, or a script's dataset (its parts, columns as bound) */
+void sql_init_leaf(const shape *s, sql_leaf *l, int k, const char *alias)
 {
 	const sql_tab *t = &s->p->tabs[k];
 
@@ -163,7 +161,7 @@ static bool collect(shape *s, sq_table **slot)
 		return sql_not(s->p, "the query reads a table pond does not know"), false;
 	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
 	l = &s->leaves[s->nleaves];
-	init_leaf(s, l, k, t->alias);
+	sql_init_leaf(s, l, k, t->alias);
 	free(t->name);
 	t->name = xasprintf("{%zu}", s->nleaves++);
 	return true;
@@ -530,55 +528,6 @@ static bool own_stage_if_it_can(shape *s, sq_expr *e)
 	return false;
 }
 
-typedef struct {
-	const sq_expr *e;
-	bool found;
-} expr_find;
-
-static bool find_expr(sq_expr **slot, void *ctx)
-{
-	expr_find *f = ctx;
-	f->found |= *slot == f->e;
-	return !f->found;
-}
-
-/* A correlated subquery in the WHERE (evaluated on the rows of the part,
- * before any aggregate) over the table the query is split on, by files
- * no two of which share a value of the correlation key (sqlcoloc.c): its
- * table is read in the same part as the outer one. */
-static bool colocated(shape *s, sq_expr *e)
-{
-	expr_find f = { e, false };
-	sql_coloc m;
-	sq_table *t;
-	sql_leaf *l;
-	const lnode *rp;
-	int d = -1;
-
-	sq_visit(&s->w->where, find_expr, &f);
-	if (!f.found || !sql_coloc_match(s->p, e, &m))
-		return false;
-	for (size_t i = 0; i < s->nfrom; i++)
-		if (!strcasecmp(s->leaves[i].alias, m.outer_alias))
-			d = (int)i;
-	rp = d >= 0 ? s->leaves[d].in : NULL;
-	if (!rp || rp->kind != L_REPARTITION || rp->mode != RP_FILES || rp->nparts < 2 || rp->ninputs != 1 ||
-	    rp->inputs[0] != m.src || s->leaves[d].src != m.src)
-		return false;
-	t = e->subquery->from;
-	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
-	l = &s->leaves[s->nleaves];
-	init_leaf(s, l, m.tab, t->alias);
-	l->in = s->leaves[d].in;
-	free(t->name);
-	t->name = xasprintf("{%zu}", s->nleaves++);
-	sql_note(
-		s->p,
-		"a correlated subquery's table read in the same part as %s: %s (no two of its files share a value of %s, the key it is correlated on)",
-		s->leaves[d].alias, *l->alias ? l->alias : "its table", m.col->name);
-	return true;
-}
-
 static bool visit_subquery(sq_expr **slot, void *ctx)
 {
 	sub_walk *w = ctx;
@@ -588,10 +537,8 @@ static bool visit_subquery(sq_expr **slot, void *ctx)
 	if (e->kind != SQ_SUBQUERY || !w->ok)
 		return w->ok;
 	big = largest_table(w->s, e->subquery);
-	if (big > broadcast_limit(w->s->p) && colocated(w->s, e))
-		return w->ok;
 	if (big > broadcast_limit(w->s->p))
-		w->ok = own_stage(w->s, e);
+		w->ok = sql_colocated(w->s, e) || own_stage(w->s, e);
 	else if (big <= OWN_STAGE_BYTES || !own_stage_if_it_can(w->s, e))
 		w->ok = subquery_query(w->s, e->subquery);
 	return w->ok;
@@ -639,7 +586,7 @@ static bool subquery_from(shape *s, sq_table *t)
 		return true;
 	s->leaves = xgrow(s->leaves, s->nleaves, sizeof(sql_leaf));
 	l = &s->leaves[s->nleaves];
-	init_leaf(s, l, k, t->alias);
+	sql_init_leaf(s, l, k, t->alias);
 	l->in = whole(s, l);
 	if (l->bytes > broadcast_limit(s->p))
 		return sql_not(s->p, "a subquery reads %s, too big to be read by every task (%lld bytes)", t->alias,

@@ -179,6 +179,8 @@ lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys
 /* sqljoin.c: a leaf's table read in parts without moving data (NULL and
  * p->why set when it cannot be split). */
 lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
+/* Leaf l is table k of the query, named alias. */
+void sql_init_leaf(const shape *s, sql_leaf *l, int k, const char *alias);
 /* Whether a table of source src and `bytes` bytes, split, is read in
  * groups of whole files (else row ranges, or not split). */
 bool sql_files_split(const lnode *src, int64_t bytes);
@@ -216,6 +218,10 @@ bool sql_coloc_match(sqlp *p, const sq_expr *sub, sql_coloc *out);
  * table in groups of whole files of T (as sql_inputs splits): then it is
  * left correlated, not decorrelated. */
 bool sql_colocatable(sqlp *p, const sq_query *outer, const sq_expr *sub);
+/* Once the split is made (sql_inputs): when sub, a WHERE conjunct's
+ * subquery, is one and the query's table of outer.c is read in groups of
+ * T's whole files, its table becomes a leaf read in that same part. */
+bool sql_colocated(shape *s, sq_expr *sub);
 
 /* sqlgroups.c */
 /* At most how many groups the n group keys make, from the distinct keys
