@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/sb.h"
 
@@ -39,6 +40,14 @@ void schema_add(schema *s, const char *name, const char *type)
 {
 	s->cols = xrealloc(s->cols, (s->n + 1) * sizeof(column));
 	s->cols[s->n++] = (column){ xstrdup(name), xstrdup(type) };
+}
+
+const column *schema_find(const schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcasecmp(s->cols[i].name, name))
+			return &s->cols[i];
+	return NULL;
 }
 
 const read_opt *lnode_opt(const lnode *n, const char *name)

@@ -198,6 +198,8 @@ typedef struct {
 lplan *lplan_new(void);
 void schema_release(schema *s);
 void schema_add(schema *s, const char *name, const char *type);
+/* The column of that name, as SQL matches names (any case), or NULL. */
+const column *schema_find(const schema *s, const char *name);
 bool schema_equal(const schema *a, const schema *b);         /* names and types, in order */
 const read_opt *lnode_opt(const lnode *n, const char *name); /* or NULL */
 bool lnode_opt_bool(const lnode *n, const char *name);       /* false if absent */

@@ -49,10 +49,8 @@ static bool literal_type(const char *t)
 
 static const char *column_type(const schema *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcasecmp(s->cols[i].name, name))
-			return s->cols[i].type;
-	return NULL;
+	const column *c = schema_find(s, name);
+	return c ? c->type : NULL;
 }
 
 /* The most frequent keys of `src`'s sampled files above the threshold,

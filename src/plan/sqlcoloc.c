@@ -14,8 +14,9 @@
  *
  * sqldecor.c asks sql_colocatable before it decorrelates a subquery (the
  * split is not chosen yet: it predicts it as sql_inputs will choose it);
- * sqljoin.c binds the subquery's table with sql_coloc_match once the
- * split is there, and checks it is the one predicted. */
+ * sqljoin.c's visit_subquery calls sql_colocated once the split is
+ * there, which checks it is the one predicted and binds the subquery's
+ * table to it. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,23 +49,15 @@ static int only_table(const sqlp *p, const sq_query *q)
 	return k >= 0 && (size_t)k < p->ntabs ? (int)k : -1;
 }
 
-static const column *col_of(const lnode *src, const char *name)
-{
-	for (size_t i = 0; i < src->schema.n; i++)
-		if (!strcasecmp(src->schema.cols[i].name, name))
-			return &src->schema.cols[i];
-	return NULL;
-}
-
 /* e names column c of the subquery's own table (alias, or no qualifier:
  * the innermost scope has c). */
 static const char *inner_col(const sq_expr *e, const char *alias, const lnode *src)
 {
 	if (e->kind != SQ_COLUMN)
 		return NULL;
-	if (e->nnames == 1 && col_of(src, e->names[0]))
+	if (e->nnames == 1 && schema_find(&src->schema, e->names[0]))
 		return e->names[0];
-	if (e->nnames == 2 && *alias && !strcasecmp(e->names[0], alias) && col_of(src, e->names[1]))
+	if (e->nnames == 2 && *alias && !strcasecmp(e->names[0], alias) && schema_find(&src->schema, e->names[1]))
 		return e->names[1];
 	return NULL;
 }
@@ -93,10 +86,10 @@ bool sql_coloc_match(sqlp *p, const sq_expr *sub, sql_coloc *out)
 			const char *c = inner_col(in, out->inner_alias, out->src);
 			/* the other side: outer.c, of a table the subquery does
 			 * not shadow */
-			if (!c || o->kind != SQ_COLUMN || o->nnames != 2 || strcasecmp(o->names[1], c) ||
-			    !strcasecmp(o->names[0], out->inner_alias))
+			if (!c || o->kind != SQ_COLUMN || o->nnames != 2 || !o->names[1] ||
+			    strcasecmp(o->names[1], c) || !strcasecmp(o->names[0], out->inner_alias))
 				continue;
-			out->col = col_of(out->src, c);
+			out->col = schema_find(&out->src->schema, c);
 			out->outer_alias = o->names[0];
 			found = sql_files_disjoint(p, out->src, out->col);
 		}
@@ -122,12 +115,19 @@ static bool outer_tables(const sq_table *t, const sq_table ***v, size_t *n)
 	return true;
 }
 
+/* The bytes of the query's table t names ("{k}"). */
+static int64_t bytes_of_tab(sqlp *p, const sq_table *t)
+{
+	return sql_tab_bytes(p, &p->tabs[strtol(t->name + 1, NULL, 10)]);
+}
+
 bool sql_colocatable(sqlp *p, const sq_query *outer, const sq_expr *sub)
 {
 	sql_coloc m;
 	const sq_table **v = NULL;
 	size_t n = 0;
 	int split = -1;
+	int64_t big;
 	bool ok;
 
 	if (!sql_coloc_match(p, sub, &m) || !outer_tables(outer->from, &v, &n)) {
@@ -139,14 +139,12 @@ bool sql_colocatable(sqlp *p, const sq_query *outer, const sq_expr *sub)
 			split = (int)i;
 	/* as sql_inputs will split: the largest table, every other one small
 	 * enough to broadcast, read in groups of whole files */
-	ok = split >= 0 && p->tabs[strtol(v[split]->name + 1, NULL, 10)].src == m.src &&
-	     sql_files_split(m.src, sql_tab_bytes(p, &p->tabs[strtol(v[split]->name + 1, NULL, 10)]));
-	for (size_t i = 0; ok && i < n; i++) {
-		int64_t b = sql_tab_bytes(p, &p->tabs[strtol(v[i]->name + 1, NULL, 10)]);
+	ok = split >= 0 && p->tabs[strtol(v[split]->name + 1, NULL, 10)].src == m.src;
+	big = ok ? bytes_of_tab(p, v[split]) : 0;
+	ok = ok && sql_files_split(m.src, big);
+	for (size_t i = 0; ok && i < n; i++)
 		if ((int)i != split)
-			ok = b <= p->rq->broadcast_limit &&
-			     b < sql_tab_bytes(p, &p->tabs[strtol(v[split]->name + 1, NULL, 10)]);
-	}
+			ok = bytes_of_tab(p, v[i]) <= p->rq->broadcast_limit && bytes_of_tab(p, v[i]) < big;
 	free(v);
 	return ok;
 }
@@ -163,10 +161,8 @@ static bool find_expr(sq_expr **slot, void *ctx)
 	return !f->found;
 }
 
-/* A correlated subquery in the WHERE (evaluated on the rows of the part,
- * before any aggregate) over the table the query is split on, by files
- * no two of which share a value of the correlation key (sqlcoloc.c): its
- * table is read in the same part as the outer one. */
+/* Only a subquery of the WHERE: it is evaluated on the rows of the part,
+ * before any aggregate merges parts. */
 bool sql_colocated(shape *s, sq_expr *e)
 {
 	expr_find f = { e, false };

@@ -95,10 +95,7 @@ typedef struct {
 
 static bool has_col(const lnode *src, const char *name)
 {
-	for (size_t i = 0; src && i < src->schema.n; i++)
-		if (!strcasecmp(src->schema.cols[i].name, name))
-			return true;
-	return false;
+	return src && schema_find(&src->schema, name);
 }
 
 static const lnode *tab_src(const sqlp *p, const sq_table *t)
