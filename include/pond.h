@@ -172,8 +172,16 @@ POND_API pond_status pond_load_sql(pond_session *s, const pond_sql *q);
  * file. Returns POND_OK, or POND_EUSAGE when no script is loaded. */
 POND_API pond_status pond_explain(pond_session *s, FILE *out);
 
+/* Forks the local worker processes now, before a script or query is
+ * loaded, so that they open DuckDB while it is planned; pond_run then uses
+ * them. Optional: pond_run forks them itself otherwise. A no-op after
+ * pond_mpi_join. Workers no run used end with pond_session_free. Returns
+ * POND_OK or POND_EIO (cannot fork), the message in pond_errmsg. */
+POND_API pond_status pond_start_workers(pond_session *s);
+
 /* Runs the loaded script: plans it, prepares the job directory, forks the
- * local worker processes (or uses the MPI ranks after pond_mpi_join),
+ * local worker processes unless pond_start_workers did (or uses the MPI
+ * ranks after pond_mpi_join),
  * schedules the tasks, publishes the outputs, writes the results of
  * show() and count() to stdout, and a progress line and a summary to
  * stderr (unless progress is POND_PROGRESS_NONE). It holds an exclusive

@@ -17,10 +17,11 @@ struct pond_session {
 	pond_err err;
 	lplan *lp;
 	char *script_path;
-	double t0;         /* when the session was made (clock_mono) */
-	bool mpi_joined;   /* pond_mpi_join: leave the MPI job when freed */
-	char *written;     /* pond_report's page */
-	char *sql_job_dir; /* pond_load_sql: the default job directory */
+	double t0;               /* when the session was made (clock_mono) */
+	bool mpi_joined;         /* pond_mpi_join: leave the MPI job when freed */
+	struct transport *early; /* pond_start_workers: for the next pond_run */
+	char *written;           /* pond_report's page */
+	char *sql_job_dir;       /* pond_load_sql: the default job directory */
 	/* a plan built call by call (dataset.c): */
 	bool built; /* lp was built by pond_read … pond_write */
 	plandb *db; /* the plan-time DuckDB its steps were bound in */

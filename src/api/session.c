@@ -73,6 +73,8 @@ void pond_session_free(pond_session *s)
 	free(s->item_pos);
 	lplan_free(s->lp);
 	free(s->script_path);
+	if (s->early)
+		s->early->ops->shutdown(s->early);
 	if (s->mpi_joined)
 		mpi_finalize(); /* rank 0's releases the worker ranks */
 	free(s);
@@ -311,14 +313,32 @@ static long cores(void)
 	return n > 0 ? n : 1;
 }
 
-/* Step 3: the workers, local processes or MPI ranks; the journal's "run"
- * line says how many (the run report's first record of this run). */
+static int local_workers(const pond_options *o)
+{
+	return o->workers > 0 ? o->workers : (int)cores();
+}
+
+pond_status pond_start_workers(pond_session *s)
+{
+	memset(&s->err, 0, sizeof(s->err));
+	if (s->o.mpi || s->early)
+		return POND_OK;
+	s->early = local_transport_start(local_workers(&s->o), &s->err);
+	return s->early ? POND_OK : failed(s);
+}
+
+/* Step 3: the workers, local processes or MPI ranks (or those
+ * pond_start_workers forked); the journal's "run" line says how many (the
+ * run report's first record of this run). */
 static int start_transport(run *r)
 {
 	const pond_options *o = &r->s->o;
 
-	r->t = o->mpi ? mpi_transport_start(&r->s->err)
-		      : local_transport_start(o->workers > 0 ? o->workers : (int)cores(), &r->s->err);
+	if (r->s->early)
+		r->t = r->s->early;
+	else
+		r->t = o->mpi ? mpi_transport_start(&r->s->err) : local_transport_start(local_workers(o), &r->s->err);
+	r->s->early = NULL;
 	if (!r->t)
 		return -1;
 	r->workers = r->t->ops->nworkers(r->t);

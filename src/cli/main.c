@@ -455,8 +455,10 @@ static int cmd_run(int argc, char **argv, bool explain)
 	pond_session_new(&c.o, &s);
 	if (!explain)
 		st = pond_mpi_join(s, &worker); /* under mpirun/srun; no-op otherwise */
-	if (!explain && st == POND_OK && !worker)
+	if (!explain && st == POND_OK && !worker) {
 		catch_signals();
+		st = pond_start_workers(s); /* they open DuckDB while we plan */
+	}
 	if (st == POND_OK && !worker)
 		st = pond_load_script(s, c.script);
 	if (st == POND_OK && !worker)
@@ -494,8 +496,10 @@ static int cmd_sql(int argc, char **argv)
 	pond_session_new(&c.o, &s);
 	if (!c.explain)
 		st = pond_mpi_join(s, &worker); /* under mpirun/srun; no-op otherwise */
-	if (!c.explain && st == POND_OK && !worker)
+	if (!c.explain && st == POND_OK && !worker) {
 		catch_signals();
+		st = pond_start_workers(s); /* they open DuckDB while we plan */
+	}
 	if (st == POND_OK && !worker)
 		st = pond_load_sql(s, &c.q);
 	if (st == POND_OK && !worker)

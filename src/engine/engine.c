@@ -20,6 +20,7 @@
 
 struct engine {
 	duckdb_database db;
+	char *spill_dir; /* NULL until known */
 };
 
 /* One task's view of the engine: a fresh connection, so the temp views of
@@ -104,7 +105,9 @@ int engine_open(engine **out, const char *spill_dir, pond_err *err)
 		return pond_fail(err, POND_ENOMEM, "cannot create a DuckDB config");
 	}
 	duckdb_set_config(cfg, "threads", "1");
-	duckdb_set_config(cfg, "temp_directory", spill_dir);
+	/* "": no spilling until engine_spill_to names where (an in-memory
+	 * DuckDB's default is ./.tmp, in the worker's directory) */
+	duckdb_set_config(cfg, "temp_directory", spill_dir ? spill_dir : "");
 	duckdb_set_config(cfg, "preserve_insertion_order", "true");
 	duckdb_set_config(cfg, "enable_progress_bar", "false");
 	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
@@ -115,6 +118,8 @@ int engine_open(engine **out, const char *spill_dir, pond_err *err)
 		e = NULL;
 	}
 	duckdb_destroy_config(&cfg);
+	if (e && spill_dir)
+		e->spill_dir = xstrdup(spill_dir);
 	*out = e;
 	return rc;
 }
@@ -124,7 +129,34 @@ void engine_close(engine *e)
 	if (!e)
 		return;
 	duckdb_close(&e->db);
+	free(e->spill_dir);
 	free(e);
+}
+
+int engine_spill_to(engine *e, const char *dir, pond_err *err)
+{
+	duckdb_connection con;
+	duckdb_result r;
+	sb sql = SB_INIT;
+	int rc = 0;
+
+	if (e->spill_dir && !strcmp(e->spill_dir, dir))
+		return 0;
+	if (duckdb_connect(e->db, &con) != DuckDBSuccess)
+		return pond_fail(err, POND_ETASK, "cannot connect to DuckDB");
+	sb_add(&sql, "SET temp_directory = ");
+	sb_sql_str(&sql, dir);
+	if (duckdb_query(con, sb_str(&sql), &r) != DuckDBSuccess) {
+		const char *msg = duckdb_result_error(&r);
+		rc = pond_fail(err, POND_ETASK, "cannot spill to %s: %s", dir, msg ? msg : "?");
+	} else {
+		free(e->spill_dir);
+		e->spill_dir = xstrdup(dir);
+	}
+	duckdb_destroy_result(&r);
+	duckdb_disconnect(&con);
+	sb_release(&sql);
+	return rc;
 }
 
 /* The metrics DuckDB's profiler keeps for a task (task_metrics): only

@@ -9,10 +9,17 @@
 #include "util/err.h"
 
 /* An in-memory DuckDB that runs tasks one after another (opening one costs
- * ~9 ms, more than a small task). spill_dir: where it spills. */
+ * ~9 ms, more than a small task). spill_dir: where it spills; NULL: not
+ * known yet (a task child opens DuckDB before its first task says where
+ * the job is), and engine_spill_to must name it before a task runs. */
 typedef struct engine engine;
 int engine_open(engine **out, const char *spill_dir, pond_err *err);
 void engine_close(engine *e); /* accepts NULL */
+
+/* Spills to dir from now on (a no-op if it already does). DuckDB refuses
+ * once it has spilled somewhere else: -1, and the caller opens a new
+ * engine. */
+int engine_spill_to(engine *e, const char *dir, pond_err *err);
 
 /* Runs attempt `a` of task `t`: writes the output's files into
  * a->attempt_dir, which must exist and be empty, and their manifest

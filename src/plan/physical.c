@@ -8,73 +8,23 @@
  * so a dataset used twice is shuffled once. The plan is a pure function of
  * the script, the inputs and the seed: never of the worker count. */
 #include "plan/physical.h"
+#include "plan/physical_int.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plan/skew.h"
 #include "plan/source.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
 #include "util/sb.h"
 
-/* A producer reads at most this many input bytes, and there are at least
- * MIN_PRODUCERS of them when the input has that many files. Each producer
- * costs a fixed share (one file per bucket; with the combiner, one partial
- * row per group it saw), so small inputs get few: 4 instead of 8 took the
- * hash_agg benchmark from 1.66x to 1.45x DuckDB (docs/BENCHMARKS.md). */
-#define PRODUCER_BYTES (128LL << 20)
-#define MIN_PRODUCERS 4
-#define MAX_PRODUCERS 4096
-#define SAMPLES_PER_PARTITION 1000
-/* Up to this many partitions a range bucket is a binary search written
- * out as nested CASEs; beyond, a linear list_filter keeps the SQL small. */
-#define MAX_BSEARCH_PARTITIONS 4096
-/* A Parquet file is cut into row slices no smaller than this. */
-#define MIN_SLICE_BYTES (16LL << 20)
 /* At most this many steps fuse into one query; a longer chain is cut by
  * materialising (see cap_depth). DuckDB binds nested CTEs recursively:
  * max_expression_depth (1000) stops a chain of ~1000, and raising it
  * overflows DuckDB's stack near 1500. Binding 256 takes ~20 ms, 990 take
  * ~210 ms. compile() recurses once per step too. */
 #define FUSE_MAX 256
-
-typedef struct {
-	const lplan *lp;
-	const plan_opts *o;
-	pplan *pp;
-	stage **python_of;   /* by lnode id: a Python function's stage */
-	stage **shuffle_of;  /* by lnode id: producer stage */
-	stage **gather_of;   /* by lnode id: sql/limit gather stage */
-	stage **mat_of;      /* by lnode id: materialised partitions */
-	stage **combined_of; /* by lnode id of a combined partial_sql: its
-			      * shuffle, producers aggregating first */
-	bool *cut;           /* by lnode id: read from mat_of (fusion cap) */
-	pond_err *err;
-} planner;
-
-/* State of one task's compilation. */
-typedef struct {
-	planner *pl;
-	sb ctes;
-	int ncte;
-	task_view *views;
-	size_t nviews;
-	int *deps;
-	size_t ndeps;
-	char **memo; /* by lnode id: CTE/view name for this task */
-	/* When set, the source `split_node` is read from files [lo, hi) only:
-	 * a shuffle producer's share of a one-partition source. */
-	const lnode *split_node;
-	size_t split_lo, split_hi;
-	int slice, nslices; /* nslices > 1: rows slice/nslices of one file */
-	bool rownum;        /* Parquet sources also give __pond_rn, the row's
-			     * number in its file (for deterministic sampling) */
-	char **cte_names;
-	char **cte_steps; /* per CTE: "file:line:col: func", or NULL */
-} tctx;
 
 char *pplan_staging_dir(const char *job_dir, const char *out_dir)
 {
@@ -87,14 +37,14 @@ char *pplan_staging_dir(const char *job_dir, const char *out_dir)
 	return s;
 }
 
-static void tctx_init(tctx *c, planner *pl)
+void tctx_init(tctx *c, planner *pl)
 {
 	memset(c, 0, sizeof(*c));
 	c->pl = pl;
 	c->memo = xcalloc(pl->lp->nnodes, sizeof(char *));
 }
 
-static void tctx_release(tctx *c)
+void tctx_release(tctx *c)
 {
 	sb_release(&c->ctes);
 	/* none left once add_task has handed them to the task */
@@ -151,7 +101,7 @@ static char **task_dirs(const stage *s, size_t lo, size_t hi, size_t *n)
 /* Adds a CTE to the task's query. `n` is the script step it computes (for
  * errors that point at a line of the query), or NULL for pond's own
  * wrappers. */
-static const char *add_cte(tctx *c, const lnode *n, const char *query)
+const char *add_cte(tctx *c, const lnode *n, const char *query)
 {
 	char *name = xasprintf("__pond_c%d", c->ncte);
 	c->cte_names = xrealloc(c->cte_names, (size_t)(c->ncte + 1) * sizeof(char *));
@@ -208,7 +158,7 @@ static const char *slice_view(tctx *c, const lnode *n, size_t f, int k, int K)
 					.nslices = K });
 }
 
-static stage *new_stage(planner *pl, stage_kind kind, const char *step)
+stage *new_stage(planner *pl, stage_kind kind, const char *step)
 {
 	stage *s = xcalloc(1, sizeof(stage));
 
@@ -241,7 +191,7 @@ static char *task_dir(planner *pl, const stage *s, size_t i)
 
 /* Finishes a task: the fused query, its views, deps and output. The
  * task takes the context's views and steps. */
-static void add_task(planner *pl, stage *s, tctx *c, const char *root, task_output output)
+void add_task(planner *pl, stage *s, tctx *c, const char *root, task_output output)
 {
 	size_t i = s->ntasks;
 	sb q = SB_INIT;
@@ -288,7 +238,7 @@ static void add_task(planner *pl, stage *s, tctx *c, const char *root, task_outp
 	}
 }
 
-static task_output output_of(output_kind kind)
+task_output output_of(output_kind kind)
 {
 	return (task_output){ .kind = kind };
 }
@@ -306,11 +256,11 @@ static bool pass_through(const lnode *n)
 	       !in->combine && n->query && !strcmp(n->query, "SELECT * FROM \"{0}\"");
 }
 
-static const char *compile(tctx *c, const lnode *n, int i);
 static const char *compile_all(tctx *c, const lnode *n);
+static const char *sql_over_inputs(tctx *c, const lnode *n);
+static bool computed_once(const planner *pl, const lnode *n);
 static stage *ensure_materialized(planner *pl, const lnode *n);
 static stage *ensure_python(planner *pl, const lnode *n);
-static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre);
 static stage *ensure_gather(planner *pl, const lnode *n);
 
 /* A view over bucket `bucket` (or every bucket, in order, when -1) of a
@@ -331,7 +281,7 @@ static const char *shuffle_view(tctx *c, const lnode *rp, int bucket, const lnod
 
 /* A view over the materialised partitions of a stage: the engine reads
  * the files each task's manifest lists. */
-static const char *parts_view(tctx *c, stage *s)
+const char *parts_view(tctx *c, stage *s)
 {
 	task_view v = { .kind = VIEW_PARTS };
 
@@ -400,6 +350,8 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 	case L_LIMIT: {
 		if (pass_through(n))
 			return compile_all(c, n->inputs[0]);
+		if (n->kind == L_SQL && !c->pl->gather_of[n->id] && computed_once(c->pl, n))
+			return sql_over_inputs(c, n);
 		stage *g = ensure_gather(c->pl, n);
 		return parts_view(c, g);
 	}
@@ -457,7 +409,7 @@ static const char *cut_view(tctx *c, const lnode *n, int i)
 }
 
 /* Name of a view or CTE holding partition i of n within this task. */
-static const char *compile(tctx *c, const lnode *n, int i)
+const char *compile(tctx *c, const lnode *n, int i)
 {
 	if (!c->memo[n->id])
 		c->memo[n->id] = xstrdup(c->pl->cut[n->id] ? cut_view(c, n, i) : compile_uncached(c, n, i));
@@ -562,6 +514,64 @@ static stage *ensure_prereduce(planner *pl, const lnode *n, const char *wrap, co
 	return s;
 }
 
+/* Who reads each node an action needs (ids are topological: a node's
+ * readers come after it). */
+static void count_readers(planner *pl)
+{
+	const lplan *lp = pl->lp;
+
+	pl->readers = xcalloc(lp->nnodes + 1, sizeof(int));
+	pl->reader = xcalloc(lp->nnodes + 1, sizeof(lnode *));
+	for (size_t i = 0; i < lp->nactions; i++)
+		pl->readers[lp->actions[i].input->id]++;
+	for (size_t i = lp->nnodes; i-- > 0;) {
+		const lnode *n = lp->nodes[i];
+		for (size_t k = 0; pl->readers[i] && k < n->ninputs; k++) {
+			pl->readers[n->inputs[k]->id]++;
+			pl->reader[n->inputs[k]->id] = n;
+		}
+	}
+}
+
+/* Whether one task computes n, once, when n is compiled into the tasks
+ * that read it: n is read by one action or node, and that node is an
+ * sql() step (a gather, one task, or itself fused into the one task that
+ * reads it) or a one-partition partial_sql computed once. */
+static bool computed_once(const planner *pl, const lnode *n)
+{
+	for (;;) {
+		const lnode *r = pl->reader[n->id];
+		if (pl->readers[n->id] != 1)
+			return false;
+		if (!r || r->kind == L_SQL || pl->cut[r->id] || pl->mat_of[r->id])
+			return true;
+		if ((r->kind != L_QUERY && r->kind != L_PARTIAL) || r->combine || r->nparts != 1)
+			return false;
+		n = r;
+	}
+}
+
+/* An sql() step over the whole of its inputs, as a CTE of this task: its
+ * gather's query, or (computed_once) fused into the one task reading it,
+ * which then needs no stage and no file between them (TPC-H: the final
+ * aggregate and the sorted result in one task, ~5 ms of each query). */
+static const char *sql_over_inputs(tctx *c, const lnode *n)
+{
+	char **names = xcalloc(n->ninputs + 1, sizeof(char *));
+	const char *name;
+	char *q;
+
+	for (size_t k = 0; k < n->ninputs; k++)
+		names[k] = xstrdup(compile_all(c, n->inputs[k]));
+	q = query_substitute(n->query, names, n->ninputs, 0);
+	name = add_cte(c, n, q);
+	for (size_t k = 0; k < n->ninputs; k++)
+		free(names[k]);
+	free(names);
+	free(q);
+	return name;
+}
+
 static stage *ensure_gather(planner *pl, const lnode *n)
 {
 	stage *s = pl->gather_of[n->id];
@@ -573,17 +583,9 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 	tctx_init(&c, pl);
 	step = xasprintf("%s %s", n->where, n->func);
 	if (n->kind == L_SQL) {
-		char **names = xcalloc(n->ninputs + 1, sizeof(char *));
-		char *q;
-		for (size_t k = 0; k < n->ninputs; k++)
-			names[k] = xstrdup(compile_all(&c, n->inputs[k]));
-		q = query_substitute(n->query, names, n->ninputs, 0);
+		const char *root = sql_over_inputs(&c, n);
 		s = new_stage(pl, ST_GATHER, step);
-		add_task(pl, s, &c, add_cte(&c, n, q), output_of(OUT_PARQUET));
-		for (size_t k = 0; k < n->ninputs; k++)
-			free(names[k]);
-		free(names);
-		free(q);
+		add_task(pl, s, &c, root, output_of(OUT_PARQUET));
 	} else { /* L_LIMIT */
 		const lnode *in = n->inputs[0];
 		char *wrap = xasprintf("SELECT * FROM %%s LIMIT %lld", (long long)n->limit);
@@ -604,355 +606,6 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 	pl->gather_of[n->id] = s;
 	free(step);
 	tctx_release(&c);
-	return s;
-}
-
-/* The one-partition source under a chain of row-wise steps, if any: such a
- * chain may be split across producers by files. */
-static const lnode *splittable_source(const planner *pl, const lnode *n)
-{
-	while (n->kind == L_PARTIAL && n->rowwise && n->ninputs == 1 && !pl->cut[n->id])
-		n = n->inputs[0];
-	if (n->kind != L_SOURCE || (n->nfiles < 2 && n->format != FMT_PARQUET))
-		return NULL;
-	/* CSV/JSON types and dialect would be sniffed from the files read,
-	 * and subsets could disagree: split only when they are fixed (the
-	 * binder fixes them as DuckDB sniffs them, unless it could not) */
-	if (n->format != FMT_PARQUET && !n->columns.n && !n->types.n)
-		return NULL;
-	if (lnode_opt_bool(n, "union_by_name"))
-		return NULL; /* subsets could disagree on the schema */
-	return n;
-}
-
-/* One producer's share of a source: files [lo, hi), or slice k of K of
- * file lo. */
-typedef struct {
-	size_t lo, hi;
-	int slice, nslices;
-} share;
-
-static int64_t total_bytes(const lnode *src)
-{
-	int64_t total = 0;
-	for (size_t i = 0; i < src->nfiles; i++)
-		total += src->sizes[i] > 0 ? src->sizes[i] : 0;
-	return total;
-}
-
-/* How a source is split among producers: by groups of files when there
- * are enough files, else by row slices of big Parquet files. Depends only
- * on the input (file sizes), never on the number of workers, so the
- * output is the same whatever runs it. Caller frees. */
-static share *producer_shares(const lnode *src, size_t *np)
-{
-	int64_t total = total_bytes(src);
-	size_t want = (size_t)((total + PRODUCER_BYTES - 1) / PRODUCER_BYTES), n = 0;
-	share *v;
-
-	if (want < MIN_PRODUCERS)
-		want = MIN_PRODUCERS;
-	if (want > MAX_PRODUCERS)
-		want = MAX_PRODUCERS;
-	if (src->nfiles >= want || src->format != FMT_PARQUET) {
-		size_t p = want < src->nfiles ? want : src->nfiles;
-		v = xcalloc(p, sizeof(share));
-		for (size_t i = 0; i < p; i++)
-			v[i] = (share){ src->nfiles * i / p, src->nfiles * (i + 1) / p, 0, 1 };
-		*np = p;
-		return v;
-	}
-	v = xcalloc(want + src->nfiles, sizeof(share));
-	for (size_t f = 0; f < src->nfiles; f++) {
-		int64_t size = src->sizes[f] > 0 ? src->sizes[f] : 0;
-		int64_t k = total ? (int64_t)((double)want * (double)size / (double)total + 0.5) : 1;
-		int64_t cap = (size + MIN_SLICE_BYTES - 1) / MIN_SLICE_BYTES;
-		if (k > cap)
-			k = cap;
-		if (k < 1)
-			k = 1;
-		for (int64_t s = 0; s < k; s++)
-			v[n++] = (share){ f, f + 1, (int)s, (int)k };
-	}
-	*np = n;
-	return v;
-}
-
-/* Key expression of a range shuffle: one column, or a row of them. */
-static char *range_key(const lnode *rp)
-{
-	return strchr(rp->key, ',') ? xasprintf("row(%s)", rp->key) : xstrdup(rp->key);
-}
-
-/* The sorted split points of a range shuffle: a session variable that the
- * producer task sets before its COPY (the output's "prelude"). DuckDB folds
- * getvariable('…')[k] into a constant, so each row compares against
- * constants; reading the list from a joined one-row table instead cost
- * ~7% more per row. */
-#define SPLITS_VAR "getvariable('__pond_splits')"
-
-/* Number of split points below `key` when the answer lies in [lo, hi]:
- * a binary search over the sorted split points as nested CASEs, so a row
- * costs log2(n) comparisons. A missing split (NULL: fewer samples than
- * partitions) compares as +infinity. */
-static void bsearch_sql(sb *b, const char *key, int lo, int hi)
-{
-	int mid;
-
-	if (lo == hi) {
-		sb_addf(b, "%d", lo);
-		return;
-	}
-	mid = lo + (hi - lo) / 2;
-	sb_addf(b, "CASE WHEN " SPLITS_VAR "[%d] < %s THEN ", mid + 1, key);
-	bsearch_sql(b, key, mid + 1, hi);
-	sb_add(b, " ELSE ");
-	bsearch_sql(b, key, lo, mid);
-	sb_add(b, " END");
-}
-
-/* The keys of a hash shuffle, each cast to the type it is hashed in when
- * the binder chose one (co-partitioned inputs of a join, bind.c). */
-static void hash_keys(sb *b, const lnode *rp)
-{
-	for (size_t k = 0; k < rp->nkeys; k++) {
-		sb_add(b, k ? ", " : "");
-		if (rp->key_casts && rp->key_casts[k]) {
-			sb_add(b, "CAST(");
-			sb_sql_ident(b, rp->key_names[k]);
-			sb_addf(b, " AS %s)", rp->key_casts[k]);
-		} else {
-			sb_sql_ident(b, rp->key_names[k]);
-		}
-	}
-}
-
-/* repartition(n, by='expr'): the expression is the partition index. NULL,
- * a fraction or a value outside [0, n) stops the task with an error that
- * names the value (a row must never be dropped or land in the wrong
- * partition). The fraction test only where the type allows fractions. */
-static void expr_bucket(sb *b, const lnode *rp, const char *src)
-{
-	int n = rp->nparts;
-	char *head =
-		xasprintf("%s:%d: repartition(%d, by='%s') gave partition index ", rp->where, rp->col, n, rp->key_desc);
-	/* the binder allows only numeric types: those of integers say INT */
-	bool integral = rp->expr_type && strstr(rp->expr_type, "INT");
-
-	sb_add(b, "SELECT * EXCLUDE (__pond_b), CASE WHEN __pond_b IS NULL THEN error(");
-	sb_sql_str(b, head);
-	sb_addf(b, " || 'NULL; it must be an integer in [0, %d)')", n);
-	if (!integral) {
-		sb_add(b, " WHEN __pond_b <> trunc(__pond_b) THEN error(");
-		sb_sql_str(b, head);
-		sb_add(b, " || __pond_b::VARCHAR || ', which is not an integer')");
-	}
-	sb_addf(b, " WHEN __pond_b >= 0 AND __pond_b < %d THEN __pond_b::BIGINT ELSE error(", n);
-	sb_sql_str(b, head);
-	sb_addf(b,
-		" || __pond_b::VARCHAR || ', outside [0, %d)') END AS __pond_bucket "
-		"FROM (SELECT *, %s AS __pond_b FROM %s)",
-		n, rp->key, src);
-	free(head);
-}
-
-/* SQL adding __pond_bucket to the rows of `src` (a CTE/view name). */
-static char *bucket_select(planner *pl, const lnode *rp, const char *src, size_t producer)
-{
-	unsigned long long seed = (unsigned long long)pl->o->seed;
-	int n = rp->nparts;
-	sb b = SB_INIT;
-
-	if (n == 1) {
-		sb_addf(&b, "SELECT *, 0 AS __pond_bucket FROM %s", src);
-		return sb_detach(&b);
-	}
-	switch (rp->mode) {
-	case RP_HASH:
-		if (rp->skew) {
-			skew_bucket_select(&b, rp, src, producer, seed);
-			break;
-		}
-		sb_add(&b, "SELECT *, (hash(");
-		hash_keys(&b, rp);
-		sb_addf(&b, ", %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s", seed, n, src);
-		break;
-	case RP_RANDOM:
-		sb_addf(&b, "SELECT *, (hash(__pond_t, %llu::UBIGINT) %% %d) AS __pond_bucket FROM %s AS __pond_t",
-			seed, n, src);
-		break;
-	case RP_FILES:
-	case RP_ROWS:
-		/* round robin, each producer starting one further along */
-		sb_addf(&b, "SELECT *, ((row_number() OVER () - 1 + %zu) %% %d) AS __pond_bucket FROM %s", producer, n,
-			src);
-		break;
-	case RP_EXPR:
-		expr_bucket(&b, rp, src);
-		break;
-	case RP_RANGE: {
-		/* descending: the partitions in reverse, so partition 0 holds
-		 * the largest keys */
-		char *key = range_key(rp);
-		sb_addf(&b, "SELECT %s.*, CASE WHEN %s IS NULL THEN %d ELSE ", src, key,
-			rp->range_nulls_first ? 0 : n - 1);
-		if (rp->range_desc)
-			sb_addf(&b, "%d - (", n - 1);
-		if (n <= MAX_BSEARCH_PARTITIONS)
-			bsearch_sql(&b, key, 0, n - 1);
-		else
-			sb_addf(&b, "coalesce(len(list_filter(" SPLITS_VAR ", __pond_x -> __pond_x < %s)), 0)", key);
-		sb_addf(&b, "%s END AS __pond_bucket FROM %s", rp->range_desc ? ")" : "", src);
-		free(key);
-		break;
-	}
-	}
-	return sb_detach(&b);
-}
-
-/* Producer tasks: compile the input (a share of its files, or one partition)
- * once per producer and call make(task context, root name, producer index). */
-typedef void (*producer_fn)(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg);
-
-static void for_each_producer(planner *pl, stage *s, const lnode *rp, producer_fn make, void *arg, bool rownum)
-{
-	const lnode *in = rp->inputs[0];
-	const lnode *src = splittable_source(pl, in);
-	size_t np = (size_t)in->nparts;
-	share *shares = src ? producer_shares(src, &np) : NULL;
-
-	for (size_t p = 0; p < np; p++) {
-		tctx c;
-		tctx_init(&c, pl);
-		/* row numbers only when the input is the Parquet scan itself */
-		c.rownum = rownum && in->kind == L_SOURCE && in->format == FMT_PARQUET;
-		if (src) {
-			c.split_node = src;
-			c.split_lo = shares[p].lo;
-			c.split_hi = shares[p].hi;
-			c.slice = shares[p].slice;
-			c.nslices = shares[p].nslices;
-		}
-		make(pl, s, rp, &c, compile(&c, in, src ? 0 : (int)p), p, arg);
-		tctx_release(&c);
-	}
-	free(shares);
-}
-
-static size_t producer_count(const planner *pl, const lnode *rp)
-{
-	const lnode *src = splittable_source(pl, rp->inputs[0]);
-	size_t np = (size_t)rp->inputs[0]->nparts;
-	free(src ? producer_shares(src, &np) : NULL);
-	return np;
-}
-
-static void make_sample(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
-{
-	size_t np = *(size_t *)arg;
-	size_t rows = (size_t)rp->nparts * SAMPLES_PER_PARTITION / (np ? np : 1) + 100;
-	char *key = range_key(rp);
-	char *q;
-
-	if (c->rownum) {
-		/* A Parquet source: (key, row number in its file) tells rows
-		 * apart, so the rows of smallest seeded hash are a uniform
-		 * sample found in one pass with a top-N, whatever the order in
-		 * which DuckDB's threads deliver them. */
-		q = xasprintf(
-			"SELECT %s AS __pond_k FROM %s ORDER BY hash(%s, __pond_rn, %llu::UBIGINT), __pond_k LIMIT %zu",
-			key, root, key, (unsigned long long)(pl->o->seed + p), rows);
-		add_task(pl, s, c, add_cte(c, NULL, q), output_of(OUT_PARQUET));
-		free(q);
-		free(key);
-		return;
-	}
-	/* Not USING SAMPLE: a reservoir depends on the order rows arrive in,
-	 * which varies with DuckDB's threads (e.g. after a GROUP BY). Pairing
-	 * each key with its rank among equal keys and keeping the pairs of
-	 * smallest seeded hash samples uniformly from the multiset of keys.
-	 * The rank comes from a PARTITION BY window (a hash partitioning):
-	 * an ORDER BY window would sort every key, ~15x slower. */
-	q = xasprintf(
-		"SELECT __pond_k FROM (SELECT %s AS __pond_k, row_number() OVER (PARTITION BY %s) AS __pond_rn "
-		"FROM %s) ORDER BY hash(__pond_k, __pond_rn, %llu::UBIGINT), __pond_k, __pond_rn LIMIT %zu",
-		key, key, root, (unsigned long long)(pl->o->seed + p), rows);
-	add_task(pl, s, c, add_cte(c, NULL, q), output_of(OUT_PARQUET));
-	free(q);
-	free(key);
-}
-
-typedef struct {
-	stage *splits;    /* range shuffles: the split points */
-	const lnode *pre; /* combined shuffles: aggregate before bucketing */
-} producer_args;
-
-static void make_producer(planner *pl, stage *s, const lnode *rp, tctx *c, const char *root, size_t p, void *arg)
-{
-	producer_args *a = arg;
-	task_output out = output_of(OUT_BUCKETS);
-
-	if (a->splits)
-		out.prelude =
-			xasprintf("SET VARIABLE __pond_splits = (SELECT list(__pond_k ORDER BY __pond_k) FROM %s)",
-				  parts_view(c, a->splits));
-	if (a->pre) {
-		char *in = xstrdup(root);
-		char *q = query_substitute(a->pre->query, &in, 1, (int)p);
-		root = add_cte(c, a->pre, q);
-		free(q);
-		free(in);
-	}
-	out.select = bucket_select(pl, rp, root, p);
-	add_task(pl, s, c, root, out);
-}
-
-static stage *ensure_shuffle(planner *pl, const lnode *rp, const lnode *pre)
-{
-	stage **memo = pre ? &pl->combined_of[pre->id] : &pl->shuffle_of[rp->id];
-	stage *s = *memo, *splits = NULL;
-	producer_args args = { NULL, pre };
-	char *step;
-
-	if (s)
-		return s;
-	if (rp->key_desc)
-		step = xasprintf("%s %s(%d, %s=%s)", rp->where, rp->func, rp->nparts,
-				 rp->mode == RP_HASH    ? "hash_by"
-				 : rp->mode == RP_RANGE ? "range_by"
-							: "by",
-				 rp->key_desc);
-	else
-		step = xasprintf("%s %s(%d%s)", rp->where, rp->func, rp->nparts,
-				 rp->mode == RP_ROWS ? ", by_rows=true" : "");
-	if (pre) {
-		char *longer = xasprintf("%s, combined with %s %s", step, pre->where, pre->func);
-		free(step);
-		step = longer;
-	}
-	if (rp->mode == RP_RANGE && rp->nparts > 1) {
-		stage *sample = new_stage(pl, ST_SAMPLE, step);
-		size_t np = producer_count(pl, rp);
-		tctx c;
-		char *q;
-		for_each_producer(pl, sample, rp, make_sample, &np, true);
-		/* n-1 split points: the sampled keys where floor(rank*n/count)
-		 * steps up, i.e. the boundaries of n equal-count groups */
-		splits = new_stage(pl, ST_SPLITS, step);
-		tctx_init(&c, pl);
-		q = xasprintf(
-			"SELECT __pond_k FROM (SELECT __pond_k, row_number() OVER (ORDER BY __pond_k) AS rn, "
-			"count(*) OVER () AS c FROM %s) WHERE rn < c AND (rn * %d) // c > ((rn - 1) * %d) // c",
-			parts_view(&c, sample), rp->nparts, rp->nparts);
-		add_task(pl, splits, &c, add_cte(&c, NULL, q), output_of(OUT_PARQUET));
-		free(q);
-		tctx_release(&c);
-	}
-	s = new_stage(pl, ST_SHUFFLE, step);
-	args.splits = splits;
-	for_each_producer(pl, s, rp, make_producer, &args, false);
-	*memo = s;
-	free(step);
 	return s;
 }
 
@@ -1143,11 +796,14 @@ int pplan_build(const lplan *lp, const plan_opts *o, pplan **out, pond_err *err)
 	pl.mat_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.combined_of = xcalloc(lp->nnodes + 1, sizeof(stage *));
 	pl.cut = xcalloc(lp->nnodes + 1, sizeof(bool));
+	count_readers(&pl);
 	record_inputs(lp, pl.pp);
 	cap_depth(&pl);
 	for (size_t i = 0; i < lp->nactions; i++)
 		plan_action(&pl, &lp->actions[i]);
 	free(pl.cut);
+	free(pl.readers);
+	free(pl.reader);
 	free(pl.python_of);
 	free(pl.shuffle_of);
 	free(pl.gather_of);

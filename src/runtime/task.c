@@ -1,9 +1,10 @@
 /* task.c — task attempts in a child process (see task.h). The worker that
  * forks the child has loaded libduckdb but never opened a database, so the
  * child starts from a process with no DuckDB threads. The child is kept
- * warm: it opens DuckDB once and runs the worker's tasks one after another
- * (a fresh connection each), because opening DuckDB (~9 ms) would
- * otherwise dominate small tasks. A child that crashes or is killed takes
+ * warm: it opens DuckDB once, as soon as it starts (task_child_prewarm
+ * starts it while the driver plans), and runs the worker's tasks one
+ * after another (a fresh connection each), because opening DuckDB (~9 ms)
+ * would otherwise dominate small tasks. A child that crashes or is killed takes
  * only its current task with it; the next task gets a new child. The child
  * commits its own output (one rename, see commit()); the worker reports. */
 #include "runtime/task.h"
@@ -34,6 +35,9 @@
 #include "util/testpoint.h"
 
 #define STDERR_TAIL 2000
+/* worker -> child: "send your stderr to this file from now on" (the
+ * worker's other messages to the child are tasks, JSON objects) */
+#define STDERR_TO "stderr-to "
 
 /* The warm child of this worker process, if any. */
 static struct {
@@ -144,13 +148,21 @@ static void alarm_in(const ptask *t, unsigned delay_ms)
  * child, next to the tasks' temp dirs. DuckDB creates only the last level
  * when it first spills: the rest must exist, or every task that spills
  * fails. */
-static int open_engine(engine **eng, const task_attempt *a, pond_err *err)
+/* The engine, spilling into this child's directory beside the attempt's
+ * temp_dir: the one the child opened while it waited for a task, or a
+ * new one. */
+static int ready_engine(engine **eng, const task_attempt *a, pond_err *err)
 {
 	char *spill = fs_dirname(a->temp_dir);
 	char *mine = xasprintf("%s/child-%d", spill, (int)getpid());
+	pond_err refused = { 0 };
 	int rc = fs_mkdir_p(mine, err);
 
-	if (!rc)
+	if (!rc && *eng && engine_spill_to(*eng, mine, &refused)) {
+		engine_close(*eng); /* it spilled elsewhere (another job) */
+		*eng = NULL;
+	}
+	if (!rc && !*eng)
 		rc = engine_open(eng, mine, err);
 	free(spill);
 	free(mine);
@@ -224,7 +236,7 @@ static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_re
 	memset(res, 0, sizeof(*res));
 	res->m = TASK_METRICS_NONE;
 	proc_usage_now(&before);
-	if (!*eng && (rc = open_engine(eng, a, &err)))
+	if ((rc = ready_engine(eng, a, &err)))
 		res->cls = error_class_of_errno(err.errnum, EC_INTERNAL);
 	if (fault == FAULT_START)
 		die("at start", t);
@@ -246,12 +258,24 @@ static void run_one(engine **eng, const ptask *t, const task_attempt *a, task_re
 		res->error = xstrdup(err.msg);
 }
 
+static void stderr_to(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
 static void child_main(int fd)
 {
 	engine *eng = NULL;
 	char *msg = NULL;
+	pond_err later = { 0 }; /* a failed open is retried, and said, by the first task */
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the worker */
+	engine_open(&eng, NULL, &later);
 	while (frame_recv(fd, &msg, NULL) == 1) {
 		ptask t;
 		task_attempt a;
@@ -259,6 +283,13 @@ static void child_main(int fd)
 		char *text;
 		int rc;
 
+		if (!strncmp(msg, STDERR_TO, strlen(STDERR_TO))) {
+			fflush(stderr);
+			stderr_to(msg + strlen(STDERR_TO));
+			free(msg);
+			msg = NULL;
+			continue;
+		}
 		if (codec_read_cmd(msg, &t, &a) != CMD_TASK)
 			break;
 		free(msg);
@@ -282,6 +313,8 @@ static void child_main(int fd)
 	_exit(0);
 }
 
+/* errpath: the child's stderr; NULL: the worker's, until a task names
+ * one (point_stderr). */
 static int start_child(const char *errpath)
 {
 	int fd;
@@ -290,18 +323,37 @@ static int start_child(const char *errpath)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		int efd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0666);
-		if (efd >= 0) {
-			dup2(efd, 2);
-			close(efd);
-		}
+		if (errpath)
+			stderr_to(errpath);
 		child_main(fd);
 	}
 	child.pid = pid;
 	child.fd = fd;
 	free(child.errpath);
-	child.errpath = xstrdup(errpath);
+	child.errpath = errpath ? xstrdup(errpath) : NULL;
 	return 0;
+}
+
+void task_child_prewarm(void)
+{
+	if (child.pid < 0)
+		start_child(NULL);
+}
+
+/* Tells the child where its stderr goes, unless it goes there already.
+ * A child that is gone is found by the exchange that follows. */
+static void point_stderr(const char *errpath)
+{
+	char *m;
+
+	if (child.errpath && !strcmp(child.errpath, errpath))
+		return;
+	m = xasprintf(STDERR_TO "%s", errpath);
+	if (frame_send(child.fd, m, strlen(m)) == 0) {
+		free(child.errpath);
+		child.errpath = xstrdup(errpath);
+	}
+	free(m);
 }
 
 static void stop_child(void)
@@ -409,7 +461,8 @@ void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr
 		failure(res, m, EC_RESOURCE);
 		free(m);
 	} else {
-		child.err_start = fs_size(child.errpath) > 0 ? (off_t)fs_size(child.errpath) : 0;
+		point_stderr(stderr_path);
+		child.err_start = child.errpath && fs_size(child.errpath) > 0 ? (off_t)fs_size(child.errpath) : 0;
 		got = exchange(t, a, tick, ctx, res);
 		if (got < 0) {
 			kill_child(NULL);

@@ -17,6 +17,13 @@
 void task_run_isolated(const ptask *t, const task_attempt *a, const char *stderr_path, int (*tick)(void *), void *ctx,
 		       task_result *res);
 
+/* Starts the task child now, before any task: it opens DuckDB while the
+ * driver still plans, so the first task does not wait for it (~10 ms of
+ * a small query). Its stderr stays the worker's until a task names its
+ * stderr_path. Nothing is said if it cannot start: the first task tries
+ * again and says why. */
+void task_child_prewarm(void);
+
 /* Ends the task child (at worker exit). */
 void task_child_stop(void);
 

@@ -169,7 +169,10 @@ static int serve(const worker_io *io)
 
 int worker_loop(const worker_io *io)
 {
-	int rc = serve(io);
+	int rc;
+
+	task_child_prewarm();
+	rc = serve(io);
 	task_child_stop();
 	return rc;
 }
