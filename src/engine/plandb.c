@@ -107,12 +107,29 @@ static json_t *answer(duckdb_connection con, const char *sql)
 	return a;
 }
 
+/* One thread, or (wide) one per core: DuckDB's threads are the
+ * database's, set between requests only when they change. */
+static void use_threads(duckdb_connection con, bool wide, bool *now)
+{
+	char sql[64];
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	duckdb_result r;
+
+	if (wide == *now)
+		return;
+	snprintf(sql, sizeof(sql), "SET threads = %ld", wide && cores > 1 ? cores : 1L);
+	duckdb_query(con, sql, &r);
+	duckdb_destroy_result(&r);
+	*now = wide;
+}
+
 static void child_main(int fd)
 {
 	duckdb_database db;
 	duckdb_connection con;
 	duckdb_config cfg;
 	char *msg;
+	bool wide = false;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	test_point_untraced("plandb-start"); /* a child: its line would race the driver's */
@@ -130,6 +147,7 @@ static void child_main(int fd)
 	while (frame_recv(fd, &msg, NULL) == 1) {
 		json_t *req = json_loads(msg, 0, NULL);
 		const char *sql = json_string_value(json_object_get(req, "sql"));
+		use_threads(con, json_is_true(json_object_get(req, "wide")), &wide);
 		json_t *a = !sql                                            ? failure(PDB_EOTHER, "bad request")
 			    : json_is_true(json_object_get(req, "prepare")) ? prepare(con, sql)
 									    : answer(con, sql);
@@ -210,9 +228,9 @@ static void trace(const char *sql, double seconds)
 	fprintf(stderr, "plandb %8.1f ms  %s\n", seconds * 1000, line);
 }
 
-static pdb_error request(plandb *db, const char *sql, bool prep, pdb_result *res, pond_err *err)
+static pdb_error request(plandb *db, const char *sql, bool prep, bool wide, pdb_result *res, pond_err *err)
 {
-	json_t *req = json_pack("{s:s, s:b}", "sql", sql, "prepare", prep);
+	json_t *req = json_pack("{s:s, s:b, s:b}", "sql", sql, "prepare", prep, "wide", wide);
 	char *text = json_dumps(req, JSON_COMPACT), *msg = NULL;
 	json_t *a = NULL;
 	pdb_error kind = PDB_OK;
@@ -244,12 +262,17 @@ static pdb_error request(plandb *db, const char *sql, bool prep, pdb_result *res
 
 pdb_error plandb_query(plandb *db, const char *sql, pdb_result *res, pond_err *err)
 {
-	return request(db, sql, false, res, err);
+	return request(db, sql, false, false, res, err);
+}
+
+pdb_error plandb_query_wide(plandb *db, const char *sql, pdb_result *res, pond_err *err)
+{
+	return request(db, sql, false, true, res, err);
 }
 
 pdb_error plandb_prepare(plandb *db, const char *sql, pond_err *err)
 {
-	return request(db, sql, true, NULL, err);
+	return request(db, sql, true, false, NULL, err);
 }
 
 void pdb_result_release(pdb_result *r)

@@ -55,7 +55,8 @@ static const char *column_type(const schema *s, const char *name)
 
 /* The most frequent keys of `src`'s sampled files above the threshold,
  * each with whether it has a NULL, its count and the rows sampled. */
-static char *sample_sql(sqlp *p, const lnode *src, char *const *keys, size_t nk, int nparts, size_t *files)
+static char *sample_sql(sqlp *p, const lnode *src, char *const *keys, size_t nk, int nparts, size_t *files,
+			bool *seeded)
 {
 	sb b = SB_INIT, cols = SB_INIT, nulls = SB_INIT, text = SB_INIT;
 
@@ -70,7 +71,7 @@ static char *sample_sql(sqlp *p, const lnode *src, char *const *keys, size_t nk,
 		sb_add(&text, " AS VARCHAR), ");
 	}
 	sb_add(&b, "WITH __pond_r AS (");
-	*files = sql_sample(p, &b, src, sb_str(&cols), NULL);
+	*files = sql_sample(p, &b, src, sb_str(&cols), NULL, seeded);
 	sb_addf(&b,
 		"), __pond_g AS (SELECT %s, count(*) AS __pond_n FROM __pond_r GROUP BY ALL) "
 		"SELECT %s(%s) AS __pond_null, __pond_n, (SELECT count(*) FROM __pond_r) AS __pond_total "
@@ -102,12 +103,13 @@ static bool find_hot(sqlp *p, const lnode *src, char *const *keys, size_t nk, in
 	pdb_result r;
 	char *sql;
 	const char *t;
+	bool seeded;
 
 	for (size_t k = 0; k < nk; k++)
 		if (!(t = column_type(&src->schema, keys[k])) || !literal_type(t))
 			return false;
-	sql = sample_sql(p, src, keys, nk, nparts, &h->files);
-	if (plandb_query(p->db, sql, &r, &quiet) != PDB_OK) {
+	sql = sample_sql(p, src, keys, nk, nparts, &h->files, &seeded);
+	if ((seeded ? plandb_query : plandb_query_wide)(p->db, sql, &r, &quiet) != PDB_OK) {
 		free(sql);
 		return false;
 	}

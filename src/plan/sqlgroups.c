@@ -235,9 +235,10 @@ static int count_keys(const shape *s, const origin *os, size_t n, size_t at, boo
 	pond_err quiet = { 0 };
 	pdb_result r;
 	int rc = -1;
+	bool seeded;
 
 	sb_add(&b, "WITH __pond_r AS (");
-	*files = sql_sample(s->p, &b, os[at].src, "*", whole);
+	*files = sql_sample(s->p, &b, os[at].src, "*", whole, &seeded);
 	sb_add(&b, "), __pond_k AS (SELECT ");
 	for (size_t i = at; i < n; i++) {
 		char *text = NULL;
@@ -255,7 +256,7 @@ static int count_keys(const shape *s, const origin *os, size_t n, size_t at, boo
 	 * equality, and DISTINCT over long strings (Q10's c_address,
 	 * c_comment) took a third longer */
 	sb_addf(&b, ") SELECT count(*), count(DISTINCT hash(%s)) FROM __pond_k", sb_str(&keys));
-	if (plandb_query(s->p->db, sb_str(&b), &r, &quiet) != PDB_OK)
+	if ((seeded ? plandb_query : plandb_query_wide)(s->p->db, sb_str(&b), &r, &quiet) != PDB_OK)
 		goto out;
 	if (r.nrows == 1) {
 		*rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);

@@ -10,8 +10,11 @@
  * the Parquet scan, so the columns are still decoded; what it saves is
  * the grouping, which one plan-time thread did over every row of 8 files:
  * up to 0.47 s per query at TPC-H SF 1 (Q18), more than DuckDB's whole
- * query. The seed is fixed and the plan-time DuckDB has one thread, so
- * the same files give the same sample, and the same plan, on every run. */
+ * query. The seed is fixed and a sample's query runs on one thread
+ * (TABLESAMPLE repeats itself only there), so the same files give the
+ * same sample, and the same plan, on every run. A table read whole has no
+ * seed: its queries, and those over the files' footers, run on every
+ * core (plandb_query_wide). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,7 +44,7 @@ static int64_t sampled_files_rows(sqlp *p, const lnode *src, size_t m)
 		sb_sql_path(&q, src->files[i * src->nfiles / m]);
 	}
 	sb_add(&q, "])");
-	if (plandb_query(p->db, sb_str(&q), &r, &quiet) == PDB_OK) {
+	if (plandb_query_wide(p->db, sb_str(&q), &r, &quiet) == PDB_OK) {
 		if (r.nrows == 1 && pdb_cell(&r, 0, 0))
 			rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
 		pdb_result_release(&r);
@@ -55,7 +58,7 @@ int64_t sql_source_rows(sqlp *p, const lnode *src)
 	return src->format == FMT_PARQUET && src->nfiles ? sampled_files_rows(p, src, src->nfiles) : -1;
 }
 
-size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole)
+size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole, bool *seeded)
 {
 	size_t m = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;
 	int64_t rows = sampled_files_rows(p, src, m); /* unknown: all read */
@@ -76,6 +79,8 @@ size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whol
 	}
 	if (whole)
 		*whole = all;
+	if (seeded)
+		*seeded = sample;
 	return m;
 }
 
@@ -129,7 +134,7 @@ bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col)
 	sb_add(&q, "]) WHERE path_in_schema = ");
 	sb_sql_str(&q, col->name);
 	sb_add(&q, " GROUP BY file_name))");
-	if (plandb_query(p->db, sb_str(&q), &r, &quiet) == PDB_OK) {
+	if (plandb_query_wide(p->db, sb_str(&q), &r, &quiet) == PDB_OK) {
 		yes = r.nrows == 1 && pdb_cell(&r, 0, 0) && !strcmp(pdb_cell(&r, 0, 0), "true");
 		pdb_result_release(&r);
 	}
