@@ -495,9 +495,20 @@ static void estimate_groups(agg *a)
  * time, however the parts were cut. */
 #define FEW_GROUPS 10000
 
-static bool few_groups(const agg *a)
+static bool any_call_subquery(agg *a);
+
+/* Whether merged() will have one task merge the groups' states (every
+ * aggregate merges, the query sorts or limits, few groups): then whether
+ * each file holds whole groups changes nothing worth asking. */
+static bool one_task_merges(agg *a)
 {
-	return a->s->groups_est >= 0 && a->s->groups_est <= FEW_GROUPS;
+	const shape *s = a->s;
+
+	for (size_t i = 0; i < a->ncalls; i++)
+		if (!a->how[i])
+			return false;
+	return !any_call_subquery(a) && (s->nkeys || s->limit >= 0) && s->groups_est >= 0 &&
+	       s->groups_est <= FEW_GROUPS;
 }
 
 /* Whether the groups are few enough to be merged and ordered by one task. */
@@ -922,7 +933,7 @@ lnode *sql_aggregate(shape *s)
 			estimate_groups(&a);
 			estimated = true;
 		}
-		if (!why && a.ngroups && !few_groups(&a) && parts_by_groups(&a, &key))
+		if (!why && a.ngroups && !one_task_merges(&a) && parts_by_groups(&a, &key))
 			why = xasprintf("part (no two of its files share a value of %s)", key);
 		if (!estimated && (!why || s->limit < 0))
 			estimate_groups(&a);

@@ -23,7 +23,17 @@
 
 lnode *sql_node(sqlp *p, lnode_kind kind, const char *role)
 {
-	return lplan_add(p->lp, kind, role, WHERE);
+	char *func;
+	lnode *n;
+
+	if (!p->site)
+		return lplan_add(p->lp, kind, role, WHERE);
+	func = xasprintf("%s (%s)", p->site->func, role); /* "sql (scan)" */
+	n = lplan_add(p->lp, kind, func, p->site->where);
+	n->line = p->site->line;
+	n->col = p->site->col;
+	free(func);
+	return n;
 }
 
 lnode *sql_partial(sqlp *p, const char *role, const char *query, lnode *in)

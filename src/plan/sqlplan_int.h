@@ -58,6 +58,9 @@ typedef struct {
 	} * disjoint; /* sql_files_disjoint's answers so far */
 	size_t ndisjoint;
 	int depth; /* sql_shape's nesting: 0 the query itself */
+	/* a script's sql() step being planned (sqlscript.c), or NULL: its
+	 * stages carry its place, so that an error in them names its line */
+	const lnode *site;
 } sqlp;
 
 /* A tab's size: its files' bytes, or a dataset's sources' bytes. */

@@ -211,7 +211,9 @@ int sql_script_plan(lplan *lp, plandb *db, pond_err *err)
 		if (!p.aggs && (rc = sql_load_aggregates(&p)))
 			break;
 		sb_addf(&p.notes, "%s: %s\n", n->where, n->func);
+		p.site = n;
 		r = plan_one(&p, n);
+		p.site = NULL;
 		if (r) {
 			free(n->query);
 			n->query = xstrdup("SELECT * FROM {0}");

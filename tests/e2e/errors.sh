@@ -316,6 +316,26 @@ test_runtime_error_names_its_step() {
 	assert_not_published out
 }
 
+# The same for a sql() step, planned across the workers like pond sql and
+# fused into the tasks that read it: the error names the sql() step's own
+# line and column, not the stages pond made of it or the write.
+test_runtime_error_in_sql_step_names_its_line() {
+	make_input
+	cat >job.pond <<'EOF'
+df = read_parquet('in/*.parquet')
+s = sql('SELECT k, CAST(CASE WHEN i % 100 = 7 THEN ''x'' ELSE i::VARCHAR END AS INTEGER) AS bad FROM {0}', df)
+t = sql('SELECT k, bad + 1 AS b FROM {0}', s)
+t.write_parquet('out')
+EOF
+	pond_rc 1 job.pond --job-dir jd --progress plain
+	assert_contains "the sql() step's line and column" err.txt "job.pond:2:5: sql"
+	assert_contains "DuckDB's message" err.txt "Conversion Error: Could not convert string 'x' to INT32"
+	assert_not_contains "not pond sql's place" err.txt "sql:0"
+	assert_not_contains "not the write's line" err.txt "job.pond:4"
+	assert_not_contains "no pond-made names" err.txt "__pond"
+	assert_not_published out
+}
+
 # An error DuckDB gives no position for: the fused steps are probed.
 test_runtime_error_without_position() {
 	make_input
@@ -361,6 +381,7 @@ EOF
 run_test plan_time_duckdb_dies_exit_1 test_plan_time_duckdb_dies
 run_test plan_time_binding_errors_exit_2 test_plan_time_binding_errors
 run_test runtime_error_names_its_step test_runtime_error_names_its_step
+run_test runtime_error_in_sql_step_names_its_line test_runtime_error_in_sql_step_names_its_line
 run_test runtime_error_without_position_probed test_runtime_error_without_position
 run_test same_error_many_tasks_printed_once test_same_error_many_tasks_once
 run_test syntax_error_unclosed_paren test_syntax_error_unclosed_paren
