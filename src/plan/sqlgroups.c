@@ -256,7 +256,8 @@ static int count_keys(const shape *s, const origin *os, size_t n, size_t at, boo
 	 * equality, and DISTINCT over long strings (Q10's c_address,
 	 * c_comment) took a third longer */
 	sb_addf(&b, ") SELECT count(*), count(DISTINCT hash(%s)) FROM __pond_k", sb_str(&keys));
-	if ((seeded ? plandb_query : plandb_query_wide)(s->p->db, sb_str(&b), &r, &quiet) != PDB_OK)
+	if ((seeded ? plandb_query(s->p->db, sb_str(&b), &r, &quiet)
+		    : plandb_query_wide(s->p->db, sb_str(&b), &r, &quiet)) != PDB_OK)
 		goto out;
 	if (r.nrows == 1) {
 		*rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
