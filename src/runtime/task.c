@@ -144,13 +144,11 @@ static void alarm_in(const ptask *t, unsigned delay_ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* The child's database, opened on its first task: one spill directory per
- * child, next to the tasks' temp dirs. DuckDB creates only the last level
- * when it first spills: the rest must exist, or every task that spills
- * fails. */
-/* The engine, spilling into this child's directory beside the attempt's
- * temp_dir: the one the child opened while it waited for a task, or a
- * new one. */
+/* The child's database, ready for a task: the one it opened while it
+ * waited for its first task (or a new one), spilling into one directory
+ * per child, next to the tasks' temp dirs. DuckDB creates only the last
+ * level when it first spills: the rest must exist, or every task that
+ * spills fails. */
 static int ready_engine(engine **eng, const task_attempt *a, pond_err *err)
 {
 	char *spill = fs_dirname(a->temp_dir);

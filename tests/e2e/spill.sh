@@ -18,11 +18,15 @@ make_input() {
 	ln -s "$SPILL_INPUT/big.parquet" big.parquet
 }
 
-# Every attempt of the job committed (no retry with more memory).
+# Every attempt of the job committed (no retry with more memory), and
+# nothing spilled where pond was started: a task process opens DuckDB
+# before its first task says where the job is, and an in-memory DuckDB's
+# default spill directory is ./.tmp.
 assert_no_retry() { # JOBDIR
 	local fails
 	fails=$(grep -c '"event":"fail"' "$1/journal.jsonl" || true)
 	[ "$fails" = 0 ] || fail "$fails attempt(s) failed: $(grep '"event":"fail"' "$1/journal.jsonl" | head -c 600)"
+	assert_missing .tmp
 }
 
 # A digest of a table's rows (order-insensitive): count and sum of row hashes.
