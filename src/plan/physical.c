@@ -536,17 +536,22 @@ static void count_readers(planner *pl)
 /* Whether one task computes n, once, when n is compiled into the tasks
  * that read it: n is read by one action or node, and that node is an
  * sql() step (a gather, one task, or itself fused into the one task that
- * reads it) or a one-partition partial_sql computed once. */
+ * reads it) or a one-partition partial_sql computed once (by a stage of
+ * its own, or by the one task reading it). A reader of several partitions
+ * is not: each of its tasks would compute n again (TPC-H Q11's subquery
+ * total, read whole by every part of the main aggregate). */
 static bool computed_once(const planner *pl, const lnode *n)
 {
 	for (;;) {
 		const lnode *r = pl->reader[n->id];
 		if (pl->readers[n->id] != 1)
 			return false;
-		if (!r || r->kind == L_SQL || pl->cut[r->id] || pl->mat_of[r->id])
+		if (!r || r->kind == L_SQL)
 			return true;
 		if ((r->kind != L_QUERY && r->kind != L_PARTIAL) || r->combine || r->nparts != 1)
 			return false;
+		if (pl->cut[r->id] || pl->mat_of[r->id])
+			return true;
 		n = r;
 	}
 }
