@@ -265,9 +265,9 @@ pdb_error plandb_query(plandb *db, const char *sql, pdb_result *res, pond_err *e
 	return request(db, sql, false, false, res, err);
 }
 
-pdb_error plandb_query_wide(plandb *db, const char *sql, pdb_result *res, pond_err *err)
+pdb_error plandb_query_wide(plandb *db, const char *sql, bool wide, pdb_result *res, pond_err *err)
 {
-	return request(db, sql, false, true, res, err);
+	return request(db, sql, false, wide, res, err);
 }
 
 pdb_error plandb_prepare(plandb *db, const char *sql, pond_err *err)

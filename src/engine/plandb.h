@@ -6,6 +6,7 @@
 #ifndef POND_ENGINE_PLANDB_H
 #define POND_ENGINE_PLANDB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/err.h"
@@ -36,11 +37,12 @@ void plandb_close(plandb *db); /* accepts NULL */
 pdb_error plandb_query(plandb *db, const char *sql, pdb_result *res, pond_err *err);
 void pdb_result_release(pdb_result *r);
 
-/* plandb_query on every core (one DuckDB thread per core; plan-time
- * queries otherwise run on one): for scans of many rows or footers (the
- * samples, the files' statistics) whose answer does not depend on the
- * order rows arrive in. The workers are idle while the driver plans. */
-pdb_error plandb_query_wide(plandb *db, const char *sql, pdb_result *res, pond_err *err);
+/* plandb_query, on every core when `wide` (one DuckDB thread per core;
+ * plan-time queries otherwise run on one): for scans of many rows or
+ * footers (whole small tables, the files' statistics) whose answer does
+ * not depend on the order rows arrive in. The workers are idle while the
+ * driver plans. */
+pdb_error plandb_query_wide(plandb *db, const char *sql, bool wide, pdb_result *res, pond_err *err);
 
 /* Binds sql without running it (a prepared statement): DuckDB's message
  * then quotes sql itself, not a statement wrapped around it. A failure is

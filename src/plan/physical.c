@@ -257,7 +257,6 @@ static bool pass_through(const lnode *n)
 }
 
 static const char *compile_all(tctx *c, const lnode *n);
-static const char *sql_over_inputs(tctx *c, const lnode *n);
 static bool computed_once(const planner *pl, const lnode *n);
 static stage *ensure_materialized(planner *pl, const lnode *n);
 static stage *ensure_python(planner *pl, const lnode *n);
@@ -326,6 +325,27 @@ static bool is_files_split(const lnode *rp)
 	       !lnode_opt_bool(rp->inputs[0], "union_by_name");
 }
 
+/* n's query over its inputs, as a CTE of this task: partition i of each
+ * (a one-partition input's only one), or (whole) all of each. */
+static const char *query_over(tctx *c, const lnode *n, int i, bool whole)
+{
+	char **names = xcalloc(n->ninputs + 1, sizeof(char *));
+	const char *name;
+	char *q;
+
+	for (size_t k = 0; k < n->ninputs; k++) {
+		const lnode *in = n->inputs[k];
+		names[k] = xstrdup(whole ? compile_all(c, in) : compile(c, in, in->nparts == 1 ? 0 : i));
+	}
+	q = query_substitute(n->query, names, n->ninputs, i);
+	name = add_cte(c, n, q);
+	for (size_t k = 0; k < n->ninputs; k++)
+		free(names[k]);
+	free(names);
+	free(q);
+	return name;
+}
+
 static const char *compile_uncached(tctx *c, const lnode *n, int i)
 {
 	switch (n->kind) {
@@ -350,8 +370,11 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 	case L_LIMIT: {
 		if (pass_through(n))
 			return compile_all(c, n->inputs[0]);
+		/* computed once: fused into the one task reading it, with no
+		 * stage and no file between them (TPC-H: the final aggregate
+		 * and the sorted result in one task, ~5 ms of each query) */
 		if (n->kind == L_SQL && !c->pl->gather_of[n->id] && computed_once(c->pl, n))
-			return sql_over_inputs(c, n);
+			return query_over(c, n, 0, true);
 		stage *g = ensure_gather(c->pl, n);
 		return parts_view(c, g);
 	}
@@ -365,32 +388,16 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 	}
 	case L_QUERY:
 	case L_PARTIAL: {
-		char **names = xcalloc(n->ninputs + 1, sizeof(char *));
 		if (n->combine) {
 			/* producers already aggregated: merge their partial rows */
-			char *q;
-			const char *name;
-			names[0] = xstrdup(shuffle_view(c, n->inputs[0], i, n));
-			q = query_substitute(n->combine, names, 1, i);
-			name = add_cte(c, n, q);
-			free(names[0]);
-			free(names);
+			char *view = xstrdup(shuffle_view(c, n->inputs[0], i, n));
+			char *q = query_substitute(n->combine, &view, 1, i);
+			const char *name = add_cte(c, n, q);
+			free(view);
 			free(q);
 			return name;
 		}
-		char *q;
-		const char *name;
-		for (size_t k = 0; k < n->ninputs; k++) {
-			const lnode *in = n->inputs[k];
-			names[k] = xstrdup(compile(c, in, in->nparts == 1 ? 0 : i));
-		}
-		q = query_substitute(n->query, names, n->ninputs, i);
-		name = add_cte(c, n, q);
-		for (size_t k = 0; k < n->ninputs; k++)
-			free(names[k]);
-		free(names);
-		free(q);
-		return name;
+		return query_over(c, n, i, false);
 	}
 	}
 	return NULL;
@@ -556,27 +563,6 @@ static bool computed_once(const planner *pl, const lnode *n)
 	}
 }
 
-/* An sql() step over the whole of its inputs, as a CTE of this task: its
- * gather's query, or (computed_once) fused into the one task reading it,
- * which then needs no stage and no file between them (TPC-H: the final
- * aggregate and the sorted result in one task, ~5 ms of each query). */
-static const char *sql_over_inputs(tctx *c, const lnode *n)
-{
-	char **names = xcalloc(n->ninputs + 1, sizeof(char *));
-	const char *name;
-	char *q;
-
-	for (size_t k = 0; k < n->ninputs; k++)
-		names[k] = xstrdup(compile_all(c, n->inputs[k]));
-	q = query_substitute(n->query, names, n->ninputs, 0);
-	name = add_cte(c, n, q);
-	for (size_t k = 0; k < n->ninputs; k++)
-		free(names[k]);
-	free(names);
-	free(q);
-	return name;
-}
-
 static stage *ensure_gather(planner *pl, const lnode *n)
 {
 	stage *s = pl->gather_of[n->id];
@@ -588,7 +574,7 @@ static stage *ensure_gather(planner *pl, const lnode *n)
 	tctx_init(&c, pl);
 	step = xasprintf("%s %s", n->where, n->func);
 	if (n->kind == L_SQL) {
-		const char *root = sql_over_inputs(&c, n);
+		const char *root = query_over(&c, n, 0, true);
 		s = new_stage(pl, ST_GATHER, step);
 		add_task(pl, s, &c, root, output_of(OUT_PARQUET));
 	} else { /* L_LIMIT */

@@ -109,7 +109,7 @@ static bool find_hot(sqlp *p, const lnode *src, char *const *keys, size_t nk, in
 		if (!(t = column_type(&src->schema, keys[k])) || !literal_type(t))
 			return false;
 	sql = sample_sql(p, src, keys, nk, nparts, &h->files, &seeded);
-	if ((seeded ? plandb_query(p->db, sql, &r, &quiet) : plandb_query_wide(p->db, sql, &r, &quiet)) != PDB_OK) {
+	if (plandb_query_wide(p->db, sql, !seeded, &r, &quiet) != PDB_OK) {
 		free(sql);
 		return false;
 	}

@@ -256,8 +256,7 @@ static int count_keys(const shape *s, const origin *os, size_t n, size_t at, boo
 	 * equality, and DISTINCT over long strings (Q10's c_address,
 	 * c_comment) took a third longer */
 	sb_addf(&b, ") SELECT count(*), count(DISTINCT hash(%s)) FROM __pond_k", sb_str(&keys));
-	if ((seeded ? plandb_query(s->p->db, sb_str(&b), &r, &quiet)
-		    : plandb_query_wide(s->p->db, sb_str(&b), &r, &quiet)) != PDB_OK)
+	if (plandb_query_wide(s->p->db, sb_str(&b), !seeded, &r, &quiet) != PDB_OK)
 		goto out;
 	if (r.nrows == 1) {
 		*rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
@@ -280,7 +279,7 @@ static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t a
 {
 	const lnode *src = os[at].src;
 	size_t nkeys = 0, nnarrow = 0, files = 0;
-	bool whole = false;
+	bool whole = false, unique;
 	int64_t rows = 0, distinct = 0;
 
 	if (src->format != FMT_PARQUET || !src->nfiles || !os[at].alias)
@@ -290,9 +289,9 @@ static int64_t table_groups(const shape *s, const origin *os, size_t n, size_t a
 			nkeys++;
 			nnarrow += narrow_key(os, i);
 		}
-	if (!(nnarrow && nnarrow < nkeys && count_keys(s, os, n, at, true, &rows, &distinct, &whole, &files) == 0 &&
-	      distinct == rows) &&
-	    count_keys(s, os, n, at, false, &rows, &distinct, &whole, &files))
+	unique = nnarrow && nnarrow < nkeys && count_keys(s, os, n, at, true, &rows, &distinct, &whole, &files) == 0 &&
+		 distinct == rows;
+	if (!unique && count_keys(s, os, n, at, false, &rows, &distinct, &whole, &files))
 		return -1;
 	*sampled += files;
 	if (whole)

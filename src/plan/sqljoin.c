@@ -854,7 +854,7 @@ static int64_t column_bytes(const sqlp *p, const lnode *src, const bool *keep)
 		sb_sql_path(&q, src->files[i * src->nfiles / m]);
 	}
 	sb_add(&q, "])");
-	if (plandb_query_wide(p->db, sb_str(&q), &r, &quiet) != PDB_OK) {
+	if (plandb_query_wide(p->db, sb_str(&q), true, &r, &quiet) != PDB_OK) {
 		sb_release(&q);
 		return -1;
 	}

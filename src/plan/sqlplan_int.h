@@ -194,7 +194,7 @@ bool sql_files_split(const lnode *src, int64_t bytes);
  * (evenly spaced) and some of their rows, the same on every run. Returns
  * how many files; *whole (when not NULL) says whether that is every row
  * of src, *seeded whether a TABLESAMPLE picks rows (its query must then
- * run on one thread: plandb_query, not plandb_query_wide). */
+ * run on one thread: not plandb_query_wide's `wide`). */
 size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole, bool *seeded);
 /* The rows of a Parquet source, from its files' footers; -1 when unknown. */
 int64_t sql_source_rows(sqlp *p, const lnode *src);

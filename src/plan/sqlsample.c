@@ -44,7 +44,7 @@ static int64_t sampled_files_rows(sqlp *p, const lnode *src, size_t m)
 		sb_sql_path(&q, src->files[i * src->nfiles / m]);
 	}
 	sb_add(&q, "])");
-	if (plandb_query_wide(p->db, sb_str(&q), &r, &quiet) == PDB_OK) {
+	if (plandb_query_wide(p->db, sb_str(&q), true, &r, &quiet) == PDB_OK) {
 		if (r.nrows == 1 && pdb_cell(&r, 0, 0))
 			rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
 		pdb_result_release(&r);
@@ -134,7 +134,7 @@ bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col)
 	sb_add(&q, "]) WHERE path_in_schema = ");
 	sb_sql_str(&q, col->name);
 	sb_add(&q, " GROUP BY file_name))");
-	if (plandb_query_wide(p->db, sb_str(&q), &r, &quiet) == PDB_OK) {
+	if (plandb_query_wide(p->db, sb_str(&q), true, &r, &quiet) == PDB_OK) {
 		yes = r.nrows == 1 && pdb_cell(&r, 0, 0) && !strcmp(pdb_cell(&r, 0, 0), "true");
 		pdb_result_release(&r);
 	}
