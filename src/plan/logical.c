@@ -165,6 +165,8 @@ static void lnode_free(lnode *n)
 	for (size_t i = 0; i < n->nhot * n->nkeys; i++)
 		free(n->hot[i]);
 	free(n->hot);
+	free(n->aligned_lo);
+	free(n->aligned_hi);
 	free(n->expr_type);
 	free(n->combine);
 	for (size_t i = 0; i < n->nscope; i++)
@@ -293,8 +295,16 @@ const char *lnode_kind_name(lnode_kind k)
 	return names[k];
 }
 
+void rp_files_part(const lnode *rp, int i, size_t *lo, size_t *hi)
+{
+	size_t n = rp->inputs[0]->nfiles, parts = (size_t)rp->nparts;
+
+	*lo = n * (size_t)i / parts;
+	*hi = n * (size_t)(i + 1) / parts;
+}
+
 const char *rp_mode_name(rp_mode m)
 {
-	static const char *names[] = { "files", "rows", "hash", "expr", "range", "random" };
+	static const char *names[] = { "files", "rows", "hash", "expr", "range", "random", "aligned" };
 	return names[m];
 }

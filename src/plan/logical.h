@@ -23,12 +23,14 @@ typedef enum {
 typedef enum { FMT_PARQUET, FMT_CSV, FMT_JSON } file_format;
 
 typedef enum {
-	RP_FILES,  /* files spread evenly (no data moves when reading a source) */
-	RP_ROWS,   /* nearly equal row counts */
-	RP_HASH,   /* hash of key columns */
-	RP_EXPR,   /* user expression gives the partition index */
-	RP_RANGE,  /* sampled split points over key columns */
-	RP_RANDOM, /* random_shuffle: seeded hash of the whole row */
+	RP_FILES,   /* files spread evenly (no data moves when reading a source) */
+	RP_ROWS,    /* nearly equal row counts */
+	RP_HASH,    /* hash of key columns */
+	RP_EXPR,    /* user expression gives the partition index */
+	RP_RANGE,   /* sampled split points over key columns */
+	RP_RANDOM,  /* random_shuffle: seeded hash of the whole row */
+	RP_ALIGNED, /* pond sql: spans of a source's files, one per part of
+		     * another split table (plan/sqlalign.c); no data moves */
 } rp_mode;
 
 typedef enum {
@@ -134,6 +136,9 @@ typedef struct lnode {
 	skew_role skew;
 	char **hot;
 	size_t nhot;
+	/* RP_ALIGNED: part i reads files [aligned_lo[i], aligned_hi[i]) of
+	 * its source (none when equal) */
+	size_t *aligned_lo, *aligned_hi;
 
 	/* L_PARTIAL after a hash shuffle, when combine.c proved it safe: the
 	 * query that merges producers' partial aggregates (with {0}); the
@@ -228,5 +233,8 @@ action *lplan_add_action(lplan *p, action_kind kind, lnode *input, const char *w
 
 const char *lnode_kind_name(lnode_kind k);
 const char *rp_mode_name(rp_mode m);
+/* Part i of RP_FILES node rp over a source: its files [*lo, *hi), a
+ * contiguous group, the groups as even as the count allows. */
+void rp_files_part(const lnode *rp, int i, size_t *lo, size_t *hi);
 
 #endif

@@ -346,6 +346,14 @@ static const char *query_over(tctx *c, const lnode *n, int i, bool whole)
 	return name;
 }
 
+/* A repartition read where its files lie, no stage of its own: groups of
+ * files or rows, or aligned spans (whole, an aligned node is its source:
+ * the union of its parts would repeat files). */
+static bool read_in_place(const lnode *rp)
+{
+	return is_files_split(rp) || is_rows_split(rp) || rp->mode == RP_ALIGNED;
+}
+
 static const char *compile_uncached(tctx *c, const lnode *n, int i)
 {
 	switch (n->kind) {
@@ -358,11 +366,12 @@ static const char *compile_uncached(tctx *c, const lnode *n, int i)
 	case L_REPARTITION:
 		if (is_files_split(n)) {
 			/* contiguous groups of files, no data moved */
-			const lnode *src = n->inputs[0];
-			size_t lo = src->nfiles * (size_t)i / (size_t)n->nparts;
-			size_t hi = src->nfiles * (size_t)(i + 1) / (size_t)n->nparts;
-			return source_view(c, src, lo, hi);
+			size_t lo, hi;
+			rp_files_part(n, i, &lo, &hi);
+			return source_view(c, n->inputs[0], lo, hi);
 		}
+		if (n->mode == RP_ALIGNED) /* the span of files part i needs */
+			return source_view(c, n->inputs[0], n->aligned_lo[i], n->aligned_hi[i]);
 		if (is_rows_split(n))
 			return rows_view(c, n, i);
 		return shuffle_view(c, n, i, NULL);
@@ -494,7 +503,7 @@ static const char *compile_all(tctx *c, const lnode *n)
 		return compile(c, n, 0);
 	if (n->kind == L_PYTHON)
 		return parts_view(c, ensure_python(c->pl, n));
-	if (n->kind == L_REPARTITION && (is_files_split(n) || is_rows_split(n)))
+	if (n->kind == L_REPARTITION && read_in_place(n))
 		return compile(c, n->inputs[0], 0);
 	if (n->kind == L_REPARTITION) {
 		if (!c->memo[n->id])
@@ -703,7 +712,7 @@ static bool cut_at(planner *pl, const lnode *n, bool read_plainly)
 		pl->cut[n->id] = true; /* only now: the stage compiled n itself */
 		return true;
 	case L_REPARTITION:
-		if (!read_plainly || is_files_split(n) || is_rows_split(n))
+		if (!read_plainly || read_in_place(n))
 			return false;
 		ensure_shuffle(pl, n, NULL);
 		return true;

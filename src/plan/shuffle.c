@@ -202,6 +202,7 @@ static char *bucket_select(planner *pl, const lnode *rp, const char *src, size_t
 		break;
 	case RP_FILES:
 	case RP_ROWS:
+	case RP_ALIGNED: /* never shuffled: read where it lies (physical.c) */
 		/* round robin, each producer starting one further along */
 		sb_addf(&b, "SELECT *, ((row_number() OVER () - 1 + %zu) %% %d) AS __pond_bucket FROM %s", producer, n,
 			src);

@@ -71,7 +71,7 @@ static char *sample_sql(sqlp *p, const lnode *src, char *const *keys, size_t nk,
 		sb_add(&text, " AS VARCHAR), ");
 	}
 	sb_add(&b, "WITH __pond_r AS (");
-	*files = sql_sample(p, &b, src, sb_str(&cols), NULL, seeded);
+	*files = sql_sample(p, &b, src, sb_str(&cols), SAMPLE_SPREAD, NULL, seeded);
 	sb_addf(&b,
 		"), __pond_g AS (SELECT %s, count(*) AS __pond_n FROM __pond_r GROUP BY ALL) "
 		"SELECT %s(%s) AS __pond_null, __pond_n, (SELECT count(*) FROM __pond_r) AS __pond_total "

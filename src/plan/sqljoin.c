@@ -323,13 +323,13 @@ static lnode *whole(shape *s, const sql_leaf *l)
 /* The largest table in parts, every other one whole. */
 static bool broadcast_all_but(shape *s, size_t d)
 {
-	if (!others_small(s, d, d) || path_ok(s->w->from, leaf_node(s->w->from, d)) != 1)
-		return false;
-	if (!(s->leaves[d].in = split(s->p, &s->leaves[d])))
+	if (!others_small(s, d, d) || path_ok(s->w->from, leaf_node(s->w->from, d)) != 1 ||
+	    !(s->leaves[d].in = split(s->p, &s->leaves[d])))
 		return false;
 	note_broadcasts(s, d, d);
 	for (size_t i = 0; i < s->nfrom; i++)
-		if (i != d && !(s->leaves[i].in = sql_prefiltered_side(s, (int)i, (int)d)))
+		if (i != d && !(s->leaves[i].in = sql_aligned_side(s, (int)i, (int)d)) &&
+		    !(s->leaves[i].in = sql_prefiltered_side(s, (int)i, (int)d)))
 			s->leaves[i].in = whole(s, &s->leaves[i]);
 	return true;
 }

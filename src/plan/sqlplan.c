@@ -243,6 +243,18 @@ void sql_forget(sqlp *p)
 	free(p->disjoint);
 	p->disjoint = NULL;
 	p->ndisjoint = 0;
+	for (size_t i = 0; i < p->nfooter_rows; i++)
+		free(p->footer_rows[i].rows);
+	free(p->footer_rows);
+	p->footer_rows = NULL;
+	p->nfooter_rows = 0;
+	for (size_t i = 0; i < p->nranges; i++) {
+		free(p->ranges[i].col);
+		free(p->ranges[i].r);
+	}
+	free(p->ranges);
+	p->ranges = NULL;
+	p->nranges = 0;
 }
 
 void sql_undo(sqlp *p, size_t mark)

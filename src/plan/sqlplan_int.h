@@ -57,6 +57,19 @@ typedef struct {
 		bool yes;
 	} * disjoint; /* sql_files_disjoint's answers so far */
 	size_t ndisjoint;
+	struct sql_footer_rows {
+		const lnode *src;
+		size_t m;      /* the files sql_sample may read: */
+		int64_t *rows; /* their rows (-1: unknown) */
+		int64_t all;   /* every file's rows; -1 unknown, -2 not asked */
+	} * footer_rows;       /* the sources' rows, read once a query (sqlsample.c) */
+	size_t nfooter_rows;
+	struct sql_ranges {
+		const lnode *src;
+		char *col;
+		struct sql_file_range *r; /* NULL: not known */
+	} * ranges;                       /* sql_file_ranges' answers so far */
+	size_t nranges;
 	int depth; /* sql_shape's nesting: 0 the query itself */
 	/* a script's sql() step being planned (sqlscript.c), or NULL: its
 	 * stages carry its place, so that an error in them names its line */
@@ -179,6 +192,16 @@ bool sql_query_reads(sq_query *q, const schema *cols, bool *keep);
  * `distinct` (the inner side of a SEMI/ANTI join), each row once. NULL
  * when big cannot be read in parts. */
 lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys, size_t n, bool distinct);
+/* sqlalign.c */
+/* What every task of a query split on leaf `split` (in groups of its
+ * Parquet files) reads of broadcast leaf `leaf`: when an equality of
+ * integer columns meets the two and both tables' files have statistics
+ * for them, only the span of leaf's files that can meet each part (an
+ * RP_ALIGNED node); else NULL (read whole). */
+lnode *sql_aligned_side(shape *s, int leaf, int split);
+/* sqlagg.c: the conjuncts of the ON of every inner join in t, appended. */
+void sql_inner_on(sq_table *t, sq_expr ***v, size_t *n);
+
 /* sqljoin.c: a leaf's table read in parts without moving data (NULL and
  * p->why set when it cannot be split). */
 lnode *sql_split_leaf(sqlp *p, const sql_leaf *l);
@@ -189,15 +212,34 @@ void sql_init_leaf(const shape *s, sql_leaf *l, int k, const char *alias);
 bool sql_files_split(const lnode *src, int64_t bytes);
 
 /* sqlsample.c */
+/* How many of a table's files a sample reads. */
+typedef enum {
+	SAMPLE_SPREAD, /* up to 8, evenly spaced: a key found in some files only still shows (hot join keys) */
+	SAMPLE_CHEAP,  /* as few of those as hold twice the rows sampled (a GROUP BY's group count) */
+} sample_reach;
 /* Writes into b the rows of a sample of Parquet table src, as
  * `SELECT cols FROM (file) [TABLESAMPLE …] UNION ALL …`: some of its files
  * (evenly spaced) and some of their rows, the same on every run. Returns
  * how many files; *whole (when not NULL) says whether that is every row
  * of src, *seeded whether a TABLESAMPLE picks rows (its query must then
  * run on one thread: not plandb_query_wide's `wide`). */
-size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole, bool *seeded);
-/* The rows of a Parquet source, from its files' footers; -1 when unknown. */
+size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, sample_reach reach, bool *whole, bool *seeded);
+/* The rows of a Parquet source, from its files' footers (read once a
+ * query); -1 when unknown. */
 int64_t sql_source_rows(sqlp *p, const lnode *src);
+/* The same when they are at most `limit`, else -1: the footers of all
+ * its files are read only when those a sample probes hold no more. */
+int64_t sql_source_rows_upto(sqlp *p, const lnode *src, int64_t limit);
+/* The range of an integer column's non-NULL values in one file, from its
+ * row groups' statistics: keys false when it holds none. */
+typedef struct sql_file_range {
+	bool keys;
+	int64_t lo, hi;
+} sql_file_range;
+/* Per file of Parquet source src (in its order), the range of integer
+ * column col (TINYINT … UINTEGER); NULL when a row group with a non-NULL
+ * value lacks statistics for it. Read once a query. */
+sql_file_range *sql_file_ranges(sqlp *p, const lnode *src, const column *col);
 /* Whether no value of column col (of src's schema) is in two of src's
  * Parquet files, by their row groups' statistics: each file's [min, max]
  * cast to the column's type, none overlapping, NULLs in one file at most

@@ -2,19 +2,24 @@
  * sqlplan_int.h): what skew.c reads to find hot join keys and
  * sqlgroups.c to count a GROUP BY's groups.
  *
- * The sample is at most SAMPLE_FILES of the table's files, evenly spaced
- * over its sorted file list. A table of at most that many files and
- * WHOLE_ROWS rows is read whole; else about SAMPLE_ROWS rows of those
- * files: DuckDB's `TABLESAMPLE system`, which keeps whole vectors (2,048
- * rows) at random. The sample sits above
- * the Parquet scan, so the columns are still decoded; what it saves is
- * the grouping, which one plan-time thread did over every row of 8 files:
- * up to 0.47 s per query at TPC-H SF 1 (Q18), more than DuckDB's whole
- * query. The seed is fixed and a sample's query runs on one thread
- * (TABLESAMPLE repeats itself only there), so the same files give the
- * same sample, and the same plan, on every run. A table read whole has no
- * seed: its queries, and those over the files' footers, run on every
- * core (plandb_query_wide). */
+ * The sample reads some of the table's files, evenly spaced over its
+ * sorted file list: up to SAMPLE_FILES of them for skew.c (SAMPLE_SPREAD:
+ * a hot key held by a few files still shows), and only as many of those
+ * as hold about twice the rows sampled for a group count (SAMPLE_CHEAP).
+ * A table of at most SAMPLE_FILES files and WHOLE_ROWS rows is read
+ * whole; else about SAMPLE_ROWS rows of the files read: DuckDB's
+ * `TABLESAMPLE system`, which keeps whole vectors (2,048 rows) at random.
+ * The sample sits above the Parquet scan, so the columns of every file
+ * read are still decoded: most of a sample's time, and why a group count
+ * reads as few files as it can (TPC-H SF 1's lineitem: 2 of its 16 files,
+ * not 8; Q1's count 19 → 8 ms). What sampling saves is the grouping,
+ * which one plan-time thread did over every row of 8 files: up to 0.47 s
+ * per query at TPC-H SF 1 (Q18), more than DuckDB's whole query. The
+ * seed is fixed and a sample's query runs on one thread (TABLESAMPLE
+ * repeats itself only there), so the same files give the same sample,
+ * and the same plan, on every run. A table read whole has no seed: its
+ * queries, and those over the files' footers, run on every core
+ * (plandb_query_wide). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,58 +35,198 @@
 #define WHOLE_ROWS ((int64_t)1 << 20)
 #define SAMPLE_ROWS ((int64_t)1 << 18)
 
-/* The rows of the m sampled files, from their footers; -1 if unknown. */
-static int64_t sampled_files_rows(sqlp *p, const lnode *src, size_t m)
+/* File j of the m files probed of src's n: evenly spaced. */
+static size_t probed_file(const lnode *src, size_t m, size_t j)
 {
+	return j * src->nfiles / m;
+}
+
+/* Sums rows[0..m), -1 if any is unknown. */
+static int64_t sum_rows(const int64_t *rows, size_t m)
+{
+	int64_t total = 0;
+
+	for (size_t j = 0; j < m; j++) {
+		if (rows[j] < 0)
+			return -1;
+		total += rows[j];
+	}
+	return total;
+}
+
+/* [every file of src], as a DuckDB list of paths. */
+static void all_files(sb *q, const lnode *src)
+{
+	sb_add(q, "[");
+	for (size_t i = 0; i < src->nfiles; i++) {
+		sb_add(q, i ? ", " : "");
+		sb_sql_path(q, src->files[i]);
+	}
+	sb_add(q, "]");
+}
+
+/* src's entry of the footer cache, made on first use: the rows of the
+ * files a sample may read, from their footers, in one query. */
+static struct sql_footer_rows *footer_rows(sqlp *p, const lnode *src)
+{
+	struct sql_footer_rows *f;
 	sb q = SB_INIT;
 	pond_err quiet = { 0 };
 	pdb_result r;
-	int64_t rows = -1;
 
-	sb_add(&q, "SELECT sum(num_rows) FROM parquet_file_metadata([");
-	for (size_t i = 0; i < m; i++) {
-		sb_add(&q, i ? ", " : "");
-		sb_sql_path(&q, src->files[i * src->nfiles / m]);
+	for (size_t i = 0; i < p->nfooter_rows; i++)
+		if (p->footer_rows[i].src == src)
+			return &p->footer_rows[i];
+	p->footer_rows = xgrow(p->footer_rows, p->nfooter_rows, sizeof(p->footer_rows[0]));
+	f = &p->footer_rows[p->nfooter_rows++];
+	f->src = src;
+	f->m = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;
+	f->rows = xcalloc(f->m + 1, sizeof(int64_t));
+	f->all = -2;
+	for (size_t j = 0; j < f->m; j++)
+		f->rows[j] = -1;
+	sb_add(&q, "SELECT file_name, num_rows FROM parquet_file_metadata([");
+	for (size_t j = 0; j < f->m; j++) {
+		sb_add(&q, j ? ", " : "");
+		sb_sql_path(&q, src->files[probed_file(src, f->m, j)]);
 	}
 	sb_add(&q, "])");
 	if (plandb_query_wide(p->db, sb_str(&q), true, &r, &quiet) == PDB_OK) {
-		if (r.nrows == 1 && pdb_cell(&r, 0, 0))
-			rows = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
+		/* a row per file, in no set order: matched by name */
+		for (size_t i = 0; i < r.nrows; i++)
+			for (size_t j = 0; j < f->m; j++)
+				if (pdb_cell(&r, i, 0) && pdb_cell(&r, i, 1) &&
+				    !strcmp(pdb_cell(&r, i, 0), src->files[probed_file(src, f->m, j)]))
+					f->rows[j] = strtoll(pdb_cell(&r, i, 1), NULL, 10);
 		pdb_result_release(&r);
 	}
 	sb_release(&q);
-	return rows;
+	if (f->m == src->nfiles)
+		f->all = sum_rows(f->rows, f->m);
+	return f;
 }
 
 int64_t sql_source_rows(sqlp *p, const lnode *src)
 {
-	return src->format == FMT_PARQUET && src->nfiles ? sampled_files_rows(p, src, src->nfiles) : -1;
+	struct sql_footer_rows *f;
+	sb q = SB_INIT;
+	pond_err quiet = { 0 };
+	pdb_result r;
+
+	if (src->format != FMT_PARQUET || !src->nfiles)
+		return -1;
+	if ((f = footer_rows(p, src))->all != -2)
+		return f->all;
+	f->all = -1;
+	sb_add(&q, "SELECT sum(num_rows) FROM parquet_file_metadata(");
+	all_files(&q, src);
+	sb_add(&q, ")");
+	if (plandb_query_wide(p->db, sb_str(&q), true, &r, &quiet) == PDB_OK) {
+		if (r.nrows == 1 && pdb_cell(&r, 0, 0))
+			f->all = strtoll(pdb_cell(&r, 0, 0), NULL, 10);
+		pdb_result_release(&r);
+	}
+	sb_release(&q);
+	return f->all;
 }
 
-size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, bool *whole, bool *seeded)
+int64_t sql_source_rows_upto(sqlp *p, const lnode *src, int64_t limit)
 {
-	size_t m = src->nfiles < SAMPLE_FILES ? src->nfiles : SAMPLE_FILES;
-	int64_t rows = sampled_files_rows(p, src, m); /* unknown: all read */
+	const struct sql_footer_rows *f;
+	int64_t probed;
+
+	if (src->format != FMT_PARQUET || !src->nfiles)
+		return -1;
+	f = footer_rows(p, src);
+	probed = sum_rows(f->rows, f->m);
+	if (probed < 0 || probed > limit) /* the probed files alone hold more */
+		return -1;
+	probed = sql_source_rows(p, src);
+	return probed <= limit ? probed : -1;
+}
+
+size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, sample_reach reach, bool *whole, bool *seeded)
+{
+	const struct sql_footer_rows *f = footer_rows(p, src);
+	int64_t rows = sum_rows(f->rows, f->m); /* unknown: all read */
 	/* the whole table, or a sample: some of its files read whole would
 	 * be a sample too, only a slower one (Q18's orders: 8 of 16 files,
 	 * 750K rows, 0.3 s for a group count) */
-	bool all = m == src->nfiles && rows >= 0 && rows <= WHOLE_ROWS;
-	bool sample = !all && rows > SAMPLE_ROWS;
+	bool all = f->m == src->nfiles && rows >= 0 && rows <= WHOLE_ROWS;
+	size_t n = f->m; /* files read, of the m probed */
+	int64_t *read = xcalloc(f->m + 1, sizeof(int64_t));
+	bool sample;
 
-	for (size_t i = 0; i < m; i++) {
-		sb_addf(b, "%sSELECT %s FROM (", i ? " UNION ALL " : "", cols);
-		source_file_sql(b, src, i * src->nfiles / m, SRC_CAST);
+	if (!all && reach == SAMPLE_CHEAP && rows > 0) {
+		int64_t need = (2 * SAMPLE_ROWS * (int64_t)f->m + rows - 1) / rows;
+		n = need < 1 ? 1 : (size_t)need < f->m ? (size_t)need : f->m;
+	}
+	for (size_t j = 0; j < n; j++)
+		read[j] = f->rows[j * f->m / n];
+	rows = sum_rows(read, n);
+	sample = !all && rows > SAMPLE_ROWS;
+	for (size_t j = 0; j < n; j++) {
+		sb_addf(b, "%sSELECT %s FROM (", j ? " UNION ALL " : "", cols);
+		source_file_sql(b, src, probed_file(src, f->m, j * f->m / n), SRC_CAST);
 		sb_add(b, ")");
 		/* a seed per file: the same one would pick the same vectors */
 		if (sample)
 			sb_addf(b, " TABLESAMPLE system(%.6f%%) REPEATABLE (%zu)",
-				100.0 * (double)SAMPLE_ROWS / (double)rows, i + 1);
+				100.0 * (double)SAMPLE_ROWS / (double)rows, j + 1);
 	}
+	free(read);
 	if (whole)
 		*whole = all;
 	if (seeded)
 		*seeded = sample;
-	return m;
+	return n;
+}
+
+sql_file_range *sql_file_ranges(sqlp *p, const lnode *src, const column *col)
+{
+	struct sql_ranges *c;
+	sql_file_range *r;
+	sb q = SB_INIT;
+	pond_err quiet = { 0 };
+	pdb_result res;
+	bool ok = false;
+
+	for (size_t i = 0; i < p->nranges; i++)
+		if (p->ranges[i].src == src && !strcmp(p->ranges[i].col, col->name))
+			return p->ranges[i].r;
+	r = xcalloc(src->nfiles + 1, sizeof(sql_file_range));
+	/* a row group NULL in every row has no minimum: it holds no key */
+	sb_add(&q,
+	       "SELECT file_name, min(lo) FILTER (WHERE NOT nulls), max(hi) FILTER (WHERE NOT nulls), "
+	       "count(*) FILTER (WHERE NOT nulls AND (lo IS NULL OR hi IS NULL)) FROM (SELECT file_name, "
+	       "TRY_CAST(stats_min_value AS BIGINT) AS lo, TRY_CAST(stats_max_value AS BIGINT) AS hi, "
+	       "coalesce(stats_null_count = num_values, false) AS nulls FROM parquet_metadata(");
+	all_files(&q, src);
+	sb_add(&q, ") WHERE path_in_schema = ");
+	sb_sql_str(&q, col->name);
+	sb_add(&q, ") GROUP BY file_name");
+	if (plandb_query_wide(p->db, sb_str(&q), true, &res, &quiet) == PDB_OK) {
+		ok = true;
+		/* a row per file with row groups, in no set order: by name */
+		for (size_t i = 0; ok && i < res.nrows; i++) {
+			const char *name = pdb_cell(&res, i, 0), *unknown = pdb_cell(&res, i, 3);
+			ok = name && unknown && !strcmp(unknown, "0");
+			for (size_t j = 0; ok && j < src->nfiles; j++)
+				if (!strcmp(name, src->files[j]) && pdb_cell(&res, i, 1) && pdb_cell(&res, i, 2))
+					r[j] = (sql_file_range){ true, strtoll(pdb_cell(&res, i, 1), NULL, 10),
+								 strtoll(pdb_cell(&res, i, 2), NULL, 10) };
+		}
+		pdb_result_release(&res);
+	}
+	sb_release(&q);
+	if (!ok) {
+		free(r);
+		r = NULL;
+	}
+	p->ranges = xgrow(p->ranges, p->nranges, sizeof(p->ranges[0]));
+	c = &p->ranges[p->nranges++];
+	*c = (struct sql_ranges){ src, xstrdup(col->name), r };
+	return r;
 }
 
 /* Types whose equal values are equal bytes in Parquet's statistics order
@@ -125,13 +270,10 @@ bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col)
 	sb_addf(&q,
 		"count(*) FILTER (WHERE TRY_CAST(stats_min_value AS %s) IS NULL OR TRY_CAST(stats_max_value AS %s) "
 		"IS NULL) AS unknown, count(*) FILTER (WHERE stats_null_count IS NULL OR stats_null_count > 0) AS nulls "
-		"FROM parquet_metadata([",
+		"FROM parquet_metadata(",
 		col->type, col->type);
-	for (size_t i = 0; i < src->nfiles; i++) {
-		sb_add(&q, i ? ", " : "");
-		sb_sql_path(&q, src->files[i]);
-	}
-	sb_add(&q, "]) WHERE path_in_schema = ");
+	all_files(&q, src);
+	sb_add(&q, ") WHERE path_in_schema = ");
 	sb_sql_str(&q, col->name);
 	sb_add(&q, " GROUP BY file_name))");
 	if (plandb_query_wide(p->db, sb_str(&q), true, &r, &quiet) == PDB_OK) {

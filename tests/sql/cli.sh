@@ -257,18 +257,30 @@ sorted_files() { # DIR KEY_SQL: 4 files of 3,000 rows, k = KEY_SQL of the row nu
 	q "COPY (SELECT i::BIGINT AS k, 'd' || (i % 3) AS label FROM range(0, 1300) t(i)) TO '$1-dim.parquet'" >/dev/null
 }
 
-grouped_check() { # NAME DIR QUERY EXPECT(per part|shuffled)
-	local name=$1 dir=$2 qry=${3//@T@/"'$2/*.parquet'"} expect=$4
-	qry=${qry//@D@/"'$2-dim.parquet'"}
-	pond_cli 0 sql "$qry" --explain
-	if [ "$expect" = "per part" ]; then
-		assert_contains "$name: per part" out.txt "GROUP BY: each group within one part (no two of its files share a value of k)"
+# NAME QUERY has|lacks TEXT [ARG...]: --explain (with the ARGs) says TEXT
+# or does not, then the result (the same ARGs) is DuckDB's
+explained_check() {
+	local name=$1 qry=$2 expect=$3 text=$4
+	shift 4
+	pond_cli 0 sql "$qry" --explain "$@"
+	if [ "$expect" = has ]; then
+		assert_contains "$name: planned so" out.txt "$text"
 	else
-		assert_not_contains "$name: not per part" out.txt "no two of its files share"
+		assert_not_contains "$name: not planned so" out.txt "$text"
 	fi
-	pond_cli 0 sql "$qry" -o "out-$name" -w "$W" --progress none
+	pond_cli 0 sql "$qry" -o "out-$name" -w "$W" --progress none "$@"
 	q "COPY ($qry) TO 'oracle-$name.parquet'" >/dev/null
 	assert_empty "$name: DuckDB's rows" "$(compare_result "$name" "out-$name" "oracle-$name.parquet" 1)"
+}
+
+grouped_check() { # NAME DIR QUERY EXPECT(per part|shuffled)
+	local qry=${3//@T@/"'$2/*.parquet'"}
+	qry=${qry//@D@/"'$2-dim.parquet'"}
+	if [ "$4" = "per part" ]; then
+		explained_check "$1" "$qry" has "GROUP BY: each group within one part (no two of its files share a value of k)"
+	else
+		explained_check "$1" "$qry" lacks "no two of its files share"
+	fi
 }
 
 test_group_by_a_key_the_files_are_sorted_by() {
@@ -292,17 +304,14 @@ test_group_by_a_key_the_files_are_sorted_by() {
 }
 
 coloc_check() { # NAME DIR QUERY EXPECT(same part|not): every table but the files "big"
-	local name=$1 qry=${3//@T@/"'$2/*.parquet'"} expect=$4
+	local qry=${3//@T@/"'$2/*.parquet'"}
 	qry=${qry//@D@/"'$2-dim.parquet'"}
-	pond_cli 0 sql "$qry" --explain --broadcast-limit 10000
-	if [ "$expect" = "same part" ]; then
-		assert_contains "$name: co-located" out.txt "a correlated subquery's table read in the same part as f1"
+	if [ "$4" = "same part" ]; then
+		explained_check "$1" "$qry" has "a correlated subquery's table read in the same part as f1" \
+			--broadcast-limit 10000
 	else
-		assert_not_contains "$name: not co-located" out.txt "read in the same part as"
+		explained_check "$1" "$qry" lacks "read in the same part as" --broadcast-limit 10000
 	fi
-	pond_cli 0 sql "$qry" -o "out-$name" -w "$W" --progress none --broadcast-limit 10000
-	q "COPY ($qry) TO 'oracle-$name.parquet'" >/dev/null
-	assert_empty "$name: DuckDB's rows" "$(compare_result "$name" "out-$name" "oracle-$name.parquet" 1)"
 }
 
 # A correlated subquery over the split table, correlated on a column no
@@ -346,6 +355,54 @@ test_correlated_subquery_on_the_key_the_files_are_sorted_by() {
 	coloc_check nulls1 nulls1 "$exists" "same part"
 }
 
+key_files() { # DIR NFILES KEY_SQL: NFILES files of 1,200 rows over them, k2 = KEY_SQL of the row number i
+	mkdir -p "$1"
+	for ((f = 0; f < $2; f++)); do
+		q "COPY (SELECT $3 AS k2, 'g' || (i % 4) AS g2, (i % 9)::INTEGER AS w
+			FROM range($f * 1200 // $2, ($f + 1) * 1200 // $2) t(i)) TO '$1/t$f.parquet'" >/dev/null
+	done
+}
+
+aligned_check() { # NAME QUERY EXPECT(aligned|not) DIR: @T@ the split table (sorted/), @K@ DIR's
+	local qry=${2//@T@/"'sorted/*.parquet'"}
+	qry=${qry//@K@/"'$4/*.parquet'"}
+	pond_cli 0 sql "$qry" --explain --broadcast-limit 40000
+	assert_contains "$1: split" out.txt "f: read in 2 parts, groups of its files"
+	if [ "$3" = aligned ]; then
+		explained_check "$1" "$qry" has "t: each part of f reads only the span of its files whose k2 meets that part's k" \
+			--broadcast-limit 40000
+	else
+		explained_check "$1" "$qry" lacks "reads only the span of its files" --broadcast-limit 40000
+	fi
+}
+
+# A broadcast table joined to the split one on an integer key both are
+# written sorted by is read by each task only in the span of its files
+# that can meet its part (TPC-H's orders beside lineitem); unsorted, a
+# key of another type, or a join that keeps the split table's rows
+# unmatched by an ON, and it is read whole. Every result is DuckDB's.
+test_broadcast_table_aligned_with_the_split_one() {
+	local agg="SELECT t.g2, count(*) AS n, sum(f.amount) AS s, sum(t.w) AS w FROM @T@ f JOIN @K@ t ON f.k = t.k2
+		GROUP BY t.g2 ORDER BY t.g2"
+	sorted_files sorted "(i // 10)::BIGINT"
+	# 3 files of keys 0-399, 400-799, 800-1199 against parts of keys 0-599 and 600-1199
+	key_files keyed 3 "i::INTEGER"
+	aligned_check join "$agg" aligned keyed
+	aligned_check where "SELECT f.g, count(*) AS n, max(t.k2) AS m FROM @T@ f, @K@ t
+		WHERE t.k2 = f.k AND t.w > 2 AND f.id % 3 = 0 GROUP BY f.g ORDER BY f.g" aligned keyed
+	aligned_check rows "SELECT f.id, t.k2, t.g2 FROM @T@ f JOIN @K@ t ON f.k = t.k2 WHERE f.id % 97 = 0 ORDER BY f.id" \
+		aligned keyed
+	# NULL keys, and keys no row of the split table has (beyond 1199)
+	key_files nulls 4 "CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 2)::BIGINT END"
+	aligned_check nulls "$agg" aligned nulls
+	aligned_check left "SELECT count(*) AS n, count(t.k2) AS matched FROM @T@ f LEFT JOIN @K@ t ON f.k = t.k2" \
+		not keyed
+	key_files shuffled 3 "((i * 7919) % 1200)::INTEGER"
+	aligned_check shuffled "$agg" not shuffled
+	key_files dbl 3 "i::DOUBLE"
+	aligned_check double "$agg" not dbl
+}
+
 run_test sql_compare_result_sees_differences test_compare_result_sees_differences
 run_test sql_print_first_rows_then_the_count test_print_first_rows_then_the_count
 run_test sql_rejected_query_is_duckdbs_message_exit_2 test_rejected_query_is_duckdbs_message_exit_2
@@ -361,4 +418,5 @@ run_test sql_derived_table_sized_by_the_columns_it_reads test_derived_table_size
 run_test sql_scalar_subquery_in_having_keeps_duckdbs_semantics test_scalar_subquery_in_having_keeps_duckdbs_semantics
 run_test sql_group_by_a_key_the_files_are_sorted_by test_group_by_a_key_the_files_are_sorted_by
 run_test sql_correlated_subquery_on_the_key_the_files_are_sorted_by test_correlated_subquery_on_the_key_the_files_are_sorted_by
+run_test sql_broadcast_table_aligned_with_the_split_one test_broadcast_table_aligned_with_the_split_one
 finish_tests
