@@ -640,14 +640,14 @@ static const column *split_key(const shape *s, int split, const sq_expr *e, sq_e
  * outer join supplies NULLs for that leaf: such a join's tables are
  * then never padded either (the leaf is one of them, or the equality
  * would not name it). */
-void sql_inner_on(sq_table *t, sq_expr ***v, size_t *n)
+static void inner_on(sq_table *t, sq_expr ***v, size_t *n)
 {
 	if (!t || t->kind != SQ_JOIN)
 		return;
 	if (t->cond && !strcmp(t->join_type, "INNER") && !strcmp(t->ref_type, "REGULAR"))
 		sql_conjuncts(t->cond, v, n);
-	sql_inner_on(t->left, v, n);
-	sql_inner_on(t->right, v, n);
+	inner_on(t->left, v, n);
+	inner_on(t->right, v, n);
 }
 
 /* Whether each group lies within one part of the split table: it is read
@@ -672,7 +672,7 @@ static bool parts_by_groups(const agg *a, const char **key)
 		return false;
 	if (s->w->where)
 		sql_conjuncts(s->w->where, &conj, &nconj);
-	sql_inner_on(s->w->from, &conj, &nconj);
+	inner_on(s->w->from, &conj, &nconj);
 	for (size_t g = 0; !found && g < a->ngroups; g++) {
 		const column *c = split_key(s, split, a->groups[g], conj, nconj);
 		if (c && sql_files_disjoint(s->p, s->leaves[split].src, c)) {

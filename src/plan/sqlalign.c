@@ -4,7 +4,8 @@
  * When the query is split on Parquet table S in groups of whole files
  * and every other table is broadcast (sqljoin.c), a broadcast Parquet
  * table T that meets S by an equality S.k = T.k' (a conjunct of the
- * WHERE or of an inner join's ON; integer columns, compared exactly)
+ * WHERE, or of the ON of a join that keeps only T's matched rows;
+ * integer columns, compared exactly)
  * can join a row of S's part i only with its rows whose k' lies in
  * [lo_i, hi_i], the range of k over part i's files (their row groups'
  * statistics). Those rows lie in T's files whose own range of k' meets
@@ -19,6 +20,7 @@
  * 1.5M orders; now the half its lineitem files can meet). Not when a
  * file of either table has a row group without statistics for its key,
  * nor when no part would read fewer of T's files than all of them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,19 +32,6 @@
  * questions about its files' statistics. */
 #define ALIGN_SHARE 8
 
-/* Key types whose statistics pond reads as BIGINT, and whose equality
- * across them is exact. */
-static bool integer_type(const char *t)
-{
-	static const char *const ok[] = { "TINYINT",  "SMALLINT",  "INTEGER", "BIGINT",
-					  "UTINYINT", "USMALLINT", "UINTEGER" };
-
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (!strcmp(t, ok[i]))
-			return true;
-	return false;
-}
-
 /* The column of leaf l that column reference e names, when it is an
  * integer column of l's Parquet source; else NULL. */
 static const column *key_column(const shape *s, int l, const sq_expr *e)
@@ -52,10 +41,41 @@ static const column *key_column(const shape *s, int l, const sq_expr *e)
 	if (e->kind != SQ_COLUMN || e->nnames > 2 || sql_leaf_of(s, e) != l)
 		return NULL;
 	c = schema_find(&s->leaves[l].src->schema, e->names[e->nnames - 1]);
-	return c && integer_type(c->type) ? c : NULL;
+	return c && sql_integer_type(c->type) ? c : NULL;
 }
 
-/* An equality conjunct split.k = leaf.k' of the query: its two columns. */
+static bool has_leaf(const sq_table *t, int leaf)
+{
+	char name[32];
+
+	if (t->kind == SQ_JOIN)
+		return has_leaf(t->left, leaf) || has_leaf(t->right, leaf);
+	snprintf(name, sizeof(name), "{%d}", leaf);
+	return t->kind == SQ_BASE && !strcmp(t->name, name);
+}
+
+/* The conjuncts of the ON of every join in t whose matched rows alone
+ * hold leaf's rows: an inner join, or one that drops leaf's side's
+ * unmatched rows (its right side under LEFT, SEMI and ANTI, its left
+ * under RIGHT; TPC-H Q4's lineitem SEMI JOIN orders). */
+static void leaf_on(const sq_table *t, int leaf, sq_expr ***v, size_t *n)
+{
+	const char *jt;
+
+	if (!t || t->kind != SQ_JOIN)
+		return;
+	jt = t->join_type;
+	if (t->cond && !strcmp(t->ref_type, "REGULAR") &&
+	    (!strcmp(jt, "INNER") ||
+	     (has_leaf(t->right, leaf) && (!strcmp(jt, "LEFT") || !strcmp(jt, "SEMI") || !strcmp(jt, "ANTI"))) ||
+	     (has_leaf(t->left, leaf) && !strcmp(jt, "RIGHT"))))
+		sql_conjuncts(t->cond, v, n);
+	leaf_on(t->left, leaf, v, n);
+	leaf_on(t->right, leaf, v, n);
+}
+
+/* An equality conjunct split.k = leaf.k' of the query's WHERE, or of
+ * an ON that holds in every row of leaf the query keeps: its columns. */
 static bool find_equality(const shape *s, int leaf, int split, const column **k, const column **kt)
 {
 	sq_expr **conj = NULL;
@@ -64,7 +84,7 @@ static bool find_equality(const shape *s, int leaf, int split, const column **k,
 
 	if (s->w->where)
 		sql_conjuncts(s->w->where, &conj, &n);
-	sql_inner_on(s->w->from, &conj, &n);
+	leaf_on(s->w->from, leaf, &conj, &n);
 	for (size_t i = 0; !found && i < n; i++) {
 		const sq_expr *e = conj[i];
 		if (e->kind != SQ_COMPARISON || strcmp(e->type, "COMPARE_EQUAL") || e->nargs != 2)
@@ -102,6 +122,24 @@ static bool part_ranges(sqlp *p, const lnode *rp, const column *k, int64_t *lo, 
 	return true;
 }
 
+/* Whether some part's range of the key is at most 3/4 of the whole
+ * table's: else (the split table not written sorted by it, TPC-H's
+ * l_partkey) no part can skip much of T, and T's statistics are not read. */
+static bool narrow(const int64_t *lo, const int64_t *hi, int nparts)
+{
+	int64_t all_lo = INT64_MAX, all_hi = INT64_MIN;
+
+	for (int i = 0; i < nparts; i++)
+		if (lo[i] <= hi[i]) {
+			all_lo = lo[i] < all_lo ? lo[i] : all_lo;
+			all_hi = hi[i] > all_hi ? hi[i] : all_hi;
+		}
+	for (int i = 0; i < nparts; i++)
+		if (lo[i] > hi[i] || (double)hi[i] - (double)lo[i] <= 0.75 * ((double)all_hi - (double)all_lo))
+			return true;
+	return false;
+}
+
 lnode *sql_aligned_side(shape *s, int leaf, int split)
 {
 	const sql_leaf *t = &s->leaves[leaf], *d = &s->leaves[split];
@@ -121,7 +159,7 @@ lnode *sql_aligned_side(shape *s, int leaf, int split)
 	hi = xcalloc((size_t)rp->nparts, sizeof(int64_t));
 	from = xcalloc((size_t)rp->nparts, sizeof(size_t));
 	to = xcalloc((size_t)rp->nparts, sizeof(size_t));
-	if (!part_ranges(s->p, rp, k, lo, hi) || !(f = sql_file_ranges(s->p, src, kt)))
+	if (!part_ranges(s->p, rp, k, lo, hi) || !narrow(lo, hi, rp->nparts) || !(f = sql_file_ranges(s->p, src, kt)))
 		goto out;
 	for (int i = 0; i < rp->nparts; i++) {
 		bool any = false;

@@ -199,8 +199,6 @@ lnode *sql_reduced_side(shape *s, int big, int small, char **bkeys, char **skeys
  * for them, only the span of leaf's files that can meet each part (an
  * RP_ALIGNED node); else NULL (read whole). */
 lnode *sql_aligned_side(shape *s, int leaf, int split);
-/* sqlagg.c: the conjuncts of the ON of every inner join in t, appended. */
-void sql_inner_on(sq_table *t, sq_expr ***v, size_t *n);
 
 /* sqljoin.c: a leaf's table read in parts without moving data (NULL and
  * p->why set when it cannot be split). */
@@ -231,11 +229,15 @@ int64_t sql_source_rows(sqlp *p, const lnode *src);
  * its files are read only when those a sample probes hold no more. */
 int64_t sql_source_rows_upto(sqlp *p, const lnode *src, int64_t limit);
 /* The range of an integer column's non-NULL values in one file, from its
- * row groups' statistics: keys false when it holds none. */
+ * row groups' statistics: keys false when it holds none; nulls when it
+ * may hold a NULL. */
 typedef struct sql_file_range {
-	bool keys;
+	bool keys, nulls;
 	int64_t lo, hi;
 } sql_file_range;
+/* TINYINT … UINTEGER: types whose statistics sql_file_ranges reads as
+ * BIGINT, and whose equality across them is exact. */
+bool sql_integer_type(const char *t);
 /* Per file of Parquet source src (in its order), the range of integer
  * column col (TINYINT … UINTEGER); NULL when a row group with a non-NULL
  * value lacks statistics for it. Read once a query. */

@@ -198,9 +198,11 @@ sql_file_range *sql_file_ranges(sqlp *p, const lnode *src, const column *col)
 	/* a row group NULL in every row has no minimum: it holds no key */
 	sb_add(&q,
 	       "SELECT file_name, min(lo) FILTER (WHERE NOT nulls), max(hi) FILTER (WHERE NOT nulls), "
-	       "count(*) FILTER (WHERE NOT nulls AND (lo IS NULL OR hi IS NULL)) FROM (SELECT file_name, "
+	       "count(*) FILTER (WHERE NOT nulls AND (lo IS NULL OR hi IS NULL)), "
+	       "count(*) FILTER (WHERE some_null) FROM (SELECT file_name, "
 	       "TRY_CAST(stats_min_value AS BIGINT) AS lo, TRY_CAST(stats_max_value AS BIGINT) AS hi, "
-	       "coalesce(stats_null_count = num_values, false) AS nulls FROM parquet_metadata(");
+	       "coalesce(stats_null_count = num_values, false) AS nulls, "
+	       "coalesce(stats_null_count > 0, true) AS some_null FROM parquet_metadata(");
 	all_files(&q, src);
 	sb_add(&q, ") WHERE path_in_schema = ");
 	sb_sql_str(&q, col->name);
@@ -212,9 +214,13 @@ sql_file_range *sql_file_ranges(sqlp *p, const lnode *src, const column *col)
 			const char *name = pdb_cell(&res, i, 0), *unknown = pdb_cell(&res, i, 3);
 			ok = name && unknown && !strcmp(unknown, "0");
 			for (size_t j = 0; ok && j < src->nfiles; j++)
-				if (!strcmp(name, src->files[j]) && pdb_cell(&res, i, 1) && pdb_cell(&res, i, 2))
-					r[j] = (sql_file_range){ true, strtoll(pdb_cell(&res, i, 1), NULL, 10),
-								 strtoll(pdb_cell(&res, i, 2), NULL, 10) };
+				if (!strcmp(name, src->files[j])) {
+					const char *lo = pdb_cell(&res, i, 1), *hi = pdb_cell(&res, i, 2);
+					r[j].keys = lo && hi;
+					r[j].lo = lo ? strtoll(lo, NULL, 10) : 0;
+					r[j].hi = hi ? strtoll(hi, NULL, 10) : 0;
+					r[j].nulls = pdb_cell(&res, i, 4) && strcmp(pdb_cell(&res, i, 4), "0");
+				}
 		}
 		pdb_result_release(&res);
 	}
@@ -227,6 +233,48 @@ sql_file_range *sql_file_ranges(sqlp *p, const lnode *src, const column *col)
 	c = &p->ranges[p->nranges++];
 	*c = (struct sql_ranges){ src, xstrdup(col->name), r };
 	return r;
+}
+
+bool sql_integer_type(const char *t)
+{
+	static const char *const ok[] = { "TINYINT",  "SMALLINT",  "INTEGER", "BIGINT",
+					  "UTINYINT", "USMALLINT", "UINTEGER" };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(t, ok[i]))
+			return true;
+	return false;
+}
+
+static int by_lo(const void *a, const void *b)
+{
+	const sql_file_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* sql_files_disjoint of an integer column, from sql_file_ranges (which
+ * the aligned reading of a join asks too: TPC-H's l_orderkey). */
+static bool ranges_disjoint(sqlp *p, const lnode *src, const column *col)
+{
+	const sql_file_range *f = sql_file_ranges(p, src, col);
+	sql_file_range *keyed;
+	size_t n = 0, nulls = 0;
+	bool yes = true;
+
+	if (!f)
+		return false;
+	keyed = xcalloc(src->nfiles + 1, sizeof(sql_file_range));
+	for (size_t j = 0; j < src->nfiles; j++) {
+		nulls += f[j].nulls;
+		if (f[j].keys)
+			keyed[n++] = f[j];
+	}
+	qsort(keyed, n, sizeof(keyed[0]), by_lo);
+	for (size_t j = 1; yes && j < n; j++)
+		yes = keyed[j - 1].hi < keyed[j].lo;
+	free(keyed);
+	return yes && nulls <= 1;
 }
 
 /* Types whose equal values are equal bytes in Parquet's statistics order
@@ -253,6 +301,8 @@ bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col)
 
 	if (src->format != FMT_PARQUET || src->nfiles < 2 || !ordered_type(col->type))
 		return false;
+	if (sql_integer_type(col->type))
+		return ranges_disjoint(p, src, col);
 	for (size_t i = 0; i < p->ndisjoint; i++) /* Q18 asks twice */
 		if (p->disjoint[i].src == src && !strcmp(p->disjoint[i].col, col->name))
 			return p->disjoint[i].yes;

@@ -378,9 +378,9 @@ aligned_check() { # NAME QUERY EXPECT(aligned|not) DIR: @T@ the split table (sor
 
 # A broadcast table joined to the split one on an integer key both are
 # written sorted by is read by each task only in the span of its files
-# that can meet its part (TPC-H's orders beside lineitem); unsorted, a
-# key of another type, or a join that keeps the split table's rows
-# unmatched by an ON, and it is read whole. Every result is DuckDB's.
+# that can meet its part (TPC-H's orders beside lineitem), whatever the
+# join (inner, or one that drops its unmatched rows); unsorted, or a key
+# of another type, and it is read whole. Every result is DuckDB's.
 test_broadcast_table_aligned_with_the_split_one() {
 	local agg="SELECT t.g2, count(*) AS n, sum(f.amount) AS s, sum(t.w) AS w FROM @T@ f JOIN @K@ t ON f.k = t.k2
 		GROUP BY t.g2 ORDER BY t.g2"
@@ -395,8 +395,15 @@ test_broadcast_table_aligned_with_the_split_one() {
 	# NULL keys, and keys no row of the split table has (beyond 1199)
 	key_files nulls 4 "CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 2)::BIGINT END"
 	aligned_check nulls "$agg" aligned nulls
-	aligned_check left "SELECT count(*) AS n, count(t.k2) AS matched FROM @T@ f LEFT JOIN @K@ t ON f.k = t.k2" \
-		not keyed
+	# joins that keep only t's matched rows: f's unmatched ones stay whole in their part
+	aligned_check left "SELECT count(*) AS n, count(t.k2) AS matched, sum(t.w) AS w FROM @T@ f
+		LEFT JOIN @K@ t ON f.k = t.k2 AND t.w > 3" aligned nulls
+	aligned_check right "SELECT f.g, count(t.g2) AS n FROM @K@ t RIGHT JOIN @T@ f ON t.k2 = f.k GROUP BY f.g ORDER BY f.g" \
+		aligned keyed
+	aligned_check semi "SELECT f.g, count(*) AS n FROM @T@ f SEMI JOIN @K@ t ON f.k = t.k2 AND t.w > 5
+		GROUP BY f.g ORDER BY f.g" aligned keyed
+	aligned_check anti "SELECT count(*) AS n, sum(f.amount) AS s FROM @T@ f ANTI JOIN @K@ t ON f.k = t.k2 AND t.w > 5" \
+		aligned nulls
 	key_files shuffled 3 "((i * 7919) % 1200)::INTEGER"
 	aligned_check shuffled "$agg" not shuffled
 	key_files dbl 3 "i::DOUBLE"
