@@ -213,7 +213,7 @@ bool sql_files_split(const lnode *src, int64_t bytes);
 /* How many of a table's files a sample reads. */
 typedef enum {
 	SAMPLE_SPREAD, /* up to 8, evenly spaced: a key found in some files only still shows (hot join keys) */
-	SAMPLE_CHEAP,  /* as few of those as hold twice the rows sampled (a GROUP BY's group count) */
+	SAMPLE_CHEAP,  /* as few of those as hold the rows sampled (a GROUP BY's group count) */
 } sample_reach;
 /* Writes into b the rows of a sample of Parquet table src, as
  * `SELECT cols FROM (file) [TABLESAMPLE …] UNION ALL …`: some of its files
