@@ -160,13 +160,16 @@ static int check_query(sqlp *p)
 	char *sql;
 	pdb_error e;
 
-	if (plandb_prepare(p->db, p->rq->query, p->err)) {
-		p->err->code = POND_EUSAGE;
-		return -1;
-	}
+	/* DESCRIBE binds the query; only a query DuckDB rejects is prepared
+	 * again alone, so that its message quotes the query, not pond's
+	 * DESCRIBE around it (one round trip fewer for every other, ~2 ms) */
 	sql = xasprintf("DESCRIBE (%s)", p->rq->query);
 	e = plandb_query(p->db, sql, &r, p->err);
 	free(sql);
+	if (e && plandb_prepare(p->db, p->rq->query, p->err)) {
+		p->err->code = POND_EUSAGE;
+		return -1;
+	}
 	if (e)
 		return -1;
 	for (size_t i = 0; i < r.nrows; i++)
