@@ -361,6 +361,17 @@ static bool pinnable(const lnode *n)
  * parsing 100,000 of its rows). JSON: the whole source's types, from
  * DESCRIBE, fixed as columns=. Either way a task reading some of the
  * files parses them as one DuckDB reading all of them would. */
+/* What binds a Parquet source. DuckDB takes a list's columns from its
+ * first file (unless the files' names or schemas are merged); binding
+ * that one spares a look-up of every other (TPC-H's 16-file tables:
+ * 1.2 → 0.7 ms each, 72 of them over the 22 queries). */
+static void parquet_bind_sql(sb *q, const lnode *n)
+{
+	bool first = !lnode_opt_bool(n, "union_by_name") && !lnode_opt_bool(n, "hive_partitioning");
+
+	source_read_sql(q, n, 0, first && n->nfiles ? 1 : n->nfiles, 0);
+}
+
 static int bind_source(binder *bd, lnode *n)
 {
 	sb q = SB_INIT;
@@ -368,12 +379,7 @@ static int bind_source(binder *bd, lnode *n)
 	int rc = 0;
 
 	if (n->format == FMT_PARQUET) {
-		/* DuckDB takes a Parquet list's columns from its first file
-		 * (unless the files' names or schemas are merged); binding that
-		 * one spares a look-up of every other (TPC-H's 16-file tables:
-		 * 1.2 → 0.7 ms each, 72 of them over the 22 queries) */
-		bool first = !lnode_opt_bool(n, "union_by_name") && !lnode_opt_bool(n, "hive_partitioning");
-		source_read_sql(&q, n, 0, first && n->nfiles ? 1 : n->nfiles, 0);
+		parquet_bind_sql(&q, n);
 		if (define(bd, n, sb_str(&q)))
 			rc = fail_node(bd, n, POND_EINPUT, bd->err->msg);
 		sb_release(&q);
@@ -671,20 +677,30 @@ static void copartition(binder *bd)
 
 #define MAX_BATCH 64
 
-/* Nodes i, i+1, ... that are filters or sorts each of the one before: a
- * chain (scripts of thousands of filter lines exist). How many, at most
- * MAX_BATCH. */
-static size_t chain_length(const lplan *lp, size_t i)
+/* Node i+n continues a chain from node i: a filter or sort of the one
+ * before (scripts of thousands of filter lines exist). */
+static bool in_chain(const lplan *lp, size_t i, size_t n)
+{
+	const lnode *x = lp->nodes[i + n];
+
+	return x->kind == L_PARTIAL && x->keeps_schema && x->ninputs == 1 &&
+	       (!n || x->inputs[0] == lp->nodes[i + n - 1]);
+}
+
+/* Node i+n continues a run of Parquet sources. */
+static bool parquet_source(const lplan *lp, size_t i, size_t n)
+{
+	return lp->nodes[i + n]->kind == L_SOURCE && lp->nodes[i + n]->format == FMT_PARQUET;
+}
+
+/* How many nodes from i on are in a run that `in_run` tells (at most
+ * MAX_BATCH, bound in one round trip). */
+static size_t run_length(const lplan *lp, size_t i, bool (*in_run)(const lplan *, size_t, size_t))
 {
 	size_t n = 0;
 
-	while (i + n < lp->nnodes && n < MAX_BATCH) {
-		const lnode *x = lp->nodes[i + n];
-		if (x->kind != L_PARTIAL || !x->keeps_schema || x->ninputs != 1 ||
-		    (n && x->inputs[0] != lp->nodes[i + n - 1]))
-			break;
+	while (i + n < lp->nnodes && n < MAX_BATCH && in_run(lp, i, n))
 		n++;
-	}
 	return n;
 }
 
@@ -720,6 +736,53 @@ static int bind_chain(binder *bd, size_t i, size_t n)
 	return rc;
 }
 
+/* Parquet sources i … i+n-1 bound in one round trip: each one's empty
+ * table, then every column of them (a query's tables are bound before
+ * anything else: TPC-H Q8's 8 in one request, not 8). If DuckDB rejects
+ * one, the tables made are dropped and each is bound alone, so that the
+ * error names its source. */
+static int bind_sources(binder *bd, size_t i, size_t n)
+{
+	lplan *lp = bd->lp;
+	sb q = SB_INIT;
+	pond_err quiet = { 0 };
+	pdb_result r;
+	int rc = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		sb_addf(&q, "CREATE TEMP TABLE __pond_n%d AS SELECT * FROM (", lp->nodes[i + k]->id);
+		parquet_bind_sql(&q, lp->nodes[i + k]);
+		sb_add(&q, ") LIMIT 0; ");
+	}
+	sb_add(&q, "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE table_name IN (");
+	for (size_t k = 0; k < n; k++)
+		sb_addf(&q, "%s'__pond_n%d'", k ? ", " : "", lp->nodes[i + k]->id);
+	sb_add(&q, ") ORDER BY column_index");
+	if (plandb_query(bd->db, sb_str(&q), &r, &quiet) == PDB_OK) {
+		for (size_t k = 0; k < n; k++) {
+			lnode *x = lp->nodes[i + k];
+			char name[32];
+			snprintf(name, sizeof(name), "__pond_n%d", x->id);
+			schema_release(&x->schema);
+			for (size_t row = 0; row < r.nrows; row++)
+				if (!strcmp(pdb_cell(&r, row, 0), name))
+					schema_add(&x->schema, pdb_cell(&r, row, 1), pdb_cell(&r, row, 2));
+			bd->table[x->id] = x->id;
+		}
+		pdb_result_release(&r);
+	} else {
+		for (size_t k = 0; k < n; k++) {
+			char *drop = xasprintf("DROP TABLE IF EXISTS __pond_n%d", lp->nodes[i + k]->id);
+			plandb_query(bd->db, drop, NULL, &quiet);
+			free(drop);
+		}
+		for (size_t k = 0; !rc && k < n; k++)
+			rc = bind_node(bd, lp->nodes[i + k]);
+	}
+	sb_release(&q);
+	return rc;
+}
+
 static int bind_all(binder *bd, size_t first)
 {
 	lplan *lp = bd->lp;
@@ -727,10 +790,10 @@ static int bind_all(binder *bd, size_t first)
 	for (size_t i = 0; i < first; i++)
 		bd->table[i] = lp->nodes[i]->table; /* bound by an earlier call */
 	for (size_t i = first; i < lp->nnodes;) {
-		size_t n = chain_length(lp, i);
-		if (n > 1 ? bind_chain(bd, i, n) : bind_node(bd, lp->nodes[i]))
+		size_t n = run_length(lp, i, in_chain), m = run_length(lp, i, parquet_source);
+		if (m > 1 ? bind_sources(bd, i, m) : n > 1 ? bind_chain(bd, i, n) : bind_node(bd, lp->nodes[i]))
 			return -1;
-		i += n > 1 ? n : 1;
+		i += m > 1 ? m : n > 1 ? n : 1;
 	}
 	for (size_t i = 0; i < lp->nactions; i++)
 		if (bind_action(bd, &lp->actions[i]))

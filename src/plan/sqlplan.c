@@ -134,22 +134,22 @@ static int check_placeholders(sqlp *p)
  * DuckDB binds the user's query, as written, against what pond reads. */
 static int name_views(sqlp *p, const sq_query *orig)
 {
+	sb q = SB_INIT; /* all of them in one round trip */
+	int rc = 0;
+
 	(void)orig;
 	for (size_t i = 0; i < p->ntabs; i++) {
 		const sql_tab *t = &p->tabs[i];
-		sb q = SB_INIT;
-		int rc;
 		if (strncmp(t->key, "name:", 5))
 			continue; /* a read_*() call: DuckDB reads it itself */
-		sb_add(&q, "CREATE OR REPLACE TEMP VIEW ");
+		sb_add(&q, q.len ? "; CREATE OR REPLACE TEMP VIEW " : "CREATE OR REPLACE TEMP VIEW ");
 		sb_sql_ident(&q, t->key + 5);
 		sb_addf(&q, " AS SELECT * FROM __pond_n%d", t->src->id);
-		rc = plandb_query(p->db, sb_str(&q), NULL, p->err);
-		sb_release(&q);
-		if (rc)
-			return -1;
 	}
-	return 0;
+	if (q.len)
+		rc = plandb_query(p->db, sb_str(&q), NULL, p->err);
+	sb_release(&q);
+	return rc ? -1 : 0;
 }
 
 /* DuckDB binds the query: its message if it rejects it, else the result's
