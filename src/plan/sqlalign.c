@@ -143,7 +143,8 @@ static bool narrow(const int64_t *lo, const int64_t *hi, int nparts)
 lnode *sql_aligned_side(shape *s, int leaf, int split)
 {
 	const sql_leaf *t = &s->leaves[leaf], *d = &s->leaves[split];
-	const lnode *rp = d->in, *src = t->src;
+	const lnode *rp = d->in;
+	lnode *src = t->src;
 	const column *k, *kt;
 	int64_t *lo, *hi;
 	size_t *from, *to, read = 0;
@@ -177,7 +178,7 @@ lnode *sql_aligned_side(shape *s, int leaf, int split)
 	n->mode = RP_ALIGNED;
 	n->nparts = rp->nparts;
 	n->inputs = xcalloc(1, sizeof(lnode *));
-	n->inputs[0] = (lnode *)src;
+	n->inputs[0] = src;
 	n->ninputs = 1;
 	n->aligned_lo = from;
 	n->aligned_hi = to;

@@ -155,16 +155,15 @@ size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, sample_rea
 	 * 750K rows, 0.3 s for a group count) */
 	bool all = f->m == src->nfiles && rows >= 0 && rows <= WHOLE_ROWS;
 	size_t n = f->m; /* files read, of the m probed */
-	int64_t *read = xcalloc(f->m + 1, sizeof(int64_t));
 	bool sample;
 
 	if (!all && reach == SAMPLE_CHEAP && rows > 0) {
 		int64_t need = (SAMPLE_ROWS * (int64_t)f->m + rows - 1) / rows;
 		n = need < 1 ? 1 : (size_t)need < f->m ? (size_t)need : f->m;
+		rows = 0; /* those n files' rows, all known */
+		for (size_t j = 0; j < n; j++)
+			rows += f->rows[j * f->m / n];
 	}
-	for (size_t j = 0; j < n; j++)
-		read[j] = f->rows[j * f->m / n];
-	rows = sum_rows(read, n);
 	sample = !all && rows > SAMPLE_ROWS;
 	for (size_t j = 0; j < n; j++) {
 		sb_addf(b, "%sSELECT %s FROM (", j ? " UNION ALL " : "", cols);
@@ -175,12 +174,42 @@ size_t sql_sample(sqlp *p, sb *b, const lnode *src, const char *cols, sample_rea
 			sb_addf(b, " TABLESAMPLE system(%.6f%%) REPEATABLE (%zu)",
 				100.0 * (double)SAMPLE_ROWS / (double)rows, j + 1);
 	}
-	free(read);
 	if (whole)
 		*whole = all;
 	if (seeded)
 		*seeded = sample;
 	return n;
+}
+
+/* A file's path and its index in its source, sorted by path. */
+typedef struct {
+	const char *path;
+	size_t i;
+} named_file;
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const named_file *)a)->path, ((const named_file *)b)->path);
+}
+
+/* src's files in strcmp order, for find_file. */
+static named_file *files_by_name(const lnode *src)
+{
+	named_file *order = xcalloc(src->nfiles + 1, sizeof(named_file));
+
+	for (size_t i = 0; i < src->nfiles; i++)
+		order[i] = (named_file){ src->files[i], i };
+	qsort(order, src->nfiles, sizeof(named_file), by_path);
+	return order;
+}
+
+/* The index of the file named `name` (as DuckDB gives it back: the
+ * path itself), or -1. */
+static long find_file(const named_file *order, size_t n, const char *name)
+{
+	named_file key = { name, 0 }, *hit = name ? bsearch(&key, order, n, sizeof(named_file), by_path) : NULL;
+
+	return hit ? (long)hit->i : -1;
 }
 
 sql_file_range *sql_file_ranges(sqlp *p, const lnode *src, const column *col)
@@ -208,21 +237,25 @@ sql_file_range *sql_file_ranges(sqlp *p, const lnode *src, const column *col)
 	sb_add(&q, ") WHERE path_in_schema = ");
 	sb_sql_str(&q, col->name);
 	sb_add(&q, ") GROUP BY file_name");
+	/* a row per file with row groups, in no set order, found by name;
+	 * every file must be found (a file not found would pass for one
+	 * without keys, and be left out of what a task reads) */
 	if (plandb_query_wide(p->db, sb_str(&q), true, &res, &quiet) == PDB_OK) {
-		ok = true;
-		/* a row per file with row groups, in no set order: by name */
+		named_file *order = files_by_name(src);
+		ok = res.nrows == src->nfiles;
 		for (size_t i = 0; ok && i < res.nrows; i++) {
-			const char *name = pdb_cell(&res, i, 0), *unknown = pdb_cell(&res, i, 3);
-			ok = name && unknown && !strcmp(unknown, "0");
-			for (size_t j = 0; ok && j < src->nfiles; j++)
-				if (!strcmp(name, src->files[j])) {
-					const char *lo = pdb_cell(&res, i, 1), *hi = pdb_cell(&res, i, 2);
-					r[j].keys = lo && hi;
-					r[j].lo = lo ? strtoll(lo, NULL, 10) : 0;
-					r[j].hi = hi ? strtoll(hi, NULL, 10) : 0;
-					r[j].nulls = pdb_cell(&res, i, 4) && strcmp(pdb_cell(&res, i, 4), "0");
-				}
+			const char *unknown = pdb_cell(&res, i, 3), *lo = pdb_cell(&res, i, 1),
+				   *hi = pdb_cell(&res, i, 2);
+			long j = find_file(order, src->nfiles, pdb_cell(&res, i, 0));
+			ok = j >= 0 && unknown && !strcmp(unknown, "0");
+			if (ok)
+				r[j] = (sql_file_range){ .keys = lo && hi,
+							 .nulls = pdb_cell(&res, i, 4) &&
+								  strcmp(pdb_cell(&res, i, 4), "0"),
+							 .lo = lo ? strtoll(lo, NULL, 10) : 0,
+							 .hi = hi ? strtoll(hi, NULL, 10) : 0 };
 		}
+		free(order);
 		pdb_result_release(&res);
 	}
 	sb_release(&q);
