@@ -44,36 +44,6 @@ static const column *key_column(const shape *s, int l, const sq_expr *e)
 	return c && sql_integer_type(c->type) ? c : NULL;
 }
 
-static bool has_leaf(const sq_table *t, int leaf)
-{
-	char name[32];
-
-	if (t->kind == SQ_JOIN)
-		return has_leaf(t->left, leaf) || has_leaf(t->right, leaf);
-	snprintf(name, sizeof(name), "{%d}", leaf);
-	return t->kind == SQ_BASE && !strcmp(t->name, name);
-}
-
-/* The conjuncts of the ON of every join in t whose matched rows alone
- * hold leaf's rows: an inner join, or one that drops leaf's side's
- * unmatched rows (its right side under LEFT, SEMI and ANTI, its left
- * under RIGHT; TPC-H Q4's lineitem SEMI JOIN orders). */
-static void leaf_on(const sq_table *t, int leaf, sq_expr ***v, size_t *n)
-{
-	const char *jt;
-
-	if (!t || t->kind != SQ_JOIN)
-		return;
-	jt = t->join_type;
-	if (t->cond && !strcmp(t->ref_type, "REGULAR") &&
-	    (!strcmp(jt, "INNER") ||
-	     (has_leaf(t->right, leaf) && (!strcmp(jt, "LEFT") || !strcmp(jt, "SEMI") || !strcmp(jt, "ANTI"))) ||
-	     (has_leaf(t->left, leaf) && !strcmp(jt, "RIGHT"))))
-		sql_conjuncts(t->cond, v, n);
-	leaf_on(t->left, leaf, v, n);
-	leaf_on(t->right, leaf, v, n);
-}
-
 /* An equality conjunct split.k = leaf.k' of the query's WHERE, or of
  * an ON that holds in every row of leaf the query keeps: its columns. */
 static bool find_equality(const shape *s, int leaf, int split, const column **k, const column **kt)
@@ -82,9 +52,7 @@ static bool find_equality(const shape *s, int leaf, int split, const column **k,
 	size_t n = 0;
 	bool found = false;
 
-	if (s->w->where)
-		sql_conjuncts(s->w->where, &conj, &n);
-	leaf_on(s->w->from, leaf, &conj, &n);
+	sql_leaf_conjuncts(s, leaf, &conj, &n);
 	for (size_t i = 0; !found && i < n; i++) {
 		const sq_expr *e = conj[i];
 		if (e->kind != SQ_COMPARISON || strcmp(e->type, "COMPARE_EQUAL") || e->nargs != 2)

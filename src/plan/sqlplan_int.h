@@ -305,6 +305,11 @@ bool sql_has_kind(sq_expr *e, sq_kind k);
 /* Appends to *v the conjuncts of e's top-level AND (e itself when it is
  * none); the nodes are e's, borrowed. */
 void sql_conjuncts(sq_expr *e, sq_expr ***v, size_t *n);
+/* Appends to *v the conjuncts that hold in every row of the query
+ * holding a row of leaf `leaf`: the WHERE's, and those of the ON of each
+ * join whose matched rows alone hold leaf's rows (inner; leaf's side
+ * dropped unmatched). The caller frees *v, not the conjuncts. */
+void sql_leaf_conjuncts(const shape *s, int leaf, sq_expr ***v, size_t *n);
 /* Whether e may give another value each time it is evaluated (random(),
  * nextval(), …), or holds a subquery or window function pond does not
  * look into: a conjunct pond may not copy or move. */

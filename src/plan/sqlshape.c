@@ -67,6 +67,43 @@ void sql_conjuncts(sq_expr *e, sq_expr ***v, size_t *n)
 	(*v)[(*n)++] = e;
 }
 
+static bool has_leaf(const sq_table *t, int leaf)
+{
+	char name[32];
+
+	if (t->kind == SQ_JOIN)
+		return has_leaf(t->left, leaf) || has_leaf(t->right, leaf);
+	snprintf(name, sizeof(name), "{%d}", leaf);
+	return t->kind == SQ_BASE && !strcmp(t->name, name);
+}
+
+/* The conjuncts of the ON of every join in t whose matched rows alone
+ * hold leaf's rows: an inner join, or one that drops leaf's side's
+ * unmatched rows (its right side under LEFT, SEMI and ANTI, its left
+ * under RIGHT; TPC-H Q4's lineitem SEMI JOIN orders). */
+static void leaf_on(const sq_table *t, int leaf, sq_expr ***v, size_t *n)
+{
+	const char *jt;
+
+	if (!t || t->kind != SQ_JOIN)
+		return;
+	jt = t->join_type;
+	if (t->cond && !strcmp(t->ref_type, "REGULAR") &&
+	    (!strcmp(jt, "INNER") ||
+	     (has_leaf(t->right, leaf) && (!strcmp(jt, "LEFT") || !strcmp(jt, "SEMI") || !strcmp(jt, "ANTI"))) ||
+	     (has_leaf(t->left, leaf) && !strcmp(jt, "RIGHT"))))
+		sql_conjuncts(t->cond, v, n);
+	leaf_on(t->left, leaf, v, n);
+	leaf_on(t->right, leaf, v, n);
+}
+
+void sql_leaf_conjuncts(const shape *s, int leaf, sq_expr ***v, size_t *n)
+{
+	if (s->w->where)
+		sql_conjuncts(s->w->where, v, n);
+	leaf_on(s->w->from, leaf, v, n);
+}
+
 bool sql_has_kind(sq_expr *e, sq_kind k)
 {
 	finder f = { NULL, k, false };
@@ -347,20 +384,118 @@ static lnode *distinct(shape *s, lnode *n)
 	return sql_partial(s->p, "distinct", "SELECT DISTINCT * FROM \"{0}\"", rp);
 }
 
+static bool find_unnest(sq_expr **slot, void *ctx)
+{
+	bool *found = ctx;
+	const sq_expr *e = *slot;
+
+	*found |= e->kind == SQ_FUNCTION && (!strcasecmp(e->fname, "unnest") || !strcasecmp(e->fname, "unlist"));
+	return !*found;
+}
+
+/* The columns a derived table's rows are unique on, into key (at most
+ * max): its GROUP BY's, when each is a column it selects as it is (the
+ * table's column at that place), and no select item makes several rows
+ * of one (`*`, unnest). 0 when not known so. */
+static size_t unique_key(const sql_leaf *l, const column **key, size_t max)
+{
+	const sq_query *q = l->sub;
+	bool several = false;
+
+	if (!q || q->kind != SQ_SELECT || !q->ngroups || q->ngroups > max || !q->plain_groups || q->group_all ||
+	    q->nselect != l->own.n)
+		return 0;
+	for (size_t i = 0; i < q->nselect && !several; i++) {
+		several = q->select[i]->kind == SQ_STAR;
+		sq_visit(&q->select[i], find_unnest, &several);
+	}
+	if (several)
+		return 0;
+	for (size_t g = 0; g < q->ngroups; g++) {
+		size_t j = 0;
+		if (q->groups[g]->kind != SQ_COLUMN)
+			return 0;
+		while (j < q->nselect &&
+		       !(q->select[j]->kind == SQ_COLUMN && sq_expr_equal(q->select[j], q->groups[g])))
+			j++;
+		if (j == q->nselect)
+			return 0;
+		key[g] = &l->own.cols[j];
+	}
+	return q->ngroups;
+}
+
+/* Whether conjunct e is leaf.k = c, c a column of the same type (no cast
+ * can make unequal keys equal; not a float: NaN, -0) of a leaf other
+ * than `leaf` and not in one[]. */
+static bool key_equated(const shape *s, const sq_expr *e, int leaf, const column *k, const bool *one)
+{
+	if (e->kind != SQ_COMPARISON || strcmp(e->type, "COMPARE_EQUAL") || e->nargs != 2 ||
+	    !strcmp(k->type, "FLOAT") || !strcmp(k->type, "DOUBLE"))
+		return false;
+	for (int side = 0; side < 2; side++) {
+		const sq_expr *a = e->args[side], *b = e->args[1 - side];
+		int lb = sql_leaf_of(s, b);
+		const column *c;
+		if (a->kind != SQ_COLUMN || a->nnames > 2 || sql_leaf_of(s, a) != leaf ||
+		    strcasecmp(a->names[a->nnames - 1], k->name) || lb < 0 || lb == leaf || one[lb] || b->nnames > 2)
+			continue;
+		c = schema_find(sql_leaf_cols(&s->leaves[lb]), b->names[b->nnames - 1]);
+		if (c && !strcmp(c->type, k->type))
+			return true;
+	}
+	return false;
+}
+
+/* Whether each row the query makes from the other leaves holds at most
+ * one row of leaf: a derived table unique on its GROUP BY columns, each
+ * equal (in every row of it the query keeps) to a column of a leaf not
+ * in one[] (so no two leaves are bounded by each other). */
+static bool one_per_row(const shape *s, int leaf, const bool *one)
+{
+	const column *key[16];
+	size_t nkey = unique_key(&s->leaves[leaf], key, 16), met = 0, n = 0;
+	sq_expr **conj = NULL;
+
+	if (!nkey)
+		return false;
+	sql_leaf_conjuncts(s, leaf, &conj, &n);
+	for (size_t k = 0; k < nkey; k++)
+		for (size_t i = 0; i < n; i++)
+			if (key_equated(s, conj[i], leaf, key[k], one)) {
+				met++;
+				break;
+			}
+	free(conj);
+	return met == nkey;
+}
+
 /* Under ORDER BY without LIMIT: the query's rows at most, the product
  * over its FROM's tables of (rows + 1) (an outer join keeps a row of one
  * side with none of the other), from Parquet footers or a derived
- * table's bound; so sql_finish sorts a few rows in one task, not in the
- * four stages of range partitions (TPC-H Q20's suppliers). */
+ * table's bound, and 1 for a derived table that holds at most one row
+ * per row of the others (one_per_row: TPC-H Q15's revenue per supplier
+ * beside supplier); so sql_finish sorts a few rows in one task, not in
+ * the four stages of range partitions (TPC-H Q20's suppliers). */
 static void estimate_rows(shape *s)
 {
 	int64_t bound = 1;
+	bool *one;
 
 	if (!s->nkeys || s->limit >= 0)
 		return;
+	one = xcalloc(s->nfrom + 1, sizeof(bool));
+	for (size_t i = 0; i < s->nfrom; i++)
+		one[i] = one_per_row(s, (int)i, one);
 	for (size_t i = 0; i < s->nfrom && bound >= 0; i++) {
 		const sql_leaf *l = &s->leaves[i];
-		int64_t r = l->src ? sql_source_rows(s->p, l->src) : l->node ? sql_rows_bound(s->p, l->node) : -1;
+		int64_t r = -1;
+		if (one[i])
+			r = 0; /* its factor 1 */
+		else if (l->src)
+			r = sql_source_rows(s->p, l->src);
+		else if (l->node)
+			r = sql_rows_bound(s->p, l->node);
 		if (r < 0 || r >= INT64_MAX / 2)
 			bound = -1;
 		else if (bound > INT64_MAX / (r + 1))
@@ -368,6 +503,7 @@ static void estimate_rows(shape *s)
 		else
 			bound *= r + 1;
 	}
+	free(one);
 	if (bound < 0)
 		return;
 	s->groups_est = bound;

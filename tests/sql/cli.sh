@@ -416,6 +416,44 @@ test_broadcast_table_aligned_with_the_split_one() {
 	aligned_check double "$agg" not dbl
 }
 
+# Under ORDER BY, a derived table unique on its GROUP BY key, equated to
+# a column of the same type of another table (in every row of it the
+# query keeps), adds no factor to the rows the query can make: a few
+# rows, sorted by one task. Not so for two such tables equated to each
+# other, a key of another type, or the side a LEFT JOIN keeps. Every
+# answer is DuckDB's.
+test_rows_bounded_by_a_table_unique_on_its_key() {
+	local per_k="(SELECT k, count(*) AS n, sum(amount) AS s FROM 'sorted/*.parquet' GROUP BY k)"
+	# the dimension's 1,300 rows (+ 1) times 1: one task sorts them
+	local one="ORDER BY: at most ~1301 rows (its tables' rows), sorted by one task"
+	local range="ORDER BY: range partitions"
+	sorted_files sorted "(i // 10)::BIGINT"
+	explained_check where "SELECT d.k, d.label, t.n, t.s FROM 'sorted-dim.parquet' d, $per_k t
+		WHERE d.k = t.k AND t.n > 5 ORDER BY t.s DESC, d.k" has "$one"
+	explained_check left "SELECT d.k, t.n FROM 'sorted-dim.parquet' d LEFT JOIN $per_k t ON d.k = t.k
+		ORDER BY t.n NULLS FIRST, d.k" has "$one"
+	# its rows kept unmatched: 1,201 × 1,301 of them, more than one task sorts
+	explained_check kept "SELECT t.k, d.label FROM $per_k t LEFT JOIN 'sorted-dim.parquet' d ON t.k = d.k
+		ORDER BY t.k" has "$range"
+	# each unique, equal to the other: one of them counts (its 1,200 groups, + 1)
+	sorted_files mixed "((i * 7919) % 1200)::BIGINT"
+	explained_check each_other "SELECT a.k, a.n, b.m FROM (SELECT k, count(*) AS n FROM 'mixed/*.parquet' GROUP BY k) a
+		JOIN (SELECT k, max(id) AS m FROM 'mixed/*.parquet' GROUP BY k) b ON a.k = b.k ORDER BY a.k" \
+		has "ORDER BY: at most ~1201 rows"
+	# an INTEGER key equal to a BIGINT: its 7 groups count (1,301 × 8)
+	explained_check other_type "SELECT d.k, t.n FROM 'sorted-dim.parquet' d
+		JOIN (SELECT g, count(*) AS n FROM 'sorted/*.parquet' GROUP BY g) t ON d.k = t.g ORDER BY d.k" \
+		has "ORDER BY: at most ~10408 rows"
+	# unnest makes several rows of a group
+	explained_check unnest "SELECT d.k, t.x FROM 'sorted-dim.parquet' d
+		JOIN (SELECT k, unnest(list(id)) AS x FROM 'sorted/*.parquet' GROUP BY k) t ON d.k = t.k ORDER BY d.k, t.x" \
+		has "$range"
+	# unique on (k, g), equal on k alone
+	explained_check two_keys "SELECT d.k, t.g, t.n FROM 'sorted-dim.parquet' d
+		JOIN (SELECT k, g, count(*) AS n FROM 'sorted/*.parquet' GROUP BY k, g) t ON d.k = t.k ORDER BY d.k, t.g" \
+		has "$range"
+}
+
 run_test sql_compare_result_sees_differences test_compare_result_sees_differences
 run_test sql_print_first_rows_then_the_count test_print_first_rows_then_the_count
 run_test sql_rejected_query_is_duckdbs_message_exit_2 test_rejected_query_is_duckdbs_message_exit_2
@@ -432,4 +470,5 @@ run_test sql_scalar_subquery_in_having_keeps_duckdbs_semantics test_scalar_subqu
 run_test sql_group_by_a_key_the_files_are_sorted_by test_group_by_a_key_the_files_are_sorted_by
 run_test sql_correlated_subquery_on_the_key_the_files_are_sorted_by test_correlated_subquery_on_the_key_the_files_are_sorted_by
 run_test sql_broadcast_table_aligned_with_the_split_one test_broadcast_table_aligned_with_the_split_one
+run_test sql_rows_bounded_by_a_table_unique_on_its_key test_rows_bounded_by_a_table_unique_on_its_key
 finish_tests
