@@ -145,6 +145,9 @@ fi
 export SLURM_CONF=$SL/slurm.conf
 cat >"$SLURM_CONF" <<EOF
 ClusterName=pondtest
+# job ids of this cluster's own: another run's cluster on this machine
+# (a second test suite) must not share a job's paths (PMIx's, by id)
+FirstJobId=$(( ($$ % 40000) * 100 + 1 ))
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmctldPort=$CPORT
 SlurmdPort=$DPORT
