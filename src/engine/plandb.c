@@ -132,6 +132,7 @@ static void child_main(int fd)
 	bool wide = false;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "pond-plandb");
 	test_point_untraced("plandb-start"); /* a child: its line would race the driver's */
 	if (duckdb_create_config(&cfg) != DuckDBSuccess)
 		_exit(1);

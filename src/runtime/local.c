@@ -57,6 +57,8 @@ static int spawn(local_t *l, int w, pond_err *err)
 		worker_io io = { sock_recv, sock_send, sock_poll, &fd };
 		/* die with the driver, even if it is killed with SIGKILL */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* its role in ps and pgrep (the driver's other child plans) */
+		prctl(PR_SET_NAME, "pond-worker");
 		/* nothing of the driver's stays open here: not the other
 		 * workers' sockets, and not the job directory's lock, which
 		 * must end with the driver */

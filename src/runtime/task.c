@@ -273,6 +273,7 @@ static void child_main(int fd)
 	pond_err later = { 0 }; /* a failed open is retried, and said, by the first task */
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the worker */
+	prctl(PR_SET_NAME, "pond-task");
 	engine_open(&eng, NULL, &later);
 	while (frame_recv(fd, &msg, NULL) == 1) {
 		ptask t;

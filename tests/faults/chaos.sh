@@ -123,7 +123,9 @@ kill_leftovers() {
 	fi
 }
 
-workers() { pgrep -P "$PID" || true; }
+# by name: the driver's plan-time DuckDB (pond-plandb) is its child too,
+# planning beside the workers it forked first
+workers() { pgrep -P "$PID" -x pond-worker || true; }
 
 task_children() {
 	local w
