@@ -791,6 +791,37 @@ static bool keys_stay_inner(const cand *c, const dtab *t)
 	return !w.shadowed;
 }
 
+typedef struct {
+	sqlp *p;
+	bool alone;
+} alone_walk;
+
+static bool visit_alone(sq_expr **slot, void *ctx)
+{
+	alone_walk *w = ctx;
+
+	if ((*slot)->kind == SQ_SUBQUERY)
+		w->alone &= (*slot)->subquery && binds_alone(w->p, (*slot)->subquery);
+	return w->alone;
+}
+
+/* Whether outer conjunct e may be copied into the SEMI join's ON: the same
+ * value each time, and every subquery in it uncorrelated (TPC-H Q20's
+ * `ps_partkey IN (SELECT p_partkey FROM part WHERE …)`): reads_only does
+ * not look into a subquery, which must then read nothing of the outer
+ * query's. */
+static bool copyable(sqlp *p, sq_expr *e)
+{
+	alone_walk w = { p, true };
+
+	if (!sql_volatile(e))
+		return true;
+	if (!sql_same_each_time(p, e))
+		return false;
+	sq_visit(&e, visit_alone, &w);
+	return w.alone;
+}
+
 /* The outer table a key column reads, or -1. */
 static int key_table(const scope *out, const sq_expr *o)
 {
@@ -809,6 +840,14 @@ static const sq_table *find_table(const sq_table *t, const char *alias)
 	if (t->kind == SQ_JOIN)
 		return (x = find_table(t->left, alias)) ? x : find_table(t->right, alias);
 	return t->kind == SQ_BASE && !strcasecmp(t->alias, alias) ? t : NULL;
+}
+
+static bool selected(const sq_query *q, const sq_expr *e)
+{
+	for (size_t i = 0; i < q->nselect; i++)
+		if (sq_expr_equal(q->select[i], e))
+			return true;
+	return false;
 }
 
 /* d's FROM semi-joined with one small outer table's filtered keys, when
@@ -831,7 +870,7 @@ static const char *keys_filter(sqlp *p, const cand *c, sq_query *d, const sq_tab
 		    !keys_stay_inner(c, &out->t[t]))
 			continue;
 		for (size_t i = 0; i < nconj; i++)
-			if (i != pick && !sql_volatile(conj[i]) && reads_only(&c->in, out, t, conj[i]))
+			if (i != pick && reads_only(&c->in, out, t, conj[i]) && copyable(p, conj[i]))
 				filter = sq_and(filter, sq_expr_dup(conj[i]));
 		if (!filter)
 			continue;
@@ -839,7 +878,22 @@ static const char *keys_filter(sqlp *p, const cand *c, sq_query *d, const sq_tab
 			if (key_table(out, c->okeys[i]) == t)
 				on = sq_and(on,
 					    sq_compare("COMPARE_EQUAL", sql_bare(c->ikeys[i]), sql_bare(c->okeys[i])));
-		j = join_of(p, "SEMI", d->from, sq_table_dup(base), sq_and(on, filter));
+		if (sql_volatile(filter)) {
+			/* a subquery in an ON is not planned: the table filtered
+			 * in a derived table of its own, planned on its own,
+			 * with the key columns alone (the rest of a row may be
+			 * most of the table: partsupp's ps_comment) */
+			sq_query *f = sq_select_new();
+			for (size_t i = 0; i < c->nkeys; i++)
+				if (key_table(out, c->okeys[i]) == t && !selected(f, c->okeys[i]))
+					sq_add_select(f, sql_bare(c->okeys[i]));
+			sq_table_free(f->from);
+			f->from = sq_table_dup(base);
+			f->where = filter;
+			j = join_of(p, "SEMI", d->from, sq_subquery_table(f, out->t[t].alias), on);
+		} else {
+			j = join_of(p, "SEMI", d->from, sq_table_dup(base), sq_and(on, filter));
+		}
 		if (!j) /* it took d's FROM: put the subquery's back */
 			d->from = sq_table_dup(c->sub->subquery->from);
 		else

@@ -314,6 +314,11 @@ void sql_leaf_conjuncts(const shape *s, int leaf, sq_expr ***v, size_t *n);
  * nextval(), …), or holds a subquery or window function pond does not
  * look into: a conjunct pond may not copy or move. */
 bool sql_volatile(sq_expr *e);
+/* Whether e, evaluated again on the same row, gives the same value: no
+ * volatile call, window or aggregate function in it or in any subquery it
+ * holds (looked into, FROM and all), nor a subquery with LIMIT, OFFSET,
+ * DISTINCT ON, GROUP BY, HAVING or TABLESAMPLE. */
+bool sql_same_each_time(const sqlp *p, sq_expr *e);
 /* " AS alias" free: e's copy without its alias. */
 sq_expr *sql_bare(const sq_expr *e);
 /* Whether a table of the query has a column of this name. */

@@ -146,17 +146,99 @@ bool sql_query_reads(sq_query *q, const schema *cols, bool *keep)
 
 /* ---- the conjuncts -------------------------------------------------------------- */
 
-static bool volatile_call(sq_expr **slot, void *ctx)
+static bool volatile_name(const char *fname)
 {
 	static const char *const names[] = { "random", "gen_random_uuid", "uuid",   "uuidv4",
 					     "uuidv7", "nextval",         "setseed" };
+
+	for (size_t i = 0; fname && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(fname, names[i]))
+			return true;
+	return false;
+}
+
+static bool volatile_call(sq_expr **slot, void *ctx)
+{
 	bool *found = ctx;
 	const sq_expr *e = *slot;
 
-	if (e->kind == SQ_FUNCTION || e->kind == SQ_WINDOW || e->kind == SQ_SUBQUERY)
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			*found |= e->kind != SQ_FUNCTION || (e->fname && !strcasecmp(e->fname, names[i]));
+	*found |= e->kind == SQ_WINDOW || e->kind == SQ_SUBQUERY || (e->kind == SQ_FUNCTION && volatile_name(e->fname));
 	return !*found;
+}
+
+/* ---- the same, looking into subqueries ---------------------------------------------- */
+
+typedef struct {
+	const sqlp *p;
+	bool same;
+} same_walk;
+
+static bool query_same(same_walk *w, sq_query *q);
+
+static bool same_node(sq_expr **slot, void *ctx)
+{
+	same_walk *w = ctx;
+	const sq_expr *e = *slot;
+
+	w->same &= e->kind != SQ_WINDOW && !(e->kind == SQ_FUNCTION && volatile_name(e->fname)) &&
+		   !sql_is_agg(w->p, e) && (e->kind != SQ_SUBQUERY || (e->subquery && query_same(w, e->subquery)));
+	return w->same;
+}
+
+static bool exprs_same(same_walk *w, sq_expr **v, size_t n)
+{
+	for (size_t i = 0; i < n && w->same; i++)
+		sq_visit(&v[i], same_node, w);
+	return w->same;
+}
+
+static bool table_same(same_walk *w, sq_table *t)
+{
+	if (!t)
+		return true;
+	if (t->sample)
+		return false;
+	switch (t->kind) {
+	case SQ_BASE:
+		return true;
+	case SQ_JOIN:
+		return table_same(w, t->left) && table_same(w, t->right) && exprs_same(w, &t->cond, 1);
+	case SQ_SUBQUERY_REF:
+		return query_same(w, t->subquery);
+	case SQ_TABLE_FUNCTION: /* read_parquet(…) and the like: their arguments */
+		return exprs_same(w, &t->func, 1);
+	case SQ_EMPTY:
+	case SQ_TABLE_OTHER:
+		break;
+	}
+	return false;
+}
+
+/* Rows that LIMIT, OFFSET or DISTINCT ON pick, and the values aggregates
+ * give (first(), a sum of doubles: the order rows come in), may differ
+ * from one evaluation to the next: not the same. */
+static bool query_same(same_walk *w, sq_query *q)
+{
+	sq_expr *single[] = { q->where, q->qualify };
+
+	if (q->limit || q->offset || q->ndistinct_on || q->ngroups || q->having)
+		return w->same = false;
+	for (size_t i = 0; i < q->nctes && w->same; i++)
+		query_same(w, q->ctes[i].query);
+	for (size_t i = 0; i < q->norders && w->same; i++)
+		exprs_same(w, &q->orders[i].e, 1);
+	if (!w->same || !exprs_same(w, single, 2))
+		return false;
+	if (q->kind == SQ_SETOP)
+		return query_same(w, q->left) && query_same(w, q->right);
+	return w->same = q->kind == SQ_SELECT && table_same(w, q->from) && exprs_same(w, q->select, q->nselect);
+}
+
+bool sql_same_each_time(const sqlp *p, sq_expr *e)
+{
+	same_walk w = { p, true };
+
+	return exprs_same(&w, &e, 1);
 }
 
 bool sql_volatile(sq_expr *e)

@@ -601,6 +601,27 @@ GROUP BY c.country ORDER BY c.country NULLS FIRST;
 SELECT count(*) AS n FROM customers c
 WHERE c.country = 'DE' AND c.credit / 1000 > (SELECT count(*) FROM sales WHERE customer_id = c.customer_id);
 
+-- decor_semi_filter_in_subquery_q20: distributed ordered | --broadcast-limit 1MB
+-- explain: its rows only for keys of c's rows the query keeps
+SELECT c.customer_id, c.name, c.credit FROM customers c
+WHERE c.customer_id % 50 IN (SELECT st.store_id FROM stores st WHERE st.region = 'north')
+  AND c.credit / 100 > (SELECT sum(s.quantity) FROM sales s WHERE s.customer_id = c.customer_id AND s.channel = 'web')
+ORDER BY c.customer_id;
+
+-- decor_semi_filter_in_subquery_two_keys: distributed ordered | --broadcast-limit 1MB
+-- explain: its rows only for keys of c's rows the query keeps
+SELECT c.customer_id, c.segment FROM customers c
+WHERE c.segment IN (SELECT CASE WHEN st.size_m2 > 200 THEN 'gold' ELSE 'retail' END FROM stores st WHERE st.region <> 'east')
+  AND c.credit / 1000 > (SELECT coalesce(sum(t.quantity), 0) FROM sales t WHERE t.customer_id = c.customer_id
+                         AND t.product_id = c.customer_id)
+ORDER BY c.customer_id;
+
+-- decor_semi_filter_subquery_on_itself: distributed ordered | --broadcast-limit 1MB
+SELECT c.customer_id, c.country FROM customers c
+WHERE c.credit > (SELECT avg(c2.credit) FROM customers c2 WHERE c2.country = c.country) * 1.8
+  AND c.credit / 200 > (SELECT sum(s.quantity) FROM sales s WHERE s.customer_id = c.customer_id AND s.store_id < 25)
+ORDER BY c.customer_id;
+
 -- broadcast_side_filtered_once_q3: distributed ordered | --broadcast-limit 400KB
 -- explain: c: filtered once by one task, then broadcast (its own conditions; keys met by p)
 SELECT p.category, c.segment, count(*) AS n, sum(s.amount) AS total FROM sales s, customers c, products p
