@@ -148,6 +148,15 @@ SELECT s.channel, count(*) AS n FROM sales s GROUP BY s.channel;
 -- group_by_mean: distributed
 SELECT channel, mean(amount) AS m, avg(quantity) AS q FROM sales GROUP BY channel;
 
+-- group_by_avg_decimal_as_duckdb: distributed
+SELECT count(*) AS n, count(*) FILTER (WHERE s.unit_price > g.a) AS above, count(*) FILTER (WHERE s.unit_price = g.a) AS at,
+       count(*) FILTER (WHERE s.amount = g.b) AS at_amount
+FROM sales s JOIN (SELECT customer_id, store_id, avg(unit_price) AS a, avg(amount) AS b FROM sales GROUP BY customer_id, store_id) g
+  USING (customer_id, store_id);
+
+-- group_by_avg_of_dates: distributed
+SELECT store_id, avg(sale_date) AS mid, avg(amount) AS a, count(*) AS n FROM sales GROUP BY store_id;
+
 -- ---- aggregates that do not merge: rows shuffled on the keys -------------
 
 -- group_by_median: distributed

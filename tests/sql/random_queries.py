@@ -10,8 +10,10 @@ dimensions, aggregates that merge and that do not, windows, set
 operations, semi and anti joins, correlated and uncorrelated subqueries,
 ORDER BY … LIMIT), to find the combinations nobody wrote down. Every
 query is deterministic in DuckDB: no LIMIT without a total order, no
-order-sensitive aggregate over ties, no comparison of a float aggregate
-with a row's value (its last bits depend on the order rows are summed)."""
+order-sensitive aggregate over ties, no comparison of a row's value with
+an aggregate of DOUBLEs (its last bits depend on the order rows are
+summed). An avg of DECIMALs or integers is compared: pond's equals
+DuckDB's to the last bit (docs/SQL.md, "Exactness")."""
 import random
 import sys
 
