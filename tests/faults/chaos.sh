@@ -31,6 +31,10 @@ source "$(dirname "$0")/../e2e/lib.sh"
 
 CHAOS_SEED=${CHAOS_SEED:-$(date +%s)}
 echo "chaos: CHAOS_SEED=$CHAOS_SEED"
+# rows per input file: fewer in a sanitizer build, where every process
+# runs ~3x slower, so that a run lasts about as long as in a normal build
+# and the kills land at the same stages
+CHAOS_ROWS=${CHAOS_ROWS:-200000}
 
 CH=$(mktemp -d "${TMPDIR:-/tmp}/pond-chaos.XXXXXX")
 cleanup_chaos() {
@@ -50,7 +54,7 @@ make_chaos_inputs() {
 	for f in 0 1 2 3 4 5; do
 		q "COPY (SELECT i AS id, 'k' || (hash(i) % 5000) AS k, (hash(i * 31) % 100000) / 7.0 AS v,
 		        md5(i::VARCHAR) AS sk, repeat('x', (i % 50)::INT) AS pad
-		        FROM range($f * 200000, ($f + 1) * 200000) t(i)) TO $(sql_str "$CH/in/f$f.parquet")" >/dev/null
+		        FROM range($f * $CHAOS_ROWS, ($f + 1) * $CHAOS_ROWS) t(i)) TO $(sql_str "$CH/in/f$f.parquet")" >/dev/null
 	done
 	q "COPY (SELECT 'k' || i AS k, 'name ' || i AS name, i % 7 AS grp FROM range(5000) t(i))
 	   TO $(sql_str "$CH/dim.parquet")" >/dev/null

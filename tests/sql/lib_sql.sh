@@ -71,8 +71,8 @@ oracle_views() {
 # 1), doubles within 1e-9 relative. Prints nothing when they agree.
 compare_result() {
 	local name=$1 pond=$2 oracle=$3 ordered=$4 cols types cond="" sel="" ord="" cs="" i=0 n c t a b
-	types=$(q "SELECT column_name || ' ' || column_type FROM (DESCRIBE SELECT * FROM read_parquet('$oracle'))")
-	cols=$(q "SELECT column_name || ' ' || column_type FROM (DESCRIBE SELECT * FROM read_parquet('$pond/part-*'))")
+	types=$(q "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('$oracle'))")
+	cols=$(q "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('$pond/part-*'))")
 	if [ "$types" != "$cols" ]; then
 		echo "$name: columns differ: pond [$(echo $cols)] oracle [$(echo $types)]"
 		return
@@ -87,7 +87,7 @@ compare_result() {
 		sel+="#$i AS c$i, "
 		cs+=", c$i"
 		ord+="${ord:+, }c$i"
-	done < <(q "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('$oracle'))")
+	done <<<"$types"
 	a="(SELECT ${sel}filename, file_row_number FROM read_parquet('$pond/part-*', filename=true, file_row_number=true))"
 	b="(SELECT ${sel}file_row_number FROM read_parquet('$oracle', file_row_number=true))"
 	if [ "$ordered" = 1 ]; then
