@@ -54,6 +54,8 @@ snapshot_pond() {
 	if [ -z "${POND_SNAPSHOT:-}" ]; then
 		log "pond under test: $(pond_provenance)"
 		cp -p "$POND" "$1/pond.bin"
+		# pond finds DuckDB's library beside itself (RUNPATH $ORIGIN)
+		ln -sfn "$(ldd "$POND" | awk '$1 == "libduckdb.so" { print $3 }')" "$1/libduckdb.so"
 		POND=$1/pond.bin
 		export POND POND_SNAPSHOT=1
 	fi
