@@ -160,6 +160,12 @@ static const char *unsupported(const sq_query *q)
 {
 	static const sq_kind win = SQ_WINDOW;
 
+	/* A collation belongs to an expression's type, and Parquet has none:
+	 * a collated key shipped between tasks would be sorted, hashed and
+	 * compared as plain VARCHAR ('abc' and 'ABC' apart under NOCASE). */
+	if (q->collates)
+		return "COLLATE is not distributed (a collation does not travel with the rows pond ships "
+		       "between tasks)";
 	if (q->kind == SQ_SETOP)
 		return q->nctes          ? "CTEs over a set operation are not distributed yet"
 		       : q->odd_modifier ? "LIMIT with a percentage is not distributed"

@@ -427,6 +427,29 @@ static void load_select(sq_query *q, const json_t *j, json_t *raw)
 		json_object_set_new(raw, exprs[i], json_null());
 }
 
+/* Whether any expression under j, nested queries included, is a COLLATE. */
+static bool has_collate(const json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(j)) {
+		json_array_foreach (j, i, v)
+			if (has_collate(v))
+				return true;
+		return false;
+	}
+	if (!json_is_object(j))
+		return false;
+	if (!strcmp(str(j, "class"), "COLLATE"))
+		return true;
+	json_object_foreach ((json_t *)j, key, v)
+		if (has_collate(v))
+			return true;
+	return false;
+}
+
 static sq_query *load_query(const json_t *j)
 {
 	sq_query *q;
@@ -435,6 +458,7 @@ static sq_query *load_query(const json_t *j)
 	if (!json_is_object(j))
 		return NULL;
 	q = xcalloc(1, sizeof(sq_query));
+	q->collates = has_collate(j);
 	raw = json_deep_copy(j);
 	q->kind = !strcmp(str(j, "type"), "SELECT_NODE")          ? SQ_SELECT
 		  : !strcmp(str(j, "type"), "SET_OPERATION_NODE") ? SQ_SETOP

@@ -134,6 +134,7 @@ struct sq_query {
 	bool plain_groups; /* no GROUPING SETS/ROLLUP/CUBE: one set of every group */
 	bool sample;       /* USING SAMPLE */
 	bool setop_all;    /* UNION ALL, … */
+	bool collates;     /* a COLLATE anywhere in it, nested queries included */
 };
 
 /* Parses sql with DuckDB's parser (json_serialize_sql in the plan-time

@@ -814,5 +814,14 @@ EXCEPT ALL SELECT store_id, channel FROM sales WHERE returned AND amount > 99500
 -- ---- not distributed yet: one task, still DuckDB's answer ------------------
 
 
+-- collate_order_by: one task ordered
+-- explain: COLLATE is not distributed
+SELECT sale_id, CASE WHEN sale_id % 3 = 0 THEN upper(channel) ELSE channel END AS ch FROM sales
+WHERE sale_id < 60000 ORDER BY ch COLLATE NOCASE, sale_id;
+
+-- collate_window_partition: one task
+SELECT sale_id, row_number() OVER (PARTITION BY (CASE WHEN sale_id % 3 = 0 THEN upper(channel) ELSE channel END) COLLATE NOCASE
+ORDER BY sale_id) AS rn FROM sales WHERE sale_id < 60000;
+
 -- rollup: one task
 SELECT channel, returned, count(*) FROM sales GROUP BY ROLLUP (channel, returned);
