@@ -98,6 +98,22 @@ void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i,
 	opts_set(&n->opts, &n->nopts, name, type, b, i, s);
 }
 
+const char *query_placeholder(const char *s, size_t *len)
+{
+	for (; (s = strchr(s, '{')); s++) {
+		size_t d = strspn(s + 1, "0123456789");
+		if (d && s[1 + d] == '}') {
+			*len = d + 2;
+			return s;
+		}
+		if (!strncmp(s, "{partition}", 11)) {
+			*len = 11;
+			return s;
+		}
+	}
+	return NULL;
+}
+
 char *query_substitute(const char *q, char *const *names, size_t nnames, int partition)
 {
 	sb b = SB_INIT;

@@ -214,6 +214,9 @@ void lnode_set_opt(lnode *n, const char *name, opt_type type, bool b, int64_t i,
 void opts_set(read_opt **opts, size_t *nopts, const char *name, opt_type type, bool b, int64_t i, const char *s);
 void opts_release(read_opt *opts, size_t nopts);
 
+/* The first {k} (k digits) or {partition} in s, or NULL; *len is its
+ * length. */
+const char *query_placeholder(const char *s, size_t *len);
 /* Replaces {k} in query by names[k] and {partition} by the index, and
  * drops a trailing ';' (the query becomes a CTE). Caller frees. */
 char *query_substitute(const char *query, char *const *names, size_t nnames, int partition);

@@ -119,14 +119,14 @@ char *sql_text(sqlp *p, const sq_query *q)
  * has such a sequence would be changed by the substitution. */
 static int check_placeholders(sqlp *p)
 {
-	for (const char *s = p->rq->query; (s = strchr(s, '{')); s++) {
-		size_t d = strspn(s + 1, "0123456789");
-		if ((d && s[1 + d] == '}') || !strncmp(s, "{partition}", 11))
-			return pond_fail(p->err, POND_EUSAGE,
-					 "the query contains '%.*s', which pond uses to name its inputs: "
-					 "write it as '{' || '%.*s' if it is in a string",
-					 (int)(d ? d + 2 : 11), s, (int)(d ? d + 1 : 10), s + 1);
-	}
+	size_t len;
+	const char *s = query_placeholder(p->rq->query, &len);
+
+	if (s)
+		return pond_fail(p->err, POND_EUSAGE,
+				 "the query contains '%.*s', which pond uses to name its inputs: "
+				 "write it as '{' || '%.*s' if it is in a string",
+				 (int)len, s, (int)len - 1, s + 1);
 	return 0;
 }
 
@@ -175,6 +175,37 @@ static int check_query(sqlp *p)
 	for (size_t i = 0; i < r.nrows; i++)
 		schema_add(&p->out, pdb_cell(&r, i, 0), pdb_cell(&r, i, 1));
 	pdb_result_release(&r);
+	return 0;
+}
+
+const char *sql_placeholder_column(const schema *s)
+{
+	size_t len;
+
+	for (size_t i = 0; s && i < s->n; i++)
+		if (query_placeholder(s->cols[i].name, &len))
+			return s->cols[i].name;
+	return NULL;
+}
+
+/* A column named like {0} or {partition} would be renamed by the
+ * substitution that names each stage's inputs in its SQL, pond's renames
+ * to the result's names included. */
+static int check_column_names(sqlp *p)
+{
+	const char *bad;
+
+	for (size_t i = 0; i < p->ntabs; i++)
+		if (p->tabs[i].src && (bad = sql_placeholder_column(&p->tabs[i].src->schema)))
+			return pond_fail(p->err, POND_EINPUT,
+					 "table %s has a column named \"%s\": pond's stage SQL names its inputs "
+					 "{0}, {1}, {partition}, so it cannot carry that name; rename the column",
+					 p->tabs[i].label, bad);
+	if ((bad = sql_placeholder_column(&p->out)))
+		return pond_fail(p->err, POND_EUSAGE,
+				 "the result has a column named \"%s\": pond's stage SQL names its inputs "
+				 "{0}, {1}, {partition}, so it cannot carry that name; give it another alias",
+				 bad);
 	return 0;
 }
 
@@ -388,7 +419,7 @@ static int plan_query(sqlp *p)
 		goto out;
 	p->nsources = p->lp->nnodes;
 	if (plan_bind(p->lp, p->db, "pond sql", p->err) || name_views(p, q) || check_query(p) ||
-	    sql_load_aggregates(p) || (p->rq->output && check_output(p)))
+	    check_column_names(p) || sql_load_aggregates(p) || (p->rq->output && check_output(p)))
 		goto out;
 	sb_add(&p->notes, "pond sql: how the query is planned\n");
 	note_tables(p);

@@ -354,6 +354,9 @@ bool sql_decorrelate(sqlp *p, sq_query *q);
 /* sqlplan.c: helpers the others share */
 /* DuckDB's aggregate functions into p->aggs. */
 int sql_load_aggregates(sqlp *p);
+/* The first column of s named with a {k} or {partition} in it, or NULL:
+ * pond's stage SQL substitutes those in its whole text. */
+const char *sql_placeholder_column(const schema *s);
 /* Drops the nodes from `mark` on, and their tables in DuckDB. */
 void sql_undo(sqlp *p, size_t mark);
 /* Forgets the subqueries planned (p->memo). */

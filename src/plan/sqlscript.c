@@ -166,6 +166,13 @@ static lnode *plan_one(sqlp *p, lnode *n)
 
 	if (strstr(n->query, "{partition}"))
 		return NULL;
+	/* the step as written names no column that pond's stages would
+	 * rename (see sql_placeholder_column): it runs as one task */
+	for (size_t k = 0; k <= n->ninputs; k++) {
+		const char *bad = sql_placeholder_column(k < n->ninputs ? &n->inputs[k]->schema : &n->schema);
+		if (bad)
+			return sql_not(p, "a column is named \"%s\", like the names of pond's inputs", bad);
+	}
 	text = parseable(n);
 	if (sqltree_parse(p->db, text, &q, &quiet) == 0) {
 		p->tabs = xcalloc(n->ninputs + 1, sizeof(sql_tab));

@@ -70,6 +70,23 @@ test_missing_input_exit_1() {
 	assert_contains "names it" err.txt "no input files match"
 }
 
+# A column named like pond's input placeholders was renamed in the result
+# ({0} came out as __pond_c0, exit 0): refused, naming the table and
+# column, nothing published.
+test_placeholder_named_column_is_refused() {
+	mkdir data
+	for f in 0 1; do
+		q "COPY (SELECT i AS id, i % 3 AS \"{0}\" FROM range($f * 100, ($f + 1) * 100) t(i)) TO 'data/p$f.parquet'" >/dev/null
+	done
+	pond_cli 1 sql "SELECT * FROM t WHERE id < 50" -t t=data -o out -w "$W" --progress none
+	assert_contains "names the column" err.txt 'table t (-t) has a column named "{0}"'
+	[ ! -e out ] || fail "an output was published"
+	q "COPY (SELECT i AS id FROM range(100) t(i)) TO 'plain.parquet'" >/dev/null
+	pond_cli 0 sql "SELECT id AS \"a{b}\" FROM 'plain.parquet' WHERE id < 5" -o out2 -w "$W" --progress none
+	assert_same "braces without a placeholder are kept" \
+		"$(q "SELECT column_name FROM (DESCRIBE SELECT * FROM $(parts out2))")" "a{b}"
+}
+
 test_usage_errors_exit_2() {
 	pond_cli 2 sql
 	assert_contains "missing" err.txt "missing the QUERY"
@@ -458,6 +475,7 @@ run_test sql_compare_result_sees_differences test_compare_result_sees_difference
 run_test sql_print_first_rows_then_the_count test_print_first_rows_then_the_count
 run_test sql_rejected_query_is_duckdbs_message_exit_2 test_rejected_query_is_duckdbs_message_exit_2
 run_test sql_missing_input_exit_1 test_missing_input_exit_1
+run_test sql_placeholder_named_column_is_refused test_placeholder_named_column_is_refused
 run_test sql_usage_errors_exit_2 test_usage_errors_exit_2
 run_test sql_tables_by_t_and_tables_dir test_tables_by_t_and_tables_dir
 run_test sql_csv_output test_csv_output

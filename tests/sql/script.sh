@@ -65,7 +65,24 @@ JOB
 		"$(q "${VIEWS[@]}" "SELECT sale_id, row_number() OVER (ORDER BY amount DESC, sale_id) FROM sales WHERE sale_id < 500 ORDER BY ALL")"
 }
 
+# A column named like an input placeholder: sql() runs the step as written
+# (pond's stages would have renamed it), its name and rows DuckDB's.
+test_placeholder_named_column_kept() {
+	q "COPY (SELECT i AS id, i % 3 AS \"{0}\" FROM range(1000) t(i)) TO 'ph.parquet'" >/dev/null
+	cat >job.pond <<'JOB'
+t = read_parquet('ph.parquet')
+sql('SELECT * FROM {0} WHERE id % 7 = 1', t).write_parquet('o1')
+JOB
+	pond_ok job.pond
+	pond_cli 0 explain job.pond
+	assert_contains "said" out.txt 'not distributed: a column is named "{0}"'
+	assert_same "names" "$(q "SELECT column_name FROM (DESCRIBE SELECT * FROM $(parts o1))" | paste -sd,)" "id,{0}"
+	assert_same "rows" "$(q "SELECT * FROM $(parts o1) ORDER BY ALL")" \
+		"$(q "SELECT * FROM 'ph.parquet' WHERE id % 7 = 1 ORDER BY ALL")"
+}
+
 run_test sql_script_names_and_placeholders test_names_and_placeholders
 run_test sql_script_shuffled_and_computed_inputs test_shuffled_and_computed_inputs
 run_test sql_script_one_task_when_not_distributable test_one_task_when_not_distributable
+run_test sql_script_placeholder_named_column_kept test_placeholder_named_column_kept
 finish_tests
