@@ -312,16 +312,35 @@ static bool ranges_disjoint(sqlp *p, const lnode *src, const column *col)
 }
 
 /* Types whose equal values are equal bytes in Parquet's statistics order
- * after a monotone cast: integers, decimals, dates, times, strings. Not
- * floats (-0.0 and 0.0 group together; NaN). */
+ * after a monotone cast: integers, decimals, dates, timestamps, strings.
+ * Not floats (-0.0 and 0.0 group together; NaN), and nothing nested: a
+ * LIST's or STRUCT's statistics are those of its elements or fields
+ * ("BIGINT[]" once passed for BIGINT, and a file of lists [0, 1] and
+ * [1, 0] looked disjoint from one of [2, 3]). */
 static bool ordered_type(const char *type)
 {
-	static const char *const ok[] = { "TINYINT",  "SMALLINT",  "INTEGER",   "BIGINT",  "HUGEINT",
-					  "UTINYINT", "USMALLINT", "UINTEGER",  "UBIGINT", "UHUGEINT",
-					  "DECIMAL",  "DATE",      "TIMESTAMP", "VARCHAR" };
+	static const char *const ok[] = { "TINYINT",
+					  "SMALLINT",
+					  "INTEGER",
+					  "BIGINT",
+					  "HUGEINT",
+					  "UTINYINT",
+					  "USMALLINT",
+					  "UINTEGER",
+					  "UBIGINT",
+					  "UHUGEINT",
+					  "DATE",
+					  "TIMESTAMP",
+					  "TIMESTAMP_S",
+					  "TIMESTAMP_MS",
+					  "TIMESTAMP_NS",
+					  "VARCHAR",
+					  "TIMESTAMP WITH TIME ZONE" };
 
+	if (!strncasecmp(type, "DECIMAL(", 8))
+		return !strpbrk(type, "[]");
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (!strncasecmp(type, ok[i], strlen(ok[i])))
+		if (!strcasecmp(type, ok[i]))
 			return true;
 	return false;
 }
@@ -345,10 +364,13 @@ bool sql_files_disjoint(sqlp *p, const lnode *src, const column *col)
 	 * group's statistics; a row group without them, or a file whose
 	 * NULLs are not known to be none beside another such file, and the
 	 * answer is no */
-	sb_add(&q,
-	       "SELECT count(*) FILTER (WHERE unknown > 0) = 0 AND count(*) FILTER (WHERE nulls > 0) <= 1 "
-	       "AND coalesce(bool_and(prev IS NULL OR prev < lo), true) FROM (SELECT lo, unknown, nulls, "
-	       "lag(hi) OVER (ORDER BY lo, hi) AS prev FROM (SELECT file_name, ");
+	/* every file has a row group of the column: statistics found for
+	 * none must not pass for no overlap */
+	sb_addf(&q,
+		"SELECT count(*) = %zu AND count(*) FILTER (WHERE unknown > 0) = 0 AND count(*) FILTER (WHERE nulls > "
+		"0) <= 1 AND coalesce(bool_and(prev IS NULL OR prev < lo), true) FROM (SELECT lo, unknown, nulls, "
+		"lag(hi) OVER (ORDER BY lo, hi) AS prev FROM (SELECT file_name, ",
+		src->nfiles);
 	sb_addf(&q, "min(TRY_CAST(stats_min_value AS %s)) AS lo, max(TRY_CAST(stats_max_value AS %s)) AS hi, ",
 		col->type, col->type);
 	sb_addf(&q,
