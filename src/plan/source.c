@@ -202,18 +202,19 @@ static void add_file(lnode *n, const char *path)
 	n->sizes[n->nfiles++] = fs_size(path);
 }
 
-static int add_glob(lnode *n, const char *abs, pond_err *err)
+/* Adds the files pattern matches; returns how many. */
+static size_t add_glob(lnode *n, const char *pattern)
 {
 	glob_t g;
 	size_t added = 0;
 
-	if (glob(abs, GLOB_ERR, NULL, &g) == 0) {
+	if (glob(pattern, GLOB_ERR, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc; i++)
 			if (!fs_is_dir(g.gl_pathv[i]))
 				add_file(n, g.gl_pathv[i]), added++;
 		globfree(&g);
 	}
-	return added ? 0 : pond_fail(err, POND_EINPUT, "no input files match '%s'", abs);
+	return added;
 }
 
 static int add_dir(lnode *n, const char *abs, pond_err *err)
@@ -241,17 +242,25 @@ static int add_dir(lnode *n, const char *abs, pond_err *err)
 
 int source_add_path(lnode *n, const char *path, pond_err *err)
 {
-	char *abs = fs_abspath(path);
+	char *abs = fs_abspath(path), *pattern = NULL;
+	bool is_glob = strpbrk(path, "*?[") != NULL;
 	int rc = 0;
 
-	if (strpbrk(path, "*?["))
-		rc = add_glob(n, abs, err);
+	if (is_glob)
+		pattern = fs_abspath_glob(path);
+	/* as DuckDB: a pattern that matches nothing is read as written
+	 * ('runs [2024]/' names a directory) */
+	if (is_glob && add_glob(n, pattern) > 0)
+		rc = 0;
 	else if (fs_is_dir(abs))
 		rc = add_dir(n, abs, err);
 	else if (fs_exists(abs))
 		add_file(n, abs);
+	else if (is_glob)
+		rc = pond_fail(err, POND_EINPUT, "no input files match '%s'", abs);
 	else
 		rc = pond_fail(err, POND_EINPUT, "input not found: %s", abs);
+	free(pattern);
 	free(abs);
 	return rc;
 }

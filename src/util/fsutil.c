@@ -347,7 +347,9 @@ int fs_read(const char *path, char **out, size_t *len, pond_err *err)
 	return 0;
 }
 
-char *fs_abspath(const char *path)
+/* path made absolute and normalised; with escape_cwd, the working
+ * directory's glob characters are escaped (the result is a pattern). */
+static char *absolute(const char *path, bool escape_cwd)
 {
 	sb b = SB_INIT;
 	char **parts;
@@ -356,7 +358,11 @@ char *fs_abspath(const char *path)
 
 	if (path[0] != '/') {
 		char *cwd = getcwd(NULL, 0);
-		sb_add(&b, cwd ? cwd : "/");
+		for (const char *c = cwd ? cwd : "/"; *c; c++) {
+			if (escape_cwd && strchr("*?[\\", *c))
+				sb_addn(&b, "\\", 1);
+			sb_addn(&b, c, 1);
+		}
 		free(cwd);
 		sb_add(&b, "/");
 	}
@@ -393,6 +399,16 @@ char *fs_abspath(const char *path)
 	if (!b.len)
 		sb_add(&b, "/");
 	return sb_detach(&b);
+}
+
+char *fs_abspath(const char *path)
+{
+	return absolute(path, false);
+}
+
+char *fs_abspath_glob(const char *pattern)
+{
+	return absolute(pattern, true);
 }
 
 char *fs_dirname(const char *path)

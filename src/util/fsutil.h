@@ -46,6 +46,10 @@ int fs_read(const char *path, char **out, size_t *len, pond_err *err);
 
 /* Absolute, normalised version of path (need not exist); caller frees. */
 char *fs_abspath(const char *path);
+/* The same for a glob(3) pattern: the working directory's own * ? [ \
+ * are escaped, so that they match themselves ('runs [2024]/' as the
+ * working directory of '*.parquet'). */
+char *fs_abspath_glob(const char *pattern);
 char *fs_dirname(const char *path); /* caller frees */
 
 /* path with symlinks resolved; for a path that does not exist (yet), the

@@ -106,6 +106,34 @@ EOF
 
 # A symbolic link loop in an input directory is an error naming it, not a
 # walk that never ends.
+# Glob characters in directory names: a working directory 'runs [2024]'
+# under a relative pattern (it was part of the pattern: no files matched),
+# a directory named with brackets given as it is (-t, read_parquet: it
+# was taken for a pattern), and a pattern that matches read as DuckDB
+# reads it ('a[1].parquet' is a1.parquet).
+test_glob_characters_in_directory_names() {
+	mkdir -p "runs [2024]/in/d [x]"
+	cd "runs [2024]"
+	q "COPY (SELECT i FROM range(0, 40) t(i)) TO 'in/p0.parquet'" >/dev/null
+	q "COPY (SELECT i FROM range(40, 100) t(i)) TO 'in/p1.parquet'" >/dev/null
+	q "COPY (SELECT i FROM range(100, 130) t(i)) TO 'in/d [x]/p2.parquet'" >/dev/null
+	q "COPY (SELECT 1000 + i AS i FROM range(0, 5) t(i)) TO 'in/a[1].parquet'" >/dev/null
+	q "COPY (SELECT 2000 + i AS i FROM range(0, 7) t(i)) TO 'in/a1.parquet'" >/dev/null
+	cat >job.pond <<'JOB'
+read_parquet('in/p*.parquet').write_parquet('o1')
+read_parquet('in/d [x]').write_parquet('o2')
+read_parquet('in/a[1].parquet').write_parquet('o3')
+JOB
+	pond_ok job.pond
+	local f
+	for f in "in/p*.parquet:o1" "in/d [x]/p2.parquet:o2" "in/a[1].parquet:o3"; do
+		assert_same "${f#*:}" "$(q "SELECT count(*), sum(i) FROM $(parts "${f#*:}")")" \
+			"$(q "SELECT count(*), sum(i) FROM '${f%:*}'")"
+	done
+	pond_cli 0 sql "SELECT count(*) AS n, sum(i)::BIGINT AS s FROM t" -t "t=in/d [x]" -o o4 -w "$W" --progress none
+	assert_same "-t DIR" "$(q "SELECT * FROM $(parts o4)")" "$(q "SELECT count(*), sum(i) FROM 'in/d [x]/p2.parquet'")"
+}
+
 test_symlink_loop_is_an_error() {
 	mkdir -p in/sub
 	q "COPY (SELECT 1 AS i) TO 'in/x.parquet'" >/dev/null
@@ -194,6 +222,7 @@ run_test key_types_differ_between_files test_key_types_differ_between_files
 run_test copartitioned_join_key_types_differ test_copartitioned_join_key_types_differ
 run_test by_fraction_null_and_type_are_errors test_by_fraction_null_and_type_are_errors
 run_test glob_characters_in_file_names test_glob_characters_in_file_names
+run_test glob_characters_in_directory_names test_glob_characters_in_directory_names
 run_test symlink_loop_is_an_error test_symlink_loop_is_an_error
 run_test csv_split_among_producers test_csv_split_among_producers
 run_test csv_options_like_duckdb test_csv_options
