@@ -24,6 +24,7 @@
 #include "plan/bind.h"
 #include "plan/physical.h"
 #include "plan/sqlplan.h"
+#include "plan/task_codec.h"
 #include "report/report.h"
 #include "runtime/transport.h"
 #include "script/ast.h"
@@ -73,8 +74,10 @@ void pond_session_free(pond_session *s)
 	free(s->item_pos);
 	lplan_free(s->lp);
 	free(s->script_path);
-	if (s->early)
+	if (s->early) {
+		plandb_when_open(NULL, NULL);
 		s->early->ops->shutdown(s->early);
+	}
 	if (s->mpi_joined)
 		mpi_finalize(); /* rank 0's releases the worker ranks */
 	free(s);
@@ -318,13 +321,27 @@ static int local_workers(const pond_options *o)
 	return o->workers > 0 ? o->workers : (int)cores();
 }
 
+/* The plan-time DuckDB is open: the other workers' task children open
+ * theirs while the driver plans on (worker 0's already has). */
+static void warm_workers(void *ctx)
+{
+	transport *t = ctx;
+	pond_err quiet = { 0 };
+
+	for (int w = 1; w < t->ops->nworkers(t); w++)
+		t->ops->send(t, w, CODEC_MSG_WARM, strlen(CODEC_MSG_WARM), &quiet);
+}
+
 pond_status pond_start_workers(pond_session *s)
 {
 	memset(&s->err, 0, sizeof(s->err));
 	if (s->o.mpi || s->early)
 		return POND_OK;
 	s->early = local_transport_start(local_workers(&s->o), &s->err);
-	return s->early ? POND_OK : failed(s);
+	if (!s->early)
+		return failed(s);
+	plandb_when_open(warm_workers, s->early);
+	return POND_OK;
 }
 
 /* Step 3: the workers, local processes or MPI ranks (or those
@@ -339,6 +356,7 @@ static int start_transport(run *r)
 	else
 		r->t = o->mpi ? mpi_transport_start(&r->s->err) : local_transport_start(local_workers(o), &r->s->err);
 	r->s->early = NULL;
+	plandb_when_open(NULL, NULL);
 	if (!r->t)
 		return -1;
 	r->workers = r->t->ops->nworkers(r->t);

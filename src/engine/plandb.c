@@ -29,6 +29,26 @@ struct plandb {
 	int fd;
 };
 
+static struct {
+	void (*fn)(void *ctx);
+	void *ctx;
+} when_open;
+
+void plandb_when_open(void (*fn)(void *ctx), void *ctx)
+{
+	when_open.fn = fn;
+	when_open.ctx = ctx;
+}
+
+static void opened(void)
+{
+	void (*fn)(void *ctx) = when_open.fn;
+
+	when_open.fn = NULL;
+	if (fn)
+		fn(when_open.ctx);
+}
+
 static pdb_error kind_of(duckdb_error_type t)
 {
 	switch (t) {
@@ -243,6 +263,8 @@ static pdb_error request(plandb *db, const char *sql, bool prep, bool wide, pdb_
 	if (frame_send(db->fd, text, strlen(text)) == 0 && frame_recv(db->fd, &msg, NULL) == 1)
 		a = json_loads(msg, 0, NULL);
 	trace(sql, clock_mono() - t0);
+	if (a)
+		opened();
 	free(msg);
 	free(text);
 	json_decref(req);

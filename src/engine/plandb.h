@@ -29,6 +29,10 @@ typedef enum {
 } pdb_error;
 
 int plandb_open(plandb **out, pond_err *err);
+
+/* fn(ctx) once, when a plan-time DuckDB first answers (it is open): the
+ * workers' task children may open theirs then. NULL fn: none. */
+void plandb_when_open(void (*fn)(void *ctx), void *ctx);
 void plandb_close(plandb *db); /* accepts NULL */
 
 /* Runs one statement. On success fills *res (if not NULL; release it with

@@ -353,6 +353,7 @@ codec_cmd codec_read_cmd(const char *text, ptask *t, task_attempt *a)
 	const char *cmd = json_string_value(json_object_get(o, "cmd"));
 	codec_cmd c = !cmd || !strcmp(cmd, "exit") ? CMD_EXIT
 		      : !strcmp(cmd, "cancel")     ? CMD_CANCEL
+		      : !strcmp(cmd, "warm")       ? CMD_WARM
 		      : !strcmp(cmd, "task")       ? CMD_TASK
 						   : CMD_OTHER;
 

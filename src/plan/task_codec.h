@@ -33,12 +33,15 @@ char *codec_task_msg(const ptask *t, const task_attempt *a);
 /* The other downward messages, and the worker's heartbeat upwards. */
 #define CODEC_MSG_CANCEL "{\"cmd\":\"cancel\"}"
 #define CODEC_MSG_EXIT "{\"cmd\":\"exit\"}"
+/* "open DuckDB in your task child now" (runtime/worker.c) */
+#define CODEC_MSG_WARM "{\"cmd\":\"warm\"}"
 #define CODEC_MSG_HEARTBEAT "{\"hb\":true}"
 
 typedef enum {
 	CMD_EXIT, /* also a message that is not a command */
 	CMD_TASK, /* *t and *a filled */
 	CMD_CANCEL,
+	CMD_WARM,
 	CMD_OTHER, /* a command this side does not know: ignored */
 } codec_cmd;
 

@@ -36,7 +36,10 @@ struct transport {
 	const transport_ops *ops;
 };
 
-/* Local mode: forks n worker processes connected by socketpairs. */
+/* Local mode: forks n worker processes connected by socketpairs. Worker
+ * 0's task child opens DuckDB at once; the others' wait for
+ * CODEC_MSG_WARM (or a task), so that they do not race the plan-time
+ * DuckDB's own opening for the cores. */
 transport *local_transport_start(int n, pond_err *err);
 
 /* MPI mode: ranks 1..n-1 are the workers (after mpi_init). */

@@ -4,6 +4,7 @@
 #include "runtime/worker.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 static int host_share = 1;
 static char worker_name[64] = "worker";
+static bool prewarm_deferred;
 
 void worker_set_name(const char *name)
 {
@@ -157,6 +159,8 @@ static int serve(const worker_io *io)
 		free(msg);
 		if (c == CMD_EXIT)
 			return 0;
+		if (c == CMD_WARM)
+			task_child_prewarm();
 		if (c != CMD_TASK)
 			continue; /* e.g. a cancel that crossed the result */
 		rc = run_attempt(io, &t, &a);
@@ -167,11 +171,17 @@ static int serve(const worker_io *io)
 	}
 }
 
+void worker_defer_prewarm(void)
+{
+	prewarm_deferred = true;
+}
+
 int worker_loop(const worker_io *io)
 {
 	int rc;
 
-	task_child_prewarm();
+	if (!prewarm_deferred)
+		task_child_prewarm();
 	rc = serve(io);
 	task_child_stop();
 	return rc;

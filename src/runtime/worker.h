@@ -21,6 +21,10 @@ int worker_loop(const worker_io *io);
  * "threads" or "memory_limit" is 0 gets cores/n threads and 80% of RAM/n. */
 void worker_set_host_share(int n);
 
+/* This worker's task child opens DuckDB when the driver says "warm" (or
+ * with the first task), not as soon as the worker starts (local.c). */
+void worker_defer_prewarm(void);
+
 /* Name of this worker's log file in the job's log/ directory. */
 void worker_set_name(const char *name);
 
