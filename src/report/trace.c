@@ -90,7 +90,10 @@ int report_write_trace(const report *r, const char *path, pond_err *err)
 	json_decref(root);
 	if (!text)
 		abort(); /* jansson fails only when out of memory */
-	rc = fs_write_atomic(path, text, strlen(text), err);
+	/* no fsync: `pond report` makes it again from the journal and
+	 * events.jsonl, and the two fsyncs were the last thing every run
+	 * waited for */
+	rc = fs_write_replace(path, text, strlen(text), err);
 	free(text);
 	return rc;
 }

@@ -287,7 +287,7 @@ int fs_write(const char *path, const char *data, size_t len, pond_err *err)
 	return rc;
 }
 
-int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *err)
+static int write_then_rename(const char *path, const char *data, size_t len, bool durable, pond_err *err)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	char *dir = fs_dirname(path);
@@ -308,12 +308,12 @@ int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *er
 		}
 		off += (size_t)w;
 	}
-	if (rc == 0 && fsync(fd) != 0)
+	if (rc == 0 && durable && fsync(fd) != 0)
 		rc = pond_fail_errno(err, POND_EIO, errno, "fsync %s", tmp);
 	close(fd);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = pond_fail_errno(err, POND_EIO, errno, "rename %s", tmp);
-	if (rc == 0)
+	if (rc == 0 && durable)
 		rc = fs_fsync_path(dir, err);
 	if (rc)
 		unlink(tmp);
@@ -321,6 +321,16 @@ out:
 	free(tmp);
 	free(dir);
 	return rc;
+}
+
+int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *err)
+{
+	return write_then_rename(path, data, len, true, err);
+}
+
+int fs_write_replace(const char *path, const char *data, size_t len, pond_err *err)
+{
+	return write_then_rename(path, data, len, false, err);
 }
 
 int fs_read(const char *path, char **out, size_t *len, pond_err *err)

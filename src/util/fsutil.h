@@ -40,6 +40,10 @@ int fs_write(const char *path, const char *data, size_t len, pond_err *err);
 
 /* Writes data to path via path.tmp + fsync + rename + fsync(dir). */
 int fs_write_atomic(const char *path, const char *data, size_t len, pond_err *err);
+/* The same without the fsyncs: a reader sees the old file or the new one,
+ * whole, but a power loss may leave neither. For files made again from
+ * others (trace.json, from the journal and events.jsonl). */
+int fs_write_replace(const char *path, const char *data, size_t len, pond_err *err);
 
 /* Reads a whole file; *out NUL-terminated, caller frees. */
 int fs_read(const char *path, char **out, size_t *len, pond_err *err);
