@@ -758,7 +758,8 @@ static int bind_sources(binder *bd, size_t i, size_t n)
 	 * scan of that catalog view took 6 of a fresh DuckDB's ms, these
 	 * under 1 (TPC-H Q22's plan) */
 	for (size_t k = 0; k < n; k++)
-		sb_addf(&q, "%sSELECT '__pond_n%d' AS t, %zu AS k, cid, name, type FROM pragma_table_info('__pond_n%d')",
+		sb_addf(&q,
+			"%sSELECT '__pond_n%d' AS t, %zu AS k, cid, name, type FROM pragma_table_info('__pond_n%d')",
 			k ? " UNION ALL " : "", lp->nodes[i + k]->id, k, lp->nodes[i + k]->id);
 	sb_add(&q, " ORDER BY k, cid");
 	if (plandb_query(bd->db, sb_str(&q), &r, &quiet) == PDB_OK) {
