@@ -4,6 +4,8 @@
 # (src/runtime/task.c). The job must still succeed with correct output,
 # report the retry, and journal a "fail" line and one commit per task.
 # With --max-attempts 1 the job fails (exit 1) naming the task.
+# Also the warm task children: while the plan-time DuckDB opens, only one
+# worker's task child opens its own (the others wait for "warm").
 source "$(dirname "$0")/lib.sh"
 
 make_input() {
@@ -84,6 +86,35 @@ test_crash_no_retry_fails_job() {
 	assert_not_published out
 }
 
+# Held before the plan-time DuckDB opens (its child stopped at
+# plandb-start), the driver waits for its first answer: one worker has
+# started its task child, the others have not (three DuckDBs opening at
+# once on two cores slowed the plan's). Let go, the job runs on every
+# worker and gives the right rows.
+workers_with_task_child() {
+	local n=0 w
+	for w in $(pgrep -P "$BG" -x pond-worker); do
+		pgrep -P "$w" -x pond-task >/dev/null && n=$((n + 1))
+	done
+	echo "$n"
+}
+one_warm() { [ "$(workers_with_task_child)" -ge 1 ]; }
+test_other_workers_warm_after_the_plan_db_opens() {
+	make_input
+	pond_bg_stopped plandb-start "$T/plandb" bg job.pond --job-dir jd
+	local plandb
+	plandb=$(wait_stopped "$T/plandb" "$BG")
+	assert_same "workers" "$(pgrep -P "$BG" -x pond-worker | wc -l)" "$W"
+	wait_until "worker 0's task child" one_warm
+	assert_same "task children while the plan-time DuckDB is held" "$(workers_with_task_child)" 1
+	kill -CONT "$plandb"
+	wait "$BG" || fail "pond run exited $?: $(head -c 2000 bg.err)"
+	check_output
+	assert_same "tasks ran on every worker" \
+		"$(q "SELECT count(DISTINCT json_extract_string(json, '\$.worker')) FROM read_ndjson_objects($(sql_str jd/journal.jsonl)) WHERE json_extract_string(json, '\$.event') = 'start'")" "$W"
+}
+
+run_test other_workers_warm_after_the_plan_db_opens test_other_workers_warm_after_the_plan_db_opens
 run_test crash_in_shuffle_producer_retried test_crash_shuffle_producer
 run_test crash_in_sink_task_retried test_crash_sink
 run_test crash_in_every_task_retried test_crash_every_task_once
