@@ -44,6 +44,11 @@ static const char *const round_trips[] = {
 	"SELECT lag(a, 1, 0) OVER w FROM t WINDOW w AS (ORDER BY b)",
 	"SELECT * FROM t ORDER BY ALL",
 	"SELECT a FROM t WHERE a LIKE '%x%' AND b NOT IN (1, 2) OR c IS NULL",
+	"PIVOT t ON c IN ('x', 'y') USING sum(v) AS s, count(*) GROUP BY k",
+	"SELECT * FROM (UNPIVOT (SELECT k, a, b FROM t WHERE k > 1) ON a, b INTO NAME n VALUE v) AS u",
+	"VALUES ((SELECT count(*) FROM t)), (2)",
+	"SUMMARIZE SELECT a FROM t",
+	"DESCRIBE t",
 };
 
 /* DuckDB's parse tree (JSON text) of q; caller frees. */

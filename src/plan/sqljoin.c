@@ -133,7 +133,6 @@ void sql_init_leaf(const shape *s, sql_leaf *l, int k, const char *alias)
 		schema_add(&l->own, t->node->schema.cols[i].name, t->node->schema.cols[i].type);
 }
 static bool describe_alone(sqlp *p, const sq_query *q, schema *out);
-static bool each_table(sq_query *q, bool (*fn)(sq_table *t, void *ctx), void *ctx);
 static bool to_plandb_table(sq_table *t, void *ctx);
 
 /* Collects the leaves (tables "{k}", derived tables) in order, renaming
@@ -151,6 +150,8 @@ static bool collect(shape *s, sq_table **slot)
 	}
 	if (t->kind == SQ_SUBQUERY_REF)
 		return derived(s, slot);
+	if (t->kind == SQ_TABLE_OTHER)
+		return sql_not(s->p, "%s in FROM is not distributed", sq_table_other_name(t)), false;
 	if (t->kind != SQ_BASE || t->name[0] != '{')
 		return sql_not(s->p, "the query reads a table pond does not know (a table function, CTE or view)"),
 		       false;
@@ -579,6 +580,9 @@ static bool subquery_from(shape *s, sq_table *t)
 		       (!t->cond || subquery_query_exprs(s, &t->cond, 1));
 	if (t->kind == SQ_SUBQUERY_REF)
 		return subquery_query(s, t->subquery);
+	if (t->kind == SQ_TABLE_OTHER && (t->source || t->subquery || t->nexprs))
+		/* its tables would be read under names no leaf has */
+		return sql_not(s->p, "%s in a subquery is not distributed", sq_table_other_name(t)), false;
 	if (t->kind != SQ_BASE || t->name[0] != '{')
 		return true; /* a CTE's name, a call DuckDB reads itself */
 	k = (int)strtol(t->name + 1, NULL, 10);
@@ -615,61 +619,6 @@ static bool subquery_query(shape *s, sq_query *q)
 
 /* ---- subqueries over big tables: their own stages --------------------------------- */
 
-/* Calls fn on every base table of q's FROMs, also in CTEs, set operations
- * and subqueries (their expressions included), until it returns false. */
-typedef bool (*table_fn)(sq_table *t, void *ctx);
-
-typedef struct {
-	table_fn fn;
-	void *ctx;
-	bool ok;
-} table_walk;
-
-static bool tables_in_expr(sq_expr **slot, void *c)
-{
-	table_walk *w = c;
-
-	if ((*slot)->kind == SQ_SUBQUERY && w->ok)
-		w->ok = each_table((*slot)->subquery, w->fn, w->ctx);
-	return w->ok;
-}
-
-static bool each_from_table(sq_table *t, table_walk *w)
-{
-	if (!t || !w->ok)
-		return w->ok;
-	if (t->kind == SQ_JOIN) {
-		if (t->cond)
-			sq_visit(&t->cond, tables_in_expr, w);
-		return each_from_table(t->left, w) && each_from_table(t->right, w);
-	}
-	if (t->kind == SQ_SUBQUERY_REF)
-		return (w->ok = each_table(t->subquery, w->fn, w->ctx));
-	return (w->ok = t->kind != SQ_BASE || w->fn(t, w->ctx));
-}
-
-static bool each_table(sq_query *q, table_fn fn, void *ctx)
-{
-	table_walk w = { fn, ctx, true };
-	sq_expr **single[] = { &q->where, &q->having, &q->qualify };
-
-	for (size_t i = 0; w.ok && i < q->nctes; i++)
-		w.ok = each_table(q->ctes[i].query, fn, ctx);
-	if (q->kind == SQ_SETOP)
-		return w.ok && each_table(q->left, fn, ctx) && each_table(q->right, fn, ctx);
-	if (q->kind != SQ_SELECT || !w.ok || !each_from_table(q->from, &w))
-		return w.ok;
-	for (size_t i = 0; i < q->nselect; i++)
-		sq_visit(&q->select[i], tables_in_expr, &w);
-	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
-		sq_visit(single[i], tables_in_expr, &w);
-	for (size_t i = 0; i < q->ngroups; i++)
-		sq_visit(&q->groups[i], tables_in_expr, &w);
-	for (size_t i = 0; i < q->norders; i++)
-		sq_visit(&q->orders[i].e, tables_in_expr, &w);
-	return w.ok;
-}
-
 typedef struct {
 	const shape *s;
 	int64_t max;
@@ -689,7 +638,7 @@ static bool note_size(sq_table *t, void *ctx)
 static int64_t largest_table(const shape *s, const sq_query *q)
 {
 	largest l = { s, 0 };
-	each_table((sq_query *)q, note_size, &l);
+	sq_each_table((sq_query *)q, note_size, &l);
 	return l.max;
 }
 
@@ -715,7 +664,7 @@ static bool describe_alone(sqlp *p, const sq_query *q, schema *out)
 	char *text, *sql;
 	bool ok = false;
 
-	each_table(c, to_plandb_table, p);
+	sq_each_table(c, to_plandb_table, p);
 	text = sql_text(p, c);
 	sq_query_free(c);
 	if (!text)
@@ -937,11 +886,11 @@ static bool derived(shape *s, sq_table **slot)
 		return sql_not(s->p, "a subquery in FROM that reads the tables around it (LATERAL) is not distributed"),
 		       false;
 	}
-	each_table(l.sub, add_size, &z);
+	sq_each_table(l.sub, add_size, &z);
 	files = z.total;
 	z.total = 0;
 	z.q = l.sub;
-	each_table(l.sub, add_size, &z);
+	sq_each_table(l.sub, add_size, &z);
 	l.bytes = z.total;
 	if (!(l.node = planned_before(s->p, l.sub))) {
 		sql_note(s->p, "%s, planned on its own:", *t->alias ? t->alias : "a subquery in FROM");
@@ -1107,7 +1056,7 @@ static void rename_leaves(const shape *s, sq_table **slot)
 		t->name = xasprintf("__pond_n%d", l->src ? l->src->table : l->node->table);
 	} else { /* the derived table's query, over the sources' tables */
 		*slot = sq_subquery_table(sq_query_dup(l->sub), t->alias);
-		each_table((*slot)->subquery, to_plandb_table, s->p);
+		sq_each_table((*slot)->subquery, to_plandb_table, s->p);
 		sq_table_free(t);
 	}
 }
@@ -1162,7 +1111,7 @@ static bool relabel_table(sq_table *t, void *ctx)
 static bool relabel_expr(sq_expr **slot, void *ctx)
 {
 	if ((*slot)->kind == SQ_SUBQUERY)
-		each_table((*slot)->subquery, relabel_table, ctx);
+		sq_each_table((*slot)->subquery, relabel_table, ctx);
 	return true;
 }
 

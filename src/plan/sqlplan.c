@@ -6,9 +6,11 @@
  * is not proven to give the query's own columns is never run. */
 #include "plan/sqlplan.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "engine/aggregates.h"
@@ -241,10 +243,21 @@ int sql_load_aggregates(sqlp *p)
 static lnode *one_task(sqlp *p, const sq_query *q)
 {
 	lnode **in = xcalloc(p->ntabs + 1, sizeof(lnode *));
-	char *text = sql_text(p, q);
+	sq_query *show = NULL;
+	char *text;
 	lnode *n = NULL;
-
 	sb r = SB_INIT;
+
+	if (q->kind == SQ_SELECT && sq_table_is(q->from, "SHOW_REF")) {
+		/* DESCRIBE and SUMMARIZE are written back as such, which the
+		 * task's WITH cannot hold: SELECT * FROM (SUMMARIZE …) can */
+		show = sq_select_new();
+		sq_add_select(show, sq_star());
+		sq_table_free(show->from);
+		show->from = sq_subquery_table(sq_query_dup(q), "__pond_show");
+		q = show;
+	}
+	text = sql_text(p, q);
 
 	for (size_t i = 0; i < p->ntabs; i++)
 		in[i] = p->tabs[i].src;
@@ -259,6 +272,7 @@ static lnode *one_task(sqlp *p, const sq_query *q)
 	sb_release(&r);
 	free(in);
 	free(text);
+	sq_query_free(show);
 	return n;
 }
 
@@ -399,6 +413,44 @@ static void note_tables(sqlp *p)
 	}
 }
 
+static bool has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *c = text; *c; c++)
+		if (!strncasecmp(c, word, n) && (c == text || !isalnum((unsigned char)c[-1])) &&
+		    !isalnum((unsigned char)c[n]))
+			return true;
+	return false;
+}
+
+/* The query did not parse into one SELECT: DuckDB's own message, with its
+ * LINE context, when it has one; else what pond runs instead. */
+static void not_a_query(sqlp *p)
+{
+	pond_err e = { 0 };
+	const char *text = p->rq->query;
+
+	if (!strncmp(p->err->msg, "give one query", 14))
+		return;
+	if (plandb_prepare(p->db, text, &e) != PDB_OK) {
+		/* DuckDB expands a PIVOT without IN (…) into several statements,
+		 * the first finding the values: pond gets no parse of it */
+		if (strstr(e.msg, "multiple statements") && has_word(text, "PIVOT"))
+			pond_fail(p->err, POND_EUSAGE,
+				  "a PIVOT must list its values for pond sql: PIVOT t ON col IN ('a', 'b', …) "
+				  "USING …; DuckDB finds them with a query of its own, which pond cannot plan");
+		else
+			*p->err = e;
+	} else if (strstr(p->err->msg, "Only SELECT statements")) {
+		pond_fail(p->err, POND_EUSAGE,
+			  "pond sql runs one query (SELECT, WITH, VALUES, FROM …, PIVOT, UNPIVOT, DESCRIBE, "
+			  "SUMMARIZE); this statement is not one: its result goes to -o, tables come from "
+			  "--tables, -t and paths");
+	}
+	p->err->code = POND_EUSAGE;
+}
+
 /* Tables, DuckDB's checks, then the stages or one task. */
 static int plan_query(sqlp *p)
 {
@@ -408,11 +460,7 @@ static int plan_query(sqlp *p)
 	int rc = -1;
 
 	if (sqltree_parse(p->db, p->rq->query, &q, p->err)) {
-		pond_err e = { 0 };
-		/* DuckDB's own message, with its LINE context, when it has one */
-		if (plandb_prepare(p->db, p->rq->query, &e) != PDB_OK)
-			*p->err = e;
-		p->err->code = POND_EUSAGE;
+		not_a_query(p);
 		return -1;
 	}
 	if (sql_bindings(p) || sql_tables(p, q))

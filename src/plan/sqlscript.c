@@ -96,6 +96,9 @@ static void name_table(naming *g, sq_table *t, const sq_query *q)
 		name_table(g, t->right, q);
 	} else if (t->kind == SQ_SUBQUERY_REF) {
 		name_query(g, t->subquery);
+	} else if (t->kind == SQ_TABLE_OTHER) { /* PIVOT's source, DESCRIBE's query */
+		name_table(g, t->source, q);
+		name_query(g, t->subquery);
 	} else if (t->kind == SQ_BASE && !t->qualified && (s = scope_index(n, t->name)) >= 0) {
 		for (size_t i = 0; i < q->nctes; i++)
 			if (!strcasecmp(q->ctes[i].name, t->name))

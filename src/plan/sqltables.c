@@ -425,8 +425,18 @@ static int walk_table(sqlp *p, sq_table **slot, const scope *s)
 		return rc;
 	case SQ_SUBQUERY_REF:
 		return walk_query(p, t->subquery, s);
+	case SQ_TABLE_OTHER: /* PIVOT's source, DESCRIBE's query, VALUES' subqueries */
+		if (sq_table_is(t, "SHOW_REF") && !t->subquery)
+			return pond_fail(p->err, POND_EUSAGE,
+					 "SHOW lists DuckDB's catalog, which pond sql has none of: "
+					 "DESCRIBE or SUMMARIZE a table or query instead");
+		rc = walk_table(p, &t->source, s);
+		if (!rc)
+			rc = walk_query(p, t->subquery, s);
+		if (!rc)
+			rc = walk_exprs(p, t->exprs, t->nexprs, s);
+		return rc;
 	case SQ_EMPTY:
-	case SQ_TABLE_OTHER:
 		break;
 	}
 	return 0;

@@ -8,6 +8,7 @@
  * model survives a round trip. query_location is dropped on reading:
  * DuckDB does not need it back, and it makes equal expressions differ. */
 #include "plan/sqltree.h"
+#include "plan/sqltree_int.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -300,6 +301,26 @@ static sq_expr *load_expr(const json_t *j)
 	return e;
 }
 
+/* A table reference pond does not plan (PIVOT, UNPIVOT, VALUES, DESCRIBE,
+ * SUMMARIZE) still reads tables: a PIVOT's source, DESCRIBE's query, a
+ * subquery among VALUES' rows. They are taken out of raw, as a JOIN's
+ * sides are, so that every walk of the tree sees them. */
+static void load_other_table(sq_table *t, const json_t *j, json_t *raw)
+{
+	sb path = SB_INIT;
+
+	if (json_is_object(json_object_get(j, "source"))) {
+		t->source = load_table(json_object_get(j, "source"));
+		json_object_set_new(raw, "source", json_null());
+	}
+	if (json_is_object(json_object_get(j, "query"))) {
+		t->subquery = load_query(json_object_get(j, "query"));
+		json_object_set_new(raw, "query", json_null());
+	}
+	take_slots(raw, &path, &t->exprs, &t->nexprs, &t->slots, NULL);
+	sb_release(&path);
+}
+
 static sq_table *load_table(const json_t *j)
 {
 	static const char *const kinds[] = { [SQ_BASE] = "BASE_TABLE", [SQ_TABLE_FUNCTION] = "TABLE_FUNCTION",
@@ -340,6 +361,8 @@ static sq_table *load_table(const json_t *j)
 	} else if (t->kind == SQ_SUBQUERY_REF) {
 		t->subquery = load_query(json_object_get(json_object_get(j, "subquery"), "node"));
 		json_object_set_new(json_object_get(raw, "subquery"), "node", json_null());
+	} else if (t->kind == SQ_TABLE_OTHER) {
+		load_other_table(t, j, raw);
 	}
 	t->raw = raw;
 	return t;
@@ -723,8 +746,14 @@ static json_t *dump_table(const sq_table *t)
 	case SQ_SUBQUERY_REF:
 		json_object_set_new(json_object_get(j, "subquery"), "node", dump_query(t->subquery));
 		break;
-	case SQ_EMPTY:
 	case SQ_TABLE_OTHER:
+		if (t->source)
+			json_object_set_new(j, "source", dump_table(t->source));
+		if (t->subquery)
+			json_object_set_new(j, "query", dump_query(t->subquery));
+		dump_slots(j, t->exprs, t->slots, t->nexprs);
+		break;
+	case SQ_EMPTY:
 		break;
 	}
 	return j;
@@ -855,183 +884,34 @@ int sqltree_expr_sql(plandb *db, const sq_expr *e, char **out, pond_err *err)
 	return rc;
 }
 
-/* ---- building -------------------------------------------------------------- */
+/* ---- nodes from JSON, for sqlbuild.c's constructors --------------------------- */
 
-static sq_expr *from_json(json_t *j) /* steals j */
+sq_expr *sqltree_expr_from_json(json_t *j)
 {
 	sq_expr *e = load_expr(j);
 	json_decref(j);
 	return e;
 }
 
-sq_expr *sq_column(const char *table, const char *name)
-{
-	json_t *names = table ? json_pack("[s, s]", table, name) : json_pack("[s]", name);
-	return from_json(json_pack("{s:s, s:s, s:s, s:o}", "class", "COLUMN_REF", "type", "COLUMN_REF", "alias", "",
-				   "column_names", names));
-}
-
-static sq_expr *constant(const char *id, json_t *value)
-{
-	return from_json(json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:n}, s:b, s:o}}", "class", "CONSTANT", "type",
-				   "VALUE_CONSTANT", "alias", "", "value", "type", "id", id, "type_info", "is_null", 0,
-				   "value", value));
-}
-
-sq_expr *sq_int(int64_t v)
-{
-	return constant("BIGINT", json_integer((json_int_t)v));
-}
-
-sq_expr *sq_str(const char *v)
-{
-	return constant("VARCHAR", json_string(v));
-}
-
-sq_expr *sq_star(void)
-{
-	return from_json(json_pack("{s:s, s:s, s:s, s:s, s:[], s:[], s:b, s:n, s:[], s:[]}", "class", "STAR", "type",
-				   "STAR", "alias", "", "relation_name", "", "exclude_list", "replace_list", "columns",
-				   0, "expr", "qualified_exclude_list", "rename_list"));
-}
-
-static sq_expr *call(const char *name, sq_expr **args, size_t nargs, bool op)
-{
-	sq_expr *e = from_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:n, s:{s:s, s:[]}, s:b, s:b, s:b, s:s}",
-					 "class", "FUNCTION", "type", "FUNCTION", "alias", "", "function_name", name,
-					 "schema", "", "children", "filter", "order_bys", "type", "ORDER_MODIFIER",
-					 "orders", "distinct", 0, "is_operator", op, "export_state", 0, "catalog", ""));
-	free(e->args);
-	e->args = xcalloc(nargs + 1, sizeof(sq_expr *));
-	for (size_t i = 0; i < nargs; i++)
-		e->args[i] = args[i];
-	e->nargs = nargs;
-	return e;
-}
-
-sq_expr *sq_func(const char *name, sq_expr **args, size_t nargs)
-{
-	return call(name, args, nargs, false);
-}
-
-sq_expr *sq_func1(const char *name, sq_expr *a)
-{
-	return call(name, &a, 1, false);
-}
-
-sq_expr *sq_func2(const char *name, sq_expr *a, sq_expr *b)
-{
-	sq_expr *v[2] = { a, b };
-	return call(name, v, 2, false);
-}
-
-sq_expr *sq_op(const char *op, sq_expr *a, sq_expr *b)
-{
-	sq_expr *v[2] = { a, b };
-	return call(op, v, 2, true);
-}
-
-sq_expr *sq_compare(const char *type, sq_expr *a, sq_expr *b)
-{
-	sq_expr *e = from_json(json_pack("{s:s, s:s, s:s, s:n, s:n}", "class", "COMPARISON", "type", type, "alias", "",
-					 "left", "right"));
-	e->args = xrealloc(e->args, 3 * sizeof(sq_expr *));
-	e->args[0] = a;
-	e->args[1] = b;
-	e->nargs = 2;
-	return e;
-}
-
-sq_expr *sq_and(sq_expr *a, sq_expr *b)
-{
-	sq_expr *e;
-
-	if (!a || !b)
-		return a ? a : b;
-	e = from_json(json_pack("{s:s, s:s, s:s, s:[]}", "class", "CONJUNCTION", "type", "CONJUNCTION_AND", "alias", "",
-				"children"));
-	e->args = xrealloc(e->args, 3 * sizeof(sq_expr *));
-	e->args[0] = a;
-	e->args[1] = b;
-	e->nargs = 2;
-	return e;
-}
-
-sq_query *sq_select_new(void)
-{
-	json_t *j = json_pack("{s:s, s:[], s:{s:[]}, s:[], s:{s:s, s:s, s:n}, s:n, s:[], s:[], s:s, s:n, s:n, s:n}",
-			      "type", "SELECT_NODE", "modifiers", "cte_map", "map", "select_list", "from_table", "type",
-			      "EMPTY", "alias", "", "sample", "where_clause", "group_expressions", "group_sets",
-			      "aggregate_handling", "STANDARD_HANDLING", "having", "sample", "qualify");
-	sq_query *q = load_query(j);
-
-	json_decref(j);
-	return q;
-}
-
-static sq_table *table_from_json(json_t *j) /* steals j */
+sq_table *sqltree_table_from_json(json_t *j)
 {
 	sq_table *t = load_table(j);
 	json_decref(j);
 	return t;
 }
 
-sq_table *sq_base_table(const char *name, const char *alias)
+sq_query *sqltree_query_from_json(json_t *j)
 {
-	return table_from_json(json_pack("{s:s, s:s, s:n, s:s, s:s, s:[], s:s, s:n}", "type", "BASE_TABLE", "alias",
-					 alias ? alias : "", "sample", "schema_name", "", "table_name", name,
-					 "column_name_alias", "catalog_name", "", "at_clause"));
-}
-
-sq_table *sq_subquery_table(sq_query *q, const char *alias)
-{
-	sq_table *t = table_from_json(json_pack("{s:s, s:s, s:n, s:{s:n, s:[]}, s:[]}", "type", "SUBQUERY", "alias",
-						alias ? alias : "", "sample", "subquery", "node", "named_param_map",
-						"column_name_alias"));
-	t->subquery = q;
-	return t;
-}
-
-void sq_set_alias(sq_expr *e, const char *alias)
-{
-	free(e->alias);
-	e->alias = xstrdup(alias ? alias : "");
-}
-
-void sq_add_select(sq_query *q, sq_expr *e)
-{
-	q->select = xrealloc(q->select, (q->nselect + 2) * sizeof(sq_expr *));
-	q->select[q->nselect++] = e;
-}
-
-void sq_add_group(sq_query *q, sq_expr *e)
-{
-	q->groups = xrealloc(q->groups, (q->ngroups + 2) * sizeof(sq_expr *));
-	q->groups[q->ngroups++] = e;
-}
-
-void sq_add_order(sq_query *q, sq_expr *e, sq_dir dir, sq_nulls nulls)
-{
-	q->orders = xrealloc(q->orders, (q->norders + 2) * sizeof(sq_order));
-	q->orders[q->norders++] = (sq_order){ dir, nulls, e };
-	q->has_order = true;
-}
-
-void sq_drop_ctes(sq_query *q)
-{
-	for (size_t i = 0; i < q->nctes; i++) {
-		free(q->ctes[i].name);
-		sq_query_free(q->ctes[i].query);
-		json_decref(q->ctes[i].raw);
-	}
-	q->nctes = 0;
+	sq_query *q = load_query(j);
+	json_decref(j);
+	return q;
 }
 
 /* ---- copying, comparing, freeing ------------------------------------------ */
 
 sq_expr *sq_expr_dup(const sq_expr *e)
 {
-	return e ? from_json(dump_expr(e)) : NULL;
+	return e ? sqltree_expr_from_json(dump_expr(e)) : NULL;
 }
 
 sq_query *sq_query_dup(const sq_query *q)
@@ -1047,9 +927,27 @@ sq_query *sq_query_dup(const sq_query *q)
 	return c;
 }
 
+const char *sq_table_other_name(const sq_table *t)
+{
+	static const char *const names[][2] = { { "PIVOT", "PIVOT or UNPIVOT" },
+						{ "EXPRESSION_LIST", "VALUES" },
+						{ "SHOW_REF", "DESCRIBE or SUMMARIZE" } };
+	const char *type = str(t->raw, "type");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(type, names[i][0]))
+			return names[i][1];
+	return "a table reference";
+}
+
+bool sq_table_is(const sq_table *t, const char *type)
+{
+	return t && !strcmp(str(t->raw, "type"), type);
+}
+
 sq_table *sq_table_dup(const sq_table *t)
 {
-	return t ? table_from_json(dump_table(t)) : NULL;
+	return t ? sqltree_table_from_json(dump_table(t)) : NULL;
 }
 
 bool sq_expr_equal(const sq_expr *a, const sq_expr *b)
@@ -1133,6 +1031,13 @@ void sq_table_free(sq_table *t)
 	free(t->ref_type);
 	free_strings(t->using, t->nusing);
 	sq_query_free(t->subquery);
+	sq_table_free(t->source);
+	for (size_t i = 0; i < t->nexprs; i++) {
+		sq_expr_free(t->exprs[i]);
+		free(t->slots[i].path);
+	}
+	free(t->exprs);
+	free(t->slots);
 	json_decref(t->raw);
 	free(t);
 }
@@ -1186,4 +1091,59 @@ void sq_visit(sq_expr **slot, sq_visit_fn fn, void *ctx)
 		sq_visit(&e->orders[i].e, fn, ctx);
 	visit_list(e->partitions, e->npartitions, fn, ctx);
 	visit_list(e->more, e->nmore, fn, ctx);
+}
+
+typedef struct {
+	sq_table_fn fn;
+	void *ctx;
+	bool ok;
+} table_walk;
+
+static bool tables_in_expr(sq_expr **slot, void *c)
+{
+	table_walk *w = c;
+
+	if ((*slot)->kind == SQ_SUBQUERY && w->ok)
+		w->ok = sq_each_table((*slot)->subquery, w->fn, w->ctx);
+	return w->ok;
+}
+
+static bool each_from_table(sq_table *t, table_walk *w)
+{
+	if (!t || !w->ok)
+		return w->ok;
+	if (t->kind == SQ_JOIN) {
+		if (t->cond)
+			sq_visit(&t->cond, tables_in_expr, w);
+		return each_from_table(t->left, w) && each_from_table(t->right, w);
+	}
+	if (t->kind == SQ_SUBQUERY_REF)
+		return (w->ok = sq_each_table(t->subquery, w->fn, w->ctx));
+	if (t->kind == SQ_TABLE_OTHER) {
+		visit_list(t->exprs, t->nexprs, tables_in_expr, w);
+		if (w->ok && t->subquery)
+			w->ok = sq_each_table(t->subquery, w->fn, w->ctx);
+		return each_from_table(t->source, w);
+	}
+	return (w->ok = t->kind != SQ_BASE || w->fn(t, w->ctx));
+}
+
+bool sq_each_table(sq_query *q, sq_table_fn fn, void *ctx)
+{
+	table_walk w = { fn, ctx, true };
+	sq_expr **single[] = { &q->where, &q->having, &q->qualify };
+
+	for (size_t i = 0; w.ok && i < q->nctes; i++)
+		w.ok = sq_each_table(q->ctes[i].query, fn, ctx);
+	if (q->kind == SQ_SETOP)
+		return w.ok && sq_each_table(q->left, fn, ctx) && sq_each_table(q->right, fn, ctx);
+	if (q->kind != SQ_SELECT || !w.ok || !each_from_table(q->from, &w))
+		return w.ok;
+	visit_list(q->select, q->nselect, tables_in_expr, &w);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		sq_visit(single[i], tables_in_expr, &w);
+	visit_list(q->groups, q->ngroups, tables_in_expr, &w);
+	for (size_t i = 0; i < q->norders; i++)
+		sq_visit(&q->orders[i].e, tables_in_expr, &w);
+	return w.ok;
 }

@@ -92,7 +92,13 @@ struct sq_table {
 	char *ref_type;         /* SQ_JOIN: "REGULAR", "NATURAL", "CROSS", "POSITIONAL", "ASOF", … */
 	char **using;           /* SQ_JOIN: USING (…) */
 	size_t nusing;
-	sq_query *subquery; /* SQ_SUBQUERY_REF */
+	sq_query *subquery; /* SQ_SUBQUERY_REF; SQ_TABLE_OTHER: DESCRIBE's or SUMMARIZE's query */
+	/* SQ_TABLE_OTHER (PIVOT, UNPIVOT, VALUES, DESCRIBE …): what it reads,
+	 * so that its tables are named like any other's */
+	sq_table *source; /* PIVOT's or UNPIVOT's */
+	sq_expr **exprs;  /* every expression in it (VALUES' rows, PIVOT's aggregates) */
+	size_t nexprs;
+	sq_slot *slots; /* where exprs sit in raw */
 	void *raw;
 };
 
@@ -170,6 +176,12 @@ sq_query *sq_select_new(void);                                 /* SELECT with no
 sq_table *sq_base_table(const char *name, const char *alias);
 sq_table *sq_subquery_table(sq_query *q, const char *alias);
 
+/* An SQ_TABLE_OTHER as the user wrote it ("PIVOT or UNPIVOT", "VALUES",
+ * "DESCRIBE or SUMMARIZE", else "a table reference"), for messages. */
+const char *sq_table_other_name(const sq_table *t);
+/* Whether t is DuckDB's table reference of that type ("SHOW_REF", …). */
+bool sq_table_is(const sq_table *t, const char *type);
+
 void sq_set_alias(sq_expr *e, const char *alias);
 void sq_add_select(sq_query *q, sq_expr *e);
 void sq_add_group(sq_query *q, sq_expr *e); /* keeps plain_groups */
@@ -191,5 +203,11 @@ bool sq_expr_equal(const sq_expr *a, const sq_expr *b);
  * returning false stops the walk below that node. */
 typedef bool (*sq_visit_fn)(sq_expr **slot, void *ctx);
 void sq_visit(sq_expr **slot, sq_visit_fn fn, void *ctx);
+
+/* Calls fn on every base table of q's FROMs, also in CTEs, set operations,
+ * subqueries (their expressions included) and the table references pond
+ * does not plan (a PIVOT's source), until it returns false; false then. */
+typedef bool (*sq_table_fn)(sq_table *t, void *ctx);
+bool sq_each_table(sq_query *q, sq_table_fn fn, void *ctx);
 
 #endif

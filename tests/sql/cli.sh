@@ -58,9 +58,35 @@ test_rejected_query_is_duckdbs_message_exit_2() {
 	pond_cli 2 sql "SELECT * FROM nosuch_table"
 	assert_contains "catalog" err.txt "nosuch_table"
 	pond_cli 2 sql "SELECT 1; SELECT 2"
-	assert_contains "one statement" err.txt "multiple statements"
+	assert_contains "one statement" err.txt "give one query, not 2 statements"
+	# statements DuckDB runs that are not one query pond can plan: what
+	# to write instead (were DuckDB's "Cannot prepare multiple
+	# statements" and a SHOW that failed in its task, exit 1)
+	pond_cli 2 sql "PIVOT 'data/*.parquet' ON region USING sum(amount)" -o out
+	assert_contains "PIVOT names its values" err.txt "a PIVOT must list its values"
+	assert_missing out
+	pond_cli 2 sql "SHOW TABLES" -o out
+	assert_contains "SHOW has no catalog" err.txt "DESCRIBE or SUMMARIZE a table or query instead"
+	assert_missing out
+	pond_cli 2 sql "CREATE TABLE t AS SELECT 1" -o out
+	assert_contains "one query" err.txt "pond sql runs one query"
+	assert_missing out
 	pond_cli 2 sql "SELECT * FROM 'data/*.parquet' WHERE region = '{0}'"
 	assert_contains "placeholder" err.txt "'{0}'"
+}
+
+# DESCRIBE and SUMMARIZE as the whole statement (its tables were not
+# found: "Table with name … does not exist", exit 2), as DuckDB gives them.
+test_describe_and_summarize_statements() {
+	small_sales data
+	pond_cli 0 sql "DESCRIBE 'data/*.parquet'" -o out
+	q "COPY (SELECT * FROM (DESCRIBE 'data/*.parquet')) TO 'oracle.parquet'" >/dev/null
+	assert_empty "DESCRIBE" "$(compare_result describe out oracle.parquet 1)"
+	pond_cli 0 sql "SUMMARIZE SELECT region, amount FROM 'data/*.parquet' WHERE k > 3" -o out2
+	q "COPY (SELECT * FROM (SUMMARIZE SELECT region, amount FROM 'data/*.parquet' WHERE k > 3)) TO 'oracle2.parquet'" >/dev/null
+	assert_same "SUMMARIZE's rows" \
+		"$(q "SELECT column_name, min, max, count FROM read_parquet('out2/part-*.parquet')")" \
+		"$(q "SELECT column_name, min, max, count FROM read_parquet('oracle2.parquet')")"
 }
 
 test_missing_input_exit_1() {
@@ -483,6 +509,7 @@ test_rows_bounded_by_a_table_unique_on_its_key() {
 run_test sql_compare_result_sees_differences test_compare_result_sees_differences
 run_test sql_print_first_rows_then_the_count test_print_first_rows_then_the_count
 run_test sql_rejected_query_is_duckdbs_message_exit_2 test_rejected_query_is_duckdbs_message_exit_2
+run_test sql_describe_and_summarize_statements test_describe_and_summarize_statements
 run_test sql_missing_input_exit_1 test_missing_input_exit_1
 run_test sql_placeholder_named_column_is_refused test_placeholder_named_column_is_refused
 run_test sql_usage_errors_exit_2 test_usage_errors_exit_2

@@ -825,3 +825,36 @@ ORDER BY sale_id) AS rn FROM sales WHERE sale_id < 60000;
 
 -- rollup: one task
 SELECT channel, returned, count(*) FROM sales GROUP BY ROLLUP (channel, returned);
+
+-- ---- table references pond runs as one task: their tables named all the same
+
+-- pivot_in_list: one task ordered
+-- explain: PIVOT or UNPIVOT in FROM is not distributed
+PIVOT sales ON channel IN ('web', 'store', 'phone') USING sum(amount) AS s, count(*) AS n GROUP BY store_id
+ORDER BY store_id;
+
+-- unpivot_of_a_subquery: one task
+UNPIVOT (SELECT sale_id, unit_price, amount FROM sales WHERE sale_id % 50 = 0) ON unit_price, amount
+INTO NAME k VALUE v;
+
+-- pivot_joined_to_a_dimension: one task ordered
+SELECT s.store_id, s.region, p.web_s FROM stores s
+JOIN (PIVOT sales ON channel IN ('web', 'store') USING sum(amount) AS s GROUP BY store_id) p USING (store_id)
+ORDER BY s.store_id;
+
+-- describe_a_table: one task ordered
+-- explain: DESCRIBE or SUMMARIZE in FROM is not distributed
+SELECT * FROM (DESCRIBE customers);
+
+-- summarize_a_query: one task ordered
+SELECT column_name, column_type, min, max, count, null_percentage
+FROM (SUMMARIZE SELECT * FROM sales WHERE store_id < 10);
+
+-- values_with_a_subquery: one task
+-- explain: VALUES in FROM is not distributed
+VALUES ((SELECT count(*) FROM sales)), ((SELECT count(*) FROM customers));
+
+-- values_with_a_subquery_in_a_subquery: one task
+-- explain: VALUES in a subquery is not distributed
+SELECT count(*) FROM sales
+WHERE store_id IN (SELECT x FROM (VALUES ((SELECT min(store_id) FROM stores)), (7)) v(x));

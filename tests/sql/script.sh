@@ -65,6 +65,27 @@ JOB
 		"$(q "${VIEWS[@]}" "SELECT sale_id, row_number() OVER (ORDER BY amount DESC, sale_id) FROM sales WHERE sale_id < 500 ORDER BY ALL")"
 }
 
+# PIVOT, UNPIVOT and DESCRIBE read datasets by name too (they were left
+# unnamed: "Table with name sales does not exist"), as one task.
+test_pivot_and_describe_of_datasets() {
+	cat >job.pond <<JOB
+sales = read_parquet('$WH/sales/*.parquet')
+p = sql("PIVOT sales ON channel IN ('web', 'store') USING sum(amount) AS s, count(*) AS n GROUP BY store_id")
+p.write_parquet('o1')
+u = sql("UNPIVOT (SELECT sale_id, unit_price, amount FROM sales WHERE sale_id % 97 = 0) ON unit_price, amount INTO NAME k VALUE v")
+u.write_parquet('o2')
+d = sql('SELECT * FROM (DESCRIBE sales)')
+d.write_parquet('o3')
+JOB
+	pond_ok job.pond
+	assert_same "PIVOT" "$(q "SELECT * FROM $(parts o1) ORDER BY ALL")" \
+		"$(q "${VIEWS[@]}" "SELECT * FROM (PIVOT sales ON channel IN ('web', 'store') USING sum(amount) AS s, count(*) AS n GROUP BY store_id) ORDER BY ALL")"
+	assert_same "UNPIVOT" "$(q "SELECT * FROM $(parts o2) ORDER BY ALL")" \
+		"$(q "${VIEWS[@]}" "SELECT * FROM (UNPIVOT (SELECT sale_id, unit_price, amount FROM sales WHERE sale_id % 97 = 0) ON unit_price, amount INTO NAME k VALUE v) ORDER BY ALL")"
+	assert_same "DESCRIBE" "$(q "SELECT column_name, column_type FROM $(parts o3) ORDER BY ALL")" \
+		"$(q "${VIEWS[@]}" "SELECT column_name, column_type FROM (DESCRIBE sales) ORDER BY ALL")"
+}
+
 # A column named like an input placeholder: sql() runs the step as written
 # (pond's stages would have renamed it), its name and rows DuckDB's.
 test_placeholder_named_column_kept() {
@@ -85,4 +106,5 @@ run_test sql_script_names_and_placeholders test_names_and_placeholders
 run_test sql_script_shuffled_and_computed_inputs test_shuffled_and_computed_inputs
 run_test sql_script_one_task_when_not_distributable test_one_task_when_not_distributable
 run_test sql_script_placeholder_named_column_kept test_placeholder_named_column_kept
+run_test sql_script_pivot_and_describe_of_datasets test_pivot_and_describe_of_datasets
 finish_tests
