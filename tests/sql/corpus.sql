@@ -823,6 +823,15 @@ WHERE sale_id < 60000 ORDER BY ch COLLATE NOCASE, sale_id;
 SELECT sale_id, row_number() OVER (PARTITION BY (CASE WHEN sale_id % 3 = 0 THEN upper(channel) ELSE channel END) COLLATE NOCASE
 ORDER BY sale_id) AS rn FROM sales WHERE sale_id < 60000;
 
+-- enum_order_by: one task ordered
+-- explain: ENUM is not distributed
+SELECT sale_id, CAST(channel AS ENUM('web', 'store', 'phone')) AS e FROM sales WHERE sale_id < 60000
+ORDER BY e, sale_id;
+
+-- enum_min_max_per_group: one task
+SELECT store_id, min(CAST(channel AS ENUM('web', 'store', 'phone'))) AS lo,
+       max(channel::ENUM('web', 'store', 'phone')) AS hi FROM sales GROUP BY store_id;
+
 -- rollup: one task
 SELECT channel, returned, count(*) FROM sales GROUP BY ROLLUP (channel, returned);
 
