@@ -318,10 +318,76 @@ void sql_undo(sqlp *p, size_t mark)
 }
 
 /* The distributed stages if they bind and give the query's columns. */
+/* Whether type (DuckDB's text of it) names the type word, not as part of
+ * a longer word: "BIT" in "BIT[]", not in "BITSTRING_X". */
+static bool names_type(const char *type, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *c = strstr(type, word); c; c = strstr(c + 1, word))
+		if ((c == type || !(isalnum((unsigned char)c[-1]) || c[-1] == '_')) &&
+		    !(isalnum((unsigned char)c[n]) || c[n] == '_'))
+			return true;
+	return false;
+}
+
+/* A column type whose values Parquet does not keep as DuckDB has them,
+ * or NULL. What DuckDB writes instead: an INTERVAL to the millisecond
+ * (DuckDB's has microseconds), an ENUM, a BIGNUM and a BIT as VARCHAR
+ * (sorted and compared as text: BIT '1' > '10', ENUM('web', 'phone')
+ * puts 'web' first), a HUGEINT inside a nested type as a DOUBLE (a
+ * top-level one is kept exact: engine.c's exact_types). */
+static const char *lossy_type(const schema *s)
+{
+	static const char *const words[] = { "INTERVAL", "ENUM", "BIGNUM", "VARINT", "BIT" };
+
+	for (size_t c = 0; c < s->n; c++) {
+		const char *t = s->cols[c].type;
+		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			if (names_type(t, words[w]))
+				return words[w];
+		if ((names_type(t, "HUGEINT") || names_type(t, "UHUGEINT")) && strcmp(t, "HUGEINT") &&
+		    strcmp(t, "UHUGEINT"))
+			return "nested HUGEINT";
+	}
+	return NULL;
+}
+
+/* Whether the rows of in cross from one stage's tasks to another's on
+ * their way to n, as Parquet: a shuffle, a gather, a broadcast. A source
+ * is read in place. */
+static bool ships(const sqlp *p, const lnode *n, const lnode *in)
+{
+	if ((size_t)in->id < p->nsources)
+		return false;
+	if (n->kind == L_REPARTITION && n->mode != RP_FILES && n->mode != RP_ALIGNED)
+		return true;
+	return in->nparts != n->nparts;
+}
+
+/* Why the stages would change a value between tasks, or NULL: pond's
+ * stages ship rows as Parquet, so grouping, sorting or merging on an
+ * INTERVAL after a shuffle saw it cut to the millisecond (a GROUP BY
+ * of intervals a few microseconds apart gave 6 groups for DuckDB's 21),
+ * and a max() of BIGNUMs merged them as text. */
+static const char *ships_lossy(const sqlp *p)
+{
+	for (size_t i = p->nsources; i < p->lp->nnodes; i++) {
+		const lnode *n = p->lp->nodes[i];
+		for (size_t k = 0; k < n->ninputs; k++) {
+			const char *t = ships(p, n, n->inputs[k]) ? lossy_type(&n->inputs[k]->schema) : NULL;
+			if (t)
+				return t;
+		}
+	}
+	return NULL;
+}
+
 static lnode *distributed(sqlp *p, const sq_query *q)
 {
 	pond_err e = { 0 };
 	lnode *n = sql_shape(p, q, &p->out);
+	const char *lossy;
 
 	if (!n) {
 		sql_undo(p, p->nsources);
@@ -337,6 +403,13 @@ static lnode *distributed(sqlp *p, const sq_query *q)
 	}
 	if (!schema_equal(&n->schema, &p->out)) {
 		sql_not(p, "pond's stages gave other columns than DuckDB's; this is a bug in pond");
+		sql_undo(p, p->nsources);
+		return NULL;
+	}
+	if ((lossy = ships_lossy(p))) {
+		sql_not(p,
+			"%s values would cross between tasks as Parquet, which does not keep them as DuckDB has them",
+			lossy);
 		sql_undo(p, p->nsources);
 		return NULL;
 	}

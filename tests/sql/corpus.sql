@@ -832,6 +832,29 @@ ORDER BY e, sale_id;
 SELECT store_id, min(CAST(channel AS ENUM('web', 'store', 'phone'))) AS lo,
        max(channel::ENUM('web', 'store', 'phone')) AS hi FROM sales GROUP BY store_id;
 
+-- interval_group_by_micros: one task
+-- explain: INTERVAL values would cross between tasks
+SELECT to_microseconds(sale_id % 7) + INTERVAL (store_id % 3) DAY AS iv, count(*) AS n FROM sales GROUP BY iv;
+
+-- interval_order_by_micros: one task ordered
+SELECT sale_id, CASE WHEN sale_id % 2 = 0 THEN INTERVAL 1 MONTH ELSE INTERVAL 30 DAY + to_microseconds(sale_id % 5) END AS iv
+FROM sales WHERE sale_id < 30000 ORDER BY iv, sale_id;
+
+-- interval_scan_stays_distributed: distributed
+SELECT sale_id, to_microseconds(sale_id) + INTERVAL (store_id) DAY AS iv FROM sales WHERE sale_id % 10 = 0;
+
+-- bignum_max_per_group: one task
+-- explain: BIGNUM values would cross between tasks
+SELECT store_id, max(sale_id::BIGNUM) AS b FROM sales GROUP BY store_id;
+
+-- bit_order_by: one task ordered
+SELECT sale_id, b::VARCHAR AS bits FROM (SELECT sale_id, (CASE WHEN sale_id % 3 = 0 THEN '1' WHEN sale_id % 3 = 1
+THEN '10' ELSE '011' END)::BIT AS b FROM sales WHERE sale_id < 30000) ORDER BY b, sale_id;
+
+-- nested_hugeint_max: one task
+SELECT store_id, max(list_value(sale_id::HUGEINT * 100000000000000000000 + 1))[1] % 10 AS last_digit
+FROM sales GROUP BY store_id;
+
 -- rollup: one task
 SELECT channel, returned, count(*) FROM sales GROUP BY ROLLUP (channel, returned);
 
