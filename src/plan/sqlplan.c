@@ -506,6 +506,15 @@ static void not_a_query(sqlp *p)
 
 	if (!strncmp(p->err->msg, "give one query", 14))
 		return;
+	if (strstr(p->err->msg, "Cannot serialize")) {
+		/* DuckDB runs it but cannot write its parse tree (a cast to
+		 * ENUM('a')[]); its tables are not known, so no prepare */
+		char why[2048];
+		snprintf(why, sizeof(why), "%.2000s", p->err->msg);
+		pond_fail(p->err, POND_EUSAGE,
+			  "pond sql cannot plan this query: DuckDB does not give its parse tree (%s)", why);
+		return;
+	}
 	if (plandb_prepare(p->db, text, &e) != PDB_OK) {
 		/* DuckDB expands a PIVOT without IN (…) into several statements,
 		 * the first finding the values: pond gets no parse of it */

@@ -71,6 +71,11 @@ test_rejected_query_is_duckdbs_message_exit_2() {
 	pond_cli 2 sql "CREATE TABLE t AS SELECT 1" -o out
 	assert_contains "one query" err.txt "pond sql runs one query"
 	assert_missing out
+	# DuckDB cannot write this one's parse tree (it said "Table with name
+	# … does not exist": pond had no tables to name)
+	pond_cli 2 sql "SELECT CAST([region] AS ENUM('r0', 'r1')[]) FROM 'data/*.parquet'" -o out
+	assert_contains "no parse tree" err.txt "DuckDB does not give its parse tree"
+	assert_missing out
 	pond_cli 2 sql "SELECT * FROM 'data/*.parquet' WHERE region = '{0}'"
 	assert_contains "placeholder" err.txt "'{0}'"
 }
