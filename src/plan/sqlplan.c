@@ -318,14 +318,14 @@ void sql_undo(sqlp *p, size_t mark)
 }
 
 /* The distributed stages if they bind and give the query's columns. */
-/* Whether type (DuckDB's text of it) names the type word, not as part of
- * a longer word: "BIT" in "BIT[]", not in "BITSTRING_X". */
-static bool names_type(const char *type, const char *word)
+/* Whether text holds word as a word of its own, in any case: "BIT" in
+ * "BIT[]", not in "BITSTRING_X"; "PIVOT" in "pivot t ON …". */
+static bool has_word(const char *text, const char *word)
 {
 	size_t n = strlen(word);
 
-	for (const char *c = strstr(type, word); c; c = strstr(c + 1, word))
-		if ((c == type || !(isalnum((unsigned char)c[-1]) || c[-1] == '_')) &&
+	for (const char *c = text; *c; c++)
+		if (!strncasecmp(c, word, n) && (c == text || !(isalnum((unsigned char)c[-1]) || c[-1] == '_')) &&
 		    !(isalnum((unsigned char)c[n]) || c[n] == '_'))
 			return true;
 	return false;
@@ -344,9 +344,9 @@ static const char *lossy_type(const schema *s)
 	for (size_t c = 0; c < s->n; c++) {
 		const char *t = s->cols[c].type;
 		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
-			if (names_type(t, words[w]))
+			if (has_word(t, words[w]))
 				return words[w];
-		if ((names_type(t, "HUGEINT") || names_type(t, "UHUGEINT")) && strcmp(t, "HUGEINT") &&
+		if ((has_word(t, "HUGEINT") || has_word(t, "UHUGEINT")) && strcmp(t, "HUGEINT") &&
 		    strcmp(t, "UHUGEINT"))
 			return "nested HUGEINT";
 	}
@@ -484,17 +484,6 @@ static void note_tables(sqlp *p)
 		sql_note(p, "table {%zu} = %s: %zu %s file%s, %s", i, p->tabs[i].label, n->nfiles, fmt[n->format],
 			 n->nfiles == 1 ? "" : "s", size);
 	}
-}
-
-static bool has_word(const char *text, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *c = text; *c; c++)
-		if (!strncasecmp(c, word, n) && (c == text || !isalnum((unsigned char)c[-1])) &&
-		    !isalnum((unsigned char)c[n]))
-			return true;
-	return false;
 }
 
 /* The query did not parse into one SELECT: DuckDB's own message, with its

@@ -166,12 +166,6 @@ static const char *unsupported(const sq_query *q)
 	if (q->collates)
 		return "COLLATE is not distributed (a collation does not travel with the rows pond ships "
 		       "between tasks)";
-	/* Parquet keeps an ENUM's labels as VARCHAR: shipped between tasks,
-	 * its values would sort and compare by label, not by the ENUM's
-	 * order ('web' < 'phone' in ENUM('web', 'phone')) */
-	if (q->enums)
-		return "ENUM is not distributed (its order does not travel with the rows pond ships between "
-		       "tasks)";
 	if (q->kind == SQ_SETOP)
 		return q->nctes          ? "CTEs over a set operation are not distributed yet"
 		       : q->odd_modifier ? "LIMIT with a percentage is not distributed"

@@ -13,7 +13,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "util/sb.h"
 
@@ -451,9 +450,8 @@ static void load_select(sq_query *q, const json_t *j, json_t *raw)
 		json_object_set_new(raw, exprs[i], json_null());
 }
 
-/* Whether any expression under j, nested queries included, is of class
- * cls ("COLLATE"), or a cast to a type named type ("ENUM"). */
-static bool has_expr(const json_t *j, const char *cls, const char *type)
+/* Whether any expression under j, nested queries included, is a COLLATE. */
+static bool has_collate(const json_t *j)
 {
 	const char *key;
 	json_t *v;
@@ -461,21 +459,16 @@ static bool has_expr(const json_t *j, const char *cls, const char *type)
 
 	if (json_is_array(j)) {
 		json_array_foreach (j, i, v)
-			if (has_expr(v, cls, type))
+			if (has_collate(v))
 				return true;
 		return false;
 	}
 	if (!json_is_object(j))
 		return false;
-	if (cls && !strcmp(str(j, "class"), cls))
+	if (!strcmp(str(j, "class"), "COLLATE"))
 		return true;
-	if (type && !strcmp(str(j, "class"), "CAST")) {
-		const json_t *t = json_object_get(j, "cast_type");
-		if (!strcasecmp(str(t, "id"), type) || !strcasecmp(str(json_object_get(t, "type_info"), "name"), type))
-			return true;
-	}
 	json_object_foreach ((json_t *)j, key, v)
-		if (has_expr(v, cls, type))
+		if (has_collate(v))
 			return true;
 	return false;
 }
@@ -488,8 +481,7 @@ static sq_query *load_query(const json_t *j)
 	if (!json_is_object(j))
 		return NULL;
 	q = xcalloc(1, sizeof(sq_query));
-	q->collates = has_expr(j, "COLLATE", NULL);
-	q->enums = has_expr(j, NULL, "ENUM");
+	q->collates = has_collate(j);
 	raw = json_deep_copy(j);
 	q->kind = !strcmp(str(j, "type"), "SELECT_NODE")          ? SQ_SELECT
 		  : !strcmp(str(j, "type"), "SET_OPERATION_NODE") ? SQ_SETOP

@@ -141,7 +141,6 @@ struct sq_query {
 	bool sample;       /* USING SAMPLE */
 	bool setop_all;    /* UNION ALL, … */
 	bool collates;     /* a COLLATE anywhere in it, nested queries included */
-	bool enums;        /* a cast to an ENUM anywhere in it, nested queries included */
 };
 
 /* Parses sql with DuckDB's parser (json_serialize_sql in the plan-time
